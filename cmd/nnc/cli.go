@@ -1,0 +1,238 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/diag"
+	"github.com/nnc-go/nnc/ir"
+)
+
+// Exit statuses, as LANGUAGE.md fixes them.
+const (
+	exitOK      = 0
+	exitRuntime = 1 // a missing file, a corrupt checkpoint, a diverging run
+	exitModel   = 2 // errors in the model file, or bad command-line usage
+)
+
+// command is one subcommand: its usage line, a summary and its body.
+type command struct {
+	name    string
+	usage   string
+	summary string
+	run     func(c *cmdEnv, args []string) int
+}
+
+var commands []*command
+
+func init() {
+	commands = []*command{checkCmd, irCmd, fmtCmd}
+}
+
+// cmdEnv is what a subcommand writes to.
+type cmdEnv struct {
+	stdout, stderr io.Writer
+	cmd            *command
+}
+
+// Main runs nnc with args (without the program name) and returns the exit
+// status. No input makes it panic: a panic is a bug in nnc, reported as one
+// line and status 1, with the stack only when NNC_DEBUG is set.
+func Main(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "nnc: internal error: %v (please report it)\n", r)
+			if os.Getenv("NNC_DEBUG") != "" {
+				stderr.Write(debug.Stack())
+			}
+			code = exitRuntime
+		}
+	}()
+	if len(args) == 0 {
+		usage(stderr)
+		return exitModel
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			if c := lookup(args[1]); c != nil {
+				commandHelp(stdout, c)
+				return exitOK
+			}
+			fmt.Fprintf(stderr, "nnc help %s: unknown command\n", args[1])
+			return exitModel
+		}
+		usage(stdout)
+		return exitOK
+	}
+	c := lookup(args[0])
+	if c == nil {
+		fmt.Fprintf(stderr, "nnc: unknown command %q\nRun 'nnc help' for the commands.\n", args[0])
+		return exitModel
+	}
+	return c.run(&cmdEnv{stdout: stdout, stderr: stderr, cmd: c}, args[1:])
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "nnc compiles neural-network models for Go.\n\nUsage:\n\n\tnnc <command> [arguments]\n\nThe commands are:\n\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nUse \"nnc help <command>\" or \"nnc <command> -h\" for more about a command.\n")
+}
+
+func commandHelp(w io.Writer, c *command) {
+	fmt.Fprintf(w, "usage: %s\n\n%s.\n", c.usage, c.summary)
+	fs := c.flags(new(flagVals))
+	if hasFlags(fs) {
+		fmt.Fprintf(w, "\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// flagVals holds every flag any subcommand takes; each subcommand
+// registers the ones it accepts.
+type flagVals struct {
+	model   string
+	set     setFlag
+	after   string
+	dot     bool
+	forward bool
+	verify  bool
+	list    bool
+	diff    bool
+}
+
+// setFlag collects repeated --set p=v.
+type setFlag map[string]string
+
+func (s *setFlag) String() string {
+	var parts []string
+	for k, v := range *s {
+		parts = append(parts, k+"="+v)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func (s *setFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("want p=v, got %q", v)
+	}
+	if *s == nil {
+		*s = setFlag{}
+	}
+	(*s)[strings.TrimSpace(k)] = val
+	return nil
+}
+
+func (c *command) flags(v *flagVals) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	switch c.name {
+	case "check", "ir":
+		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
+		fs.Var(&v.set, "set", "override a hyper-parameter: --set p=v (repeatable)")
+	}
+	switch c.name {
+	case "ir":
+		fs.StringVar(&v.after, "after", "", "print the graph after this pass (none: as built)")
+		fs.BoolVar(&v.dot, "dot", false, "print Graphviz DOT instead of text")
+		fs.BoolVar(&v.forward, "forward", false, "print the forward graph even when the model has a train block")
+		fs.BoolVar(&v.verify, "verify", false, "check the graph's invariants after every pass")
+	case "fmt":
+		fs.BoolVar(&v.list, "l", false, "list the files whose formatting differs, do not rewrite them")
+		fs.BoolVar(&v.diff, "d", false, "print the diffs, do not rewrite the files")
+	}
+	return fs
+}
+
+// parse parses flags anywhere among the arguments, as `nnc run FILE
+// --epochs 3` is written, and returns the positional arguments. ok is false
+// when the command should exit with code.
+func (e *cmdEnv) parse(args []string, v *flagVals) (pos []string, code int, ok bool) {
+	fs := e.cmd.flags(v)
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				commandHelp(e.stdout, e.cmd)
+				return nil, exitOK, false
+			}
+			fmt.Fprintf(e.stderr, "nnc %s: %v\nusage: %s\n", e.cmd.name, err, e.cmd.usage)
+			return nil, exitModel, false
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, exitOK, true
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// oneFile checks that exactly one file was given.
+func (e *cmdEnv) oneFile(pos []string) (string, bool) {
+	if len(pos) != 1 {
+		fmt.Fprintf(e.stderr, "nnc %s: want one model file, got %d\nusage: %s\n", e.cmd.name, len(pos), e.cmd.usage)
+		return "", false
+	}
+	return pos[0], true
+}
+
+// compile reads and compiles a model file, reporting errors and warnings on
+// stderr; ok false means exit with code.
+func (e *cmdEnv) compile(file string, opt nnc.Options) (p *ir.Program, code int, ok bool) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc: %v\n", err)
+		return nil, exitRuntime, false
+	}
+	p, err = nnc.Compile(file, src, opt)
+	if err != nil {
+		return nil, e.report(err), false
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintln(e.stderr, w)
+	}
+	return p, exitOK, true
+}
+
+// report prints a compile error and returns the exit status it calls for.
+func (e *cmdEnv) report(err error) int {
+	var list *diag.ErrorList
+	var usage *ir.UsageError
+	switch {
+	case errors.As(err, &list):
+		fmt.Fprintln(e.stderr, list.Error())
+		return exitModel
+	case errors.As(err, &usage):
+		fmt.Fprintf(e.stderr, "nnc %s: %s\n", e.cmd.name, usage.Msg)
+		return exitModel
+	}
+	fmt.Fprintf(e.stderr, "nnc %s: %v\n", e.cmd.name, err)
+	return exitRuntime
+}

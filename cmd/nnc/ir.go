@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/passes"
+)
+
+var irCmd = &command{
+	name:    "ir",
+	usage:   "nnc ir [--model M] [--set p=v] [--after PASS] [--forward] [--dot] FILE",
+	summary: "print the IR of a model after a pass (default: after all), as text or Graphviz DOT; the training step when the model has a train block",
+	run:     runIR,
+}
+
+func irOptions(v *flagVals) ir.Options {
+	return ir.Options{Model: v.model, Set: v.set}
+}
+
+func runIR(e *cmdEnv, args []string) int {
+	var v flagVals
+	pos, code, ok := e.parse(args, &v)
+	if !ok {
+		return code
+	}
+	file, ok := e.oneFile(pos)
+	if !ok {
+		return exitModel
+	}
+	if _, known := passes.Lookup(v.after); v.after != "" && v.after != "none" && !known {
+		fmt.Fprintf(e.stderr, "nnc ir: unknown pass %q; the passes are none, %s\n", v.after, strings.Join(passes.Names(), ", "))
+		return exitModel
+	}
+	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), After: v.after, Verify: v.verify})
+	if !ok {
+		return code
+	}
+	g := p.TrainGraph
+	if g == nil || v.forward {
+		g = p.Forward
+	}
+	if v.dot {
+		fmt.Fprint(e.stdout, ir.Dot(g))
+		return exitOK
+	}
+	fmt.Fprint(e.stdout, ir.Print(g))
+	return exitOK
+}

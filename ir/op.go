@@ -1,0 +1,365 @@
+package ir
+
+import (
+	"fmt"
+)
+
+// Op is an operation of the IR. Its row in the op table says what it is:
+// its name in the text form, its arity and its shape rule.
+type Op uint8
+
+// OpInfo is one row of the op table.
+type OpInfo struct {
+	Name string
+	// Arity is the number of arguments; MinArity < Arity means the last
+	// ones are optional (Linear's bias).
+	Arity, MinArity int
+	// Source ops have no arguments and a declared type: inputs,
+	// parameters, buffers, constants.
+	Source bool
+	// Declared ops carry their result type in the value (Reshape's target
+	// shape); the shape rule checks it rather than deriving it.
+	Declared bool
+	// Shape derives the result type from the argument types and the
+	// attributes, or says why it cannot. The declared type is given for
+	// Declared ops.
+	Shape func(args []Type, attrs Attrs, declared Type) (Type, error)
+}
+
+// The ops. Their order is the op table's and carries no meaning.
+const (
+	OpInvalid Op = iota
+
+	// Sources.
+	OpInput  // a forward input, named after it
+	OpTarget // the training targets of a batch
+	OpParam  // a trained parameter, named as in PyTorch's state_dict
+	OpBuffer // a state tensor that is not trained (BatchNorm running stats)
+	OpConst  // a scalar constant {value}
+
+	// Element-wise, NumPy broadcasting.
+	OpAdd
+	OpSub
+	OpMul
+	OpDiv
+	OpNeg
+	OpRelu
+	OpSigmoid
+	OpTanh
+	OpGelu
+
+	// Linear algebra.
+	OpMatMul     // {ta, tb}: op(a) @ op(b), a may have leading dims
+	OpLinear     // x @ wᵀ + b, PyTorch's layout: w is [out, in]
+	OpLinearRelu // relu(x @ wᵀ + b)
+
+	// Along an axis.
+	OpSoftmax    // {dim}
+	OpLogSoftmax // {dim}
+	OpSum        // {dim}: removes the axis
+	OpMean       // {dim}: removes the axis
+	OpSumAll     // to a scalar
+	OpReshape    // to the declared shape
+
+	// Convolutional layers.
+	OpConv2d         // {stride, padding}: x, w [, b]
+	OpMaxPool2d      // {kernel, stride}
+	OpBatchNorm      // {eps}: x, weight, bias, running_mean, running_var
+	OpBatchNormTrain // {eps}: x, weight, bias; batch statistics
+	OpDropoutMask    // {p}: a mask of 0 and 1/(1-p) of the declared type
+
+	// Losses, mean over the batch, and metrics.
+	OpNLLLoss             // log-probabilities, class targets
+	OpSoftmaxCrossEntropy // logits, class targets: log_softmax + NLL in one
+	OpMSELoss             // prediction, targets
+	OpBCEWithLogitsLoss   // logits, targets
+	OpCorrect             // logits, class targets: how many argmax hit
+	OpCorrectBinary       // logits, 0/1 targets: how many sign(logit) hit
+
+	numOps
+)
+
+var opTable = [numOps]OpInfo{
+	OpInvalid: {Name: "Invalid"},
+
+	OpInput:  {Name: "Input", Source: true, Declared: true},
+	OpTarget: {Name: "Target", Source: true, Declared: true},
+	OpParam:  {Name: "Param", Source: true, Declared: true},
+	OpBuffer: {Name: "Buffer", Source: true, Declared: true},
+	OpConst:  {Name: "Const", Source: true, Declared: true, Shape: constShape},
+
+	OpAdd:     {Name: "Add", Arity: 2, Shape: broadcastShape},
+	OpSub:     {Name: "Sub", Arity: 2, Shape: broadcastShape},
+	OpMul:     {Name: "Mul", Arity: 2, Shape: broadcastShape},
+	OpDiv:     {Name: "Div", Arity: 2, Shape: broadcastShape},
+	OpNeg:     {Name: "Neg", Arity: 1, Shape: sameShape},
+	OpRelu:    {Name: "Relu", Arity: 1, Shape: sameShape},
+	OpSigmoid: {Name: "Sigmoid", Arity: 1, Shape: sameShape},
+	OpTanh:    {Name: "Tanh", Arity: 1, Shape: sameShape},
+	OpGelu:    {Name: "Gelu", Arity: 1, Shape: sameShape},
+
+	OpMatMul:     {Name: "MatMul", Arity: 2, Shape: matmulShape},
+	OpLinear:     {Name: "Linear", Arity: 3, MinArity: 2, Shape: linearShape},
+	OpLinearRelu: {Name: "LinearRelu", Arity: 3, MinArity: 2, Shape: linearShape},
+
+	OpSoftmax:    {Name: "Softmax", Arity: 1, Shape: axisSameShape},
+	OpLogSoftmax: {Name: "LogSoftmax", Arity: 1, Shape: axisSameShape},
+	OpSum:        {Name: "Sum", Arity: 1, Shape: reduceShape},
+	OpMean:       {Name: "Mean", Arity: 1, Shape: reduceShape},
+	OpSumAll:     {Name: "SumAll", Arity: 1, Shape: scalarShape},
+	OpReshape:    {Name: "Reshape", Arity: 1, Declared: true, Shape: reshapeShape},
+
+	OpConv2d:         {Name: "Conv2d", Arity: 3, MinArity: 2, Shape: conv2dShape},
+	OpMaxPool2d:      {Name: "MaxPool2d", Arity: 1, Shape: maxPoolShape},
+	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape},
+	OpBatchNormTrain: {Name: "BatchNormTrain", Arity: 3, Shape: batchNormShape},
+	OpDropoutMask:    {Name: "DropoutMask", Source: true, Declared: true, Shape: dropoutShape},
+
+	OpNLLLoss:             {Name: "NLLLoss", Arity: 2, Shape: classLossShape},
+	OpSoftmaxCrossEntropy: {Name: "SoftmaxCrossEntropy", Arity: 2, Shape: classLossShape},
+	OpMSELoss:             {Name: "MSELoss", Arity: 2, Shape: valueLossShape},
+	OpBCEWithLogitsLoss:   {Name: "BCEWithLogitsLoss", Arity: 2, Shape: valueLossShape},
+	OpCorrect:             {Name: "Correct", Arity: 2, Shape: correctShape},
+	OpCorrectBinary:       {Name: "CorrectBinary", Arity: 2, Shape: correctShape},
+}
+
+// Info returns op's row of the op table.
+func (op Op) Info() *OpInfo {
+	if op >= numOps {
+		return &opTable[OpInvalid]
+	}
+	return &opTable[op]
+}
+
+func (op Op) String() string { return op.Info().Name }
+
+var opByName = func() map[string]Op {
+	m := make(map[string]Op, numOps)
+	for i := Op(1); i < numOps; i++ {
+		m[opTable[i].Name] = i
+	}
+	return m
+}()
+
+// LookupOp returns the op named name in the text form.
+func LookupOp(name string) (Op, bool) {
+	op, ok := opByName[name]
+	return op, ok
+}
+
+func sameShape(args []Type, _ Attrs, _ Type) (Type, error) { return args[0], nil }
+
+func scalarShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	return Type{DType: args[0].DType, Shape: Shape{}}, nil
+}
+
+func constShape(_ []Type, attrs Attrs, decl Type) (Type, error) {
+	if _, ok := attrs.Get("value"); !ok {
+		return Type{}, fmt.Errorf("Const without a value")
+	}
+	if decl.Shape.Rank() != 0 {
+		return Type{}, fmt.Errorf("Const must be a scalar, is %s", decl)
+	}
+	return decl, nil
+}
+
+func dropoutShape(_ []Type, attrs Attrs, decl Type) (Type, error) {
+	if p := attrs.Float("p", -1); p < 0 || p >= 1 {
+		return Type{}, fmt.Errorf("dropout probability %v outside [0, 1)", p)
+	}
+	return decl, nil
+}
+
+func sameDType(args []Type) error {
+	for _, a := range args[1:] {
+		if a.DType != args[0].DType {
+			return fmt.Errorf("mixed element types %s and %s", args[0].DType, a.DType)
+		}
+	}
+	return nil
+}
+
+func broadcastShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if err := sameDType(args); err != nil {
+		return Type{}, err
+	}
+	s, ok := Broadcast(args[0].Shape, args[1].Shape)
+	if !ok {
+		return Type{}, fmt.Errorf("shapes %s and %s do not broadcast", args[0].Shape, args[1].Shape)
+	}
+	return Type{DType: args[0].DType, Shape: s}, nil
+}
+
+// matmulShape: a is [..., m, k] and b is [k, n] (the leading dimensions of
+// a are rows), or both are batched alike, [B..., m, k] and [B..., k, n], as
+// torch.matmul does. ta and tb transpose the last two dimensions.
+func matmulShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	if err := sameDType(args); err != nil {
+		return Type{}, err
+	}
+	a, b := args[0].Shape, args[1].Shape
+	ta, tb := attrs.Bool("ta"), attrs.Bool("tb")
+	ra, rb := a.Rank(), b.Rank()
+	batched := rb > 2
+	switch {
+	case ra < 2 || rb < 2:
+		return Type{}, fmt.Errorf("matmul of %s and %s: operands need 2 dimensions or more", a, b)
+	case batched && (ra != rb || !a[:ra-2].Equal(b[:rb-2])):
+		return Type{}, fmt.Errorf("matmul of %s and %s: batch dimensions differ", a, b)
+	case !batched && ta && ra != 2:
+		return Type{}, fmt.Errorf("matmul of %s and %s: a transposed left operand must be 2-D", a, b)
+	}
+	m, k := a[ra-2], a[ra-1]
+	if ta {
+		m, k = k, m
+	}
+	kb, n := b[rb-2], b[rb-1]
+	if tb {
+		kb, n = n, kb
+	}
+	if k != kb || k == Batch || n == Batch || (batched && m == Batch) {
+		return Type{}, fmt.Errorf("matmul of %s and %s: inner dimensions %s and %s differ", a, b, dimString(k), dimString(kb))
+	}
+	out := append(a[:ra-2].Clone(), m, n)
+	return Type{DType: args[0].DType, Shape: out}, nil
+}
+
+func linearShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if err := sameDType(args); err != nil {
+		return Type{}, err
+	}
+	x, w := args[0].Shape, args[1].Shape
+	if x.Rank() < 1 || w.Rank() != 2 || x[x.Rank()-1] != w[1] {
+		return Type{}, fmt.Errorf("linear of %s with weight %s: feature counts differ", x, w)
+	}
+	if len(args) == 3 && !args[2].Shape.Equal(Shape{w[0]}) {
+		return Type{}, fmt.Errorf("linear bias %s does not match weight %s", args[2].Shape, w)
+	}
+	out := x.Clone()
+	out[len(out)-1] = w[0]
+	return Type{DType: args[0].DType, Shape: out}, nil
+}
+
+func dimString(d int) string {
+	if d == Batch {
+		return "N"
+	}
+	return fmt.Sprint(d)
+}
+
+// NormAxis turns a possibly negative axis into 0..rank-1.
+func NormAxis(dim, rank int) (int, bool) {
+	if dim < 0 {
+		dim += rank
+	}
+	return dim, dim >= 0 && dim < rank
+}
+
+func axisSameShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	if _, ok := NormAxis(attrs.Int("dim", -1), args[0].Shape.Rank()); !ok {
+		return Type{}, fmt.Errorf("dim %d out of range for %s", attrs.Int("dim", -1), args[0].Shape)
+	}
+	return args[0], nil
+}
+
+func reduceShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	s := args[0].Shape
+	d, ok := NormAxis(attrs.Int("dim", -1), s.Rank())
+	if !ok {
+		return Type{}, fmt.Errorf("dim %d out of range for %s", attrs.Int("dim", -1), s)
+	}
+	out := append(s[:d:d].Clone(), s[d+1:]...)
+	return Type{DType: args[0].DType, Shape: out}, nil
+}
+
+func reshapeShape(args []Type, _ Attrs, decl Type) (Type, error) {
+	in, out := args[0].Shape, decl.Shape
+	if in.HasBatch() != out.HasBatch() || in.Elems() != out.Elems() {
+		return Type{}, fmt.Errorf("cannot reshape %s into %s", in, out)
+	}
+	if decl.DType != args[0].DType {
+		return Type{}, fmt.Errorf("reshape changes element type %s to %s", args[0].DType, decl.DType)
+	}
+	return decl, nil
+}
+
+// ConvOut returns the output size of a convolution or pooling window along
+// one axis, or a non-positive number when the window does not fit.
+func ConvOut(in, kernel, stride, padding int) int {
+	if stride <= 0 {
+		return 0
+	}
+	span := in + 2*padding - kernel
+	if span < 0 {
+		return 0
+	}
+	return span/stride + 1
+}
+
+func conv2dShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	if err := sameDType(args); err != nil {
+		return Type{}, err
+	}
+	x, w := args[0].Shape, args[1].Shape
+	if x.Rank() != 4 || w.Rank() != 4 || x[1] != w[1] || w[2] != w[3] {
+		return Type{}, fmt.Errorf("conv2d of %s with weight %s: needs [N, C, H, W] and [out, C, k, k]", x, w)
+	}
+	if len(args) == 3 && !args[2].Shape.Equal(Shape{w[0]}) {
+		return Type{}, fmt.Errorf("conv2d bias %s does not match weight %s", args[2].Shape, w)
+	}
+	s, p := attrs.Int("stride", 1), attrs.Int("padding", 0)
+	h, wd := ConvOut(x[2], w[2], s, p), ConvOut(x[3], w[3], s, p)
+	if h <= 0 || wd <= 0 {
+		return Type{}, fmt.Errorf("conv2d kernel %d larger than padded input %s", w[2], x)
+	}
+	return Type{DType: args[0].DType, Shape: Shape{x[0], w[0], h, wd}}, nil
+}
+
+func maxPoolShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	x := args[0].Shape
+	k := attrs.Int("kernel", 0)
+	s := attrs.Int("stride", k)
+	if x.Rank() != 4 || k <= 0 {
+		return Type{}, fmt.Errorf("maxpool2d of %s: needs [N, C, H, W] and a positive kernel", x)
+	}
+	h, w := ConvOut(x[2], k, s, 0), ConvOut(x[3], k, s, 0)
+	if h <= 0 || w <= 0 {
+		return Type{}, fmt.Errorf("maxpool2d kernel %d larger than input %s", k, x)
+	}
+	return Type{DType: args[0].DType, Shape: Shape{x[0], x[1], h, w}}, nil
+}
+
+func batchNormShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if err := sameDType(args); err != nil {
+		return Type{}, err
+	}
+	x := args[0].Shape
+	if x.Rank() != 2 && x.Rank() != 4 {
+		return Type{}, fmt.Errorf("batchnorm of %s: needs [N, C] or [N, C, H, W]", x)
+	}
+	for _, a := range args[1:] {
+		if !a.Shape.Equal(Shape{x[1]}) {
+			return Type{}, fmt.Errorf("batchnorm of %s with a statistic of shape %s", x, a.Shape)
+		}
+	}
+	return args[0], nil
+}
+
+func classLossShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	x, t := args[0], args[1]
+	if x.Shape.Rank() != 2 || t.DType != I32 || !t.Shape.Equal(x.Shape[:1]) {
+		return Type{}, fmt.Errorf("class loss of %s with targets %s: needs [N, C] and i32[N]", x, t)
+	}
+	return Type{DType: x.DType, Shape: Shape{}}, nil
+}
+
+func valueLossShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if !args[0].Equal(args[1]) {
+		return Type{}, fmt.Errorf("loss of %s with targets %s: types differ", args[0], args[1])
+	}
+	return Type{DType: args[0].DType, Shape: Shape{}}, nil
+}
+
+func correctShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	return Type{DType: I32, Shape: Shape{}}, nil
+}

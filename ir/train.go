@@ -1,0 +1,273 @@
+package ir
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nnc-go/nnc/diag"
+	"github.com/nnc-go/nnc/dsl"
+)
+
+// TrainConfig is a validated train block.
+type TrainConfig struct {
+	Pos       diag.Pos
+	Model     string
+	Data      *DataSource
+	Test      *DataSource // nil: the final report is on the training data
+	Loss      string      // cross_entropy, mse, bce_with_logits
+	Optimizer Optimizer
+	Epochs    int
+	Batch     int
+	Shuffle   bool
+	Seed      uint64
+}
+
+// DataSource is a validated data source: random, csv, mnist or idx.
+type DataSource struct {
+	Pos  diag.Pos
+	Kind string
+
+	Samples, Classes int // random; Classes 0 means the model's
+	Seed             uint64
+
+	Path        string // csv, relative to the model file's folder
+	Target      string // csv: the target column's name, or ""
+	TargetIndex int    // csv: its index when Target is "", -1 for the last
+	Header      bool
+
+	Split          string // mnist: train or test
+	Images, Labels string // idx
+}
+
+// Optimizer is a validated optimizer with every hyper-parameter explicit.
+type Optimizer struct {
+	Pos         diag.Pos
+	Name        string // SGD, Adam, AdamW
+	LR          float64
+	Momentum    float64
+	Dampening   float64
+	WeightDecay float64
+	Nesterov    bool
+	Beta1       float64
+	Beta2       float64
+	Eps         float64
+}
+
+// Losses lists the losses nnc knows, as the train block spells them.
+var Losses = []string{"cross_entropy", "mse", "bce_with_logits"}
+
+// IsClassification reports whether loss predicts classes (and so has an
+// accuracy).
+func IsClassification(loss string) bool { return loss == "cross_entropy" || loss == "bce_with_logits" }
+
+func nonNegative(c Const) string {
+	if c.F < 0 {
+		return fmt.Sprintf("must not be negative, got %s", c)
+	}
+	return ""
+}
+
+var trainKeys = []string{"data", "test", "loss", "optimizer", "epochs", "batch", "shuffle", "seed"}
+
+var trainSpecs = map[string]argSpec{
+	"data":      {name: "data", kind: argName},
+	"test":      {name: "test", kind: argName},
+	"loss":      {name: "loss", kind: argName},
+	"optimizer": {name: "optimizer", kind: argName},
+	"epochs":    {name: "epochs", kind: argSize},
+	"batch":     {name: "batch", kind: argSize},
+	"shuffle":   {name: "shuffle", kind: argBool},
+	"seed":      {name: "seed", kind: argCount},
+}
+
+var optimizerSpecs = map[string][]argSpec{
+	"SGD": {
+		{name: "lr", kind: argFloat, required: true, check: nonNegative},
+		{name: "momentum", kind: argFloat, def: floatConst(0), check: nonNegative},
+		{name: "dampening", kind: argFloat, def: floatConst(0)},
+		{name: "weight_decay", kind: argFloat, def: floatConst(0), check: nonNegative},
+		{name: "nesterov", kind: argBool, def: boolFalse},
+	},
+	"Adam":  adamSpecs(0),
+	"AdamW": adamSpecs(0.01),
+}
+
+func adamSpecs(wd float64) []argSpec {
+	return []argSpec{
+		{name: "lr", kind: argFloat, def: floatConst(0.001), check: nonNegative},
+		{name: "beta1", kind: argFloat, def: floatConst(0.9), check: probability},
+		{name: "beta2", kind: argFloat, def: floatConst(0.999), check: probability},
+		{name: "eps", kind: argFloat, def: floatConst(1e-8), check: nonNegative},
+		{name: "weight_decay", kind: argFloat, def: floatConst(wd), check: nonNegative},
+	}
+}
+
+var sourceSpecs = map[string][]argSpec{
+	"random": {
+		{name: "samples", kind: argSize, required: true},
+		{name: "classes", kind: argSize},
+		{name: "seed", kind: argCount, def: intConst(0)},
+	},
+	"csv": {
+		{name: "path", aliases: []string{"file"}, kind: argString, required: true},
+		{name: "target", kind: argName},
+		{name: "header", kind: argBool, def: boolTrue},
+	},
+	"mnist": {
+		{name: "split", kind: argString, def: Const{kind: kString, S: "train"}, check: func(c Const) string {
+			if c.S != "train" && c.S != "test" {
+				return fmt.Sprintf(`must be "train" or "test", got %s`, c)
+			}
+			return ""
+		}},
+	},
+	"idx": {
+		{name: "images", kind: argString, required: true},
+		{name: "labels", kind: argString, required: true},
+	},
+}
+
+// trainBlock validates t's keys and values; the loss against the model's
+// output is checked when the training graph is built.
+func (b *builder) trainBlock(t *dsl.Train) *TrainConfig {
+	env := &constEnv{names: map[string]Const{}, errs: b.errs}
+	cfg := &TrainConfig{Pos: t.Pos, Model: t.Model.Name, Batch: 32, Shuffle: true}
+	seen := map[string]*dsl.Assign{}
+	for _, a := range t.Body {
+		key := a.Name.Name
+		spec, ok := trainSpecs[key]
+		if !ok {
+			b.errs.Errorf(a.Name.Pos, "unknown train key %s%s; the keys are %s", key, suggest(key, trainKeys), strings.Join(trainKeys, ", "))
+			continue
+		}
+		if prev := seen[key]; prev != nil {
+			b.errs.Errorf(a.Name.Pos, "train key %s given twice", key).Also(prev.Name.Pos, "first given here")
+			continue
+		}
+		seen[key] = a
+		c, ok := env.eval(a.Value, spec.kind == argName)
+		if !ok {
+			continue
+		}
+		if msg := checkKind(spec, c); msg != "" {
+			b.errs.Errorf(a.Value.Start(), "%s %s", key, msg)
+			continue
+		}
+		switch key {
+		case "data", "test":
+			src := b.dataSource(key, a.Value, c)
+			if key == "data" {
+				cfg.Data = src
+			} else {
+				cfg.Test = src
+			}
+		case "loss":
+			if c.kind != kName || !contains(Losses, c.S) {
+				b.errs.Errorf(a.Value.Start(), "unknown loss %s%s; nnc knows %s", dsl.ExprString(a.Value), suggest(c.S, Losses), strings.Join(Losses, ", "))
+				continue
+			}
+			cfg.Loss = c.S
+		case "optimizer":
+			if o, ok := b.optimizer(a.Value, c); ok {
+				cfg.Optimizer = o
+			}
+		case "epochs":
+			cfg.Epochs = int(c.I)
+		case "batch":
+			cfg.Batch = int(c.I)
+		case "shuffle":
+			cfg.Shuffle = c.B
+		case "seed":
+			cfg.Seed = uint64(c.I)
+		}
+	}
+	for _, key := range []string{"data", "loss", "optimizer", "epochs"} {
+		if seen[key] == nil {
+			b.errs.Errorf(t.Pos, "train %s: missing %s", t.Model.Name, key)
+		}
+	}
+	return cfg
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *builder) optimizer(x dsl.Expr, c Const) (Optimizer, bool) {
+	name := c.S
+	specs, ok := optimizerSpecs[name]
+	if !ok {
+		names := []string{"SGD", "Adam", "AdamW"}
+		b.errs.Errorf(x.Start(), "unknown optimizer %s%s; nnc knows %s", name, suggest(name, names), strings.Join(names, ", "))
+		return Optimizer{}, false
+	}
+	var args []*dsl.Arg
+	if c.kind == kCall {
+		args = c.Call.Args
+	}
+	env := &constEnv{names: map[string]Const{}, errs: b.errs}
+	a, ok := env.bindArgs(name, x.Start(), args, specs)
+	if !ok {
+		return Optimizer{}, false
+	}
+	o := Optimizer{Pos: x.Start(), Name: name, LR: a.float("lr")}
+	switch name {
+	case "SGD":
+		o.Momentum, o.Dampening, o.WeightDecay, o.Nesterov = a.float("momentum"), a.float("dampening"), a.float("weight_decay"), a.bool("nesterov")
+		if o.Nesterov && (o.Momentum <= 0 || o.Dampening != 0) {
+			b.errs.Errorf(x.Start(), "SGD: nesterov needs a positive momentum and zero dampening")
+			return Optimizer{}, false
+		}
+	default:
+		o.Beta1, o.Beta2, o.Eps, o.WeightDecay = a.float("beta1"), a.float("beta2"), a.float("eps"), a.float("weight_decay")
+	}
+	return o, true
+}
+
+func (b *builder) dataSource(key string, x dsl.Expr, c Const) *DataSource {
+	names := []string{"random", "csv", "mnist", "idx"}
+	specs, ok := sourceSpecs[c.S]
+	if !ok || c.kind != kCall {
+		if ok {
+			b.errs.Errorf(x.Start(), "%s = %s: a data source is called, as %s(...)", key, c.S, c.S)
+		} else {
+			b.errs.Errorf(x.Start(), "unknown data source %s%s; nnc knows %s", c.S, suggest(c.S, names), strings.Join(names, ", "))
+		}
+		return nil
+	}
+	env := &constEnv{names: map[string]Const{}, errs: b.errs}
+	a, ok := env.bindArgs(c.S, x.Start(), c.Call.Args, specs)
+	if !ok {
+		return nil
+	}
+	src := &DataSource{Pos: x.Start(), Kind: c.S}
+	switch c.S {
+	case "random":
+		src.Samples, src.Classes, src.Seed = a.int("samples"), a.int("classes"), uint64(a.int("seed"))
+	case "csv":
+		src.Path, src.Header, src.TargetIndex = a.str("path"), a.bool("header"), -1
+		if t, ok := a.vals["target"]; ok {
+			switch t.kind {
+			case kString:
+				src.Target = t.S
+			case kInt:
+				if t.I < 0 {
+					b.errs.Errorf(a.pos["target"], "csv: target column index must not be negative, got %d", t.I)
+				}
+				src.TargetIndex = int(t.I)
+			default:
+				b.errs.Errorf(a.pos["target"], "csv: target must be a column name (a string) or a column index, got %s", t)
+			}
+		}
+	case "mnist":
+		src.Split = a.str("split")
+	case "idx":
+		src.Images, src.Labels = a.str("images"), a.str("labels")
+	}
+	return src
+}

@@ -1,0 +1,52 @@
+// Package nnc compiles neural-network models written in the nnc language
+// into typed static graphs, and is the façade library users import.
+//
+// The pipeline, one verb per stage:
+//
+//	src ──dsl.Parse──► AST ──ir.Build──► Program (graphs, shapes checked)
+//	    ──passes.Run──► optimized graphs
+//
+// Compile runs it all; each stage is usable on its own from its package.
+package nnc
+
+import (
+	"github.com/nnc-go/nnc/dsl"
+	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/passes"
+)
+
+// Options configure Compile.
+type Options struct {
+	ir.Options
+	// After stops the pass pipeline after the named pass; "" runs it all
+	// and "none" runs none.
+	After string
+	// Verify checks the graph's invariants after every pass.
+	Verify bool
+}
+
+// Compile parses src (the contents of filename), builds the program for
+// the selected model and runs the passes over its graphs. Errors in the
+// model file are a *diag.ErrorList; bad options an *ir.UsageError.
+func Compile(filename string, src []byte, opt Options) (*ir.Program, error) {
+	f, err := dsl.Parse(filename, src)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ir.Build(f, opt.Options)
+	if err != nil {
+		return nil, err
+	}
+	if opt.After == "none" {
+		return p, nil
+	}
+	for _, g := range []*ir.Graph{p.Forward, p.TrainGraph} {
+		if g == nil {
+			continue
+		}
+		if err := passes.Run(g, passes.Options{After: opt.After, Verify: opt.Verify}); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}

@@ -1,0 +1,805 @@
+#!/usr/bin/python3
+"""Generate PyTorch reference data for nnc's parity tests.
+
+Run from anywhere with Debian's Python and PyTorch (apt-get install python3-torch):
+
+    /usr/bin/python3 testdata/parity/gen.py
+
+For every case below it (re)writes testdata/parity/<case>/ with
+
+    model.nn           the model in the nnc language plus its train block
+    train.csv          features f0..fK-1 and the target column "label"
+    init.safetensors   the PyTorch module's initial state_dict
+    final.safetensors  the state_dict after training (for weight comparisons)
+    expected.json      per-epoch loss/accuracy (plus each batch's loss) and the
+                       final evaluation
+
+Before writing a case it checks model.nn against the PyTorch module (see
+check_model_text). See README.md for what each case covers.
+
+The output is deterministic: running the script twice gives identical files.
+"""
+
+import hashlib
+import json
+import math
+import os
+import re
+import struct
+import sys
+import textwrap
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+# ---------------------------------------------------------------------------
+# PyTorch mirrors of the nnc models. Attribute names are the nnc layer names,
+# so state_dict names are the nnc parameter names.
+# ---------------------------------------------------------------------------
+
+class MLP(nn.Module):  # case sgd_relu_ce
+    def __init__(self, features, hid, classes):
+        super().__init__()
+        self.fc1 = nn.Linear(features, hid)
+        self.fc2 = nn.Linear(hid, classes)
+
+    def forward(self, x):
+        h = F.relu(self.fc1(x))
+        return self.fc2(h)
+
+
+class Deep(nn.Module):  # case momentum_tanh_logsoftmax
+    def __init__(self, features, hid, classes):
+        super().__init__()
+        self.fc1 = nn.Linear(features, hid * 2)
+        self.fc2 = nn.Linear(hid * 2, hid)
+        self.fc3 = nn.Linear(hid, classes)
+
+    def forward(self, x):
+        h = torch.tanh(self.fc1(x))
+        h = torch.sigmoid(self.fc2(h))
+        return F.log_softmax(self.fc3(h), dim=-1)
+
+
+class Residual(nn.Module):  # LANGUAGE.md's Residual block
+    def __init__(self, d):
+        super().__init__()
+        self.fc = nn.Linear(d, d)
+
+    def forward(self, x):
+        return F.relu(self.fc(x)) + x
+
+
+class Regressor(nn.Module):  # case nesterov_residual_mse
+    def __init__(self, features, hid):
+        super().__init__()
+        self.inp = nn.Linear(features, hid)
+        self.block1 = Residual(hid)
+        self.block2 = Residual(hid)
+        self.head = nn.Linear(hid, 1)
+
+    def forward(self, x):
+        h = torch.tanh(self.inp(x))
+        h = self.block2(self.block1(h))
+        return self.head(h)
+
+
+class GeluNet(nn.Module):  # case adam_gelu_bce
+    def __init__(self, features, hid):
+        super().__init__()
+        self.fc1 = nn.Linear(features, hid, bias=False)
+        self.fc2 = nn.Linear(hid, hid)
+        self.out = nn.Linear(hid, 1)
+
+    def forward(self, x):
+        h = F.gelu(self.fc1(x))  # exact (erf) GELU
+        h = torch.sigmoid(self.fc2(h)) * h
+        return self.out(h)
+
+
+class Gated(nn.Module):  # case adam_wd_elementwise
+    def __init__(self, features, hid, classes):
+        super().__init__()
+        self.fc1 = nn.Linear(features, hid)
+        self.gate = nn.Linear(features, hid, bias=False)
+        self.fc2 = nn.Linear(hid, classes)
+
+    def forward(self, x):
+        n = x.shape[0]
+        h = self.fc1(x)
+        a = F.softmax(self.gate(x), dim=-1)
+        h = h * (1.0 + a)
+        c = h - torch.reshape(torch.mean(h, 1), (n, 1))
+        s = torch.reshape(torch.sum(c * c, 1), (n, 1))
+        h = c / (s * 0.1 + 1.0)
+        h = -torch.sigmoid(h) * 2.0 + torch.tanh(h) / 2.0 + (1.0 - h) * 0.5
+        return self.fc2(h)
+
+
+class BMM(nn.Module):  # case adamw_matmul
+    def __init__(self, features, rows, k, cols, classes):
+        super().__init__()
+        self.rows, self.k, self.cols = rows, k, cols
+        self.left = nn.Linear(features, rows * k)
+        self.right = nn.Linear(features, k * cols)
+        self.vec = nn.Linear(features, k, bias=False)
+        self.head1 = nn.Linear(rows * cols, classes)
+        self.head2 = nn.Linear(rows, classes)
+
+    def forward(self, x):
+        n = x.shape[0]
+        a = torch.reshape(self.left(x), (n, self.rows, self.k))
+        b = torch.reshape(torch.tanh(self.right(x)), (n, self.k, self.cols))
+        c = torch.flatten(a @ b, 1)
+        c = c / (torch.reshape(torch.sum(c * c, -1), (n, 1)) + 1.0)
+        v = torch.reshape(self.vec(x), (n, self.k, 1))
+        d = torch.reshape(torch.matmul(a, v), (n, -1))
+        return self.head1(c) + self.head2(d)
+
+
+class Inner(nn.Module):  # case adamw_nested_bce
+    def __init__(self, d):
+        super().__init__()
+        self.fc = nn.Linear(d, d, bias=False)
+
+    def forward(self, x):
+        return torch.tanh(self.fc(x))
+
+
+class Block(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.inner = Inner(d)
+        self.proj = nn.Linear(d, d)
+
+    def forward(self, x):
+        return x + self.proj(self.inner(x)) * 0.5
+
+
+class Classifier(nn.Module):
+    def __init__(self, features, hid):
+        super().__init__()
+        self.embed = nn.Linear(features, hid)
+        self.block = Block(hid)
+        self.head = nn.Linear(hid, 1)
+
+    def forward(self, x):
+        h = F.relu(self.embed(x))
+        h = self.block(h)
+        return self.head(h)
+
+
+class Wide(nn.Module):  # case sgd_wd_flatten_mse
+    def __init__(self, features, hid):
+        super().__init__()
+        self.fc1 = nn.Linear(features, hid)
+        self.fc2 = nn.Linear(hid, 1, bias=False)
+
+    def forward(self, x):
+        n = x.shape[0]
+        h = torch.flatten(x, 1)
+        h = F.gelu(self.fc1(h))
+        h = torch.reshape(h, (n, -1))
+        return self.fc2(h)
+
+
+# ---------------------------------------------------------------------------
+# The cases. "nn" is the model part of model.nn (the train block is added from
+# the other fields); "make" builds the equivalent PyTorch module.
+# ---------------------------------------------------------------------------
+
+CASES = [
+    dict(
+        name="sgd_relu_ce",
+        covers="Linear, relu",
+        seed=1, samples=60, features=8, classes=3, batch=16, epochs=4,
+        loss="cross_entropy",
+        optimizer=("SGD", [("lr", "0.1")]),
+        model="MLP",
+        make=lambda: MLP(8, 16, 3),
+        nn="""\
+model MLP(features = 8, hid = 16, classes = 3) {
+    fc1 = Linear(features, hid)
+    fc2 = Linear(hid, classes)
+
+    forward(x: f32[N, features]) {
+        h = relu(fc1(x))
+        return fc2(h)
+    }
+}
+""",
+    ),
+    dict(
+        name="momentum_tanh_logsoftmax",
+        covers="hyper-parameter arithmetic (hid * 2), train-block override "
+               "train Deep(hid = 6), tanh, sigmoid, log_softmax(x, dim = -1)",
+        seed=2, samples=50, features=5, classes=3, batch=16, epochs=5,
+        loss="cross_entropy",
+        optimizer=("SGD", [("lr", "0.1"), ("momentum", "0.9")]),
+        model="Deep", overrides=[("hid", "6")],
+        make=lambda: Deep(5, 6, 3),
+        nn="""\
+model Deep(features = 5, hid = 4, classes = 3) {
+    fc1 = Linear(features, hid * 2)
+    fc2 = Linear(hid * 2, hid)
+    fc3 = Linear(hid, classes)
+
+    forward(x: f32[N, features]) {
+        h = tanh(fc1(x))
+        h = sigmoid(fc2(h))
+        return log_softmax(fc3(h), dim = -1)
+    }
+}
+""",
+    ),
+    dict(
+        name="nesterov_residual_mse",
+        covers="nested model as a layer (Residual, twice: positional and "
+               "keyword argument), tanh, relu, + of two activations",
+        seed=3, samples=64, features=6, classes=None, batch=16, epochs=4,
+        loss="mse",
+        optimizer=("SGD", [("lr", "0.05"), ("momentum", "0.9"),
+                           ("weight_decay", "1e-3"), ("nesterov", "true")]),
+        model="Regressor",
+        make=lambda: Regressor(6, 8),
+        nn="""\
+// A residual block, used as a layer below.
+model Residual(d = 8) {
+    fc = Linear(d, d)
+
+    forward(x: f32[N, d]) {
+        return relu(fc(x)) + x
+    }
+}
+
+model Regressor(features = 6, hid = 8) {
+    inp    = Linear(features, hid)
+    block1 = Residual(hid)
+    block2 = Residual(d = hid)
+    head   = Linear(hid, 1)
+
+    forward(x: f32[N, features]) {
+        h = tanh(inp(x))
+        h = block2(block1(h))
+        return head(h)
+    }
+}
+""",
+    ),
+    dict(
+        name="adam_gelu_bce",
+        covers="Linear(bias = false), gelu (exact erf), sigmoid, "
+               "element-wise * of two activations",
+        seed=4, samples=50, features=6, classes=2, batch=20, epochs=5,
+        loss="bce_with_logits",
+        optimizer=("Adam", [("lr", "1e-2")]),
+        model="GeluNet",
+        make=lambda: GeluNet(6, 16),
+        nn="""\
+model GeluNet(features = 6, hid = 16) {
+    fc1 = Linear(features, hid, bias = false)
+    fc2 = Linear(hid, hid)
+    out = Linear(hid, 1)
+
+    forward(x: f32[N, features]) {
+        h = gelu(fc1(x))
+        h = sigmoid(fc2(h)) * h
+        return out(h)
+    }
+}
+""",
+    ),
+    dict(
+        name="adam_wd_elementwise",
+        covers="softmax(x, dim = -1), mean(x, dim), sum(x, dim), "
+               "reshape(x, N, 1) to broadcast a reduction, + - * / with "
+               "[N,d]-[N,1] and scalar broadcasting (scalar on either side), "
+               "unary minus, sigmoid, tanh, Linear(bias = false)",
+        seed=5, samples=72, features=10, classes=4, batch=16, epochs=4,
+        loss="cross_entropy",
+        optimizer=("Adam", [("lr", "0.005"), ("weight_decay", "0.01")]),
+        model="Gated",
+        make=lambda: Gated(10, 12, 4),
+        nn="""\
+model Gated(features = 10, hid = 12, classes = 4) {
+    fc1  = Linear(features, hid)
+    gate = Linear(features, hid, bias = false)
+    fc2  = Linear(hid, classes)
+
+    forward(x: f32[N, features]) {
+        h = fc1(x)
+        a = softmax(gate(x), dim = -1)
+        h = h * (1.0 + a)
+        c = h - reshape(mean(h, 1), N, 1)
+        s = reshape(sum(c * c, 1), N, 1)
+        h = c / (s * 0.1 + 1.0)
+        h = -sigmoid(h) * 2.0 + tanh(h) / 2.0 + (1.0 - h) * 0.5
+        return fc2(h)
+    }
+}
+""",
+    ),
+    dict(
+        name="adamw_matmul",
+        covers="@ and matmul(a, b) on parameter-free 3-D operands (batched "
+               "[N,r,k]@[N,k,c]), reshape(x, N, r, k) with hyper-parameter "
+               "dimensions, reshape(x, N, -1), flatten(x) of a 3-D value, "
+               "sum(x, -1), hyper-parameter arithmetic (rows * k)",
+        seed=6, samples=40, features=12, classes=3, batch=12, epochs=4,
+        loss="cross_entropy",
+        optimizer=("AdamW", [("lr", "0.01"), ("weight_decay", "0.01")]),
+        model="BMM",
+        make=lambda: BMM(12, 2, 4, 3, 3),
+        nn="""\
+model BMM(features = 12, rows = 2, k = 4, cols = 3, classes = 3) {
+    left  = Linear(features, rows * k)
+    right = Linear(features, k * cols)
+    vec   = Linear(features, k, bias = false)
+    head1 = Linear(rows * cols, classes)
+    head2 = Linear(rows, classes)
+
+    forward(x: f32[N, features]) {
+        a = reshape(left(x), N, rows, k)              // [N, rows, k]
+        b = reshape(tanh(right(x)), N, k, cols)       // [N, k, cols]
+        c = flatten(a @ b)                            // [N, rows * cols]
+        c = c / (reshape(sum(c * c, -1), N, 1) + 1.0)
+        v = reshape(vec(x), N, k, 1)                  // [N, k, 1]
+        d = reshape(matmul(a, v), N, -1)              // [N, rows]
+        return head1(c) + head2(d)
+    }
+}
+""",
+    ),
+    dict(
+        name="adamw_nested_bce",
+        covers="two-level nesting (block.inner.fc.weight), Linear(bias = "
+               "false) inside a nested model, AdamW with every argument "
+               "(beta1, beta2, eps, weight_decay), relu, tanh",
+        seed=7, samples=32, features=4, classes=2, batch=8, epochs=5,
+        loss="bce_with_logits",
+        optimizer=("AdamW", [("lr", "0.005"), ("beta1", "0.8"),
+                             ("beta2", "0.99"), ("eps", "1e-6"),
+                             ("weight_decay", "0.1")]),
+        model="Classifier",
+        make=lambda: Classifier(4, 8),
+        nn="""\
+model Inner(d = 4) {
+    fc = Linear(d, d, bias = false)
+
+    forward(x: f32[N, d]) {
+        return tanh(fc(x))
+    }
+}
+
+model Block(d = 4) {
+    inner = Inner(d)
+    proj  = Linear(d, d)
+
+    forward(x: f32[N, d]) {
+        return x + proj(inner(x)) * 0.5
+    }
+}
+
+model Classifier(features = 4, hid = 8) {
+    embed = Linear(features, hid)
+    block = Block(d = hid)
+    head  = Linear(hid, 1)
+
+    forward(x: f32[N, features]) {
+        h = relu(embed(x))
+        h = block(h)
+        return head(h)
+    }
+}
+""",
+    ),
+    dict(
+        name="sgd_wd_flatten_mse",
+        covers="flatten(x) and reshape(x, N, -1) of 2-D values (no-ops), "
+               "gelu, Linear(bias = false) as the output layer, 16 features",
+        seed=8, samples=100, features=16, classes=None, batch=32, epochs=3,
+        loss="mse",
+        optimizer=("SGD", [("lr", "0.02"), ("momentum", "0.5"),
+                           ("weight_decay", "0.01")]),
+        model="Wide",
+        make=lambda: Wide(16, 8),
+        nn="""\
+model Wide(features = 16, hid = 8) {
+    fc1 = Linear(features, hid)
+    fc2 = Linear(hid, 1, bias = false)
+
+    forward(x: f32[N, features]) {
+        h = flatten(x)
+        h = gelu(fc1(h))
+        h = reshape(h, N, -1)
+        return fc2(h)
+    }
+}
+""",
+    ),
+]
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+
+def fmt(v):
+    """repr-exact float32 text: 9 significant digits round-trip a float32."""
+    s = "%.9g" % float(v)
+    assert np.float32(s) == np.float32(v), (s, v)
+    return s
+
+
+def make_data(case):
+    """Features N(0,1), targets from a fixed random teacher with some noise."""
+    g = torch.Generator().manual_seed(1000 + case["seed"])
+    n, k = case["samples"], case["features"]
+    x = torch.randn(n, k, generator=g, dtype=torch.float32)
+    loss = case["loss"]
+    if loss == "cross_entropy":
+        c = case["classes"]
+        w = torch.randn(k, c, generator=g)
+        score = x @ w + 0.5 * torch.randn(n, c, generator=g)
+        y = torch.argmax(score, dim=1)
+        ystr = [str(int(v)) for v in y]
+    elif loss == "bce_with_logits":
+        w = torch.randn(k, generator=g)
+        score = x @ w + 0.5 * torch.randn(n, generator=g)
+        y = (score > 0).to(torch.int64)
+        ystr = [str(int(v)) for v in y]
+    else:  # mse
+        w = torch.randn(k, generator=g) / math.sqrt(k)
+        y = torch.tanh(x @ w) * 2.0 + 0.5 * x[:, 0] * x[:, 1] \
+            + 0.1 * torch.randn(n, generator=g)
+        y = y.to(torch.float32)
+        ystr = [fmt(v) for v in y]
+
+    header = ",".join(["f%d" % i for i in range(k)] + ["label"])
+    lines = [header]
+    for i in range(n):
+        lines.append(",".join([fmt(v) for v in x[i]] + [ystr[i]]))
+    text = "\n".join(lines) + "\n"
+
+    # Train on exactly what the CSV says (parse it back).
+    rows = [line.split(",") for line in lines[1:]]
+    xs = torch.tensor(np.array([[np.float32(v) for v in r[:-1]] for r in rows],
+                               dtype=np.float32))
+    assert torch.equal(xs, x)
+    if loss == "cross_entropy":
+        ys = torch.tensor([int(r[-1]) for r in rows], dtype=torch.int64)
+    else:
+        ys = torch.tensor(np.array([np.float32(r[-1]) for r in rows],
+                                   dtype=np.float32)).reshape(n, 1)
+    return text, xs, ys
+
+
+# ---------------------------------------------------------------------------
+# safetensors, written by hand
+# ---------------------------------------------------------------------------
+
+def safetensors_bytes(state, metadata):
+    names = sorted(state)
+    header = {"__metadata__": metadata}
+    blobs = []
+    off = 0
+    for name in names:
+        t = state[name].detach().to(torch.float32).contiguous().cpu()
+        data = t.numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape),
+                        "data_offsets": [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    h += b" " * ((8 - len(h) % 8) % 8)
+    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+
+
+def read_safetensors(buf):
+    (hlen,) = struct.unpack("<Q", buf[:8])
+    header = json.loads(buf[8:8 + hlen].decode("utf-8"))
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        arr = np.frombuffer(buf[8 + hlen + b:8 + hlen + e], dtype="<f4")
+        out[name] = torch.from_numpy(arr.copy()).reshape(info["shape"])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Training, mirroring nnc's train loop
+# ---------------------------------------------------------------------------
+
+def loss_fn(kind, out, y):
+    if kind == "cross_entropy":
+        return F.cross_entropy(out, y)
+    if kind == "mse":
+        return F.mse_loss(out, y)
+    if kind == "bce_with_logits":
+        return F.binary_cross_entropy_with_logits(out, y)
+    raise ValueError(kind)
+
+
+def n_correct(kind, out, y):
+    if kind == "cross_entropy":
+        return int((torch.argmax(out, dim=1) == y).sum())
+    if kind == "bce_with_logits":
+        return int(((out > 0).to(torch.float32) == y).sum())
+    return None
+
+
+def literal(v):
+    if v == "true":
+        return True
+    if v == "false":
+        return False
+    return float(v)
+
+
+def make_optimizer(spec, params):
+    kind, args = spec
+    a = {k: literal(v) for k, v in args}
+    if kind == "SGD":
+        return torch.optim.SGD(params, lr=a["lr"],
+                               momentum=a.get("momentum", 0.0),
+                               weight_decay=a.get("weight_decay", 0.0),
+                               nesterov=a.get("nesterov", False))
+    if kind in ("Adam", "AdamW"):
+        if kind == "AdamW":
+            assert "weight_decay" in a, "AdamW: always write weight_decay"
+        cls = torch.optim.Adam if kind == "Adam" else torch.optim.AdamW
+        return cls(params, lr=a.get("lr", 0.001),
+                   betas=(a.get("beta1", 0.9), a.get("beta2", 0.999)),
+                   eps=a.get("eps", 1e-8),
+                   weight_decay=a.get("weight_decay", 0.0))
+    raise ValueError(kind)
+
+
+def train(case, model, x, y):
+    kind = case["loss"]
+    opt = make_optimizer(case["optimizer"], model.parameters())
+    n, bs = case["samples"], case["batch"]
+    epochs = []
+    for epoch in range(1, case["epochs"] + 1):
+        model.train()
+        losses, correct = [], 0
+        for start in range(0, n, bs):  # file order: shuffle = false
+            xb, yb = x[start:start + bs], y[start:start + bs]
+            opt.zero_grad()
+            out = model(xb)
+            loss = loss_fn(kind, out, yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if kind != "mse":
+                correct += n_correct(kind, out.detach(), yb)
+        e = {"epoch": epoch, "loss": sum(losses) / len(losses)}
+        if kind != "mse":
+            e["accuracy"] = correct / n
+        e["batch_losses"] = losses
+        epochs.append(e)
+
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+        final = {"split": "train", "loss": loss_fn(kind, out, y).item()}
+        if kind != "mse":
+            final["accuracy"] = n_correct(kind, out, y) / n
+    return {"epochs": epochs, "final": final}
+
+
+
+# ---------------------------------------------------------------------------
+# Self-check: a tiny evaluator of the nnc model text (its expressions are
+# valid Python) runs model.nn's forward from the state_dict and must agree
+# with the PyTorch module; the declared parameter names and shapes must be
+# exactly the state_dict's. This catches a model.nn that drifted from the
+# PyTorch mirror above.
+# ---------------------------------------------------------------------------
+
+def _strip_comments(text):
+    return "\n".join(line.split("//")[0] for line in text.splitlines())
+
+
+def _parse_models(text):
+    text = _strip_comments(text)
+    models = {}
+    for m in re.finditer(r"\bmodel\s+(\w+)\s*\(([^)]*)\)\s*\{", text):
+        name, params = m.group(1), m.group(2)
+        depth, i = 1, m.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        body = text[m.end():i - 1]
+        hp = []
+        for p in filter(None, (s.strip() for s in params.split(","))):
+            k, v = (s.strip() for s in p.split("="))
+            hp.append((k, literal(v) if "." in v or "e" in v else int(v)))
+        fm = re.search(r"forward\s*\((\w+)\s*:\s*f32\[([^\]]*)\]\)\s*\{", body)
+        layers = [tuple(s.strip() for s in line.split("=", 1))
+                  for line in body[:fm.start()].splitlines() if line.strip()]
+        fbody = body[fm.end():body.rindex("}")]
+        stmts = [line.strip() for line in fbody.splitlines() if line.strip()]
+        models[name] = dict(hp=hp, layers=layers, arg=fm.group(1),
+                            shape=[s.strip() for s in fm.group(2).split(",")],
+                            stmts=stmts)
+    return models, text
+
+
+def _py(expr):
+    return re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", expr))
+
+
+def _bind(models, name, args, kwargs):
+    m = models[name]
+    env = dict(m["hp"])
+    for (k, _), v in zip(m["hp"], args):
+        env[k] = v
+    env.update(kwargs)
+    return env
+
+
+def _instantiate(models, name, env, prefix, shapes):
+    """Declared parameters (name -> shape) and a forward closure."""
+    m = models[name]
+    calls = {}
+    for lname, decl in m["layers"]:
+        p = prefix + lname + "."
+
+        def linear(i, o, bias=True, p=p):
+            shapes[p + "weight"] = (o, i)
+            if bias:
+                shapes[p + "bias"] = (o,)
+            return ("linear", p, bias)
+
+        def sub(sname):
+            def mk(*args, **kwargs):
+                return ("model", _instantiate(
+                    models, sname, _bind(models, sname, args, kwargs), p, shapes))
+            return mk
+
+        ctors = {"Linear": linear}
+        ctors.update({s: sub(s) for s in models})
+        calls[lname] = eval(_py(decl), {"__builtins__": {}}, dict(env, **ctors))
+
+    def forward(state, x):
+        def layer(spec):
+            if spec[0] == "model":
+                return lambda h: spec[1](state, h)
+            _, p, bias = spec
+            return lambda h: F.linear(h, state[p + "weight"],
+                                      state[p + "bias"] if bias else None)
+
+        scope = dict(env)
+        scope.update({k: layer(v) for k, v in calls.items()})
+        scope.update(
+            N=x.shape[0], relu=F.relu, sigmoid=torch.sigmoid, tanh=torch.tanh,
+            gelu=F.gelu, softmax=lambda t, dim=-1: F.softmax(t, dim=dim),
+            log_softmax=lambda t, dim=-1: F.log_softmax(t, dim=dim),
+            flatten=lambda t: t.reshape(t.shape[0], -1),
+            reshape=lambda t, *dims: t.reshape(dims),
+            sum=lambda t, dim: t.sum(dim), mean=lambda t, dim: t.mean(dim),
+            matmul=torch.matmul)
+        scope[m["arg"]] = x
+        want = [x.shape[0] if d == "N" else eval(d, {}, dict(env))
+                for d in m["shape"]]
+        assert list(x.shape) == want, (name, list(x.shape), want)
+        for st in m["stmts"]:
+            if st.startswith("return "):
+                return eval(_py(st[len("return "):]), {"__builtins__": {}}, scope)
+            k, e = (s.strip() for s in st.split("=", 1))
+            scope[k] = eval(_py(e), {"__builtins__": {}}, scope)
+        raise AssertionError("no return in " + name)
+
+    return forward
+
+
+def check_model_text(case, nn_text, module, x):
+    models, text = _parse_models(nn_text)
+    tm = re.search(r"\btrain\s+(\w+)\s*(?:\(([^)]*)\))?\s*\{([^}]*)\}", text)
+    top, over, body = tm.group(1), tm.group(2) or "", tm.group(3)
+    kw = {}
+    for p in filter(None, (s.strip() for s in over.split(","))):
+        k, v = (s.strip() for s in p.split("="))
+        kw[k] = int(v)
+    shapes = {}
+    fwd = _instantiate(models, top, _bind(models, top, (), kw), "", shapes)
+    state = {k: v.detach().double() for k, v in module.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    assert shapes == got, (case["name"], shapes, got)
+    with torch.no_grad():
+        ref = module.double()(x.double())
+        module.float()
+        out = fwd(state, x.double())
+    assert out.shape == ref.shape, (out.shape, ref.shape)
+    assert torch.allclose(out, ref, rtol=1e-12, atol=1e-12), case["name"]
+    kv = dict(re.findall(r"(\w+)\s*=\s*(.+)", body))
+    assert kv["loss"].strip() == case["loss"]
+    assert int(kv["epochs"]) == case["epochs"] and int(kv["batch"]) == case["batch"]
+    assert kv["shuffle"].strip() == "false"
+
+# ---------------------------------------------------------------------------
+
+def train_block(case):
+    head = case["model"]
+    if case.get("overrides"):
+        head += "(" + ", ".join("%s = %s" % kv for kv in case["overrides"]) + ")"
+    kind, args = case["optimizer"]
+    opt = "%s(%s)" % (kind, ", ".join("%s = %s" % kv for kv in args))
+    return """\
+train %s {
+    data      = csv("train.csv", target = "label")
+    shuffle   = false
+    loss      = %s
+    optimizer = %s
+    epochs    = %d
+    batch     = %d
+}
+""" % (head, case["loss"], opt, case["epochs"], case["batch"])
+
+
+def write(path, data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def generate(case):
+    d = os.path.join(HERE, case["name"])
+    os.makedirs(d, exist_ok=True)
+
+    covers = textwrap.wrap("Covers: %s; loss %s; optimizer %s." % (
+        case["covers"], case["loss"], case["optimizer"][0]), 76)
+    nn_text = ("// Generated by testdata/parity/gen.py; do not edit.\n"
+               + "".join("// %s\n" % line for line in covers) + "\n"
+               + case["nn"] + "\n" + train_block(case))
+    nn_sha = hashlib.sha256(nn_text.encode("utf-8")).hexdigest()
+    meta = {"model": case["model"], "source_sha256": nn_sha}
+
+    csv_text, x, y = make_data(case)
+
+    torch.manual_seed(case["seed"])
+    model = case["make"]()
+    check_model_text(case, nn_text, model, x)
+    init = safetensors_bytes(model.state_dict(), meta)
+    back = read_safetensors(init)
+    assert sorted(back) == sorted(model.state_dict())
+    for k, v in model.state_dict().items():
+        assert torch.equal(back[k], v), k
+
+    expected = train(case, model, x, y)
+    final = safetensors_bytes(model.state_dict(), meta)
+
+    write(os.path.join(d, "model.nn"), nn_text)
+    write(os.path.join(d, "train.csv"), csv_text)
+    write(os.path.join(d, "init.safetensors"), init)
+    write(os.path.join(d, "final.safetensors"), final)
+    write(os.path.join(d, "expected.json"), json.dumps(expected, indent=2) + "\n")
+
+    ep = expected["epochs"]
+    print("%-26s loss %.6f -> %.6f  final %s" % (
+        case["name"], ep[0]["loss"], ep[-1]["loss"],
+        json.dumps(expected["final"])))
+
+
+def main():
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    names = sys.argv[1:]
+    for case in CASES:
+        if not names or case["name"] in names:
+            generate(case)
+
+
+if __name__ == "__main__":
+    main()
