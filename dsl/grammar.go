@@ -74,9 +74,9 @@ type gAssign struct {
 type gForward struct {
 	Pos    lexer.Position
 	EndPos lexer.Position
-	Inputs []*gInput   `parser:"'forward' '(' ( @@ ( ',' @@ )* ','? )? ')'"`
-	Body   []*gStmt    `parser:"'{' @@*"`
-	Close  gCloseBrak  `parser:"@@"`
+	Inputs []*gInput  `parser:"'forward' '(' ( @@ ( ',' @@ )* ','? )? ')'"`
+	Body   []*gStmt   `parser:"'{' @@*"`
+	Close  gCloseBrak `parser:"@@"`
 }
 
 type gInput struct {
@@ -144,8 +144,8 @@ type gPrimary struct {
 
 type gCall struct {
 	Pos   lexer.Position
-	Name  gIdent     `parser:"@@ '('"`
-	Args  []*gArg    `parser:"( @@ ( ',' @@ )* ','? )?"`
+	Name  gIdent      `parser:"@@ '('"`
+	Args  []*gArg     `parser:"( @@ ( ',' @@ )* ','? )?"`
 	Close gCloseParen `parser:"@@"`
 }
 

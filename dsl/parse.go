@@ -140,7 +140,7 @@ func syntaxError(filename string, src []byte, err error) *diag.Diagnostic {
 		switch {
 		case depth == 0 && !tok.EOF():
 			what += `, expected "model" or "train"`
-		case open.Line > 0 && (tok.EOF() || open.Line < tok.Pos.Line):
+		case open.Line > 0 && (tok.EOF() || (open.Text != "{" && open.Line < tok.Pos.Line)):
 			what += fmt.Sprintf("; the %q opened at %d:%d is not closed", open.Text, open.Line, open.Col)
 		}
 		d.Msg = what

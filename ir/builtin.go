@@ -1,6 +1,8 @@
 package ir
 
 import (
+	"strings"
+
 	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/dsl"
 )
@@ -168,7 +170,11 @@ func (in *instance) reshape(x *dsl.Call, xv *Value, xText string, dims []*dsl.Ar
 		}
 	}
 	bad := func() (operand, bool) {
-		b.errs.Errorf(pos, "%s: cannot reshape %s %s into %s", text, xText, sc.shape(s), sc.shape(out))
+		want := make([]string, len(dims))
+		for i, a := range dims {
+			want[i] = dsl.ExprString(a.Value)
+		}
+		b.errs.Errorf(pos, "%s: cannot reshape %s %s (%d elements per sample) into [%s]", text, xText, sc.shape(s), s.Elems(), strings.Join(want, ", "))
 		return operand{}, false
 	}
 	if infer >= 0 {

@@ -137,7 +137,7 @@ func (b *builder) trainBlock(t *dsl.Train) *TrainConfig {
 		key := a.Name.Name
 		spec, ok := trainSpecs[key]
 		if !ok {
-			b.errs.Errorf(a.Name.Pos, "unknown train key %s%s; the keys are %s", key, suggest(key, trainKeys), strings.Join(trainKeys, ", "))
+			b.errs.Errorf(a.Name.Pos, "unknown train key %s; the keys are %s", key, strings.Join(trainKeys, ", "))
 			continue
 		}
 		if prev := seen[key]; prev != nil {
@@ -163,7 +163,7 @@ func (b *builder) trainBlock(t *dsl.Train) *TrainConfig {
 			}
 		case "loss":
 			if c.kind != kName || !contains(Losses, c.S) {
-				b.errs.Errorf(a.Value.Start(), "unknown loss %s%s; nnc knows %s", dsl.ExprString(a.Value), suggest(c.S, Losses), strings.Join(Losses, ", "))
+				b.errs.Errorf(a.Value.Start(), "unknown loss %s; nnc knows %s", dsl.ExprString(a.Value), strings.Join(Losses, ", "))
 				continue
 			}
 			cfg.Loss = c.S
@@ -203,7 +203,7 @@ func (b *builder) optimizer(x dsl.Expr, c Const) (Optimizer, bool) {
 	specs, ok := optimizerSpecs[name]
 	if !ok {
 		names := []string{"SGD", "Adam", "AdamW"}
-		b.errs.Errorf(x.Start(), "unknown optimizer %s%s; nnc knows %s", name, suggest(name, names), strings.Join(names, ", "))
+		b.errs.Errorf(x.Start(), "unknown optimizer %s; nnc knows %s", name, strings.Join(names, ", "))
 		return Optimizer{}, false
 	}
 	var args []*dsl.Arg
@@ -236,7 +236,7 @@ func (b *builder) dataSource(key string, x dsl.Expr, c Const) *DataSource {
 		if ok {
 			b.errs.Errorf(x.Start(), "%s = %s: a data source is called, as %s(...)", key, c.S, c.S)
 		} else {
-			b.errs.Errorf(x.Start(), "unknown data source %s%s; nnc knows %s", c.S, suggest(c.S, names), strings.Join(names, ", "))
+			b.errs.Errorf(x.Start(), "unknown data source %s; nnc knows %s", c.S, strings.Join(names, ", "))
 		}
 		return nil
 	}
