@@ -250,6 +250,7 @@ type layer struct {
 	sub    *instance // for a model used as a layer
 	desc   string    // Linear(20, 2)
 	calls  int
+	bad    bool // its declaration had an error: calls fail silently
 }
 
 // buildGraph instantiates model m as an entry point and builds its forward
@@ -289,16 +290,25 @@ func (b *builder) buildGraph(m *dsl.Model, over map[string]override, training, w
 		v.Name = in.Name.Name
 		inputs = append(inputs, operand{v: v, text: in.Name.Name})
 	}
-	if len(inputs) != len(fwd.Inputs) || len(b.errs.Diags) > before && b.errs.HasErrors() {
+	if len(inputs) != len(fwd.Inputs) {
 		return inst, nil
 	}
 	inst.createParams()
 	out := inst.callForward(inputs, scope, warn)
-	if out == nil || len(b.errs.Diags) > before && b.errs.HasErrors() {
+	if out == nil || errorsSince(b.errs, before) {
 		return inst, nil
 	}
 	g.SetOutput("out", out)
 	return inst, g
+}
+
+func errorsSince(l *diag.List, n int) bool {
+	for _, d := range l.Diags[n:] {
+		if d.Severity == diag.Error {
+			return true
+		}
+	}
+	return false
 }
 
 // instantiate evaluates m's hyper-parameters and declares its layers.
@@ -379,9 +389,11 @@ func (in *instance) declareLayer(a *dsl.Assign) {
 	call, ok := a.Value.(*dsl.Call)
 	if !ok {
 		b.errs.Errorf(a.Value.Start(), "%s = %s: a layer is declared with a constructor, such as Linear(in, out)", name, dsl.ExprString(a.Value))
+		in.layers[name] = &layer{name: in.prefix + name, decl: a, bad: true}
 		return
 	}
-	l := &layer{name: in.prefix + name, decl: a, kind: call.Fun.Name, params: map[string]*Value{}}
+	l := &layer{name: in.prefix + name, decl: a, kind: call.Fun.Name, params: map[string]*Value{}, bad: true}
+	in.layers[name] = l
 	kindName := call.Fun.Name
 	if lk := layerTable[kindName]; lk != nil {
 		args, ok := in.env.bindArgs(kindName, call.Fun.Pos, call.Args, lk.args)
@@ -419,7 +431,7 @@ func (in *instance) declareLayer(a *dsl.Assign) {
 		b.errs.Errorf(call.Fun.Pos, "unknown layer %s%s", kindName, suggest(kindName, cands))
 		return
 	}
-	in.layers[name] = l
+	l.bad = false
 	in.order = append(in.order, l)
 }
 

@@ -368,6 +368,9 @@ func keys[V any](m map[string]V) []string {
 // suggest returns "; did you mean X?" for the closest candidate within a
 // small edit distance, or "".
 func suggest(name string, candidates []string) string {
+	if len(name) < 2 {
+		return "" // every one-letter name is one edit from every other
+	}
 	best, bestD := "", max(1, len(name)/3)+1
 	for _, c := range candidates {
 		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestD {

@@ -241,6 +241,9 @@ func (in *instance) call(x *dsl.Call, sc *scope, text string) (operand, bool) {
 	b := in.b
 	name := x.Fun.Name
 	if l := in.layers[name]; l != nil {
+		if l.bad {
+			return operand{}, false
+		}
 		var args []operand
 		for _, a := range x.Args {
 			if a.Key != nil {

@@ -113,12 +113,12 @@ func diffLines(x, y []string) []edit {
 		case i < n && j < m && x[i] == y[j]:
 			ops = append(ops, edit{' ', x[i], i, j})
 			i, j = i+1, j+1
-		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
-			ops = append(ops, edit{'+', y[j], i, j})
-			j++
-		default:
+		case i < n && (j == m || lcs[i+1][j] >= lcs[i][j+1]):
 			ops = append(ops, edit{'-', x[i], i, j})
 			i++
+		default:
+			ops = append(ops, edit{'+', y[j], i, j})
+			j++
 		}
 	}
 	return ops

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain makes the test binary double as nnc for the scripts, plus
+// nnc-exits, which runs nnc and checks its exit status exactly:
+// `exec nnc-exits 2 check bad.nn` passes only when nnc exits with 2.
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(m, map[string]func() int{
+		"nnc": func() int { return Main(os.Args[1:], os.Stdout, os.Stderr) },
+		"nnc-exits": func() int {
+			if len(os.Args) < 2 {
+				fmt.Fprintln(os.Stderr, "usage: nnc-exits STATUS ARGS...")
+				return 100
+			}
+			want, err := strconv.Atoi(os.Args[1])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "nnc-exits: bad status", os.Args[1])
+				return 100
+			}
+			if got := Main(os.Args[2:], os.Stdout, os.Stderr); got != want {
+				fmt.Fprintf(os.Stderr, "nnc-exits: nnc exited with %d, want %d\n", got, want)
+				return 100
+			}
+			return 0
+		},
+	}))
+}
+
+// TestScript runs the CLI scripts in testdata/script; NNC_UPDATE=1 rewrites
+// their cmp'd files.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: os.Getenv("NNC_UPDATE") != "",
+		Setup: func(env *testscript.Env) error {
+			// Scripts may refer to the repository's examples.
+			env.Setenv("EXAMPLES", mustAbs("../../examples"))
+			return nil
+		},
+	})
+}
+
+func mustAbs(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return wd + "/" + p
+}
