@@ -21,7 +21,7 @@ var nnLexer = lexer.MustSimple([]lexer.SimpleRule{
 var parser = participle.MustBuild[gFile](
 	participle.Lexer(nnLexer),
 	participle.Elide("Whitespace", "Comment"),
-	participle.UseLookahead(4),
+	participle.UseLookahead(2),
 )
 
 type gFile struct {

@@ -136,6 +136,17 @@ func syntaxError(filename string, src []byte, err error) *diag.Diagnostic {
 		if exp := unexpected.Expect; exp != "" {
 			what += ", expected " + exp
 		}
+		if next, ok := tokenAfter(filename, src, tok); ok && strings.Contains("+-*/@=", tok.Value) && tok.Value != "" {
+			// An operator whose operand is missing is backtracked over by
+			// the parser; name the real culprit.
+			d.Pos = pos(next.Pos)
+			what = fmt.Sprintf("missing operand after %q", tok.Value)
+			if !next.EOF() {
+				what += fmt.Sprintf(", found %s", describe(next))
+			}
+			d.Msg = what
+			return d
+		}
 		open, depth := openBracket(filename, src, tok.Pos.Offset)
 		switch {
 		case depth == 0 && !tok.EOF():
@@ -146,6 +157,32 @@ func syntaxError(filename string, src []byte, err error) *diag.Diagnostic {
 		d.Msg = what
 	}
 	return d
+}
+
+// tokenAfter returns the token that follows tok.
+func tokenAfter(filename string, src []byte, tok lexer.Token) (lexer.Token, bool) {
+	lx, err := nnLexer.Lex(filename, bytes.NewReader(src))
+	if err != nil {
+		return lexer.Token{}, false
+	}
+	skip := map[lexer.TokenType]bool{nnLexer.Symbols()["Whitespace"]: true, nnLexer.Symbols()["Comment"]: true}
+	found := false
+	for {
+		t, err := lx.Next()
+		if err != nil {
+			return lexer.Token{}, false
+		}
+		if skip[t.Type] {
+			continue
+		}
+		if found {
+			return t, true
+		}
+		if t.EOF() {
+			return lexer.Token{}, false
+		}
+		found = t.Pos.Offset == tok.Pos.Offset
+	}
 }
 
 // bracket is an opening bracket seen by openBracket.

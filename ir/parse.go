@@ -59,24 +59,9 @@ func (p *irParser) parse(text string) (*Graph, error) {
 			g = NewGraph(name, f)
 		case ln == "}":
 			done = true
-		case strings.HasPrefix(ln, "return"):
-			for _, f := range strings.Fields(strings.TrimPrefix(ln, "return")) {
-				name, ref, ok := strings.Cut(f, "=")
-				if !ok {
-					return nil, fmt.Errorf("output %q is not name=value", f)
-				}
-				name, err := unquoteName(name)
-				if err != nil {
-					return nil, err
-				}
-				v, err := ref2value(ref, byID)
-				if err != nil {
-					return nil, err
-				}
-				if g.Output(name) != nil {
-					return nil, fmt.Errorf("output %s listed twice", name)
-				}
-				g.Outputs = append(g.Outputs, Output{name, v})
+		case ln == "return" || strings.HasPrefix(ln, "return "):
+			if err := parseOutputs(g, strings.TrimPrefix(ln, "return"), byID); err != nil {
+				return nil, err
 			}
 		default:
 			v, err := p.value(ln, g, byID)
@@ -98,6 +83,48 @@ func (p *irParser) parse(text string) (*Graph, error) {
 		return nil, fmt.Errorf("graph not closed by }")
 	}
 	return g, nil
+}
+
+// parseOutputs reads ` name=vID name=vID`, names quoted when they must be.
+func parseOutputs(g *Graph, rest string, byID map[int]*Value) error {
+	for {
+		rest = strings.TrimLeft(rest, " ")
+		if rest == "" {
+			return nil
+		}
+		var name string
+		if strings.HasPrefix(rest, `"`) {
+			q, err := strconv.QuotedPrefix(rest)
+			if err != nil {
+				return fmt.Errorf("bad quoted output name")
+			}
+			name, _ = strconv.Unquote(q)
+			rest = rest[len(q):]
+		} else {
+			eq := strings.IndexByte(rest, '=')
+			if eq < 0 {
+				return fmt.Errorf("output %q is not name=value", rest)
+			}
+			var err error
+			if name, err = unquoteName(rest[:eq]); err != nil {
+				return err
+			}
+			rest = rest[eq:]
+		}
+		ref, ok := strings.CutPrefix(rest, "=")
+		if !ok {
+			return fmt.Errorf("output %s is not name=value", name)
+		}
+		ref, rest, _ = strings.Cut(ref, " ")
+		v, err := ref2value(ref, byID)
+		if err != nil {
+			return err
+		}
+		if g.Output(name) != nil {
+			return fmt.Errorf("output %s listed twice", name)
+		}
+		g.Outputs = append(g.Outputs, Output{name, v})
+	}
 }
 
 func ref2value(ref string, byID map[int]*Value) (*Value, error) {
