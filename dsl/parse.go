@@ -133,7 +133,8 @@ func syntaxError(filename string, src []byte, err error) *diag.Diagnostic {
 			what = "unexpected end of file"
 			d.Pos = endOfFile(filename, src)
 		}
-		if exp := unexpected.Expect; exp != "" {
+		if exp := unexpected.Expect; strings.HasPrefix(exp, `"`) {
+			// Only literal tokens: participle names grammar structs too.
 			what += ", expected " + exp
 		}
 		if next, ok := tokenAfter(filename, src, tok); ok && strings.Contains("+-*/@=", tok.Value) && tok.Value != "" {
