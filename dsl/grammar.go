@@ -9,15 +9,6 @@ import (
 // field tags are the rule. It is the concrete syntax only; Parse converts it
 // into the AST of ast.go, which is what the rest of nnc sees.
 
-var nnLexer = lexer.MustSimple([]lexer.SimpleRule{
-	{Name: "Comment", Pattern: `//[^\n]*`},
-	{Name: "String", Pattern: `"(\\.|[^"\\\n])*"`},
-	{Name: "Number", Pattern: `(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?`},
-	{Name: "Ident", Pattern: `[A-Za-z_][A-Za-z0-9_]*`},
-	{Name: "Punct", Pattern: `[-+*/@(){}\[\]=,:]`},
-	{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
-})
-
 var parser = participle.MustBuild[gFile](
 	participle.Lexer(nnLexer),
 	participle.Elide("Whitespace", "Comment"),

@@ -117,15 +117,7 @@ func syntaxError(filename string, src []byte, err error) *diag.Diagnostic {
 	var unexpected *participle.UnexpectedTokenError
 	switch {
 	case errors.As(err, &lexErr):
-		off := lexErr.Pos.Offset
-		if off >= 0 && off < len(src) {
-			r, _ := utf8.DecodeRune(src[off:])
-			if r == '"' {
-				d.Msg = "string literal not terminated"
-			} else {
-				d.Msg = fmt.Sprintf("unexpected character %q", r)
-			}
-		}
+		d.Pos, d.Msg = pos(lexErr.Pos), lexErr.Msg
 	case errors.As(err, &unexpected):
 		tok := unexpected.Unexpected
 		what := "unexpected " + describe(tok)
