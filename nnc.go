@@ -23,6 +23,9 @@ type Options struct {
 	After string
 	// Verify checks the graph's invariants after every pass.
 	Verify bool
+	// Batch, when > 0, is the largest batch the graphs are planned for,
+	// instead of the train block's (1 for a forward pass without one).
+	Batch int
 }
 
 // Compile parses src (the contents of filename), builds the program for
@@ -40,9 +43,12 @@ func Compile(filename string, src []byte, opt Options) (*ir.Program, error) {
 	if opt.After == "none" {
 		return p, nil
 	}
-	for _, g := range []*ir.Graph{p.Forward, p.TrainGraph} {
+	for _, g := range []*ir.Graph{p.Forward, p.TrainGraph, p.EvalGraph} {
 		if g == nil {
 			continue
+		}
+		if opt.Batch > 0 {
+			g.Attrs = g.Attrs.Set("batch", opt.Batch)
 		}
 		if err := passes.Run(g, passes.Options{After: opt.After, Verify: opt.Verify}); err != nil {
 			return nil, err

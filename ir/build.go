@@ -34,7 +34,10 @@ type Program struct {
 	// TrainGraph is the forward pass in training mode followed by the loss:
 	// outputs "loss" and, for classification, "correct". Nil without Train.
 	TrainGraph *Graph
-	Warnings   []*diag.Diagnostic
+	// EvalGraph is the forward pass in evaluation mode followed by the
+	// loss, for the final report. Nil without Train.
+	EvalGraph *Graph
+	Warnings  []*diag.Diagnostic
 }
 
 // HParam is a hyper-parameter and its value.
@@ -136,9 +139,16 @@ func Build(f *dsl.File, opt Options) (*Program, error) {
 			_, tg := b.buildGraph(m, over, true, false)
 			if tg != nil {
 				b.addLoss(tg, cfg, fwd)
+				tg.Attrs = trainAttrs(cfg)
+			}
+			_, eg := b.buildGraph(m, over, false, false)
+			if eg != nil {
+				eg.Name = m.Name.Name + ".eval"
+				b.addLoss(eg, cfg, fwd)
+				eg.Attrs = Attrs{{"batch", cfg.Batch}}
 			}
 			if name == entry {
-				p.Train, p.TrainGraph = cfg, tg
+				p.Train, p.TrainGraph, p.EvalGraph = cfg, tg, eg
 			}
 		}
 		if warn && inst != nil {
@@ -555,4 +565,18 @@ func (b *builder) warnUnused(inst *instance, p *Program) {
 		}
 	}
 	walk(inst)
+}
+
+// trainAttrs are the attributes of a training step: what the optim and
+// memplan passes need of the train block.
+func trainAttrs(cfg *TrainConfig) Attrs {
+	o := cfg.Optimizer
+	as := Attrs{{"batch", cfg.Batch}, {"optimizer", o.Name}, {"lr", o.LR}}
+	switch o.Name {
+	case "SGD":
+		as = append(as, Attr{"momentum", o.Momentum}, Attr{"dampening", o.Dampening}, Attr{"weight_decay", o.WeightDecay}, Attr{"nesterov", o.Nesterov})
+	case "Adam", "AdamW":
+		as = append(as, Attr{"beta1", o.Beta1}, Attr{"beta2", o.Beta2}, Attr{"eps", o.Eps}, Attr{"weight_decay", o.WeightDecay})
+	}
+	return as
 }

@@ -48,11 +48,16 @@ type Output struct {
 
 // Graph is one entry point of a model.
 type Graph struct {
-	Name    string // "SimpleNeuralNetwork.forward"
-	File    string // the model file, for positions
+	Name string // "SimpleNeuralNetwork.forward"
+	File string // the model file, for positions
+	// Attrs configure the passes: the optimizer and its hyper-parameters,
+	// the batch size the memory plan is made for.
+	Attrs   Attrs
 	Values  []*Value
 	Outputs []Output
-	nextID  int
+	// Plan is the memory plan made by the memplan pass, or nil.
+	Plan   *MemPlan
+	nextID int
 }
 
 // NewGraph returns an empty graph.
@@ -205,7 +210,7 @@ func (g *Graph) ReplaceUses(old, new *Value) {
 
 // Clone returns a deep copy of g; values keep their IDs.
 func (g *Graph) Clone() *Graph {
-	c := &Graph{Name: g.Name, File: g.File, nextID: g.nextID}
+	c := &Graph{Name: g.Name, File: g.File, Attrs: slices.Clone(g.Attrs), nextID: g.nextID}
 	m := make(map[*Value]*Value, len(g.Values))
 	for _, v := range g.Values {
 		nv := *v
@@ -222,4 +227,15 @@ func (g *Graph) Clone() *Graph {
 		c.Outputs = append(c.Outputs, Output{o.Name, m[o.Value]})
 	}
 	return c
+}
+
+// MemPlan places the intermediate values of a graph in one arena: Offset
+// maps a value's ID to its byte offset. Values whose lifetimes do not
+// overlap share memory. It is made for a batch size; a smaller batch fits
+// the same offsets.
+type MemPlan struct {
+	Batch      int
+	Offset     map[int]int
+	ArenaBytes int // the arena's size
+	NaiveBytes int // the sum of the planned values' sizes, for comparison
 }

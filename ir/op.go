@@ -24,6 +24,14 @@ type OpInfo struct {
 	// attributes, or says why it cannot. The declared type is given for
 	// Declared ops.
 	Shape func(args []Type, attrs Attrs, declared Type) (Type, error)
+	// VJP emits the vector-Jacobian product: given the value and the
+	// gradient dy of the loss with respect to it, it appends to the graph
+	// the gradients with respect to each argument (nil where none flows).
+	// Ops without one cannot be trained through. Set in vjp.go.
+	VJP func(g *Graph, v, dy *Value) []*Value
+	// NoGrad ops have outputs the loss does not depend on through
+	// differentiable paths (metrics, masks, state updates).
+	NoGrad bool
 }
 
 // The ops. Their order is the op table's and carries no meaning.
@@ -76,6 +84,31 @@ const (
 	OpCorrect             // logits, class targets: how many argmax hit
 	OpCorrectBinary       // logits, 0/1 targets: how many sign(logit) hit
 
+	// Backward ops, emitted by the grad pass through the VJP rules.
+	OpReluGrad                // dy, y: dy where y > 0 (y is relu's output)
+	OpSigmoidGrad             // dy, y: dy·y·(1−y)
+	OpTanhGrad                // dy, y: dy·(1−y²)
+	OpGeluGrad                // dy, x
+	OpSoftmaxGrad             // {dim} dy, y: y·(dy − Σ dy·y)
+	OpLogSoftmaxGrad          // {dim} dy, y: dy − exp(y)·Σ dy
+	OpSumTo                   // to the declared shape: the sum over broadcast dimensions
+	OpBroadcastTo             // to the declared shape
+	OpMatMulTN                // a [L..., k], b [L..., n]: aᵀ·b summed over the leading dimensions
+	OpNLLLossGrad             // dloss, log-probabilities, targets
+	OpSoftmaxCrossEntropyGrad // dloss, logits, targets: (softmax − onehot)/N·dloss
+	OpMSELossGrad             // dloss, prediction, targets
+	OpBCEWithLogitsLossGrad   // dloss, logits, targets
+
+	// Optimizer state and updates, emitted by the optim pass. They follow
+	// torch.optim's update rules, one op per tensor written.
+	OpState     // optimizer state: a momentum buffer, Adam's moments, the step
+	OpIncrement // step + 1
+	OpSGDBuf    // {momentum, dampening, weight_decay} buf, grad, param, step: the new momentum buffer
+	OpSGDStep   // {lr, momentum, weight_decay, nesterov} param, grad [, buf]: the new parameter
+	OpAdamM     // {beta1, weight_decay} m, grad, param: the new first moment
+	OpAdamV     // {beta2, weight_decay} v, grad, param: the new second moment
+	OpAdamStep  // {lr, beta1, beta2, eps, weight_decay, decoupled} param, m, v, step
+
 	numOps
 )
 
@@ -121,6 +154,28 @@ var opTable = [numOps]OpInfo{
 	OpBCEWithLogitsLoss:   {Name: "BCEWithLogitsLoss", Arity: 2, Shape: valueLossShape},
 	OpCorrect:             {Name: "Correct", Arity: 2, Shape: correctShape},
 	OpCorrectBinary:       {Name: "CorrectBinary", Arity: 2, Shape: correctShape},
+
+	OpReluGrad:                {Name: "ReluGrad", Arity: 2, Shape: gradShape},
+	OpSigmoidGrad:             {Name: "SigmoidGrad", Arity: 2, Shape: gradShape},
+	OpTanhGrad:                {Name: "TanhGrad", Arity: 2, Shape: gradShape},
+	OpGeluGrad:                {Name: "GeluGrad", Arity: 2, Shape: gradShape},
+	OpSoftmaxGrad:             {Name: "SoftmaxGrad", Arity: 2, Shape: axisGradShape},
+	OpLogSoftmaxGrad:          {Name: "LogSoftmaxGrad", Arity: 2, Shape: axisGradShape},
+	OpSumTo:                   {Name: "SumTo", Arity: 1, Declared: true, Shape: sumToShape},
+	OpBroadcastTo:             {Name: "BroadcastTo", Arity: 1, Declared: true, Shape: broadcastToShape},
+	OpMatMulTN:                {Name: "MatMulTN", Arity: 2, Shape: matmulTNShape},
+	OpNLLLossGrad:             {Name: "NLLLossGrad", Arity: 3, Shape: lossGradShape},
+	OpSoftmaxCrossEntropyGrad: {Name: "SoftmaxCrossEntropyGrad", Arity: 3, Shape: lossGradShape},
+	OpMSELossGrad:             {Name: "MSELossGrad", Arity: 3, Shape: lossGradShape},
+	OpBCEWithLogitsLossGrad:   {Name: "BCEWithLogitsLossGrad", Arity: 3, Shape: lossGradShape},
+
+	OpState:     {Name: "State", Source: true, Declared: true},
+	OpIncrement: {Name: "Increment", Arity: 1, Shape: incrementShape},
+	OpSGDBuf:    {Name: "SGDBuf", Arity: 4, Shape: updateShape},
+	OpSGDStep:   {Name: "SGDStep", Arity: 3, MinArity: 2, Shape: updateShape},
+	OpAdamM:     {Name: "AdamM", Arity: 3, Shape: updateShape},
+	OpAdamV:     {Name: "AdamV", Arity: 3, Shape: updateShape},
+	OpAdamStep:  {Name: "AdamStep", Arity: 4, Shape: updateShape},
 }
 
 // Info returns op's row of the op table.
@@ -217,10 +272,13 @@ func matmulShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	if tb {
 		kb, n = n, kb
 	}
-	if k != kb || k == Batch || n == Batch || (batched && m == Batch) {
+	if k != kb {
 		return Type{}, fmt.Errorf("matmul of %s and %s: inner dimensions %s and %s differ", a, b, dimString(k), dimString(kb))
 	}
 	out := append(a[:ra-2].Clone(), m, n)
+	if err := checkShape(out); err != nil {
+		return Type{}, fmt.Errorf("matmul of %s and %s: %v", a, b, err)
+	}
 	return Type{DType: args[0].DType, Shape: out}, nil
 }
 
@@ -362,4 +420,73 @@ func valueLossShape(args []Type, _ Attrs, _ Type) (Type, error) {
 
 func correctShape(args []Type, _ Attrs, _ Type) (Type, error) {
 	return Type{DType: I32, Shape: Shape{}}, nil
+}
+
+func gradShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if !args[0].Equal(args[1]) {
+		return Type{}, fmt.Errorf("gradient %s of a value of type %s", args[0], args[1])
+	}
+	return args[0], nil
+}
+
+func axisGradShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	if _, err := axisSameShape(args[1:], attrs, decl); err != nil {
+		return Type{}, err
+	}
+	return gradShape(args, attrs, decl)
+}
+
+// sumToShape: the declared shape broadcasts to the argument's.
+func sumToShape(args []Type, _ Attrs, decl Type) (Type, error) {
+	if s, ok := Broadcast(decl.Shape, args[0].Shape); !ok || !s.Equal(args[0].Shape) || decl.DType != args[0].DType {
+		return Type{}, fmt.Errorf("cannot sum %s to %s", args[0], decl)
+	}
+	return decl, nil
+}
+
+// broadcastToShape: the argument broadcasts to the declared shape.
+func broadcastToShape(args []Type, _ Attrs, decl Type) (Type, error) {
+	if s, ok := Broadcast(args[0].Shape, decl.Shape); !ok || !s.Equal(decl.Shape) || decl.DType != args[0].DType {
+		return Type{}, fmt.Errorf("cannot broadcast %s to %s", args[0], decl)
+	}
+	return decl, nil
+}
+
+func matmulTNShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	a, b := args[0].Shape, args[1].Shape
+	if a.Rank() < 2 || a.Rank() != b.Rank() || !a[:a.Rank()-1].Equal(b[:b.Rank()-1]) || a[a.Rank()-1] == Batch || b[b.Rank()-1] == Batch {
+		return Type{}, fmt.Errorf("matmulTN of %s and %s: leading dimensions differ", a, b)
+	}
+	if err := sameDType(args); err != nil {
+		return Type{}, err
+	}
+	return Type{DType: args[0].DType, Shape: Shape{a[a.Rank()-1], b[b.Rank()-1]}}, nil
+}
+
+func lossGradShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if args[0].Shape.Rank() != 0 {
+		return Type{}, fmt.Errorf("loss gradient seeded by %s, not a scalar", args[0])
+	}
+	return args[1], nil
+}
+
+func incrementShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if args[0].DType != I64 || args[0].Shape.Rank() != 0 {
+		return Type{}, fmt.Errorf("increment of %s, not an i64 scalar", args[0])
+	}
+	return args[0], nil
+}
+
+// updateShape: an optimizer update returns its first argument's type; the
+// other tensors match it, and a step argument is an i64 scalar.
+func updateShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	for _, a := range args[1:] {
+		if a.DType == I64 && a.Shape.Rank() == 0 {
+			continue
+		}
+		if !a.Equal(args[0]) {
+			return Type{}, fmt.Errorf("optimizer update of %s with %s", args[0], a)
+		}
+	}
+	return args[0], nil
 }

@@ -52,11 +52,22 @@ func (p *irParser) parse(text string) (*Graph, error) {
 			if !ok || name == "" {
 				return nil, fmt.Errorf("graph header needs a name and a quoted file")
 			}
-			f, err := strconv.Unquote(strings.TrimSpace(file))
+			file = strings.TrimSpace(file)
+			q, err := strconv.QuotedPrefix(file)
 			if err != nil {
 				return nil, fmt.Errorf("graph file %s is not a quoted string", file)
 			}
+			f, _ := strconv.Unquote(q)
+			var attrs Attrs
+			if tail := strings.TrimSpace(file[len(q):]); tail != "" {
+				a, r, err := parseAttrs(tail)
+				if err != nil || strings.TrimSpace(r) != "" {
+					return nil, fmt.Errorf("bad graph attributes %s", tail)
+				}
+				attrs = a
+			}
 			g = NewGraph(name, f)
+			g.Attrs = attrs
 		case ln == "}":
 			done = true
 		case ln == "return" || strings.HasPrefix(ln, "return "):

@@ -14,7 +14,12 @@ import (
 // parentheses, the source line and column after @. Parse reads it back.
 func Print(g *Graph) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "graph %s %s {\n", g.Name, strconv.Quote(g.File))
+	fmt.Fprintf(&b, "graph %s %s ", g.Name, strconv.Quote(g.File))
+	if len(g.Attrs) > 0 {
+		writeAttrs(&b, g.Attrs)
+		b.WriteByte(' ')
+	}
+	b.WriteString("{\n")
 	for _, v := range g.Values {
 		b.WriteString("  ")
 		b.WriteString(v.LongString())
@@ -26,6 +31,9 @@ func Print(g *Graph) string {
 			fmt.Fprintf(&b, " %s=v%d", quoteName(o.Name), o.Value.ID)
 		}
 		b.WriteByte('\n')
+	}
+	if p := g.Plan; p != nil {
+		fmt.Fprintf(&b, "  // memplan: arena %d bytes for batch %d (%d without reuse)\n", p.ArenaBytes, p.Batch, p.NaiveBytes)
 	}
 	b.WriteString("}\n")
 	return b.String()
@@ -42,16 +50,8 @@ func (v *Value) LongString() string {
 		fmt.Fprintf(&b, " v%d", a.ID)
 	}
 	if len(v.Attrs) > 0 {
-		b.WriteString(" {")
-		for i, a := range v.Attrs {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(a.Key)
-			b.WriteByte('=')
-			b.WriteString(formatAttrVal(a.Val))
-		}
-		b.WriteByte('}')
+		b.WriteByte(' ')
+		writeAttrs(&b, v.Attrs)
 	}
 	if v.Name != "" {
 		fmt.Fprintf(&b, " (%s)", quoteName(v.Name))
@@ -71,4 +71,17 @@ func quoteName(s string) string {
 		return s
 	}
 	return strconv.Quote(s)
+}
+
+func writeAttrs(b *strings.Builder, attrs Attrs) {
+	b.WriteByte('{')
+	for i, a := range attrs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(a.Key)
+		b.WriteByte('=')
+		b.WriteString(formatAttrVal(a.Val))
+	}
+	b.WriteByte('}')
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/ir"
 )
 
@@ -22,14 +23,25 @@ type Pass struct {
 
 // Table is the pipeline, in the order the passes run.
 var Table = []Pass{
+	{"grad", grad, "derives the backward graph of a training step from each op's VJP rule"},
+	{"optim", optim, "appends the optimizer update (SGD, Adam, AdamW) over explicit state"},
 	{"fold", fold, "folds constants and algebraic identities (x*1, x+0, --x)"},
 	{"cse", cse, "merges values that compute the same thing from the same arguments"},
+	{"fuse", fuse, "fuses Linear, LinearRelu and softmax cross-entropy, forward and backward"},
 	{"deadcode", deadcode, "removes values no output depends on (parameters stay)"},
+	{"memplan", memplan, "places intermediate values in one arena by lifetime, greedy by size"},
 }
 
 // order lists constraints between passes: the first must run before the
 // second, each with why.
 var order = []struct{ before, after, why string }{
+	// The optimizer consumes the gradients.
+	{"grad", "optim", "optim reads grad's outputs"},
+	// VJP rules exist for the unfused ops only.
+	{"grad", "fuse", "grad needs unfused ops"},
+	// The plan is of the final graph.
+	{"deadcode", "memplan", "memplan places only live values"},
+	{"fuse", "memplan", "memplan places fused values"},
 	// Folding turns equal constant expressions into equal constants,
 	// which CSE can then merge.
 	{"fold", "cse", "cse merges what fold canonicalised"},
@@ -107,6 +119,10 @@ func Run(g *ir.Graph, opt Options) (err error) {
 func runOne(p Pass, g *ir.Graph, verify bool) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if d, ok := r.(*diag.Diagnostic); ok {
+				err = &diag.ErrorList{Diags: []*diag.Diagnostic{d}}
+				return
+			}
 			err = fmt.Errorf("internal error: panic during %s: %v", p.Name, r)
 		}
 	}()

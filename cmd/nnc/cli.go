@@ -33,7 +33,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{checkCmd, irCmd, fmtCmd}
+	commands = []*command{runCmd, checkCmd, irCmd, fmtCmd}
 }
 
 // cmdEnv is what a subcommand writes to.
@@ -124,6 +124,12 @@ type flagVals struct {
 	verify  bool
 	list    bool
 	diff    bool
+	epochs  int
+	seed    uint64
+	seedSet bool
+	init    string
+	save    string
+	json    bool
 }
 
 // setFlag collects repeated --set p=v.
@@ -154,7 +160,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch c.name {
-	case "check", "ir":
+	case "check", "ir", "run":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
 		fs.Var(&v.set, "set", "override a hyper-parameter: --set p=v (repeatable)")
 	}
@@ -164,6 +170,16 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.BoolVar(&v.dot, "dot", false, "print Graphviz DOT instead of text")
 		fs.BoolVar(&v.forward, "forward", false, "print the forward graph even when the model has a train block")
 		fs.BoolVar(&v.verify, "verify", false, "check the graph's invariants after every pass")
+	case "run":
+		fs.IntVar(&v.epochs, "epochs", 0, "train for this many epochs instead of the train block's")
+		fs.Func("seed", "seed initialisation, shuffling and dropout (default: the train block's)", func(s string) error {
+			_, err := fmt.Sscan(s, &v.seed)
+			v.seedSet = err == nil
+			return err
+		})
+		fs.StringVar(&v.init, "init", "", "start from this safetensors checkpoint instead of the default initialisation")
+		fs.StringVar(&v.save, "save", "", "write the trained parameters to this safetensors checkpoint")
+		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
 	case "fmt":
 		fs.BoolVar(&v.list, "l", false, "list the files whose formatting differs, do not rewrite them")
 		fs.BoolVar(&v.diff, "d", false, "print the diffs, do not rewrite the files")

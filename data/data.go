@@ -1,0 +1,88 @@
+// Package data provides the training data sources of nnc (random samples,
+// CSV files and IDX files such as MNIST) and the Loader that cuts a data set
+// into shuffled mini-batches.
+//
+// The package knows nothing about models. A caller that has a model at hand
+// passes what the data must agree with as plain numbers: the number of
+// features per sample (the element count of the model's input shape, however
+// it is shaped), the number of classes, and the kind of target the loss
+// expects (TargetKind). Every source returns a Dataset: one contiguous
+// row-major float32 buffer of features plus either class labels or float
+// targets, so that a batch is a handful of copy calls and no allocation.
+//
+// Errors about a file's contents name the file as it was given and, where
+// there is one, the line: "iris.csv:17: column "sepal_width": "abc" is not a
+// number". Errors from the operating system (a missing file) are returned as
+// they are, so errors.Is(err, fs.ErrNotExist) holds.
+package data
+
+import "strconv"
+
+// TargetKind says what a data set's targets are, which follows from the loss
+// the caller trains with.
+type TargetKind int
+
+const (
+	// Classes targets are class indices 0..K-1, one per sample, held in
+	// Dataset.Labels (for cross_entropy).
+	Classes TargetKind = iota
+	// Values targets are arbitrary float values, held in Dataset.Targets
+	// (for mse).
+	Values
+	// Binary targets are float values in [0, 1], held in Dataset.Targets
+	// (for bce_with_logits). Random draws them from {0, 1}.
+	Binary
+)
+
+// String returns the kind's name in lower case: "classes", "values" or
+// "binary".
+func (k TargetKind) String() string {
+	switch k {
+	case Classes:
+		return "classes"
+	case Values:
+		return "values"
+	case Binary:
+		return "binary"
+	}
+	return "TargetKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Dataset holds N samples compactly. Sample i's features are
+// X[i*Features : (i+1)*Features]; its target is Labels[i] when the data set
+// has class targets, or Targets[i*TargetWidth : (i+1)*TargetWidth] when it has
+// float targets. A data set loaded without targets has neither.
+type Dataset struct {
+	// Name describes the source for messages, such as "random(samples=100)"
+	// or "iris.csv".
+	Name string
+	// N is the number of samples.
+	N int
+	// Features is the number of feature values per sample.
+	Features int
+	// X holds the features of all samples, row-major, N*Features values.
+	X []float32
+	// Labels holds the class index of each sample (Classes targets): N
+	// values in [0, Classes). It is nil for float targets.
+	Labels []int32
+	// Targets holds the float targets (Values or Binary targets),
+	// N*TargetWidth values. It is nil for class targets.
+	Targets []float32
+	// TargetWidth is the number of float targets per sample; 0 for class
+	// targets.
+	TargetWidth int
+	// Classes is the number of classes for class targets; 0 for float
+	// targets.
+	Classes int
+	// ClassNames holds, for a CSV target column of names, the names in
+	// class order (ClassNames[k] is class k). It is nil when the labels were
+	// numbers. It may be shorter than Classes when the caller asked for more
+	// classes than the file names.
+	ClassNames []string
+}
+
+// Row returns the features of sample i, sharing X's memory. It panics if i
+// is out of range.
+func (d *Dataset) Row(i int) []float32 {
+	return d.X[i*d.Features : (i+1)*d.Features : (i+1)*d.Features]
+}

@@ -1,0 +1,217 @@
+package interp
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/kernels"
+)
+
+// Machine runs one planned graph. It is not safe for concurrent use.
+type Machine[T kernels.Float] struct {
+	g     *ir.Graph
+	store *Store[T]
+	cap   int // the largest batch a step may have: the plan's
+	arena []T
+	f     map[int][]T // value ID → its buffer, sized for cap
+	i32   map[int][]int32
+	i64   map[int][]int64
+	steps []func(n int)
+	back  []func() // copies of outputs into the store
+	rng   *rand.Rand
+}
+
+// New prepares g, which the memplan pass has planned, for running over the
+// tensors of store (missing ones are added, zero). seed seeds the random
+// ops (dropout). New allocates every buffer a step needs: Run allocates
+// nothing.
+func New[T kernels.Float](g *ir.Graph, store *Store[T], seed uint64) (*Machine[T], error) {
+	if g.Plan == nil {
+		return nil, fmt.Errorf("interp: graph %s has no memory plan", g.Name)
+	}
+	var zero T
+	size := int(unsafeSizeof(zero))
+	m := &Machine[T]{g: g, store: store, cap: g.Plan.Batch, f: map[int][]T{}, i32: map[int][]int32{}, i64: map[int][]int64{},
+		rng: rand.New(rand.NewPCG(seed, 0x64726f70))} // "drop"
+	m.arena = make([]T, (g.Plan.ArenaBytes+size-1)/size)
+	for _, v := range g.Values {
+		if err := m.alloc(v, size); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range g.Values {
+		run, err := m.compile(v)
+		if err != nil {
+			return nil, fmt.Errorf("interp: %s (v%d at %s): %v", v.Op, v.ID, v.Pos, err)
+		}
+		if run != nil {
+			m.steps = append(m.steps, run)
+		}
+	}
+	for _, o := range g.Outputs {
+		if err := m.writeBack(o); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func unsafeSizeof[T kernels.Float](T) uintptr {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		return 4
+	}
+	return 8
+}
+
+// alloc gives v its buffer: a store tensor for parameters and state, the
+// arena for computed float values, a buffer of its own for the rest.
+func (m *Machine[T]) alloc(v *ir.Value, size int) error {
+	elems := v.Type.Shape.Size(m.cap)
+	switch v.Op {
+	case ir.OpParam, ir.OpBuffer, ir.OpState:
+		if err := m.store.ensure(v); err != nil {
+			return err
+		}
+		if v.Type.DType == ir.I64 {
+			m.i64[v.ID] = m.store.I64[v.Name]
+		} else {
+			m.f[v.ID] = m.store.F[v.Name]
+		}
+		return nil
+	case ir.OpConst:
+		m.f[v.ID] = []T{T(v.Attrs.Float("value", 0))}
+		return nil
+	}
+	switch {
+	case v.Type.DType == ir.I32:
+		m.i32[v.ID] = make([]int32, elems)
+	case v.Type.DType == ir.I64:
+		m.i64[v.ID] = make([]int64, elems)
+	case v.Op.Info().Source: // inputs and float targets
+		m.f[v.ID] = make([]T, elems)
+	default:
+		off, ok := m.g.Plan.Offset[v.ID]
+		if !ok {
+			return fmt.Errorf("interp: v%d has no place in the memory plan", v.ID)
+		}
+		m.f[v.ID] = m.arena[off/size : off/size+elems : off/size+elems]
+	}
+	return nil
+}
+
+// writeBack arranges for an output named after a store tensor (a new
+// parameter, new optimizer state) to replace it after each step.
+func (m *Machine[T]) writeBack(o ir.Output) error {
+	if dst, ok := m.store.F[o.Name]; ok {
+		src := m.f[o.Value.ID]
+		if len(src) != len(dst) {
+			return fmt.Errorf("interp: output %s has %d elements, the tensor %d", o.Name, len(src), len(dst))
+		}
+		if &src[0] != &dst[0] {
+			m.back = append(m.back, func() { copy(dst, src) })
+		}
+	}
+	if dst, ok := m.store.I64[o.Name]; ok {
+		src := m.i64[o.Value.ID]
+		m.back = append(m.back, func() { copy(dst, src) })
+	}
+	return nil
+}
+
+// Input returns the buffer of the input named name, room for the largest
+// batch, row-major; nil if there is none.
+func (m *Machine[T]) Input(name string) []T {
+	for _, v := range m.g.Values {
+		if v.Op == ir.OpInput && v.Name == name {
+			return m.f[v.ID]
+		}
+	}
+	return nil
+}
+
+// Inputs returns the buffers of the inputs in order.
+func (m *Machine[T]) Inputs() [][]T {
+	var bs [][]T
+	for _, v := range m.g.Values {
+		if v.Op == ir.OpInput {
+			bs = append(bs, m.f[v.ID])
+		}
+	}
+	return bs
+}
+
+// Targets returns the buffers of the training targets: class indices, or
+// float targets, whichever the loss takes (the other is nil).
+func (m *Machine[T]) Targets() ([]int32, []T) {
+	for _, v := range m.g.Values {
+		if v.Op == ir.OpTarget {
+			return m.i32[v.ID], m.f[v.ID]
+		}
+	}
+	return nil, nil
+}
+
+// Batch is the largest batch a step may have.
+func (m *Machine[T]) Batch() int { return m.cap }
+
+// Output returns the first element of the output named name (a loss, a
+// count) as a float64, and whether there is such an output.
+func (m *Machine[T]) Output(name string) (float64, bool) {
+	v := m.g.Output(name)
+	if v == nil {
+		return 0, false
+	}
+	switch {
+	case m.i32[v.ID] != nil:
+		return float64(m.i32[v.ID][0]), true
+	case m.i64[v.ID] != nil:
+		return float64(m.i64[v.ID][0]), true
+	}
+	return float64(m.f[v.ID][0]), true
+}
+
+// OutputTensor returns the buffer of a float output, sized for the largest
+// batch.
+func (m *Machine[T]) OutputTensor(name string) []T {
+	if v := m.g.Output(name); v != nil {
+		return m.f[v.ID]
+	}
+	return nil
+}
+
+// Run executes one step on a batch of n rows (1 ≤ n ≤ Batch()), whose
+// inputs and targets the caller has written, and then replaces the stored
+// tensors by their new values. A kernel's complaint (a target outside the
+// classes) is returned as an error.
+func (m *Machine[T]) Run(n int) (err error) {
+	if n < 1 || n > m.cap {
+		return fmt.Errorf("interp: batch of %d rows, the graph is planned for 1 to %d", n, m.cap)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	for _, s := range m.steps {
+		s(n)
+	}
+	for _, b := range m.back {
+		b()
+	}
+	return nil
+}
+
+// isFinite reports whether every element of x is finite.
+func isFinite[T kernels.Float](x []T) bool {
+	for _, v := range x {
+		f := float64(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	}
+	return true
+}

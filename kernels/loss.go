@@ -1,0 +1,141 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// CrossEntropy computes the mean cross-entropy loss of logits, an n×c matrix
+// of unnormalised scores, against class indices target (n of them), like
+// torch.nn.functional.cross_entropy with reduction "mean". It uses a stable
+// log-softmax, accumulates the loss in float64 and returns it with the
+// number of rows whose first maximal logit is the target (the predictions
+// torch.argmax would make).
+//
+// When dlogits is not nil it receives the gradient of the loss with respect
+// to logits, (softmax(logits) - onehot(target))/n; it may be the same slice
+// as logits. CrossEntropy panics if a target is outside [0, c) (check them
+// with CheckTargets first to report an error instead) or if a slice is
+// shorter than its shape.
+func CrossEntropy[T Float](dlogits, logits []T, target []int32, n, c int) (loss float64, correct int) {
+	need("CrossEntropy", "logits", len(logits), n*c)
+	need("CrossEntropy", "target", len(target), n)
+	if dlogits != nil {
+		need("CrossEntropy", "dlogits", len(dlogits), n*c)
+	}
+	invN := 1 / float64(n)
+	total := 0.0
+	for r := range n {
+		row := logits[r*c : (r+1)*c]
+		t := int(target[r])
+		if t < 0 || t >= c {
+			panic(fmt.Sprintf("kernels.CrossEntropy: target[%d] = %d outside [0, %d)", r, t, c))
+		}
+		best := argmax(row)
+		if best == t {
+			correct++
+		}
+		m := float64(row[best])
+		s := 0.0
+		for _, v := range row {
+			s += math.Exp(float64(v) - m)
+		}
+		lse := m + math.Log(s)
+		total += lse - float64(row[t])
+		if dlogits == nil {
+			continue
+		}
+		d := dlogits[r*c : (r+1)*c]
+		scale := invN / s
+		for j, v := range row {
+			d[j] = T(math.Exp(float64(v)-m) * scale)
+		}
+		d[t] = T(float64(d[t]) - invN)
+	}
+	return total * invN, correct
+}
+
+// CheckTargets returns the index of the first class index in target that
+// is outside [0, c), or -1 if all are valid.
+func CheckTargets(target []int32, c int) int {
+	for i, t := range target {
+		if t < 0 || int(t) >= c {
+			return i
+		}
+	}
+	return -1
+}
+
+// Argmax sets dst[r] to the index of the largest element of row r of x, an
+// n×c matrix, for c > 0. Like torch.argmax, ties go to the lowest index and
+// NaN counts as the largest value. Argmax panics if dst is shorter than n
+// or x than n*c.
+func Argmax[T Float](dst []int32, x []T, n, c int) {
+	need("Argmax", "x", len(x), n*c)
+	need("Argmax", "dst", len(dst), n)
+	for r := range n {
+		dst[r] = int32(argmax(x[r*c : (r+1)*c]))
+	}
+}
+
+// argmax returns the index of the first maximal element of a non-empty x,
+// or of its first NaN.
+func argmax[T Float](x []T) int {
+	best := 0
+	for j, v := range x {
+		if v != v {
+			return j
+		}
+		if v > x[best] {
+			best = j
+		}
+	}
+	return best
+}
+
+// MSE returns the mean squared error between pred and target, which have
+// the same length, like torch.nn.functional.mse_loss with reduction "mean",
+// accumulated in float64. When dpred is not nil it receives the gradient
+// with respect to pred, 2(pred - target)/len(pred); it may be pred. MSE
+// panics unless target and a non-nil dpred have len(pred) elements.
+func MSE[T Float](dpred, pred, target []T) float64 {
+	same("MSE", "target", len(target), len(pred))
+	if dpred != nil {
+		same("MSE", "dpred", len(dpred), len(pred))
+	}
+	norm := 2 / float64(len(pred))
+	total := 0.0
+	for i, p := range pred {
+		d := p - target[i]
+		total += float64(d) * float64(d)
+		if dpred != nil {
+			dpred[i] = T(norm) * d
+		}
+	}
+	return total / float64(len(pred))
+}
+
+// BCEWithLogits returns the mean binary cross-entropy of logits against
+// target probabilities, which have the same length, like
+// torch.nn.functional.binary_cross_entropy_with_logits with reduction
+// "mean". Each term is computed in the stable form
+// max(x, 0) - x·t + log1p(exp(-|x|)) and accumulated in float64. When
+// dlogits is not nil it receives the gradient (sigmoid(x) - t)/len(logits);
+// it may be logits. BCEWithLogits panics unless target and a non-nil
+// dlogits have len(logits) elements.
+func BCEWithLogits[T Float](dlogits, logits, target []T) float64 {
+	same("BCEWithLogits", "target", len(target), len(logits))
+	if dlogits != nil {
+		same("BCEWithLogits", "dlogits", len(dlogits), len(logits))
+	}
+	invN := 1 / float64(len(logits))
+	total := 0.0
+	for i, v := range logits {
+		x, t := float64(v), float64(target[i])
+		total += max(x, 0) - x*t + math.Log1p(math.Exp(-math.Abs(x)))
+		if dlogits != nil {
+			dlogits[i] = T((sigmoid(x) - t) * invN)
+		}
+	}
+	return total * invN
+}

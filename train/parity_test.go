@@ -1,0 +1,118 @@
+package train_test
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/train"
+)
+
+// expected is testdata/parity/CASE/expected.json, written by gen.py from
+// PyTorch.
+type expected struct {
+	Epochs []struct {
+		Epoch    int
+		Loss     float64
+		Accuracy *float64
+	}
+	Final struct {
+		Split    string
+		Loss     float64
+		Accuracy *float64
+	}
+}
+
+// TestParity trains every case of testdata/parity from PyTorch's initial
+// weights, without shuffling, and holds each epoch's loss to PyTorch's
+// within 1e-4 relative, the accuracies exactly, and the trained weights to
+// PyTorch's within 1e-4.
+func TestParity(t *testing.T) {
+	dirs, _ := filepath.Glob("../testdata/parity/*/model.nn")
+	if len(dirs) < 8 {
+		t.Fatalf("%d parity cases, want at least 8", len(dirs))
+	}
+	worst := 0.0
+	for _, m := range dirs {
+		dir := filepath.Dir(m)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			var want expected
+			b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(dir, "model.nn")
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := nnc.Compile(file, src, nnc.Options{Verify: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			saved := filepath.Join(t.TempDir(), "final.safetensors")
+			rep, err := train.Run(p, train.Options{Source: src, Init: filepath.Join(dir, "init.safetensors"), Save: saved})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Epochs) != len(want.Epochs) {
+				t.Fatalf("%d epochs, PyTorch ran %d", len(rep.Epochs), len(want.Epochs))
+			}
+			for i, e := range want.Epochs {
+				got := rep.Epochs[i]
+				d := relDiff(got.Loss, e.Loss)
+				worst = max(worst, d)
+				if d > 1e-4 {
+					t.Errorf("epoch %d: loss %.9g, PyTorch %.9g (relative difference %.2g)", e.Epoch, got.Loss, e.Loss, d)
+				}
+				if e.Accuracy != nil && math.Abs(got.Accuracy-*e.Accuracy) > 1e-9 {
+					t.Errorf("epoch %d: accuracy %v, PyTorch %v", e.Epoch, got.Accuracy, *e.Accuracy)
+				}
+			}
+			if d := relDiff(rep.Final.Loss, want.Final.Loss); d > 1e-4 {
+				t.Errorf("final loss %.9g, PyTorch %.9g", rep.Final.Loss, want.Final.Loss)
+			}
+			if a := want.Final.Accuracy; a != nil && math.Abs(rep.Final.Accuracy-*a) > 1e-9 {
+				t.Errorf("final accuracy %v, PyTorch %v", rep.Final.Accuracy, *a)
+			}
+			compareWeights(t, saved, filepath.Join(dir, "final.safetensors"))
+		})
+	}
+	t.Logf("largest relative loss difference from PyTorch: %.3g", worst)
+}
+
+func relDiff(a, b float64) float64 {
+	return math.Abs(a-b) / math.Max(math.Abs(b), 1e-12)
+}
+
+func compareWeights(t *testing.T, gotPath, wantPath string) {
+	t.Helper()
+	got, err := checkpoint.Read(gotPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := checkpoint.Read(wantPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range want.Tensors {
+		g := got.Get(w.Name)
+		if g == nil {
+			t.Errorf("saved checkpoint lacks %s", w.Name)
+			continue
+		}
+		for i := range w.F32 {
+			if d := math.Abs(float64(g.F32[i] - w.F32[i])); d > 1e-4*math.Max(1, math.Abs(float64(w.F32[i]))) {
+				t.Errorf("%s[%d] = %v after training, PyTorch %v", w.Name, i, g.F32[i], w.F32[i])
+				break
+			}
+		}
+	}
+}

