@@ -33,7 +33,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, checkCmd, irCmd, fmtCmd}
+	commands = []*command{runCmd, checkCmd, irCmd, fmtCmd, benchCmd}
 }
 
 // cmdEnv is what a subcommand writes to.
@@ -130,6 +130,9 @@ type flagVals struct {
 	init    string
 	save    string
 	json    bool
+	backend string
+	batch   int
+	train   bool
 }
 
 // setFlag collects repeated --set p=v.
@@ -160,7 +163,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch c.name {
-	case "check", "ir", "run":
+	case "check", "ir", "run", "bench":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
 		fs.Var(&v.set, "set", "override a hyper-parameter: --set p=v (repeatable)")
 	}
@@ -180,6 +183,11 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.init, "init", "", "start from this safetensors checkpoint instead of the default initialisation")
 		fs.StringVar(&v.save, "save", "", "write the trained parameters to this safetensors checkpoint")
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
+	case "bench":
+		fs.StringVar(&v.backend, "backend", "interp", "the back end to time")
+		fs.IntVar(&v.batch, "batch", 0, "rows per step (default: 1 for the forward pass, the train block's for --train)")
+		fs.BoolVar(&v.train, "train", false, "time one training step instead of the forward pass")
+		fs.BoolVar(&v.json, "json", false, "print one JSON object")
 	case "fmt":
 		fs.BoolVar(&v.list, "l", false, "list the files whose formatting differs, do not rewrite them")
 		fs.BoolVar(&v.diff, "d", false, "print the diffs, do not rewrite the files")

@@ -1,0 +1,142 @@
+// Package bench times compiled models the way `nnc bench` reports them:
+// the median time of one step (a forward pass, or a training step) on
+// random inputs, samples per second, heap allocations per step and the
+// arena the memory plan gives the step.
+package bench
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/nnc-go/nnc/interp"
+	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/kernels"
+)
+
+// Result is one measurement; its JSON keys are those of LANGUAGE.md.
+type Result struct {
+	Backend       string  `json:"backend"`
+	Mode          string  `json:"mode"` // forward or train
+	Batch         int     `json:"batch"`
+	USPerStep     float64 `json:"us_per_step"`
+	SamplesPerS   float64 `json:"samples_per_s"`
+	AllocsPerStep float64 `json:"allocs_per_step"`
+	ArenaBytes    int     `json:"arena_bytes"`
+	Steps         int     `json:"-"` // how many steps were timed
+}
+
+// Options configure a measurement.
+type Options struct {
+	// Duration is roughly how long to time; the default is one second.
+	Duration time.Duration
+	Seed     uint64
+}
+
+// Interp times graph g (planned for its batch) in the interpreter: each
+// step runs a full batch of random inputs (and, for a training step,
+// random targets).
+func Interp(g *ir.Graph, mode string, opt Options) (*Result, error) {
+	if in := g.Sources(ir.OpInput); len(in) > 0 && in[0].Type.DType == ir.F64 {
+		return interpRun[float64](g, mode, opt)
+	}
+	return interpRun[float32](g, mode, opt)
+}
+
+func interpRun[T kernels.Float](g *ir.Graph, mode string, opt Options) (*Result, error) {
+	store := interp.NewStore[T]()
+	if err := store.Init(g, opt.Seed); err != nil {
+		return nil, err
+	}
+	m, err := interp.New(g, store, opt.Seed)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(opt.Seed, 1))
+	for _, x := range m.Inputs() {
+		kernels.Normal(x, 0, 1, rng)
+	}
+	labels, targets := m.Targets()
+	if len(labels) > 0 {
+		classes := 2
+		if out := g.Output("loss"); out != nil {
+			classes = logitsWidth(g)
+		}
+		for i := range labels {
+			labels[i] = int32(rng.IntN(classes))
+		}
+	}
+	for i := range targets {
+		targets[i] = T(rng.IntN(2))
+	}
+	n := m.Batch()
+	step := func() error { return m.Run(n) }
+	r, err := measure(step, opt.Duration)
+	if err != nil {
+		return nil, err
+	}
+	r.Backend, r.Mode, r.Batch, r.ArenaBytes = "interp", mode, n, g.Plan.ArenaBytes
+	r.SamplesPerS = float64(n) / (r.USPerStep / 1e6)
+	return r, nil
+}
+
+// logitsWidth is the number of classes a classification graph scores.
+func logitsWidth(g *ir.Graph) int {
+	for _, v := range g.Values {
+		if v.Op == ir.OpCorrect {
+			return v.Args[0].Type.Shape[1]
+		}
+	}
+	return 2
+}
+
+// measure times step: after a warm-up, rounds of steps sized to take about
+// 10ms each, for about d in all; the result is the median round's time
+// per step. Allocations are counted over every timed step.
+func measure(step func() error, d time.Duration) (*Result, error) {
+	if d <= 0 {
+		d = time.Second
+	}
+	// Warm up and size a round.
+	per := 1
+	for {
+		t0 := time.Now()
+		for i := 0; i < per; i++ {
+			if err := step(); err != nil {
+				return nil, err
+			}
+		}
+		if el := time.Since(t0); el >= 10*time.Millisecond || per >= 1<<20 {
+			break
+		}
+		per *= 2
+	}
+	var rounds []float64
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	total := 0
+	start := time.Now()
+	for time.Since(start) < d || len(rounds) < 5 {
+		t0 := time.Now()
+		for i := 0; i < per; i++ {
+			if err := step(); err != nil {
+				return nil, err
+			}
+		}
+		rounds = append(rounds, float64(time.Since(t0).Nanoseconds())/float64(per)/1e3)
+		total += per
+	}
+	runtime.ReadMemStats(&after)
+	sort.Float64s(rounds)
+	allocs := float64(after.Mallocs-before.Mallocs) / float64(total)
+	return &Result{USPerStep: rounds[len(rounds)/2], AllocsPerStep: math.Round(allocs*100) / 100, Steps: total}, nil
+}
+
+// String formats r for people.
+func (r *Result) String() string {
+	return fmt.Sprintf("%s %s, batch %d: %.2f µs/step, %.0f samples/s, %.2f allocs/step, arena %d bytes (median of %d steps)",
+		r.Backend, r.Mode, r.Batch, r.USPerStep, r.SamplesPerS, r.AllocsPerStep, r.ArenaBytes, r.Steps)
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/bench"
+	"github.com/nnc-go/nnc/ir"
+)
+
+var benchCmd = &command{
+	name:    "bench",
+	usage:   "nnc bench FILE [--model M] [--set p=v] [--backend interp] [--batch B] [--train] [--json]",
+	summary: "time the forward pass (or, with --train, one training step) on random inputs",
+	run:     runBench,
+}
+
+func runBench(e *cmdEnv, args []string) int {
+	var v flagVals
+	pos, code, ok := e.parse(args, &v)
+	if !ok {
+		return code
+	}
+	file, ok := e.oneFile(pos)
+	if !ok {
+		return exitModel
+	}
+	if v.backend != "interp" {
+		fmt.Fprintf(e.stderr, "nnc bench: unknown backend %q; the backends are: interp\n", v.backend)
+		return exitModel
+	}
+	if v.batch < 0 {
+		fmt.Fprintf(e.stderr, "nnc bench: --batch must be positive, got %d\n", v.batch)
+		return exitModel
+	}
+	batch := v.batch
+	if batch == 0 && !v.train {
+		batch = 1
+	}
+	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), Batch: batch})
+	if !ok {
+		return code
+	}
+	g, mode := p.Forward, "forward"
+	if v.train {
+		if p.TrainGraph == nil {
+			fmt.Fprintf(e.stderr, "nnc bench: --train: model %s has no train block\n", p.Model)
+			return exitModel
+		}
+		g, mode = p.TrainGraph, "train"
+	}
+	if !hasBatch(g) {
+		fmt.Fprintf(e.stderr, "nnc bench: the input of %s has no batch dimension\n", p.Model)
+		return exitModel
+	}
+	r, err := bench.Interp(g, mode, bench.Options{})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc bench: %v\n", err)
+		return exitRuntime
+	}
+	if v.json {
+		b, _ := json.Marshal(r)
+		fmt.Fprintln(e.stdout, string(b))
+		return exitOK
+	}
+	fmt.Fprintln(e.stdout, r)
+	return exitOK
+}
+
+func hasBatch(g *ir.Graph) bool {
+	for _, in := range g.Sources(ir.OpInput) {
+		if !in.Type.Shape.HasBatch() {
+			return false
+		}
+	}
+	return true
+}
