@@ -26,6 +26,9 @@ type Options struct {
 	// Batch, when > 0, is the largest batch the graphs are planned for,
 	// instead of the train block's (1 for a forward pass without one).
 	Batch int
+	// ForwardOnly runs the passes over the forward graph alone, leaving
+	// the training and evaluation graphs as built.
+	ForwardOnly bool
 }
 
 // Compile parses src (the contents of filename), builds the program for
@@ -43,7 +46,11 @@ func Compile(filename string, src []byte, opt Options) (*ir.Program, error) {
 	if opt.After == "none" {
 		return p, nil
 	}
-	for _, g := range []*ir.Graph{p.Forward, p.TrainGraph, p.EvalGraph} {
+	graphs := []*ir.Graph{p.Forward, p.TrainGraph, p.EvalGraph}
+	if opt.ForwardOnly {
+		graphs = graphs[:1]
+	}
+	for _, g := range graphs {
 		if g == nil {
 			continue
 		}

@@ -97,6 +97,14 @@ func (m *Machine[T]) compile(v *ir.Value) (func(n int), error) {
 		return func(n int) { s := size(n); copy(out[:s], x[:s]) }, nil
 	case ir.OpMatMul:
 		return m.matmul(v, out)
+	case ir.OpMatMulReluMask:
+		mm, _ := m.matmul(v, out)
+		y := arg(2)
+		return func(n int) {
+			mm(n)
+			s := size(n)
+			kernels.ReluBackward(out[:s], out[:s], y[:s])
+		}, nil
 	case ir.OpMatMulTN:
 		a, b := arg(0), arg(1)
 		ash := argShape(0)

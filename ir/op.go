@@ -94,6 +94,7 @@ const (
 	OpSumTo                   // to the declared shape: the sum over broadcast dimensions
 	OpBroadcastTo             // to the declared shape
 	OpMatMulTN                // a [L..., k], b [L..., n]: aᵀ·b summed over the leading dimensions
+	OpMatMulReluMask          // {ta, tb} a, b, y: op(a)·op(b) where y > 0, else 0: ReluGrad folded into the GEMM
 	OpNLLLossGrad             // dloss, log-probabilities, targets
 	OpSoftmaxCrossEntropyGrad // dloss, logits, targets: (softmax − onehot)/N·dloss
 	OpMSELossGrad             // dloss, prediction, targets
@@ -164,6 +165,7 @@ var opTable = [numOps]OpInfo{
 	OpSumTo:                   {Name: "SumTo", Arity: 1, Declared: true, Shape: sumToShape},
 	OpBroadcastTo:             {Name: "BroadcastTo", Arity: 1, Declared: true, Shape: broadcastToShape},
 	OpMatMulTN:                {Name: "MatMulTN", Arity: 2, Shape: matmulTNShape},
+	OpMatMulReluMask:          {Name: "MatMulReluMask", Arity: 3, Shape: matmulMaskShape},
 	OpNLLLossGrad:             {Name: "NLLLossGrad", Arity: 3, Shape: lossGradShape},
 	OpSoftmaxCrossEntropyGrad: {Name: "SoftmaxCrossEntropyGrad", Arity: 3, Shape: lossGradShape},
 	OpMSELossGrad:             {Name: "MSELossGrad", Arity: 3, Shape: lossGradShape},
@@ -489,4 +491,15 @@ func updateShape(args []Type, _ Attrs, _ Type) (Type, error) {
 		}
 	}
 	return args[0], nil
+}
+
+func matmulMaskShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	t, err := matmulShape(args[:2], attrs, decl)
+	if err != nil {
+		return Type{}, err
+	}
+	if !t.Equal(args[2]) {
+		return Type{}, fmt.Errorf("relu mask %s for a product of type %s", args[2], t)
+	}
+	return t, nil
 }

@@ -41,6 +41,15 @@ var fuseRules = []fuseRule{
 		}
 		return g.NewValue(ir.OpLinearRelu, nil, v.Pos, v.Args[0].Args...)
 	}},
+	// The ReLU mask of the backward pass applied in the GEMM that computes
+	// the masked gradient, while the product is in cache.
+	{"relugrad into matmul", func(g *ir.Graph, v *ir.Value, uses map[int]int) *ir.Value {
+		if v.Op != ir.OpReluGrad || v.Args[0].Op != ir.OpMatMul || uses[v.Args[0].ID] != 1 {
+			return nil
+		}
+		mm := v.Args[0]
+		return g.NewValue(ir.OpMatMulReluMask, mm.Attrs, v.Pos, mm.Args[0], mm.Args[1], v.Args[1])
+	}},
 	// NLL of log_softmax over classes → one stable softmax cross-entropy.
 	{"logsoftmax+nll", func(g *ir.Graph, v *ir.Value, _ map[int]int) *ir.Value {
 		if v.Op != ir.OpNLLLoss || v.Args[0].Op != ir.OpLogSoftmax || v.Args[0].Attrs.Int("dim", -1) != 1 {

@@ -34,10 +34,7 @@ func runIR(e *cmdEnv, args []string) int {
 		fmt.Fprintf(e.stderr, "nnc ir: unknown pass %q; the passes are none, %s\n", v.after, strings.Join(passes.Names(), ", "))
 		return exitModel
 	}
-	opt := nnc.Options{Options: irOptions(&v), After: v.after, Verify: v.verify}
-	if v.forward {
-		opt.After = "none" // the passes run on the forward graph alone, below
-	}
+	opt := nnc.Options{Options: irOptions(&v), After: v.after, Verify: v.verify, ForwardOnly: v.forward}
 	p, code, ok := e.compile(file, opt)
 	if !ok {
 		return code
@@ -46,11 +43,7 @@ func runIR(e *cmdEnv, args []string) int {
 	if g == nil || v.forward {
 		g = p.Forward
 	}
-	if v.forward && v.after != "none" {
-		if err := passes.Run(g, passes.Options{After: v.after, Verify: v.verify}); err != nil {
-			return e.report(err)
-		}
-	}
+
 	if v.dot {
 		fmt.Fprint(e.stdout, ir.Dot(g))
 		return exitOK

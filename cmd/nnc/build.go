@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/codegen"
+	"github.com/nnc-go/nnc/ir"
+)
+
+var buildCmd = &command{
+	name:    "build",
+	usage:   "nnc build FILE [--model M] [--set p=v] [-o DIR] [--package NAME] [--weights CKPT] [--train] [--batch B]",
+	summary: "emit a Go package for the model: the forward pass and, with --train, the training step, weights embedded",
+	run:     runBuild,
+}
+
+func runBuild(e *cmdEnv, args []string) int {
+	var v flagVals
+	pos, code, ok := e.parse(args, &v)
+	if !ok {
+		return code
+	}
+	file, ok := e.oneFile(pos)
+	if !ok {
+		return exitModel
+	}
+	pkg := v.pkg
+	if pkg == "" {
+		pkg = codegen.PackageName(strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)))
+	}
+	if err := codegen.CheckPackageName(pkg); err != nil {
+		fmt.Fprintf(e.stderr, "nnc build: --package: %v\n", err)
+		return exitModel
+	}
+	dir := v.out
+	if dir == "" {
+		dir = pkg
+	}
+	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), Batch: buildBatch(file, &v), ForwardOnly: !v.train})
+	if !ok {
+		return code
+	}
+	if v.train && p.Train == nil {
+		fmt.Fprintf(e.stderr, "nnc build: --train: model %s has no train block\n", p.Model)
+		return exitModel
+	}
+	var weights []byte
+	if v.weights != "" {
+		b, err := os.ReadFile(v.weights)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
+			return exitRuntime
+		}
+		if err := checkWeights(b, p); err != nil {
+			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", v.weights, err)
+			return exitRuntime
+		}
+		weights = b
+	}
+	src, err := codegen.Generate(p, codegen.Options{Package: pkg, Source: filepath.Base(file), Weights: weights != nil, Train: v.train})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
+		return exitModel
+	}
+	if err := codegen.WriteFiles(dir, src, weights); err != nil {
+		fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
+		return exitRuntime
+	}
+	what := "forward pass"
+	if v.train {
+		what += " and training step"
+	}
+	fmt.Fprintf(e.stdout, "wrote package %s (%s) to %s: arena %d bytes for batch %d\n", pkg, what, dir, p.Forward.Plan.ArenaBytes, p.Forward.Plan.Batch)
+	return exitOK
+}
+
+// buildBatch is the batch the generated buffers are sized for: --batch,
+// else the train block's, else 64.
+func buildBatch(file string, v *flagVals) int {
+	if v.batch > 0 {
+		return v.batch
+	}
+	if src, err := os.ReadFile(file); err == nil {
+		if p, err := nnc.Compile(file, src, nnc.Options{Options: irOptions(v), After: "none"}); err == nil && p.Train != nil {
+			return p.Train.Batch
+		}
+	}
+	return 64
+}
+
+// checkWeights checks that a safetensors file holds exactly the model's
+// parameters and buffers, with their shapes and dtypes.
+func checkWeights(b []byte, p *ir.Program) error {
+	f, err := checkpoint.Decode(b)
+	if err != nil {
+		return err
+	}
+	var specs []checkpoint.Spec
+	for _, v := range p.Forward.Values {
+		if v.Op != ir.OpParam && v.Op != ir.OpBuffer {
+			continue
+		}
+		dt := checkpoint.F32
+		switch v.Type.DType {
+		case ir.F64:
+			dt = checkpoint.F64
+		case ir.I64:
+			dt = checkpoint.I64
+		}
+		specs = append(specs, checkpoint.Spec{Name: v.Name, DType: dt, Shape: v.Type.Shape})
+	}
+	return checkpoint.Check(f, specs)
+}

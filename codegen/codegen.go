@@ -1,0 +1,342 @@
+// Package codegen turns a compiled nnc model into a Go package: the forward
+// pass, and optionally the training step, specialized to the model's
+// shapes, calling the same kernels the interpreter calls, with the buffers
+// of the memory plan allocated once in New so that no call allocates.
+//
+// Identifiers in the generated code never come from the user's files:
+// parameters, values and buffers are numbered (p0, v12), and user names
+// appear only inside Go string literals (strconv.Quote) and in comments
+// from which line breaks are removed, so no model file can inject code.
+package codegen
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"go/token"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/nnc-go/nnc/ir"
+)
+
+// Options configure Generate.
+type Options struct {
+	// Package is the generated package's name: a Go identifier, not a
+	// keyword.
+	Package string
+	// Source is the model file's name, for the header.
+	Source string
+	// Weights, when true, makes New load the parameters from an embedded
+	// weights.safetensors beside the generated file; otherwise New
+	// initialises them as PyTorch does, from Seed.
+	Weights bool
+	Seed    uint64
+	// Train adds TrainStep (the program must have a training step).
+	Train bool
+}
+
+// Generate returns the Go source of the package for p's entry model,
+// gofmt'd. p's graphs must have been through the passes (memplan included).
+func Generate(p *ir.Program, opt Options) ([]byte, error) {
+	if err := CheckPackageName(opt.Package); err != nil {
+		return nil, err
+	}
+	fwd := p.Forward
+	if fwd.Plan == nil {
+		return nil, fmt.Errorf("codegen: the forward graph has no memory plan")
+	}
+	in := fwd.Sources(ir.OpInput)
+	if len(in) != 1 || in[0].Type.Shape.Rank() == 0 || in[0].Type.Shape[0] != ir.Batch {
+		return nil, fmt.Errorf("codegen: the model needs one input whose first dimension is the batch")
+	}
+	out := fwd.Output("out")
+	if out.Type.Shape.Rank() == 0 || out.Type.Shape[0] != ir.Batch {
+		return nil, fmt.Errorf("codegen: the model's output must have the batch as its first dimension")
+	}
+	if opt.Train && (p.TrainGraph == nil || p.TrainGraph.Plan == nil) {
+		return nil, fmt.Errorf("codegen: --train needs a train block")
+	}
+	g := &gen{p: p, opt: opt, elem: in[0].Type.DType.String()}
+	g.elem = map[ir.DType]string{ir.F32: "float32", ir.F64: "float64"}[in[0].Type.DType]
+	if err := g.collect(); err != nil {
+		return nil, err
+	}
+	src := g.file()
+	formatted, err := format.Source(src)
+	if err != nil {
+		return nil, fmt.Errorf("codegen: generated code does not parse (a bug in nnc): %v\n%s", err, src)
+	}
+	return formatted, nil
+}
+
+// CheckPackageName refuses names that are not plain Go package names.
+func CheckPackageName(name string) error {
+	if name == "" || !token.IsIdentifier(name) || token.IsKeyword(name) || name == "_" {
+		return fmt.Errorf("package name %q is not a Go identifier", name)
+	}
+	for _, r := range name {
+		if r > unicode.MaxASCII {
+			return fmt.Errorf("package name %q is not ASCII", name)
+		}
+	}
+	return nil
+}
+
+// PackageName derives a package name from a file or model name: lower
+// case ASCII letters and digits, "model" when nothing usable remains.
+func PackageName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) && b.Len() > 0) {
+			b.WriteRune(r)
+		}
+	}
+	name := b.String()
+	if name == "" || token.IsKeyword(name) || CheckPackageName(name) != nil {
+		return "model"
+	}
+	return name
+}
+
+// comment makes s safe inside a // comment: one line, printable.
+func comment(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+// param is a persistent tensor of the model: a parameter, a buffer or
+// optimizer state.
+type param struct {
+	name  string
+	shape ir.Shape
+	i64   bool
+	init  string
+	fanIn int
+	state bool // optimizer state: not in the state_dict
+	index int  // into Model.p (floats) or Model.pi (int64)
+}
+
+type gen struct {
+	p      *ir.Program
+	opt    Options
+	elem   string // float32 or float64
+	params []*param
+	byName map[string]*param
+	nf, ni int // float and int64 persistent tensors
+	fields bytes.Buffer
+	inits  bytes.Buffer // statements of New that allocate per-graph buffers
+}
+
+// collect lists the persistent tensors: parameters and buffers in
+// state_dict order, then optimizer state.
+func (g *gen) collect() error {
+	g.byName = map[string]*param{}
+	graphs := []*ir.Graph{g.p.Forward}
+	if g.opt.Train {
+		graphs = append(graphs, g.p.TrainGraph)
+	}
+	for _, gr := range graphs {
+		for _, v := range gr.Values {
+			if v.Op != ir.OpParam && v.Op != ir.OpBuffer && v.Op != ir.OpState {
+				continue
+			}
+			if prev := g.byName[v.Name]; prev != nil {
+				if !prev.shape.Equal(v.Type.Shape) {
+					return fmt.Errorf("codegen: %s has two shapes", v.Name)
+				}
+				continue
+			}
+			pr := &param{name: v.Name, shape: v.Type.Shape, i64: v.Type.DType == ir.I64, init: v.Attrs.String("init"), fanIn: v.Attrs.Int("fan_in", 0), state: v.Op == ir.OpState}
+			if pr.i64 {
+				pr.index, g.ni = g.ni, g.ni+1
+			} else {
+				pr.index, g.nf = g.nf, g.nf+1
+			}
+			g.params = append(g.params, pr)
+			g.byName[v.Name] = pr
+		}
+	}
+	return nil
+}
+
+func (g *gen) stateDict() []*param {
+	var ps []*param
+	for _, p := range g.params {
+		if !p.state {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+func (g *gen) file() []byte {
+	var b bytes.Buffer
+	p := g.p
+	fwd := p.Forward
+	in := fwd.Sources(ir.OpInput)[0]
+	out := fwd.Output("out")
+	fmt.Fprintf(&b, "// Code generated by nnc from %s. DO NOT EDIT.\n\n", comment(g.opt.Source))
+	fmt.Fprintf(&b, "// Package %s is the model %s of %s, compiled by nnc into Go: a forward\n", g.opt.Package, comment(p.Model), comment(g.opt.Source))
+	b.WriteString("// pass specialized to the model's shapes")
+	if g.opt.Train {
+		b.WriteString(" and its training step")
+	}
+	b.WriteString(", calling the kernels of\n// github.com/nnc-go/nnc/kernels over buffers allocated once by New.\n")
+	fmt.Fprintf(&b, "package %s\n\n", g.opt.Package)
+	b.WriteString("import (\n")
+	if g.opt.Weights {
+		b.WriteString("_ \"embed\"\n")
+	}
+	b.WriteString("\"encoding/binary\"\n\"encoding/json\"\n\"fmt\"\n\"math\"\n\"math/rand/v2\"\n\"os\"\n\"path/filepath\"\n\"sort\"\n\n\"github.com/nnc-go/nnc/kernels\"\n)\n\n")
+	fmt.Fprintf(&b, "// The shapes of one row of the input %s and of the output, and the batch\n", comment(in.Name))
+	b.WriteString("// the buffers are sized for: Forward cuts larger batches into pieces.\nconst (\n")
+	fmt.Fprintf(&b, "\tInputSize = %d // %s: %s, row-major\n", in.Type.Shape.Elems(), comment(in.Name), in.Type)
+	fmt.Fprintf(&b, "\tOutputSize = %d // %s\n", out.Type.Shape.Elems(), out.Type)
+	fmt.Fprintf(&b, "\tBatch = %d\n", fwd.Plan.Batch)
+	fmt.Fprintf(&b, "\t// ArenaBytes is the size of the forward pass's arena, from the memory plan.\n\tArenaBytes = %d\n", fwd.Plan.ArenaBytes)
+	if g.opt.Train {
+		fmt.Fprintf(&b, "\t// TrainBatch is the largest batch of TrainStep, and TrainArenaBytes its arena.\n\tTrainBatch = %d\n\tTrainArenaBytes = %d\n", p.TrainGraph.Plan.Batch, p.TrainGraph.Plan.ArenaBytes)
+	}
+	b.WriteString(")\n\n")
+	if g.opt.Weights {
+		b.WriteString("//go:embed weights.safetensors\nvar weights []byte\n\n")
+	}
+	g.tables(&b)
+
+	fwdBody := g.graph(fwd, "f")
+	var trainBody string
+	if g.opt.Train {
+		trainBody = g.graph(p.TrainGraph, "t")
+	}
+	fmt.Fprintf(&b, "// Model holds the parameters of %s and the buffers of its computations.\n", comment(p.Model))
+	b.WriteString("// A Model is not safe for concurrent use; make one per goroutine.\ntype Model struct {\n")
+	fmt.Fprintf(&b, "p [%d][]%s // parameters, buffers and optimizer state, by paramNames index\n", max(g.nf, 1), g.elem)
+	fmt.Fprintf(&b, "pi [%d][]int64 // int64 buffers (num_batches_tracked, optimizer.step)\n", max(g.ni, 1))
+	b.WriteString("rng *rand.Rand\n")
+	b.Write(g.fields.Bytes())
+	b.WriteString("}\n\n")
+
+	g.newFunc(&b)
+	g.forwardFunc(&b, fwdBody)
+	if g.opt.Train {
+		g.trainFunc(&b, trainBody)
+	}
+	g.checkpointFuncs(&b)
+	return b.Bytes()
+}
+
+// tables writes the names and shapes of the persistent tensors.
+func (g *gen) tables(b *bytes.Buffer) {
+	b.WriteString("// tensors lists the persistent tensors: the state_dict's, in order, then\n// the optimizer's state.\nvar tensors = []struct {\n\tname string\n\tshape []int\n\ti64 bool\n\tindex int\n\tinit string\n\tfanIn int\n\tstate bool\n}{\n")
+	for _, p := range g.params {
+		dims := make([]string, len(p.shape))
+		for i, d := range p.shape {
+			dims[i] = strconv.Itoa(d)
+		}
+		fmt.Fprintf(b, "{%s, []int{%s}, %v, %d, %s, %d, %v},\n", strconv.Quote(p.name), strings.Join(dims, ", "), p.i64, p.index, strconv.Quote(p.init), p.fanIn, p.state)
+	}
+	b.WriteString("}\n\n")
+}
+
+func (g *gen) newFunc(b *bytes.Buffer) {
+	b.WriteString("// New returns the model with its parameters ")
+	if g.opt.Weights {
+		b.WriteString("loaded from the embedded weights.safetensors")
+	} else {
+		fmt.Fprintf(b, "initialised as PyTorch does by default, from seed %d (the same values `nnc run` starts from)", g.opt.Seed)
+	}
+	b.WriteString(", and every buffer its calls need.\nfunc New() (*Model, error) {\n")
+	fmt.Fprintf(b, "m := &Model{rng: rand.New(rand.NewPCG(%d, 0x64726f70))}\n", g.opt.Seed)
+	b.WriteString("for _, t := range tensors {\nn := 1\nfor _, d := range t.shape {\nn *= d\n}\nif t.i64 {\nm.pi[t.index] = make([]int64, n)\n} else {\n")
+	fmt.Fprintf(b, "m.p[t.index] = make([]%s, n)\n}\n}\n", g.elem)
+	b.Write(g.inits.Bytes())
+	if g.opt.Weights {
+		b.WriteString("if err := m.Decode(weights); err != nil {\nreturn nil, fmt.Errorf(\"embedded weights: %v\", err)\n}\n")
+	} else {
+		fmt.Fprintf(b, "rng := rand.New(rand.NewPCG(%d, 0x6e6e63))\n", g.opt.Seed)
+		b.WriteString("for _, t := range tensors {\nif t.i64 || t.state {\ncontinue\n}\nswitch t.init {\ncase \"uniform\":\nbound := 1 / math.Sqrt(float64(t.fanIn))\nkernels.Uniform(m.p[t.index], -bound, bound, rng)\ncase \"ones\":\nkernels.Fill(m.p[t.index], 1)\n}\n}\n")
+	}
+	b.WriteString("return m, nil\n}\n\n")
+}
+
+func (g *gen) forwardFunc(b *bytes.Buffer, body string) {
+	fwd := g.p.Forward
+	out := fwd.Output("out")
+	fmt.Fprintf(b, `// Forward computes the model's output for n rows: x holds n×InputSize
+// values, row-major (%s), and out receives n×OutputSize (%s). Batches
+// larger than Batch are computed Batch rows at a time. Forward does not
+// allocate.
+func (m *Model) Forward(out, x []%[3]s, n int) error {
+	if n < 0 || len(x) < n*InputSize || len(out) < n*OutputSize {
+		return fmt.Errorf("Forward: %%d rows need %%d inputs and room for %%d outputs, got %%d and %%d", n, n*InputSize, n*OutputSize, len(x), len(out))
+	}
+	for i := 0; i < n; i += Batch {
+		k := min(Batch, n-i)
+		m.forward(out[i*OutputSize:(i+k)*OutputSize], x[i*InputSize:(i+k)*InputSize], k)
+	}
+	return nil
+}
+
+`, fwd.Sources(ir.OpInput)[0].Type, out.Type, g.elem)
+	fmt.Fprintf(b, "func (m *Model) forward(out, x []%s, n int) {\n%s", g.elem, body)
+	fmt.Fprintf(b, "copy(out, %s)\n}\n\n", g.slice(fwd, out))
+}
+
+func (g *gen) trainFunc(b *bytes.Buffer, body string) {
+	tg := g.p.TrainGraph
+	var target *ir.Value
+	for _, v := range tg.Values {
+		if v.Op == ir.OpTarget {
+			target = v
+		}
+	}
+	ytype := "[]int32"
+	ydoc := "the class index of each row"
+	if target.Type.DType != ir.I32 {
+		ytype = "[]" + g.elem
+		ydoc = fmt.Sprintf("n×%d target values", target.Type.Shape.Elems())
+	}
+	classify := tg.Output("correct") != nil
+	fmt.Fprintf(b, `// TrainStep runs one training step on a batch of n rows (1 ≤ n ≤
+// TrainBatch): the forward pass in training mode, the loss (%s), the
+// backward pass and the %s update of every parameter, in place. x holds
+// n×InputSize values; y holds %s. It returns the batch's mean loss and,
+// for classification, how many rows the model predicted right before the
+// update. TrainStep does not allocate.
+func (m *Model) TrainStep(x []%s, y %s, n int) (loss float64, correct int, err error) {
+`, comment(g.p.Train.Loss), comment(g.p.Train.Optimizer.Name), ydoc, g.elem, ytype)
+	yn := "n"
+	if target.Type.DType != ir.I32 {
+		yn = fmt.Sprintf("n*%d", target.Type.Shape.Elems())
+	}
+	fmt.Fprintf(b, "if n < 1 || n > TrainBatch || len(x) < n*InputSize || len(y) < %s {\nreturn 0, 0, fmt.Errorf(\"TrainStep: %%d rows (at most %%d) need %%d inputs and %%d targets, got %%d and %%d\", n, TrainBatch, n*InputSize, %s, len(x), len(y))\n}\n", yn, yn)
+	if target.Type.DType == ir.I32 {
+		fmt.Fprintf(b, "if i := kernels.CheckTargets(y[:n], %d); i >= 0 {\nreturn 0, 0, fmt.Errorf(\"TrainStep: target %%d of row %%d is outside the %d classes\", y[i], i)\n}\n", g.classes(), g.classes())
+	}
+	b.WriteString(body)
+	lossV := tg.Output("loss")
+	fmt.Fprintf(b, "loss = float64(%s[0])\n", g.slice(tg, lossV))
+	if classify {
+		fmt.Fprintf(b, "correct = int(%s[0])\n", g.slice(tg, tg.Output("correct")))
+	}
+	// The new parameters and state replace the old ones.
+	for _, o := range tg.Outputs {
+		pr := g.byName[o.Name]
+		if pr == nil {
+			continue
+		}
+		if pr.i64 {
+			fmt.Fprintf(b, "copy(m.pi[%d], %s) // %s\n", pr.index, g.slice(tg, o.Value), comment(o.Name))
+		} else {
+			fmt.Fprintf(b, "copy(m.p[%d], %s) // %s\n", pr.index, g.slice(tg, o.Value), comment(o.Name))
+		}
+	}
+	b.WriteString("if math.IsNaN(loss) || math.IsInf(loss, 0) {\nreturn loss, correct, fmt.Errorf(\"TrainStep: the loss is %v\", loss)\n}\nreturn loss, correct, nil\n}\n\n")
+}
+
+// classes is the number of classes of a classification model.
+func (g *gen) classes() int {
+	return g.p.Forward.Output("out").Type.Shape.Elems()
+}
