@@ -15,8 +15,8 @@ import (
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/codegen"
-	"github.com/nnc-go/nnc/internal/golden"
 	"github.com/nnc-go/nnc/data"
+	"github.com/nnc-go/nnc/internal/golden"
 	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/train"
