@@ -74,7 +74,7 @@ func interpRun[T kernels.Float](g *ir.Graph, mode string, opt Options) (*Result,
 	}
 	n := m.Batch()
 	step := func() error { return m.Run(n) }
-	r, err := measure(step, opt.Duration)
+	r, err := Measure(step, opt.Duration)
 	if err != nil {
 		return nil, err
 	}
@@ -93,10 +93,10 @@ func logitsWidth(g *ir.Graph) int {
 	return 2
 }
 
-// measure times step: after a warm-up, rounds of steps sized to take about
+// Measure times step: after a warm-up, rounds of steps sized to take about
 // 10ms each, for about d in all; the result is the median round's time
 // per step. Allocations are counted over every timed step.
-func measure(step func() error, d time.Duration) (*Result, error) {
+func Measure(step func() error, d time.Duration) (*Result, error) {
 	if d <= 0 {
 		d = time.Second
 	}
@@ -137,6 +137,6 @@ func measure(step func() error, d time.Duration) (*Result, error) {
 
 // String formats r for people.
 func (r *Result) String() string {
-	return fmt.Sprintf("%s %s, batch %d: %.2f µs/step, %.0f samples/s, %.2f allocs/step, arena %d bytes (median of %d steps)",
-		r.Backend, r.Mode, r.Batch, r.USPerStep, r.SamplesPerS, r.AllocsPerStep, r.ArenaBytes, r.Steps)
+	return fmt.Sprintf("%s %s, batch %d: %.2f µs/step (median), %.0f samples/s, %.2f allocs/step, arena %d bytes",
+		r.Backend, r.Mode, r.Batch, r.USPerStep, r.SamplesPerS, r.AllocsPerStep, r.ArenaBytes)
 }

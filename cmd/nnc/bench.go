@@ -26,8 +26,8 @@ func runBench(e *cmdEnv, args []string) int {
 	if !ok {
 		return exitModel
 	}
-	if v.backend != "interp" {
-		fmt.Fprintf(e.stderr, "nnc bench: unknown backend %q; the backends are: interp\n", v.backend)
+	if v.backend != "interp" && v.backend != "go" {
+		fmt.Fprintf(e.stderr, "nnc bench: unknown backend %q; the backends are interp and go\n", v.backend)
 		return exitModel
 	}
 	if v.batch < 0 {
@@ -38,7 +38,7 @@ func runBench(e *cmdEnv, args []string) int {
 	if batch == 0 && !v.train {
 		batch = 1
 	}
-	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), Batch: batch})
+	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), Batch: batch, ForwardOnly: !v.train})
 	if !ok {
 		return code
 	}
@@ -54,7 +54,11 @@ func runBench(e *cmdEnv, args []string) int {
 		fmt.Fprintf(e.stderr, "nnc bench: the input of %s has no batch dimension\n", p.Model)
 		return exitModel
 	}
-	r, err := bench.Interp(g, mode, bench.Options{})
+	run := bench.Interp
+	if v.backend == "go" {
+		run = func(_ *ir.Graph, mode string, opt bench.Options) (*bench.Result, error) { return bench.Go(p, mode, opt) }
+	}
+	r, err := run(g, mode, bench.Options{})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nnc bench: %v\n", err)
 		return exitRuntime
