@@ -56,7 +56,9 @@ func runBench(e *cmdEnv, args []string) int {
 	}
 	run := bench.Interp
 	if v.backend == "go" {
-		run = func(_ *ir.Graph, mode string, opt bench.Options) (*bench.Result, error) { return bench.Go(p, mode, opt) }
+		run = func(_ *ir.Graph, mode string, opt bench.Options) (*bench.Result, error) {
+			return bench.Go(p, mode, opt)
+		}
 	}
 	r, err := run(g, mode, bench.Options{})
 	if err != nil {
