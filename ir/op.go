@@ -139,7 +139,7 @@ var opTable = [numOps]OpInfo{
 	OpSoftmax:    {Name: "Softmax", Arity: 1, Shape: axisSameShape},
 	OpLogSoftmax: {Name: "LogSoftmax", Arity: 1, Shape: axisSameShape},
 	OpSum:        {Name: "Sum", Arity: 1, Shape: reduceShape},
-	OpMean:       {Name: "Mean", Arity: 1, Shape: reduceShape},
+	OpMean:       {Name: "Mean", Arity: 1, Shape: meanShape},
 	OpSumAll:     {Name: "SumAll", Arity: 1, Shape: scalarShape},
 	OpReshape:    {Name: "Reshape", Arity: 1, Declared: true, Shape: reshapeShape},
 
@@ -330,6 +330,16 @@ func reduceShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	}
 	out := append(s[:d:d].Clone(), s[d+1:]...)
 	return Type{DType: args[0].DType, Shape: out}, nil
+}
+
+// meanShape: a mean over the batch dimension divides by a size only known
+// when the graph runs, which neither the VJP rule nor the kernels handle.
+func meanShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	s := args[0].Shape
+	if d, ok := NormAxis(attrs.Int("dim", -1), s.Rank()); ok && s[d] == Batch {
+		return Type{}, fmt.Errorf("mean over the batch dimension of %s", s)
+	}
+	return reduceShape(args, attrs, decl)
 }
 
 func reshapeShape(args []Type, _ Attrs, decl Type) (Type, error) {

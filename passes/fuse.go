@@ -52,19 +52,26 @@ var fuseRules = []fuseRule{
 	}},
 	// NLL of log_softmax over classes → one stable softmax cross-entropy.
 	{"logsoftmax+nll", func(g *ir.Graph, v *ir.Value, _ map[int]int) *ir.Value {
-		if v.Op != ir.OpNLLLoss || v.Args[0].Op != ir.OpLogSoftmax || v.Args[0].Attrs.Int("dim", -1) != 1 {
+		if v.Op != ir.OpNLLLoss || v.Args[0].Op != ir.OpLogSoftmax || !classAxis(v.Args[0]) {
 			return nil
 		}
 		return g.NewValue(ir.OpSoftmaxCrossEntropy, nil, v.Pos, v.Args[0].Args[0], v.Args[1])
 	}},
 	// Its gradient: (softmax − onehot)/N in one op.
 	{"logsoftmax+nll grad", func(g *ir.Graph, v *ir.Value, _ map[int]int) *ir.Value {
-		if v.Op != ir.OpLogSoftmaxGrad || v.Args[0].Op != ir.OpNLLLossGrad || v.Args[0].Args[1] != v.Args[1] || v.Args[1].Op != ir.OpLogSoftmax || v.Args[1].Attrs.Int("dim", -1) != 1 {
+		if v.Op != ir.OpLogSoftmaxGrad || v.Args[0].Op != ir.OpNLLLossGrad || v.Args[0].Args[1] != v.Args[1] || v.Args[1].Op != ir.OpLogSoftmax || !classAxis(v.Args[1]) {
 			return nil
 		}
 		nll := v.Args[0]
 		return g.NewValue(ir.OpSoftmaxCrossEntropyGrad, nil, v.Pos, nll.Args[0], v.Args[1].Args[0], nll.Args[2])
 	}},
+}
+
+// classAxis reports whether a log-softmax of [N, C] scores runs over the
+// classes, dim 1 however it is written.
+func classAxis(v *ir.Value) bool {
+	d, ok := ir.NormAxis(v.Attrs.Int("dim", -1), v.Type.Shape.Rank())
+	return ok && d == 1 && v.Type.Shape.Rank() == 2
 }
 
 // fuse rewrites by fuseRules to a fixpoint. A new value is placed where

@@ -1,0 +1,76 @@
+package kernels
+
+import "math"
+
+// The per-channel kernels the training of convolutional layers needs
+// beside Conv2dBackward, MaxPool2dBackward and BatchNormBackward: they let
+// each gradient and each running statistic be its own value of the IR.
+// Tensors are n×c×hw, as for BatchNormTrain.
+
+// ChannelSum sets dst[ch] to the sum over n and hw of channel ch of x,
+// accumulated in float64: the gradient of a per-channel bias.
+func ChannelSum[T Float](dst, x []T, n, c, hw int) {
+	checkBN("ChannelSum", "x", len(x), len(x), n, c, hw)
+	need("ChannelSum", "dst", len(dst), c)
+	for ch := range c {
+		s := 0.0
+		for i := range n {
+			for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+				s += float64(v)
+			}
+		}
+		dst[ch] = T(s)
+	}
+}
+
+// batchStats returns the mean and the sum of squared deviations of channel
+// ch, in float64, as BatchNormTrain computes them.
+func batchStats[T Float](x []T, ch, n, c, hw int) (mu, ss float64) {
+	s := 0.0
+	for i := range n {
+		for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+			s += float64(v)
+		}
+	}
+	mu = s / float64(n*hw)
+	for i := range n {
+		for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+			d := float64(v) - mu
+			ss += d * d
+		}
+	}
+	return mu, ss
+}
+
+// BatchStats sets mean and invStd to the batch statistics BatchNormTrain
+// stores for BatchNormBackward: the mean and 1/sqrt(biased var + eps).
+func BatchStats[T Float](mean, invStd, x []T, n, c, hw int, eps float64) {
+	checkBN("BatchStats", "x", len(x), len(x), n, c, hw)
+	need("BatchStats", "mean", len(mean), c)
+	need("BatchStats", "invStd", len(invStd), c)
+	for ch := range c {
+		mu, ss := batchStats(x, ch, n, c, hw)
+		mean[ch], invStd[ch] = T(mu), T(1/math.Sqrt(ss/float64(n*hw)+eps))
+	}
+}
+
+// RunningMean writes BatchNorm's new running mean, momentum·mean +
+// (1-momentum)·run, as BatchNormTrain updates it.
+func RunningMean[T Float](dst, run, x []T, n, c, hw int, momentum float64) {
+	checkBN("RunningMean", "x", len(x), len(x), n, c, hw)
+	for ch := range c {
+		mu, _ := batchStats(x, ch, n, c, hw)
+		dst[ch] = T(momentum*mu + (1-momentum)*float64(run[ch]))
+	}
+}
+
+// RunningVar writes BatchNorm's new running variance from the unbiased
+// variance of the batch, as BatchNormTrain updates it.
+func RunningVar[T Float](dst, run, x []T, n, c, hw int, momentum float64) {
+	checkBN("RunningVar", "x", len(x), len(x), n, c, hw)
+	count := n * hw
+	for ch := range c {
+		_, ss := batchStats(x, ch, n, c, hw)
+		dst[ch] = T(momentum*ss/float64(count-1) + (1-momentum)*float64(run[ch]))
+	}
+}
