@@ -183,6 +183,78 @@ func (m *Machine[T]) compile(v *ir.Value) (func(n int), error) {
 		return func(n int) {
 			kernels.MaxPool2d(out, idx, x, kernels.PoolShape{N: n, C: xs[1], H: xs[2], W: xs[3], Kernel: k, Stride: st})
 		}, nil
+	case ir.OpBatchNormTrain:
+		x, w, b := arg(0), arg(1), arg(2)
+		c, hw := bnDims(v.Args[0].Type.Shape)
+		// The kernel also updates running statistics: here scratch, since
+		// RunningMean and RunningVar are values of their own.
+		rm, rv, mean, inv := make([]T, c), make([]T, c), make([]T, c), make([]T, c)
+		eps, mom := attrs.Float("eps", 1e-5), attrs.Float("momentum", 0.1)
+		return func(n int) {
+			s := size(n)
+			kernels.BatchNormTrain(out[:s], x[:s], w, b, rm, rv, mean, inv, n, c, hw, mom, eps)
+		}, nil
+	case ir.OpBatchNormGradInput, ir.OpBatchNormGradWeight:
+		dy, x, w := arg(0), arg(1), arg(2)
+		c, hw := bnDims(v.Args[1].Type.Shape)
+		mean, inv := make([]T, c), make([]T, c)
+		eps := attrs.Float("eps", 1e-5)
+		input := v.Op == ir.OpBatchNormGradInput
+		return func(n int) {
+			s := n * c * hw
+			kernels.BatchStats(mean, inv, x[:s], n, c, hw, eps)
+			if input {
+				kernels.BatchNormBackward(out[:s], nil, nil, dy[:s], x[:s], w, mean, inv, n, c, hw)
+			} else {
+				kernels.BatchNormBackward(nil, out, nil, dy[:s], x[:s], w, mean, inv, n, c, hw)
+			}
+		}, nil
+	case ir.OpRunningMean, ir.OpRunningVar:
+		run, x := arg(0), arg(1)
+		c, hw := bnDims(v.Args[1].Type.Shape)
+		mom := attrs.Float("momentum", 0.1)
+		mean := v.Op == ir.OpRunningMean
+		return func(n int) {
+			if mean {
+				kernels.RunningMean(out, run, x[:n*c*hw], n, c, hw, mom)
+			} else {
+				kernels.RunningVar(out, run, x[:n*c*hw], n, c, hw, mom)
+			}
+		}, nil
+	case ir.OpChannelSum:
+		x := arg(0)
+		c, hw := bnDims(v.Args[0].Type.Shape)
+		xsh := argShape(0)
+		return func(n int) {
+			rows := prod(xsh.at(n)) / (c * hw)
+			kernels.ChannelSum(out, x[:rows*c*hw], rows, c, hw)
+		}, nil
+	case ir.OpConv2dGradInput, ir.OpConv2dGradWeight:
+		dy, x, w := arg(0), arg(1), arg(2)
+		xs, ws := v.Args[1].Type.Shape, v.Args[2].Type.Shape
+		cs := kernels.ConvShape{C: xs[1], H: xs[2], W: xs[3], K: ws[0], KH: ws[2], KW: ws[3], Stride: attrs.Int("stride", 1), Pad: attrs.Int("padding", 0)}
+		col := make([]T, cs.ColSize())
+		input := v.Op == ir.OpConv2dGradInput
+		return func(n int) {
+			cs.N = n
+			if input {
+				kernels.Conv2dBackward(out, nil, nil, dy, x, w, col, cs)
+			} else {
+				kernels.Conv2dBackward(nil, out, nil, dy, x, w, col, cs)
+			}
+		}, nil
+	case ir.OpMaxPool2dGrad:
+		dy, x := arg(0), arg(1)
+		xs := v.Args[1].Type.Shape
+		k := attrs.Int("kernel", 1)
+		ps := kernels.PoolShape{C: xs[1], H: xs[2], W: xs[3], Kernel: k, Stride: attrs.Int("stride", k)}
+		ysize := v.Args[0].Type.Shape.Size(m.cap)
+		tmp, idx := make([]T, ysize), make([]int32, ysize)
+		return func(n int) {
+			ps.N = n
+			kernels.MaxPool2d(tmp, idx, x, ps)
+			kernels.MaxPool2dBackward(out, dy, idx, ps)
+		}, nil
 	case ir.OpBatchNorm:
 		x, w, b, rm, rv := arg(0), arg(1), arg(2), arg(3), arg(4)
 		xs := v.Args[0].Type.Shape
@@ -387,4 +459,14 @@ func (m *Machine[T]) conv(v *ir.Value, out []T) (func(int), error) {
 		s.N = n
 		kernels.Conv2d(out, x, w, b, col, s)
 	}, nil
+}
+
+// bnDims returns the channels and the elements per channel and row of a
+// [N, C] or [N, C, H, W] shape.
+func bnDims(s ir.Shape) (c, hw int) {
+	c, hw = s[1], 1
+	for _, d := range s[2:] {
+		hw *= d
+	}
+	return c, hw
 }

@@ -232,6 +232,28 @@ type builder struct {
 	file   *dsl.File
 	errs   *diag.List
 	models map[string]*dsl.Model
+	// updates are the new values of buffers a training graph computes
+	// (BatchNorm's running statistics), by buffer name, in order; reset
+	// for each graph.
+	updates     map[string]*Value
+	updateOrder []string
+}
+
+// current returns the latest value of buffer v in the graph being built:
+// its update when one was computed already (a layer used twice), else v.
+func (b *builder) current(v *Value) *Value {
+	if u := b.updates[v.Name]; u != nil {
+		return u
+	}
+	return v
+}
+
+// update records the new value of buffer name.
+func (b *builder) update(name string, v *Value) {
+	if b.updates[name] == nil {
+		b.updateOrder = append(b.updateOrder, name)
+	}
+	b.updates[name] = v
 }
 
 // instance is a model instantiated with hyper-parameter values: the entry
@@ -273,6 +295,7 @@ func (b *builder) buildGraph(m *dsl.Model, over map[string]override, training, w
 		mode = "train_step"
 	}
 	g := NewGraph(m.Name.Name+"."+mode, b.file.Name)
+	b.updates, b.updateOrder = map[string]*Value{}, nil
 	inst := b.instantiate(g, m, over, "", nil, training)
 	if inst == nil {
 		return nil, nil

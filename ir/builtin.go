@@ -252,4 +252,7 @@ func (b *builder) addLoss(g *Graph, cfg *TrainConfig, fwd *Graph) {
 	if correct != nil {
 		g.Outputs = append(g.Outputs, Output{"correct", correct})
 	}
+	for _, name := range b.updateOrder {
+		g.Outputs = append(g.Outputs, Output{name, b.updates[name]})
+	}
 }

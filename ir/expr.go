@@ -346,7 +346,18 @@ func (in *instance) callLayer(l *layer, x *dsl.Call, args []operand, sc *scope, 
 		}
 		attrs := Attrs{{"eps", l.args.float("eps")}, {"momentum", l.args.float("momentum")}}
 		if in.training {
-			return in.g.NewValue(OpBatchNormTrain, attrs, pos, xv, l.params["weight"], l.params["bias"])
+			y := in.g.NewValue(OpBatchNormTrain, attrs, pos, xv, l.params["weight"], l.params["bias"])
+			mom := Attrs{{"momentum", l.args.float("momentum")}}
+			for _, st := range []struct {
+				name string
+				op   Op
+			}{{"running_mean", OpRunningMean}, {"running_var", OpRunningVar}} {
+				buf := l.params[st.name]
+				in.b.update(buf.Name, in.g.NewValue(st.op, mom, pos, in.b.current(buf), xv))
+			}
+			nbt := l.params["num_batches_tracked"]
+			in.b.update(nbt.Name, in.g.NewValue(OpIncrement, nil, pos, in.b.current(nbt)))
+			return y
 		}
 		return in.g.NewValue(OpBatchNorm, attrs, pos, xv, l.params["weight"], l.params["bias"], l.params["running_mean"], l.params["running_var"])
 	}

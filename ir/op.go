@@ -99,6 +99,14 @@ const (
 	OpSoftmaxCrossEntropyGrad // dloss, logits, targets: (softmax − onehot)/N·dloss
 	OpMSELossGrad             // dloss, prediction, targets
 	OpBCEWithLogitsLossGrad   // dloss, logits, targets
+	OpConv2dGradInput         // {stride, padding} dy, x, w: the gradient of Conv2d's input
+	OpConv2dGradWeight        // {stride, padding} dy, x, w: the gradient of its weight
+	OpChannelSum              // dy [N, C, ...]: the sum per channel, a per-channel bias's gradient
+	OpMaxPool2dGrad           // {kernel, stride} dy, x: dy routed to each window's maximum
+	OpBatchNormGradInput      // {eps} dy, x, weight: the gradient of BatchNormTrain's input
+	OpBatchNormGradWeight     // {eps} dy, x, weight: the gradient of its weight
+	OpRunningMean             // {momentum} running_mean, x: BatchNorm's new running mean
+	OpRunningVar              // {momentum} running_var, x: its new running variance (unbiased)
 
 	// Optimizer state and updates, emitted by the optim pass. They follow
 	// torch.optim's update rules, one op per tensor written.
@@ -170,6 +178,14 @@ var opTable = [numOps]OpInfo{
 	OpSoftmaxCrossEntropyGrad: {Name: "SoftmaxCrossEntropyGrad", Arity: 3, Shape: lossGradShape},
 	OpMSELossGrad:             {Name: "MSELossGrad", Arity: 3, Shape: lossGradShape},
 	OpBCEWithLogitsLossGrad:   {Name: "BCEWithLogitsLossGrad", Arity: 3, Shape: lossGradShape},
+	OpConv2dGradInput:         {Name: "Conv2dGradInput", Arity: 3, Shape: convGradShape(1)},
+	OpConv2dGradWeight:        {Name: "Conv2dGradWeight", Arity: 3, Shape: convGradShape(2)},
+	OpChannelSum:              {Name: "ChannelSum", Arity: 1, Shape: channelSumShape},
+	OpMaxPool2dGrad:           {Name: "MaxPool2dGrad", Arity: 2, Shape: maxPoolGradShape},
+	OpBatchNormGradInput:      {Name: "BatchNormGradInput", Arity: 3, Shape: bnGradShape(1)},
+	OpBatchNormGradWeight:     {Name: "BatchNormGradWeight", Arity: 3, Shape: bnGradShape(2)},
+	OpRunningMean:             {Name: "RunningMean", Arity: 2, Shape: runningShape},
+	OpRunningVar:              {Name: "RunningVar", Arity: 2, Shape: runningShape},
 
 	OpState:     {Name: "State", Source: true, Declared: true},
 	OpIncrement: {Name: "Increment", Arity: 1, Shape: incrementShape},
@@ -512,4 +528,58 @@ func matmulMaskShape(args []Type, attrs Attrs, decl Type) (Type, error) {
 		return Type{}, fmt.Errorf("relu mask %s for a product of type %s", args[2], t)
 	}
 	return t, nil
+}
+
+// convGradShape: the gradient of Conv2d's argument i, given dy, x, w.
+func convGradShape(i int) func([]Type, Attrs, Type) (Type, error) {
+	return func(args []Type, attrs Attrs, decl Type) (Type, error) {
+		y, err := conv2dShape(args[1:], attrs, decl)
+		if err != nil {
+			return Type{}, err
+		}
+		if !y.Equal(args[0]) {
+			return Type{}, fmt.Errorf("conv2d gradient %s for an output of type %s", args[0], y)
+		}
+		return args[i], nil
+	}
+}
+
+func channelSumShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	s := args[0].Shape
+	if s.Rank() < 2 || s[1] == Batch {
+		return Type{}, fmt.Errorf("channel sum of %s: needs [N, C, ...]", s)
+	}
+	return Type{DType: args[0].DType, Shape: Shape{s[1]}}, nil
+}
+
+func maxPoolGradShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	y, err := maxPoolShape(args[1:], attrs, decl)
+	if err != nil {
+		return Type{}, err
+	}
+	if !y.Equal(args[0]) {
+		return Type{}, fmt.Errorf("maxpool2d gradient %s for an output of type %s", args[0], y)
+	}
+	return args[1], nil
+}
+
+// bnGradShape: the gradient of BatchNormTrain's argument i, given dy, x,
+// weight.
+func bnGradShape(i int) func([]Type, Attrs, Type) (Type, error) {
+	return func(args []Type, attrs Attrs, decl Type) (Type, error) {
+		if !args[0].Equal(args[1]) {
+			return Type{}, fmt.Errorf("batchnorm gradient %s for an input of type %s", args[0], args[1])
+		}
+		if _, err := batchNormShape(args[1:], attrs, decl); err != nil {
+			return Type{}, err
+		}
+		return args[i], nil
+	}
+}
+
+func runningShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	if _, err := batchNormShape([]Type{args[1], args[0]}, attrs, decl); err != nil {
+		return Type{}, err
+	}
+	return args[0], nil
 }

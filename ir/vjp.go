@@ -29,6 +29,19 @@ func init() {
 		OpReshape: func(g *Graph, v, dy *Value) []*Value {
 			return []*Value{g.NewDeclared(OpReshape, v.Args[0].Type, nil, v.Pos, dy)}
 		},
+		OpConv2d: vjpConv2d,
+		OpMaxPool2d: func(g *Graph, v, dy *Value) []*Value {
+			return []*Value{g.NewValue(OpMaxPool2dGrad, v.Attrs, v.Pos, dy, v.Args[0])}
+		},
+		OpBatchNormTrain: func(g *Graph, v, dy *Value) []*Value {
+			x, w := v.Args[0], v.Args[1]
+			eps := Attrs{{"eps", v.Attrs.Float("eps", 1e-5)}}
+			return []*Value{
+				g.NewValue(OpBatchNormGradInput, eps, v.Pos, dy, x, w),
+				g.NewValue(OpBatchNormGradWeight, eps, v.Pos, dy, x, w),
+				g.NewValue(OpChannelSum, nil, v.Pos, dy),
+			}
+		},
 		OpNLLLoss:             lossGrad(OpNLLLossGrad),
 		OpSoftmaxCrossEntropy: lossGrad(OpSoftmaxCrossEntropyGrad),
 		OpMSELoss:             lossGrad(OpMSELossGrad),
@@ -37,7 +50,7 @@ func init() {
 	for op, f := range vjps {
 		opTable[op].VJP = f
 	}
-	for _, op := range []Op{OpCorrect, OpCorrectBinary, OpDropoutMask, OpIncrement, OpSGDBuf, OpSGDStep, OpAdamM, OpAdamV, OpAdamStep} {
+	for _, op := range []Op{OpCorrect, OpCorrectBinary, OpDropoutMask, OpIncrement, OpSGDBuf, OpSGDStep, OpAdamM, OpAdamV, OpAdamStep, OpRunningMean, OpRunningVar} {
 		opTable[op].NoGrad = true
 	}
 }
@@ -143,4 +156,17 @@ func vjpMatMul(g *Graph, v, dy *Value) []*Value {
 		db = g.NewValue(OpMatMul, flags(true, ta), v.Pos, dy, a)
 	}
 	return []*Value{da, db}
+}
+
+func vjpConv2d(g *Graph, v, dy *Value) []*Value {
+	x, w := v.Args[0], v.Args[1]
+	attrs := Attrs{{"stride", v.Attrs.Int("stride", 1)}, {"padding", v.Attrs.Int("padding", 0)}}
+	grads := []*Value{
+		g.NewValue(OpConv2dGradInput, attrs, v.Pos, dy, x, w),
+		g.NewValue(OpConv2dGradWeight, attrs, v.Pos, dy, x, w),
+	}
+	if len(v.Args) == 3 {
+		grads = append(grads, g.NewValue(OpChannelSum, nil, v.Pos, dy))
+	}
+	return grads
 }

@@ -467,8 +467,56 @@ func lossCases() []vjpCase {
 	}
 }
 
+// convCases checks the convolutional layers' rules on lifted images.
+func convCases() []vjpCase {
+	const lift2x4x4 = `
+  v0 = Input <f64[N,5]> (x)
+  v1 = Param <f64[5,32]> (a)
+  v2 = MatMul <f64[N,32]> v0 v1
+  v3 = Reshape <f64[N,2,4,4]> v2`
+	return []vjpCase{
+		{name: "Conv2d/pad1", body: lift2x4x4 + `
+  v4 = Param <f64[3,2,3,3]> (w)
+  v5 = Param <f64[3]> (b)
+  v6 = Conv2d <f64[N,3,4,4]> v3 v4 v5 {stride=1,padding=1}
+  v7 = Target <f64[N,3,4,4]> (t)
+  v8 = MSELoss <f64[]> v6 v7 (loss)
+  return loss=v8`, emits: []string{"Conv2dGradInput", "Conv2dGradWeight", "ChannelSum"}},
+		{name: "Conv2d/stride2_nobias", body: lift2x4x4 + `
+  v4 = Param <f64[3,2,2,2]> (w)
+  v6 = Conv2d <f64[N,3,2,2]> v3 v4 {stride=2,padding=0}
+  v7 = Target <f64[N,3,2,2]> (t)
+  v8 = MSELoss <f64[]> v6 v7 (loss)
+  return loss=v8`, emits: []string{"Conv2dGradInput", "Conv2dGradWeight"}},
+		{name: "MaxPool2d", body: lift2x4x4 + `
+  v4 = MaxPool2d <f64[N,2,2,2]> v3 {kernel=2,stride=2}
+  v7 = Target <f64[N,2,2,2]> (t)
+  v8 = MSELoss <f64[]> v4 v7 (loss)
+  return loss=v8`, emits: []string{"MaxPool2dGrad"}},
+		{name: "MaxPool2d/overlapping", body: lift2x4x4 + `
+  v4 = MaxPool2d <f64[N,2,3,3]> v3 {kernel=2,stride=1}
+  v7 = Target <f64[N,2,3,3]> (t)
+  v8 = MSELoss <f64[]> v4 v7 (loss)
+  return loss=v8`, emits: []string{"MaxPool2dGrad"}},
+		{name: "BatchNormTrain/1d", body: lift3 + `
+  v3 = Param <f64[3]> (w)
+  v4 = Param <f64[3]> (b)
+  v5 = BatchNormTrain <f64[N,3]> v2 v3 v4 {eps=1e-05,momentum=0.1}
+  v7 = Target <f64[N,3]> (t)
+  v8 = MSELoss <f64[]> v5 v7 (loss)
+  return loss=v8`, emits: []string{"BatchNormGradInput", "BatchNormGradWeight", "ChannelSum"}},
+		{name: "BatchNormTrain/2d", body: lift2x4x4 + `
+  v4 = Param <f64[2]> (w)
+  v5 = Param <f64[2]> (b)
+  v6 = BatchNormTrain <f64[N,2,4,4]> v3 v4 v5 {eps=1e-05,momentum=0.1}
+  v7 = Target <f64[N,2,4,4]> (t)
+  v8 = MSELoss <f64[]> v6 v7 (loss)
+  return loss=v8`, emits: []string{"BatchNormGradInput", "BatchNormGradWeight", "ChannelSum"}},
+	}
+}
+
 func vjpCases() []vjpCase {
-	return slices.Concat(binaryCases(), unaryCases(), matmulCases(), axisCases(), lossCases())
+	return slices.Concat(binaryCases(), unaryCases(), matmulCases(), axisCases(), lossCases(), convCases())
 }
 
 // vjpGraph parses a case's graph: a training step with SGD.
