@@ -6,7 +6,6 @@ package bench
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"sort"
@@ -115,8 +114,6 @@ func Measure(step func() error, d time.Duration) (*Result, error) {
 		per *= 2
 	}
 	var rounds []float64
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
 	total := 0
 	start := time.Now()
 	for time.Since(start) < d || len(rounds) < 5 {
@@ -129,10 +126,28 @@ func Measure(step func() error, d time.Duration) (*Result, error) {
 		rounds = append(rounds, float64(time.Since(t0).Nanoseconds())/float64(per)/1e3)
 		total += per
 	}
-	runtime.ReadMemStats(&after)
 	sort.Float64s(rounds)
-	allocs := float64(after.Mallocs-before.Mallocs) / float64(total)
-	return &Result{USPerStep: rounds[len(rounds)/2], AllocsPerStep: math.Round(allocs*100) / 100, Steps: total}, nil
+	allocs, err := allocsPerStep(step, min(per*5, 1000))
+	if err != nil {
+		return nil, err
+	}
+	return &Result{USPerStep: rounds[len(rounds)/2], AllocsPerStep: allocs, Steps: total}, nil
+}
+
+// allocsPerStep counts heap allocations over n steps, on one processor so
+// that no other goroutine's allocations are counted, as
+// testing.AllocsPerRun does.
+func allocsPerStep(step func() error, n int) (float64, error) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < n; i++ {
+		if err := step(); err != nil {
+			return 0, err
+		}
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.Mallocs-before.Mallocs) / float64(n), nil
 }
 
 // String formats r for people.
