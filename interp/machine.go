@@ -33,6 +33,9 @@ func New[T kernels.Float](g *ir.Graph, store *Store[T], seed uint64) (*Machine[T
 	}
 	var zero T
 	size := int(unsafeSizeof(zero))
+	if err := checkFits(g, size); err != nil {
+		return nil, err
+	}
 	m := &Machine[T]{g: g, store: store, cap: g.Plan.Batch, f: map[int][]T{}, i32: map[int][]int32{}, i64: map[int][]int64{},
 		rng: rand.New(rand.NewPCG(seed, 0x64726f70))} // "drop"
 	m.arena = make([]T, (g.Plan.ArenaBytes+size-1)/size)

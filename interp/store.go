@@ -62,6 +62,10 @@ func (s *Store[T]) ensure(v *ir.Value) error {
 // running means 0 and variances 1, drawn in state_dict order from a
 // generator seeded with seed. Tensors already in s are left alone.
 func (s *Store[T]) Init(g *ir.Graph, seed uint64) error {
+	var z T
+	if err := checkFits(g, int(unsafeSizeof(z))); err != nil {
+		return err
+	}
 	rng := rand.New(rand.NewPCG(seed, 0x6e6e63)) // "nnc"
 	for _, v := range g.Values {
 		if v.Op != ir.OpParam && v.Op != ir.OpBuffer {
