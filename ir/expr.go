@@ -300,11 +300,13 @@ func (in *instance) callLayer(l *layer, x *dsl.Call, args []operand, sc *scope, 
 		if s.Rank() < 1 || s[s.Rank()-1] != inF {
 			return fail("%s expects %d input features, %s is %s", l.desc, inF, arg.text, sc.shape(s))
 		}
-		mm := in.g.NewValue(OpMatMul, Attrs{{"tb", true}}, pos, xv, l.params["weight"])
-		if bias := l.params["bias"]; bias != nil {
-			return in.g.NewValue(OpAdd, nil, pos, mm, bias)
+		if s.Rank() == 1 {
+			// A single sample, as torch.nn.Linear takes one: a row of one.
+			row := in.g.NewDeclared(OpReshape, Type{DType: xv.Type.DType, Shape: Shape{1, inF}}, nil, pos, xv)
+			y := in.linear(l, row, pos)
+			return in.g.NewDeclared(OpReshape, Type{DType: xv.Type.DType, Shape: Shape{l.args.int("out")}}, nil, pos, y)
 		}
-		return mm
+		return in.linear(l, xv, pos)
 	case "Conv2d":
 		c, k := l.args.int("in"), l.args.int("kernel")
 		st, pad := l.args.int("stride"), l.args.int("padding")
@@ -362,6 +364,15 @@ func (in *instance) callLayer(l *layer, x *dsl.Call, args []operand, sc *scope, 
 		return in.g.NewValue(OpBatchNorm, attrs, pos, xv, l.params["weight"], l.params["bias"], l.params["running_mean"], l.params["running_var"])
 	}
 	panic("ir: layer kind " + l.kind)
+}
+
+// linear emits x·Wᵀ + b for a Linear layer.
+func (in *instance) linear(l *layer, xv *Value, pos diag.Pos) *Value {
+	mm := in.g.NewValue(OpMatMul, Attrs{{"tb", true}}, pos, xv, l.params["weight"])
+	if bias := l.params["bias"]; bias != nil {
+		return in.g.NewValue(OpAdd, nil, pos, mm, bias)
+	}
+	return mm
 }
 
 // callModel inlines the forward of a model used as a layer.

@@ -15,6 +15,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/data"
@@ -36,14 +39,31 @@ type Options struct {
 	Init, Save string
 	// JSON prints one JSON object per line instead of text.
 	JSON bool
+	// Quiet prints the final evaluation alone: no class names, no epoch
+	// lines.
+	Quiet bool
 	// Out receives the progress lines.
 	Out io.Writer
+	// Progress, when not nil, receives a progress bar during each epoch,
+	// erased before the epoch's line is printed on Out. ProgressWriter
+	// says whether a writer should get one.
+	Progress io.Writer
+	// Plot, when not "", names a picture of the loss and accuracy of each
+	// epoch to write after training (.png, .jpg or .svg). With a test set,
+	// the test set is then evaluated after every epoch too; the printed
+	// lines do not change.
+	Plot string
 }
 
 // Report is what a run measured.
 type Report struct {
 	Epochs []Epoch
-	Final  Epoch
+	// Test holds the evaluation of the test set after each epoch, when
+	// Options.Plot asked for it and there is a test set.
+	Test  []Epoch
+	Final Epoch
+	// Data describes the training data, as the saved checkpoint records it.
+	Data DataInfo
 }
 
 // Epoch is one line of the report: an epoch (Epoch > 0) or the final
@@ -77,7 +97,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		seed = *opt.Seed
 	}
 	dir := filepath.Dir(p.File.Name)
-	shape := shapeOf(p)
+	shape := ShapeOf(p)
 	trainSet, err := Load(cfg.Data, dir, cfg.Loss, shape)
 	if err != nil {
 		return nil, err
@@ -87,7 +107,15 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		if evalSet, err = Load(cfg.Test, dir, cfg.Loss, shape); err != nil {
 			return nil, err
 		}
+		if err := sameClasses(evalSet, trainSet); err != nil {
+			return nil, err
+		}
 		split = "test"
+	}
+	if opt.Plot != "" {
+		if err := CheckPlotPath(opt.Plot); err != nil {
+			return nil, err
+		}
 	}
 
 	store := interp.NewStore[T]()
@@ -107,25 +135,32 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr := printer{out: opt.Out, json: opt.JSON, classify: ir.IsClassification(cfg.Loss)}
-	rep := &Report{}
+	pr := printer{out: opt.Out, json: opt.JSON, quiet: opt.Quiet, classify: ir.IsClassification(cfg.Loss)}
+	rep := &Report{Data: trainingInfo(cfg.Data, dir, cfg.Loss, trainSet)}
+	pr.classes(trainSet.ClassNames)
+	bar := newProgress(opt.Progress)
 	loader := data.NewLoader(trainSet, cfg.Batch, cfg.Shuffle, seed)
 	feed := newFeeder(step, trainSet)
 	for e := 1; e <= epochs; e++ {
 		lossSum, correct := 0.0, 0.0
+		bar.start(e, epochs, trainSet.N)
 		for b := 0; b < loader.Batches(); b++ {
 			n := feed.batch(loader, b)
 			if err := step.Run(n); err != nil {
+				bar.clear()
 				return rep, fmt.Errorf("epoch %d, batch %d: %v", e, b+1, err)
 			}
 			l, _ := step.Output("loss")
 			if math.IsNaN(l) || math.IsInf(l, 0) {
+				bar.clear()
 				return rep, fmt.Errorf("epoch %d, batch %d: the loss is %v: training diverged (lower the learning rate?)", e, b+1, l)
 			}
 			c, _ := step.Output("correct")
 			lossSum += l
 			correct += c
+			bar.step(n, lossSum/float64(b+1))
 		}
+		bar.clear()
 		ep := Epoch{Epoch: e, Epochs: epochs, Loss: lossSum / float64(loader.Batches()), Accuracy: correct / float64(trainSet.N)}
 		if !pr.classify {
 			ep.Accuracy = math.NaN()
@@ -133,6 +168,14 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		rep.Epochs = append(rep.Epochs, ep)
 		pr.epoch(ep)
 		loader.Epoch()
+		if opt.Plot != "" && cfg.Test != nil {
+			te, err := Evaluate(eval, evalSet, cfg.Batch)
+			if err != nil {
+				return rep, err
+			}
+			te.Epoch, te.Epochs, te.Split = e, epochs, split
+			rep.Test = append(rep.Test, te)
+		}
 	}
 	final, err := Evaluate(eval, evalSet, cfg.Batch)
 	if err != nil {
@@ -145,11 +188,39 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	rep.Final = final
 	pr.final(final)
 	if opt.Save != "" {
-		if err := SaveCheckpoint(store, p, opt.Source, opt.Save); err != nil {
+		if err := saveCheckpoint(store, p, opt.Source, rep.Data, opt.Save); err != nil {
+			return rep, err
+		}
+	}
+	if opt.Plot != "" {
+		if err := writePlot(opt.Plot, rep, pr.classify); err != nil {
 			return rep, err
 		}
 	}
 	return rep, pr.err
+}
+
+// sameClasses renumbers the class labels of test, a CSV whose target column
+// holds names, after the classes of train: each file numbers its own
+// sorted names, which differ when the test set lacks a class. A test class
+// that the training data does not have is an error.
+func sameClasses(test, train *data.Dataset) error {
+	if test.ClassNames == nil || train.ClassNames == nil || slices.Equal(test.ClassNames, train.ClassNames) {
+		return nil
+	}
+	ids := make([]int32, len(test.ClassNames))
+	for k, name := range test.ClassNames {
+		i := slices.Index(train.ClassNames, name)
+		if i < 0 {
+			return fmt.Errorf("%s: class %q does not occur in the training data %s (its classes are %s)", test.Name, name, train.Name, strings.Join(train.ClassNames, ", "))
+		}
+		ids[k] = int32(i)
+	}
+	for i, l := range test.Labels {
+		test.Labels[i] = ids[l]
+	}
+	test.ClassNames = train.ClassNames
+	return nil
 }
 
 // Evaluate runs an evaluation graph (loss and correct outputs) over ds in
@@ -221,21 +292,23 @@ func (f *feeder[T]) batch(l *data.Loader, i int) int {
 	return n
 }
 
-// shape is what the data sources must agree with.
-type shape struct {
+// Shape is what the data sources must agree with: the element counts of
+// one row of the model's input and output.
+type Shape struct {
 	features int // elements of one input row
 	outputs  int // elements of one output row
 }
 
-func shapeOf(p *ir.Program) shape {
+// ShapeOf returns the row sizes of p's entry model.
+func ShapeOf(p *ir.Program) Shape {
 	in := p.TrainGraph.Sources(ir.OpInput)[0]
 	out := p.Forward.Output("out")
-	return shape{features: in.Type.Shape.Elems(), outputs: out.Type.Shape.Elems()}
+	return Shape{features: in.Type.Shape.Elems(), outputs: out.Type.Shape.Elems()}
 }
 
 // Load reads a data source for a model whose rows have sh's sizes, paths
 // relative to dir.
-func Load(src *ir.DataSource, dir, loss string, sh shape) (*data.Dataset, error) {
+func Load(src *ir.DataSource, dir, loss string, sh Shape) (*data.Dataset, error) {
 	kind := data.Classes
 	switch loss {
 	case "mse":
@@ -275,7 +348,7 @@ func Load(src *ir.DataSource, dir, loss string, sh shape) (*data.Dataset, error)
 	return nil, fmt.Errorf("unknown data source %s", src.Kind)
 }
 
-func loadIDX(images, labels string, kind data.TargetKind, sh shape) (*data.Dataset, error) {
+func loadIDX(images, labels string, kind data.TargetKind, sh Shape) (*data.Dataset, error) {
 	if kind != data.Classes {
 		return nil, fmt.Errorf("IDX data has class labels: train it with cross_entropy")
 	}
@@ -304,8 +377,27 @@ func resolve(dir, path string) string {
 type printer struct {
 	out      io.Writer
 	json     bool
+	quiet    bool // the final line alone
 	classify bool
 	err      error
+}
+
+// classes prints, in text mode, the class names a CSV target column held:
+// "classes: 0=setosa 1=versicolor 2=virginica". Names that would read
+// ambiguously are quoted.
+func (p *printer) classes(names []string) {
+	if p.json || p.quiet || len(names) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("classes:")
+	for k, n := range names {
+		if n == "" || strings.ContainsAny(n, " \t=\"") || !strconv.CanBackquote(n) {
+			n = strconv.Quote(n)
+		}
+		fmt.Fprintf(&b, " %d=%s", k, n)
+	}
+	p.write(b.String())
 }
 
 func (p *printer) write(s string) {
@@ -316,6 +408,9 @@ func (p *printer) write(s string) {
 }
 
 func (p *printer) epoch(e Epoch) {
+	if p.quiet {
+		return
+	}
 	if p.json {
 		m := map[string]any{"epoch": e.Epoch, "epochs": e.Epochs, "loss": e.Loss}
 		if p.classify {
@@ -373,6 +468,12 @@ func LoadCheckpoint[T kernels.Float](store *interp.Store[T], g *ir.Graph, path s
 	if err != nil {
 		return err
 	}
+	return loadTensors(store, g, f, path)
+}
+
+// loadTensors replaces the parameters and buffers of store with the
+// tensors of f, read from path, which must fit g.
+func loadTensors[T kernels.Float](store *interp.Store[T], g *ir.Graph, f *checkpoint.File, path string) error {
 	var specs []checkpoint.Spec
 	for _, v := range g.Values {
 		if v.Op == ir.OpParam || v.Op == ir.OpBuffer {
@@ -414,10 +515,16 @@ func dtypeOf[T kernels.Float](d ir.DType) checkpoint.DType {
 // SaveCheckpoint writes the parameters and buffers of store to path in the
 // safetensors format, atomically, with the model's name and the SHA-256 of
 // its source in the metadata. Non-finite weights are refused: a diverged
-// run must not overwrite a good checkpoint.
+// run must not overwrite a good checkpoint. Run's checkpoints also record
+// the training data's DataInfo.
 func SaveCheckpoint[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byte, path string) error {
+	return saveCheckpoint(store, p, src, DataInfo{}, path)
+}
+
+func saveCheckpoint[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byte, info DataInfo, path string) error {
 	sum := sha256.Sum256(src)
 	f := &checkpoint.File{Metadata: map[string]string{"model": p.Model, "source_sha256": hex.EncodeToString(sum[:]), "format": "pt"}}
+	info.metadata(f.Metadata)
 	for _, v := range p.TrainGraph.Values {
 		if v.Op != ir.OpParam && v.Op != ir.OpBuffer {
 			continue
@@ -437,14 +544,22 @@ func SaveCheckpoint[T kernels.Float](store *interp.Store[T], p *ir.Program, src 
 				t.F64[i] = float64(x)
 			}
 		}
-		for _, x := range t.F32 {
-			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return fmt.Errorf("not saving %s: %s holds non-finite values", path, v.Name)
-			}
+		if !finite(t.F32) || !finite(t.F64) {
+			return fmt.Errorf("not saving %s: %s holds non-finite values", path, v.Name)
 		}
 		f.Tensors = append(f.Tensors, t)
 	}
 	return checkpoint.Write(path, f)
+}
+
+// finite reports whether every element of x is finite.
+func finite[T kernels.Float](x []T) bool {
+	for _, v := range x {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // MNIST returns the paths of the IDX files of an MNIST split, from the Go

@@ -33,7 +33,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, checkCmd, irCmd, fmtCmd, benchCmd}
+	commands = []*command{runCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd}
 }
 
 // cmdEnv is what a subcommand writes to.
@@ -133,6 +133,12 @@ type flagVals struct {
 	backend string
 	batch   int
 	train   bool
+	out     string
+	pkg     string
+	weights string
+	input   string
+	quiet   bool
+	plot    string
 }
 
 // setFlag collects repeated --set p=v.
@@ -163,7 +169,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch c.name {
-	case "check", "ir", "run", "bench":
+	case "check", "ir", "run", "bench", "build", "predict":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
 		fs.Var(&v.set, "set", "override a hyper-parameter: --set p=v (repeatable)")
 	}
@@ -183,6 +189,19 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.init, "init", "", "start from this safetensors checkpoint instead of the default initialisation")
 		fs.StringVar(&v.save, "save", "", "write the trained parameters to this safetensors checkpoint")
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
+		fs.BoolVar(&v.quiet, "quiet", false, "print the final evaluation alone (and errors): no epoch lines, no progress bar")
+		fs.StringVar(&v.plot, "plot", "", "write the loss and accuracy of each epoch to this picture (.png, .jpg or .svg)")
+	case "predict":
+		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to predict with (required)")
+		fs.StringVar(&v.input, "input", "", "the rows to predict on: a CSV file whose every column is a feature, or an IDX file of images (required)")
+		fs.IntVar(&v.batch, "batch", 0, "rows per forward pass (default 256)")
+		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
+	case "build":
+		fs.StringVar(&v.out, "o", "", "the folder to write the package to (default: the package name)")
+		fs.StringVar(&v.pkg, "package", "", "the Go package name (default: from the file name)")
+		fs.StringVar(&v.weights, "weights", "", "embed these safetensors weights (default: PyTorch's initialisation from the seed)")
+		fs.BoolVar(&v.train, "train", false, "emit TrainStep, Save and Load too")
+		fs.IntVar(&v.batch, "batch", 0, "rows the buffers are sized for (default: the train block's batch, else 64)")
 	case "bench":
 		fs.StringVar(&v.backend, "backend", "interp", "the back end to time")
 		fs.IntVar(&v.batch, "batch", 0, "rows per step (default: 1 for the forward pass, the train block's for --train)")

@@ -10,7 +10,7 @@ import (
 
 var runCmd = &command{
 	name:    "run",
-	usage:   "nnc run FILE [--model M] [--epochs N] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json]",
+	usage:   "nnc run FILE [--model M] [--epochs N] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png]",
 	summary: "train a model per its train block, print the loss and accuracy of each epoch, then the final evaluation",
 	run:     runRun,
 }
@@ -25,6 +25,12 @@ func runRun(e *cmdEnv, args []string) int {
 	if !ok {
 		return exitModel
 	}
+	if v.plot != "" {
+		if err := train.CheckPlotPath(v.plot); err != nil {
+			fmt.Fprintf(e.stderr, "nnc run: --plot %v\n", err)
+			return exitModel
+		}
+	}
 	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v)})
 	if !ok {
 		return code
@@ -34,7 +40,10 @@ func runRun(e *cmdEnv, args []string) int {
 		return exitModel
 	}
 	src, _ := os.ReadFile(file)
-	opt := train.Options{Source: src, Epochs: v.epochs, Init: v.init, Save: v.save, JSON: v.json, Out: e.stdout}
+	opt := train.Options{
+		Source: src, Epochs: v.epochs, Init: v.init, Save: v.save, JSON: v.json, Quiet: v.quiet, Plot: v.plot,
+		Out: e.stdout, Progress: train.ProgressWriter(e.stderr, v.quiet),
+	}
 	if v.seedSet {
 		opt.Seed = &v.seed
 	}
