@@ -55,7 +55,7 @@ func Generate(p *ir.Program, opt Options) ([]byte, error) {
 	if out.Type.Shape.Rank() == 0 || out.Type.Shape[0] != ir.Batch {
 		return nil, fmt.Errorf("codegen: the model's output must have the batch as its first dimension")
 	}
-	if opt.Train && (p.TrainGraph == nil || p.TrainGraph.Plan == nil) {
+	if opt.Train && (p.TrainGraph == nil || p.TrainGraph.Plan == nil || p.EvalGraph == nil || p.EvalGraph.Plan == nil) {
 		return nil, fmt.Errorf("codegen: --train needs a train block")
 	}
 	g := &gen{p: p, opt: opt, elem: in[0].Type.DType.String()}
@@ -206,9 +206,10 @@ func (g *gen) file() []byte {
 	g.tables(&b)
 
 	fwdBody := g.graph(fwd, "f")
-	var trainBody string
+	var trainBody, evalBody string
 	if g.opt.Train {
 		trainBody = g.graph(p.TrainGraph, "t")
+		evalBody = g.graph(p.EvalGraph, "e")
 	}
 	fmt.Fprintf(&b, "// Model holds the parameters of %s and the buffers of its computations.\n", comment(p.Model))
 	b.WriteString("// A Model is not safe for concurrent use; make one per goroutine.\ntype Model struct {\n")
@@ -222,6 +223,8 @@ func (g *gen) file() []byte {
 	g.forwardFunc(&b, fwdBody)
 	if g.opt.Train {
 		g.trainFunc(&b, trainBody)
+		g.evalFunc(&b, evalBody)
+		g.stateFunc(&b)
 	}
 	g.checkpointFuncs(&b)
 	return b.Bytes()
@@ -334,6 +337,58 @@ func (m *Model) TrainStep(x []%s, y %s, n int) (loss float64, correct int, err e
 		}
 	}
 	b.WriteString("if math.IsNaN(loss) || math.IsInf(loss, 0) {\nreturn loss, correct, fmt.Errorf(\"TrainStep: the loss is %v\", loss)\n}\nreturn loss, correct, nil\n}\n\n")
+}
+
+// evalFunc writes Evaluate: the forward pass in evaluation mode and the
+// loss, without updates.
+func (g *gen) evalFunc(b *bytes.Buffer, body string) {
+	eg := g.p.EvalGraph
+	ytype := "[]int32"
+	for _, v := range eg.Values {
+		if v.Op == ir.OpTarget && v.Type.DType != ir.I32 {
+			ytype = "[]" + g.elem
+		}
+	}
+	fmt.Fprintf(b, `// Evaluate computes the loss of a batch of n rows (1 ≤ n ≤ EvalBatch) in
+// evaluation mode (running statistics, no dropout), as TrainStep takes its
+// rows, and how many the model predicts right; it changes nothing.
+func (m *Model) Evaluate(x []%s, y %s, n int) (loss float64, correct int, err error) {
+	if n < 1 || n > EvalBatch || len(x) < n*InputSize {
+		return 0, 0, fmt.Errorf("Evaluate: %%d rows (at most %%d) need %%d inputs, got %%d", n, EvalBatch, n*InputSize, len(x))
+	}
+`, g.elem, ytype)
+	if ytype == "[]int32" {
+		fmt.Fprintf(b, "if i := kernels.CheckTargets(y[:n], %d); i >= 0 {\nreturn 0, 0, fmt.Errorf(\"Evaluate: target %%d of row %%d is outside the %d classes\", y[i], i)\n}\n", g.classes(), g.classes())
+	}
+	b.WriteString(body)
+	fmt.Fprintf(b, "loss = float64(%s[0])\n", g.slice(eg, eg.Output("loss")))
+	if c := eg.Output("correct"); c != nil {
+		fmt.Fprintf(b, "correct = int(%s[0])\n", g.slice(eg, c))
+	}
+	b.WriteString("return loss, correct, nil\n}\n\n")
+	fmt.Fprintf(b, "// EvalBatch is the largest batch of Evaluate.\nconst EvalBatch = %d\n\n", eg.Plan.Batch)
+}
+
+// stateFunc writes State: the persistent tensors by name, shared, for
+// checkpoints of the optimizer state and for nnc's training loop.
+func (g *gen) stateFunc(b *bytes.Buffer) {
+	fmt.Fprintf(b, `// State returns the model's persistent tensors by name, parameters,
+// buffers and optimizer state: the slices themselves, not copies, with
+// their shapes.
+func (m *Model) State() (f map[string][]%s, i64 map[string][]int64, shapes map[string][]int) {
+	f, i64, shapes = map[string][]%s{}, map[string][]int64{}, map[string][]int{}
+	for _, t := range tensors {
+		if t.i64 {
+			i64[t.name] = m.pi[t.index]
+		} else {
+			f[t.name] = m.p[t.index]
+		}
+		shapes[t.name] = t.shape
+	}
+	return f, i64, shapes
+}
+
+`, g.elem, g.elem)
 }
 
 // classes is the number of classes of a classification model.

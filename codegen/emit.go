@@ -74,7 +74,7 @@ func prod(dims []int) string {
 // slice is the Go expression of value v's buffer for the current batch.
 func (g *gen) slice(gr *ir.Graph, v *ir.Value) string {
 	size := prod(v.Type.Shape)
-	pre := map[*ir.Graph]string{g.p.Forward: "f", g.p.TrainGraph: "t"}[gr]
+	pre := map[*ir.Graph]string{g.p.Forward: "f", g.p.TrainGraph: "t", g.p.EvalGraph: "e"}[gr]
 	switch v.Op {
 	case ir.OpInput:
 		return "x[:" + size + "]"

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/native"
 	"github.com/nnc-go/nnc/train"
 )
 
@@ -114,5 +117,49 @@ func compareWeights(t *testing.T, gotPath, wantPath string) {
 				break
 			}
 		}
+	}
+}
+
+// TestParityGo trains every parity case with the model compiled to Go
+// (nnc run --backend go) and requires each epoch's loss and accuracy and
+// the final evaluation to equal the interpreter's bit for bit: the same
+// kernels in the same order. (TestParity holds the interpreter to PyTorch.)
+func TestParityGo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Go programs")
+	}
+	dirs, _ := filepath.Glob("../testdata/parity/*/model.nn")
+	for _, m := range dirs {
+		dir := filepath.Dir(m)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			src, err := os.ReadFile(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := nnc.Compile(m, src, nnc.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			init := filepath.Join(dir, "init.safetensors")
+			var interpOut strings.Builder
+			if _, err := train.Run(p, train.Options{Source: src, Init: init, JSON: true, Out: &interpOut}); err != nil {
+				t.Fatal(err)
+			}
+			prog, err := native.TrainProgram(p, src, p.Train.Seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exe, err := native.Build(prog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(exe, "-file", m, "-init", init, "-json").CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if string(out) != interpOut.String() {
+				t.Errorf("generated code:\n%s\ninterpreter:\n%s", out, interpOut.String())
+			}
+		})
 	}
 }

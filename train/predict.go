@@ -194,7 +194,7 @@ func forward[T kernels.Float](g *ir.Graph, f *checkpoint.File, path string, ds *
 	y := m.OutputTensor("out")
 	res := make([]float64, 0, ds.N*width)
 	loader := data.NewLoader(ds, m.Batch(), false, 0)
-	feed := newFeeder(m, ds)
+	feed := newFeeder(machineSide(m), ds)
 	for b := 0; b < loader.Batches(); b++ {
 		n := feed.batch(loader, b)
 		if err := m.Run(n); err != nil {

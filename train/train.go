@@ -48,6 +48,9 @@ type Options struct {
 	// erased before the epoch's line is printed on Out. ProgressWriter
 	// says whether a writer should get one.
 	Progress io.Writer
+	// compiled, when not nil, is the model compiled to Go (RunCompiled):
+	// the back end instead of the interpreter.
+	compiled any
 	// Plot, when not "", names a picture of the loss and accuracy of each
 	// epoch to write after training (.png, .jpg or .svg). With a test set,
 	// the test set is then evaluated after every epoch too; the printed
@@ -118,44 +121,41 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		}
 	}
 
-	store := interp.NewStore[T]()
-	if err := store.Init(p.TrainGraph, seed); err != nil {
+	var eng *engine[T]
+	if opt.compiled != nil {
+		eng, err = compiledEngine[T](p, opt.compiled)
+	} else {
+		eng, err = interpEngine[T](p, seed)
+	}
+	if err != nil {
 		return nil, err
 	}
+	store := eng.store
 	if opt.Init != "" {
 		if err := LoadCheckpoint(store, p.TrainGraph, opt.Init); err != nil {
 			return nil, err
 		}
-	}
-	step, err := interp.New(p.TrainGraph, store, seed)
-	if err != nil {
-		return nil, err
-	}
-	eval, err := interp.New(p.EvalGraph, store, seed)
-	if err != nil {
-		return nil, err
 	}
 	pr := printer{out: opt.Out, json: opt.JSON, quiet: opt.Quiet, classify: ir.IsClassification(cfg.Loss)}
 	rep := &Report{Data: trainingInfo(cfg.Data, dir, cfg.Loss, trainSet)}
 	pr.classes(trainSet.ClassNames)
 	bar := newProgress(opt.Progress)
 	loader := data.NewLoader(trainSet, cfg.Batch, cfg.Shuffle, seed)
-	feed := newFeeder(step, trainSet)
+	feed := newFeeder(eng.step, trainSet)
 	for e := 1; e <= epochs; e++ {
 		lossSum, correct := 0.0, 0.0
 		bar.start(e, epochs, trainSet.N)
 		for b := 0; b < loader.Batches(); b++ {
 			n := feed.batch(loader, b)
-			if err := step.Run(n); err != nil {
-				bar.clear()
-				return rep, fmt.Errorf("epoch %d, batch %d: %v", e, b+1, err)
-			}
-			l, _ := step.Output("loss")
+			l, c, err := eng.step.run(n)
 			if math.IsNaN(l) || math.IsInf(l, 0) {
 				bar.clear()
 				return rep, fmt.Errorf("epoch %d, batch %d: the loss is %v: training diverged (lower the learning rate?)", e, b+1, l)
 			}
-			c, _ := step.Output("correct")
+			if err != nil {
+				bar.clear()
+				return rep, fmt.Errorf("epoch %d, batch %d: %v", e, b+1, err)
+			}
 			lossSum += l
 			correct += c
 			bar.step(n, lossSum/float64(b+1))
@@ -169,7 +169,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		pr.epoch(ep)
 		loader.Epoch()
 		if opt.Plot != "" && cfg.Test != nil {
-			te, err := Evaluate(eval, evalSet, cfg.Batch)
+			te, err := evaluate(eng.eval, evalSet)
 			if err != nil {
 				return rep, err
 			}
@@ -177,7 +177,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 			rep.Test = append(rep.Test, te)
 		}
 	}
-	final, err := Evaluate(eval, evalSet, cfg.Batch)
+	final, err := evaluate(eng.eval, evalSet)
 	if err != nil {
 		return rep, err
 	}
@@ -226,24 +226,27 @@ func sameClasses(test, train *data.Dataset) error {
 // Evaluate runs an evaluation graph (loss and correct outputs) over ds in
 // order and returns the mean loss over the samples and the accuracy.
 func Evaluate[T kernels.Float](m *interp.Machine[T], ds *data.Dataset, batch int) (Epoch, error) {
-	loader := data.NewLoader(ds, min(batch, m.Batch()), false, 0)
-	feed := newFeeder(m, ds)
+	return evaluate(machineSide(m), ds)
+}
+
+func evaluate[T kernels.Float](s *side[T], ds *data.Dataset) (Epoch, error) {
+	loader := data.NewLoader(ds, s.cap, false, 0)
+	feed := newFeeder(s, ds)
 	lossSum, correct := 0.0, 0.0
 	for b := 0; b < loader.Batches(); b++ {
 		n := feed.batch(loader, b)
-		if err := m.Run(n); err != nil {
+		l, c, err := s.run(n)
+		if err != nil {
 			return Epoch{}, fmt.Errorf("evaluation, batch %d: %v", b+1, err)
 		}
-		l, _ := m.Output("loss")
-		c, _ := m.Output("correct")
 		lossSum += l * float64(n)
 		correct += c
 	}
 	return Epoch{Loss: lossSum / float64(ds.N), Accuracy: correct / float64(ds.N)}, nil
 }
 
-// feeder copies batches from a loader into a machine's input and target
-// buffers, converting float32 data to the model's element type.
+// feeder copies batches from a loader into the input and target buffers of
+// a step, converting float32 data to the model's element type.
 type feeder[T kernels.Float] struct {
 	x       []T
 	labels  []int32
@@ -254,9 +257,8 @@ type feeder[T kernels.Float] struct {
 	width   int // float targets per row
 }
 
-func newFeeder[T kernels.Float](m *interp.Machine[T], ds *data.Dataset) *feeder[T] {
-	f := &feeder[T]{x: m.Inputs()[0], feat: ds.Features, width: ds.TargetWidth}
-	f.labels, f.targets = m.Targets()
+func newFeeder[T kernels.Float](s *side[T], ds *data.Dataset) *feeder[T] {
+	f := &feeder[T]{x: s.x, labels: s.labels, targets: s.targets, feat: ds.Features, width: ds.TargetWidth}
 	if len(f.targets) == 0 {
 		f.targets = nil
 	}

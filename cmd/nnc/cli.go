@@ -191,6 +191,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
 		fs.BoolVar(&v.quiet, "quiet", false, "print the final evaluation alone (and errors): no epoch lines, no progress bar")
 		fs.StringVar(&v.plot, "plot", "", "write the loss and accuracy of each epoch to this picture (.png, .jpg or .svg)")
+		fs.StringVar(&v.backend, "backend", "interp", "interp, or go: train with the model compiled to Go (needs the Go toolchain)")
 	case "predict":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to predict with (required)")
 		fs.StringVar(&v.input, "input", "", "the rows to predict on: a CSV file whose every column is a feature, or an IDX file of images (required)")

@@ -1,16 +1,20 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/native"
 	"github.com/nnc-go/nnc/train"
 )
 
 var runCmd = &command{
 	name:    "run",
-	usage:   "nnc run FILE [--model M] [--epochs N] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png]",
+	usage:   "nnc run FILE [--model M] [--epochs N] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--backend interp|go]",
 	summary: "train a model per its train block, print the loss and accuracy of each epoch, then the final evaluation",
 	run:     runRun,
 }
@@ -47,8 +51,71 @@ func runRun(e *cmdEnv, args []string) int {
 	if v.seedSet {
 		opt.Seed = &v.seed
 	}
+	switch v.backend {
+	case "go":
+		return runNative(e, p, file, src, &v, opt)
+	case "interp":
+	default:
+		fmt.Fprintf(e.stderr, "nnc run: unknown backend %q; the backends are interp and go\n", v.backend)
+		return exitModel
+	}
 	if _, err := train.Run(p, opt); err != nil {
 		fmt.Fprintf(e.stderr, "nnc run: %v\n", err)
+		return exitRuntime
+	}
+	return exitOK
+}
+
+// runNative trains with the model compiled to Go: it builds (or finds in
+// the cache) a program holding the generated code and runs it with the
+// same options, its output and status passed through.
+func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, opt train.Options) int {
+	seed := p.Train.Seed
+	if opt.Seed != nil {
+		seed = *opt.Seed
+	}
+	prog, err := native.TrainProgram(p, src, seed)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc run: %v\n", err)
+		return exitRuntime
+	}
+	exe, err := native.Build(prog)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		return exitRuntime
+	}
+	args := []string{"-file", file, "-model", p.Model}
+	for k, val := range v.set {
+		args = append(args, "-set", k+"="+val)
+	}
+	if opt.Epochs > 0 {
+		args = append(args, "-epochs", fmt.Sprint(opt.Epochs))
+	}
+	if opt.Seed != nil {
+		args = append(args, "-seed", fmt.Sprint(*opt.Seed))
+	}
+	for flag, val := range map[string]string{"-init": opt.Init, "-save": opt.Save, "-plot": opt.Plot} {
+		if val != "" {
+			args = append(args, flag, val)
+		}
+	}
+	if opt.JSON {
+		args = append(args, "-json")
+	}
+	if opt.Quiet {
+		args = append(args, "-quiet")
+	}
+	if opt.Progress != nil {
+		args = append(args, "-progress")
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout, cmd.Stderr = e.stdout, e.stderr
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
 		return exitRuntime
 	}
 	return exitOK

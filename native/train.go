@@ -1,0 +1,122 @@
+package native
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/codegen"
+	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/kernels"
+	"github.com/nnc-go/nnc/train"
+)
+
+// TrainProgram returns the program that `nnc run --backend go` builds for
+// p: the generated package with its training step, seeded with seed, and a
+// main that embeds the model's source and runs TrainMain.
+func TrainProgram(p *ir.Program, src []byte, seed uint64) (Program, error) {
+	code, err := codegen.Generate(p, codegen.Options{Package: "model", Source: p.File.Name, Train: true, Seed: seed})
+	if err != nil {
+		return Program{}, err
+	}
+	elem := "float32"
+	if p.Forward.Sources(ir.OpInput)[0].Type.DType == ir.F64 {
+		elem = "float64"
+	}
+	y := "labels"
+	if p.Train.Loss != "cross_entropy" {
+		y = "targets"
+	}
+	main := strings.NewReplacer("ELEM", elem, "YARG", y).Replace(trainMain)
+	return Program{Files: map[string][]byte{"main.go": []byte(main), "model/model.go": code, "model.nn": src}}, nil
+}
+
+const trainMain = `// Command main trains a model compiled to Go, for nnc run --backend go.
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+
+	"github.com/nnc-go/nnc/native"
+	"github.com/nnc-go/nnc/train"
+	"nncnative/model"
+)
+
+//go:embed model.nn
+var source []byte
+
+func main() {
+	m, err := model.New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nnc run:", err)
+		os.Exit(1)
+	}
+	c := &train.Compiled[ELEM]{
+		TrainStep: func(x []ELEM, labels []int32, targets []ELEM, n int) (float64, int, error) {
+			return m.TrainStep(x, YARG, n)
+		},
+		Evaluate: func(x []ELEM, labels []int32, targets []ELEM, n int) (float64, int, error) {
+			return m.Evaluate(x, YARG, n)
+		},
+		TrainBatch: model.TrainBatch,
+		EvalBatch:  model.EvalBatch,
+		State:      m.State,
+	}
+	os.Exit(native.TrainMain(source, c, os.Args[1:]))
+}
+`
+
+// TrainMain is the body of the program TrainProgram builds: it compiles
+// the embedded source as `nnc run` did (the file name, --model and --set
+// come as arguments) and trains with the generated code. It returns the
+// exit status.
+func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []string) int {
+	fs := flag.NewFlagSet("model", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	file := fs.String("file", "model.nn", "")
+	model := fs.String("model", "", "")
+	var set []string
+	fs.Func("set", "", func(s string) error { set = append(set, s); return nil })
+	var opt train.Options
+	fs.IntVar(&opt.Epochs, "epochs", 0, "")
+	var seed uint64
+	seedSet := false
+	fs.Func("seed", "", func(s string) error { _, err := fmt.Sscan(s, &seed); seedSet = err == nil; return err })
+	fs.StringVar(&opt.Init, "init", "", "")
+	fs.StringVar(&opt.Save, "save", "", "")
+	fs.BoolVar(&opt.JSON, "json", false, "")
+	fs.BoolVar(&opt.Quiet, "quiet", false, "")
+	fs.StringVar(&opt.Plot, "plot", "", "")
+	progress := fs.Bool("progress", false, "")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintln(os.Stderr, "nnc run:", err)
+		return 2
+	}
+	sets := map[string]string{}
+	for _, s := range set {
+		k, v, _ := strings.Cut(s, "=")
+		sets[k] = v
+	}
+	p, err := nnc.Compile(*file, source, nnc.Options{Options: ir.Options{Model: *model, Set: sets}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if seedSet {
+		opt.Seed = &seed
+	}
+	opt.Source, opt.Out = source, os.Stdout
+	if *progress {
+		opt.Progress = os.Stderr
+	}
+	if _, err := train.RunCompiled(p, c, opt); err != nil {
+		fmt.Fprintln(os.Stderr, "nnc run:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,109 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/nnc-go/nnc/interp"
+	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/kernels"
+)
+
+// engine is what the training loop runs: a training step and an
+// evaluation, each with the buffers its batches are written to, over the
+// model's tensors. The interpreter and the generated Go code are engines.
+type engine[T kernels.Float] struct {
+	step, eval *side[T]
+	store      *interp.Store[T]
+}
+
+// side is one compiled computation: its input and target buffers, sized
+// for cap rows, and run, which computes a batch of n rows and returns its
+// mean loss and how many rows it predicted right.
+type side[T kernels.Float] struct {
+	x       []T
+	labels  []int32
+	targets []T
+	cap     int
+	run     func(n int) (loss, correct float64, err error)
+}
+
+func machineSide[T kernels.Float](m *interp.Machine[T]) *side[T] {
+	s := &side[T]{x: m.Inputs()[0], cap: m.Batch()}
+	s.labels, s.targets = m.Targets()
+	s.run = func(n int) (float64, float64, error) {
+		if err := m.Run(n); err != nil {
+			l, _ := m.Output("loss")
+			return l, 0, err
+		}
+		l, _ := m.Output("loss")
+		c, _ := m.Output("correct")
+		return l, c, nil
+	}
+	return s
+}
+
+func interpEngine[T kernels.Float](p *ir.Program, seed uint64) (*engine[T], error) {
+	store := interp.NewStore[T]()
+	if err := store.Init(p.TrainGraph, seed); err != nil {
+		return nil, err
+	}
+	step, err := interp.New(p.TrainGraph, store, seed)
+	if err != nil {
+		return nil, err
+	}
+	eval, err := interp.New(p.EvalGraph, store, seed)
+	if err != nil {
+		return nil, err
+	}
+	return &engine[T]{step: machineSide(step), eval: machineSide(eval), store: store}, nil
+}
+
+// Compiled is a model that `nnc build --train` compiled to Go, seen
+// through functions so that this package need not know its type: the
+// program `nnc run --backend go` builds fills it in from the generated
+// package.
+type Compiled[T kernels.Float] struct {
+	// TrainStep and Evaluate take class targets in labels, float targets
+	// in targets (the other is nil), as the generated methods do.
+	TrainStep func(x []T, labels []int32, targets []T, n int) (loss float64, correct int, err error)
+	Evaluate  func(x []T, labels []int32, targets []T, n int) (loss float64, correct int, err error)
+	// TrainBatch and EvalBatch are the generated constants.
+	TrainBatch, EvalBatch int
+	// State returns the model's tensors (the generated State method).
+	State func() (map[string][]T, map[string][]int64, map[string][]int)
+}
+
+// RunCompiled trains p's entry model as Run does, with the training step
+// and the evaluation of generated code instead of the interpreter: the
+// same loop, lines and checkpoints.
+func RunCompiled[T kernels.Float](p *ir.Program, c *Compiled[T], opt Options) (*Report, error) {
+	if p.Train == nil {
+		return nil, fmt.Errorf("model %s has no train block", p.Model)
+	}
+	opt.compiled = c
+	return run[T](p, opt)
+}
+
+func compiledEngine[T kernels.Float](p *ir.Program, compiled any) (*engine[T], error) {
+	c, ok := compiled.(*Compiled[T])
+	if !ok {
+		return nil, fmt.Errorf("compiled model of element type %T, the model's is %T", compiled, *new(T))
+	}
+	f, i64, shapes := c.State()
+	store := interp.StoreOf(f, i64, shapes, p.TrainGraph)
+	sh := ShapeOf(p)
+	side := func(rows int, call func(x []T, labels []int32, targets []T, n int) (float64, int, error)) *side[T] {
+		s := &side[T]{x: make([]T, rows*sh.features), cap: rows}
+		if p.Train.Loss == "cross_entropy" {
+			s.labels = make([]int32, rows)
+		} else {
+			s.targets = make([]T, rows*sh.outputs)
+		}
+		s.run = func(n int) (float64, float64, error) {
+			l, c, err := call(s.x, s.labels, s.targets, n)
+			return l, float64(c), err
+		}
+		return s
+	}
+	return &engine[T]{step: side(c.TrainBatch, c.TrainStep), eval: side(c.EvalBatch, c.Evaluate), store: store}, nil
+}
