@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,6 +111,9 @@ func compareWeights(t *testing.T, gotPath, wantPath string) {
 		if g == nil {
 			t.Errorf("saved checkpoint lacks %s", w.Name)
 			continue
+		}
+		if !slices.Equal(g.I64, w.I64) {
+			t.Errorf("%s = %v after training, PyTorch %v", w.Name, g.I64, w.I64)
 		}
 		for i := range w.F32 {
 			if d := math.Abs(float64(g.F32[i] - w.F32[i])); d > 1e-4*math.Max(1, math.Abs(float64(w.F32[i]))) {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Generate PyTorch reference data for nnc's parity tests.
 
-Run from anywhere with Debian's Python and PyTorch (apt-get install python3-torch):
+Run from anywhere with Debian's Python and PyTorch (apt-get install python3-torch;
+the digits cases also need python3-sklearn for its digits.csv.gz):
 
     /usr/bin/python3 testdata/parity/gen.py
 
@@ -18,19 +19,47 @@ Before writing a case it checks model.nn against the PyTorch module (see
 check_model_text). See README.md for what each case covers.
 
 The output is deterministic: running the script twice gives identical files.
+The float32 results depend on the BLAS that torch calls for Linear and
+Conv2d (and on the CPU kernels): the script loads Debian's reference BLAS and
+LAPACK (packages libblas3, liblapack3) itself, whatever the libblas.so.3
+alternative points to, so that installing OpenBLAS changes nothing, and keeps
+oneDNN off for all but two old cases (see generate).
 """
 
+import copy
+import ctypes
+import gzip
 import hashlib
+import importlib.util
 import json
 import math
 import os
 import re
 import struct
 import sys
+import sysconfig
 import textwrap
 
-import numpy as np
-import torch
+
+def _load_reference_blas():
+    """Load the reference BLAS/LAPACK before numpy and torch do: the dynamic
+    loader then resolves their libblas.so.3 and liblapack.so.3 to these."""
+    arch = sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu"
+    libs = ["/usr/lib/%s/blas/libblas.so.3" % arch,
+            "/usr/lib/%s/lapack/liblapack.so.3" % arch]
+    for lib in libs:
+        if not os.path.exists(lib):
+            sys.exit("gen.py: %s is missing; apt-get install libblas3 "
+                     "liblapack3 (the reference BLAS the data was made with)"
+                     % lib)
+        ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
+    return libs
+
+
+REFERENCE_BLAS = _load_reference_blas()
+
+import numpy as np  # noqa: E402 (after the BLAS)
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -188,9 +217,100 @@ class Wide(nn.Module):  # case sgd_wd_flatten_mse
         return self.fc2(h)
 
 
+class StridePad(nn.Module):  # case conv_stride_pad
+    def __init__(self, ch, classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, ch, 3, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(ch, 6, kernel_size=2)
+        self.side = nn.Conv2d(1, 3, 4, stride=2, padding=0)
+        self.fc1 = nn.Linear(6 * 3 * 3, classes)
+        self.fc2 = nn.Linear(3 * 3 * 3, classes, bias=False)
+
+    def forward(self, x):
+        h = F.relu(self.conv1(x))
+        h = F.relu(self.conv2(h))
+        s = F.relu(self.side(x))
+        return self.fc1(torch.flatten(h, 1)) + self.fc2(torch.flatten(s, 1))
+
+
+class ConvPool(nn.Module):  # case conv_pool
+    def __init__(self, c1, c2, classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, c1, 3, padding=1)
+        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.pool2 = nn.MaxPool2d(2, stride=1)
+        self.pool3 = nn.MaxPool2d(3, stride=2)
+        self.fc1 = nn.Linear(c2 * 3 * 3, classes)
+        self.fc2 = nn.Linear(c1, classes)
+
+    def forward(self, x):
+        a = F.relu(self.conv1(x))
+        h = self.pool(a)
+        h = self.pool2(F.relu(self.conv2(h)))
+        s = self.pool(self.pool3(a))
+        return self.fc1(torch.flatten(h, 1)) + self.fc2(torch.flatten(s, 1))
+
+
+class ConvBN(nn.Module):  # case conv_batchnorm
+    def __init__(self, ch, classes):
+        super().__init__()
+        self.conv = nn.Conv2d(1, ch, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(ch)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(ch * 4 * 4, classes)
+
+    def forward(self, x):
+        h = self.pool(F.relu(self.bn(self.conv(x))))
+        return self.fc(torch.flatten(h, 1))
+
+
+class MLPBN(nn.Module):  # case mlp_batchnorm
+    def __init__(self, features, hid, classes):
+        super().__init__()
+        self.fc1 = nn.Linear(features, hid)
+        self.bn = nn.BatchNorm1d(hid)
+        self.fc2 = nn.Linear(hid, classes)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.bn(self.fc1(x))))
+
+
+class ConvBlock(nn.Module):  # case conv_nested_bn
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(cout)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+class NestedBN(nn.Module):
+    def __init__(self, ch, hid):
+        super().__init__()
+        self.block1 = ConvBlock(1, ch)
+        self.block2 = ConvBlock(ch, ch)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(ch * 4 * 4, hid, bias=False)
+        self.bn = nn.BatchNorm1d(hid)
+        self.head = nn.Linear(hid, 1)
+
+    def forward(self, x):
+        n = x.shape[0]
+        h = torch.reshape(x, (n, 1, 8, 8))
+        h = self.pool(self.block1(h))
+        h = self.block2(h) + h
+        h = F.relu(self.bn(self.fc(torch.flatten(h, 1))))
+        return self.head(h)
+
+
 # ---------------------------------------------------------------------------
 # The cases. "nn" is the model part of model.nn (the train block is added from
-# the other fields); "make" builds the equivalent PyTorch module.
+# the other fields); "make" builds the equivalent PyTorch module. Optional:
+# "data" names the digits instead of random data (make_digits), "input" is the
+# model's input shape after N when it is not [features] (the CSV's 64 columns
+# reshaped, row-major, to it), "onednn" keeps oneDNN on (see generate).
 # ---------------------------------------------------------------------------
 
 CASES = [
@@ -278,6 +398,7 @@ model Regressor(features = 6, hid = 8) {
         seed=4, samples=50, features=6, classes=2, batch=20, epochs=5,
         loss="bce_with_logits",
         optimizer=("Adam", [("lr", "1e-2")]),
+        onednn=True,  # kept as generated: gelu ran on oneDNN
         model="GeluNet",
         make=lambda: GeluNet(6, 16),
         nn="""\
@@ -406,6 +527,7 @@ model Classifier(features = 4, hid = 8) {
         loss="mse",
         optimizer=("SGD", [("lr", "0.02"), ("momentum", "0.5"),
                            ("weight_decay", "0.01")]),
+        onednn=True,  # kept as generated: gelu ran on oneDNN
         model="Wide",
         make=lambda: Wide(16, 8),
         nn="""\
@@ -418,6 +540,162 @@ model Wide(features = 16, hid = 8) {
         h = gelu(fc1(h))
         h = reshape(h, N, -1)
         return fc2(h)
+    }
+}
+""",
+    ),
+    # Convolutions and BatchNorm, on 8x8 digit images (sklearn's digits.csv.gz,
+    # see make_digits): 64 pixel columns feed f32[N, 1, 8, 8] (row-major) or
+    # f32[N, 64].
+    dict(
+        name="conv_stride_pad",
+        covers="Conv2d(stride = 2, padding = 1) and Conv2d(stride = 2, "
+               "padding = 0) on the input (output sizes rounded down), "
+               "Conv2d(kernel = 2) with default stride and padding, relu, "
+               "flatten(x) of 4-D values, two branches summed, f32[N, 1, 8, 8] "
+               "input from 64 CSV columns",
+        seed=11, samples=96, features=64, classes=10, batch=20, epochs=3,
+        data=dict(source="digits", first=0, scale=16), input=(1, 8, 8),
+        loss="cross_entropy",
+        optimizer=("SGD", [("lr", "0.1"), ("momentum", "0.9")]),
+        model="StridePad",
+        make=lambda: StridePad(4, 10),
+        nn="""\
+model StridePad(ch = 4, classes = 10) {
+    conv1 = Conv2d(1, ch, 3, stride = 2, padding = 1)
+    conv2 = Conv2d(ch, 6, kernel = 2)
+    side  = Conv2d(1, 3, 4, stride = 2, padding = 0)
+    fc1   = Linear(6 * 3 * 3, classes)
+    fc2   = Linear(3 * 3 * 3, classes, bias = false)
+
+    forward(x: f32[N, 1, 8, 8]) {
+        h = relu(conv1(x)) // [N, ch, 4, 4]: (8 + 2 * 1 - 3) / 2 + 1, rounded down
+        h = relu(conv2(h)) // [N, 6, 3, 3]
+        s = relu(side(x))  // [N, 3, 3, 3]: (8 - 4) / 2 + 1
+        return fc1(flatten(h)) + fc2(flatten(s))
+    }
+}
+""",
+    ),
+    dict(
+        name="conv_pool",
+        covers="Conv2d(kernel 3, padding = 1), MaxPool2d(2) (called twice, "
+               "once on an odd size: 3x3 -> 1x1, rounded down), MaxPool2d(2, "
+               "stride = 1) and MaxPool2d(kernel = 3, stride = 2) "
+               "(overlapping windows), relu, flatten(x) of 4-D values",
+        seed=12, samples=112, features=64, classes=10, batch=24, epochs=3,
+        data=dict(source="digits", first=200, scale=16), input=(1, 8, 8),
+        loss="cross_entropy",
+        optimizer=("Adam", [("lr", "0.02")]),
+        model="ConvPool",
+        make=lambda: ConvPool(4, 6, 10),
+        nn="""\
+model ConvPool(c1 = 4, c2 = 6, classes = 10) {
+    conv1 = Conv2d(1, c1, 3, padding = 1)
+    conv2 = Conv2d(c1, c2, 3, padding = 1)
+    pool  = MaxPool2d(2)
+    pool2 = MaxPool2d(2, stride = 1)
+    pool3 = MaxPool2d(kernel = 3, stride = 2)
+    fc1   = Linear(c2 * 3 * 3, classes)
+    fc2   = Linear(c1, classes)
+
+    forward(x: f32[N, 1, 8, 8]) {
+        a = relu(conv1(x))        // [N, c1, 8, 8]
+        h = pool(a)               // [N, c1, 4, 4]
+        h = pool2(relu(conv2(h))) // [N, c2, 3, 3]
+        s = pool(pool3(a))        // [N, c1, 3, 3], then [N, c1, 1, 1]
+        return fc1(flatten(h)) + fc2(flatten(s))
+    }
+}
+""",
+    ),
+    dict(
+        name="conv_batchnorm",
+        covers="Conv2d(..., bias = false), BatchNorm2d (batch statistics "
+               "in training, running ones in the final evaluation; buffers "
+               "in final.safetensors), relu, MaxPool2d(2), flatten(x) of "
+               "4-D values",
+        seed=13, samples=100, features=64, classes=10, batch=32, epochs=3,
+        data=dict(source="digits", first=400, scale=16), input=(1, 8, 8),
+        loss="cross_entropy",
+        optimizer=("AdamW", [("lr", "0.01"), ("weight_decay", "0.01")]),
+        model="ConvBN",
+        make=lambda: ConvBN(6, 10),
+        nn="""\
+model ConvBN(ch = 6, classes = 10) {
+    conv = Conv2d(1, ch, 3, padding = 1, bias = false)
+    bn   = BatchNorm2d(ch)
+    pool = MaxPool2d(2)
+    fc   = Linear(ch * 4 * 4, classes)
+
+    forward(x: f32[N, 1, 8, 8]) {
+        h = pool(relu(bn(conv(x)))) // [N, ch, 4, 4]
+        return fc(flatten(h))
+    }
+}
+""",
+    ),
+    dict(
+        name="mlp_batchnorm",
+        covers="BatchNorm1d between Linear and relu (batch statistics in "
+               "training, running ones in the final evaluation), unscaled "
+               "0..16 pixels as 64 features",
+        seed=14, samples=90, features=64, classes=10, batch=16, epochs=4,
+        data=dict(source="digits", first=600, scale=1),
+        loss="cross_entropy",
+        optimizer=("SGD", [("lr", "0.1"), ("weight_decay", "0.001")]),
+        model="MLPBN",
+        make=lambda: MLPBN(64, 24, 10),
+        nn="""\
+model MLPBN(features = 64, hid = 24, classes = 10) {
+    fc1 = Linear(features, hid)
+    bn  = BatchNorm1d(hid)
+    fc2 = Linear(hid, classes)
+
+    forward(x: f32[N, features]) {
+        return fc2(relu(bn(fc1(x))))
+    }
+}
+""",
+    ),
+    dict(
+        name="conv_nested_bn",
+        covers="a nested model holding Conv2d + BatchNorm2d (buffers named "
+               "block1.bn.running_mean), used twice, with a hyper-parameter "
+               "in its 4-D input shape; reshape(x, N, 1, 8, 8) of an "
+               "f32[N, 64] input, residual + of 4-D values, MaxPool2d(2), "
+               "flatten, BatchNorm1d, override train NestedBN(ch = 3)",
+        seed=15, samples=80, features=64, classes=2, batch=24, epochs=3,
+        data=dict(source="digits", first=800, scale=16, binary=5),
+        loss="bce_with_logits",
+        optimizer=("Adam", [("lr", "0.01"), ("weight_decay", "1e-4")]),
+        model="NestedBN", overrides=[("ch", "3")],
+        make=lambda: NestedBN(3, 16),
+        nn="""\
+// Conv2d (without bias: BatchNorm2d would cancel it), BatchNorm2d, relu.
+model ConvBlock(cin = 1, cout = 4, side = 8) {
+    conv = Conv2d(cin, cout, 3, padding = 1, bias = false)
+    bn   = BatchNorm2d(cout)
+
+    forward(x: f32[N, cin, side, side]) {
+        return relu(bn(conv(x)))
+    }
+}
+
+model NestedBN(ch = 4, hid = 16) {
+    block1 = ConvBlock(1, ch)
+    block2 = ConvBlock(ch, ch, side = 4)
+    pool   = MaxPool2d(2)
+    fc     = Linear(ch * 4 * 4, hid, bias = false)
+    bn     = BatchNorm1d(hid)
+    head   = Linear(hid, 1)
+
+    forward(x: f32[N, 64]) {
+        h = reshape(x, N, 1, 8, 8)
+        h = pool(block1(h)) // [N, ch, 4, 4]
+        h = block2(h) + h
+        h = relu(bn(fc(flatten(h))))
+        return head(h)
     }
 }
 """,
@@ -436,7 +714,46 @@ def fmt(v):
     return s
 
 
-def make_data(case):
+# sklearn's copy of the UCI optical digits test set (python3-sklearn): 1797
+# rows of 64 pixel counts 0..16 (an 8x8 image, row-major) and the digit.
+DIGITS_SHA256 = \
+    "6ebb3d2fee246a4e99363262ddf8a00a3c41bee6014c373ed9d9216ba7f651b8"
+
+
+def load_digits():
+    spec = importlib.util.find_spec("sklearn")
+    assert spec is not None, "digits cases need python3-sklearn's digits.csv.gz"
+    path = os.path.join(spec.submodule_search_locations[0], "datasets", "data",
+                        "digits.csv.gz")
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    assert hashlib.sha256(raw).hexdigest() == DIGITS_SHA256, path
+    rows = np.array([[int(v) for v in line.split(",")]
+                     for line in raw.decode("ascii").splitlines()])
+    assert rows.shape == (1797, 65)
+    return rows
+
+
+def make_digits(case):
+    """Rows first..first+samples-1 of the digits, pixels divided by scale
+    (exact in float32 for 1 and 16); the digit as class, or 1 if the digit
+    is >= binary for bce_with_logits."""
+    d = case["data"]
+    n, k = case["samples"], case["features"]
+    assert d["source"] == "digits" and k == 64
+    rows = load_digits()[d["first"]:d["first"] + n]
+    x = torch.tensor(rows[:, :64].astype(np.float32) / np.float32(d["scale"]))
+    y = rows[:, 64]
+    if case["loss"] == "cross_entropy":
+        assert "binary" not in d and int(y.max()) < case["classes"]
+        ystr = [str(int(v)) for v in y]
+    else:
+        assert case["loss"] == "bce_with_logits"
+        ystr = [str(int(v >= d["binary"])) for v in y]
+    return x, ystr
+
+
+def make_random(case):
     """Features N(0,1), targets from a fixed random teacher with some noise."""
     g = torch.Generator().manual_seed(1000 + case["seed"])
     n, k = case["samples"], case["features"]
@@ -459,6 +776,15 @@ def make_data(case):
             + 0.1 * torch.randn(n, generator=g)
         y = y.to(torch.float32)
         ystr = [fmt(v) for v in y]
+    return x, ystr
+
+
+def make_data(case):
+    """The CSV text and the tensors trained on: random data (make_random) or,
+    when the case names its data, the digits (make_digits)."""
+    n, k = case["samples"], case["features"]
+    loss = case["loss"]
+    x, ystr = make_digits(case) if "data" in case else make_random(case)
 
     header = ",".join(["f%d" % i for i in range(k)] + ["label"])
     lines = [header]
@@ -476,6 +802,8 @@ def make_data(case):
     else:
         ys = torch.tensor(np.array([np.float32(r[-1]) for r in rows],
                                    dtype=np.float32)).reshape(n, 1)
+    if "input" in case:  # the model's input shape, e.g. f32[N, 1, 8, 8]
+        xs = xs.reshape((n,) + case["input"])
     return text, xs, ys
 
 
@@ -484,14 +812,20 @@ def make_data(case):
 # ---------------------------------------------------------------------------
 
 def safetensors_bytes(state, metadata):
-    names = sorted(state)
+    # As safetensors lays them out: by dtype, widest alignment first (so the
+    # I64 num_batches_tracked buffers lead and stay 8-byte aligned), then name.
+    names = sorted(state, key=lambda k: (state[k].dtype != torch.int64, k))
     header = {"__metadata__": metadata}
     blobs = []
     off = 0
     for name in names:
-        t = state[name].detach().to(torch.float32).contiguous().cpu()
-        data = t.numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
+        t = state[name].detach().contiguous().cpu()
+        if t.dtype == torch.int64:  # BatchNorm's num_batches_tracked
+            dtype, data = "I64", t.numpy().astype("<i8").tobytes()
+        else:
+            t = t.to(torch.float32)
+            dtype, data = "F32", t.numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape),
                         "data_offsets": [off, off + len(data)]}
         blobs.append(data)
         off += len(data)
@@ -508,7 +842,8 @@ def read_safetensors(buf):
         if name == "__metadata__":
             continue
         b, e = info["data_offsets"]
-        arr = np.frombuffer(buf[8 + hlen + b:8 + hlen + e], dtype="<f4")
+        arr = np.frombuffer(buf[8 + hlen + b:8 + hlen + e],
+                            dtype={"F32": "<f4", "I64": "<i8"}[info["dtype"]])
         out[name] = torch.from_numpy(arr.copy()).reshape(info["shape"])
     return out
 
@@ -566,6 +901,8 @@ def train(case, model, x, y):
     kind = case["loss"]
     opt = make_optimizer(case["optimizer"], model.parameters())
     n, bs = case["samples"], case["batch"]
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        assert n % bs != 1, "a one-row batch: BatchNorm needs two rows to train"
     epochs = []
     for epoch in range(1, case["epochs"] + 1):
         model.train()
@@ -646,8 +983,13 @@ def _bind(models, name, args, kwargs):
     return env
 
 
+BN_MOMENTUM, BN_EPS = 0.1, 1e-5  # PyTorch's defaults, LANGUAGE.md's
+
+
 def _instantiate(models, name, env, prefix, shapes):
-    """Declared parameters (name -> shape) and a forward closure."""
+    """Declared parameters and buffers (name -> shape) and a forward closure
+    forward(state, x, mode): mode["training"] selects BatchNorm's batch
+    statistics, whose running-statistics updates go to mode["updates"]."""
     m = models[name]
     calls = {}
     for lname, decl in m["layers"]:
@@ -659,23 +1001,85 @@ def _instantiate(models, name, env, prefix, shapes):
                 shapes[p + "bias"] = (o,)
             return ("linear", p, bias)
 
+        def conv2d(i, o, kernel, stride=1, padding=0, bias=True, p=p):
+            shapes[p + "weight"] = (o, i, kernel, kernel)
+            if bias:
+                shapes[p + "bias"] = (o,)
+            return ("conv2d", p, bias, stride, padding)
+
+        def maxpool2d(kernel, stride=None):
+            return ("maxpool2d", kernel, kernel if stride is None else stride)
+
+        def batchnorm(rank, p=p):
+            def mk(c):
+                for b in ("weight", "bias", "running_mean", "running_var"):
+                    shapes[p + b] = (c,)
+                shapes[p + "num_batches_tracked"] = ()
+                return ("batchnorm", p, rank)
+            return mk
+
         def sub(sname):
             def mk(*args, **kwargs):
                 return ("model", _instantiate(
                     models, sname, _bind(models, sname, args, kwargs), p, shapes))
             return mk
 
-        ctors = {"Linear": linear}
+        ctors = {"Linear": linear, "Conv2d": conv2d, "MaxPool2d": maxpool2d,
+                 "BatchNorm1d": batchnorm(2), "BatchNorm2d": batchnorm(4)}
         ctors.update({s: sub(s) for s in models})
         calls[lname] = eval(_py(decl), {"__builtins__": {}}, dict(env, **ctors))
 
-    def forward(state, x):
+    def forward(state, x, mode):
+        def batchnorm(h, p, rank):
+            # Written out rather than F.batch_norm: normalise with the biased
+            # batch variance, update running_var with the unbiased one.
+            assert h.dim() == rank, (p, list(h.shape))
+            dims = [0] + list(range(2, rank))
+            shape = [1, -1] + [1] * (rank - 2)
+            if mode["training"]:
+                upd = mode["updates"]
+                mean = h.mean(dims)
+                var = ((h - mean.reshape(shape)) ** 2).mean(dims)
+                cnt = h.numel() // h.shape[1]
+                assert cnt > 1, "BatchNorm in training needs > 1 value per channel"
+                for b, stat in (("running_mean", mean),
+                                ("running_var", var * cnt / (cnt - 1))):
+                    old = upd.get(p + b, state[p + b])
+                    upd[p + b] = (1 - BN_MOMENTUM) * old + BN_MOMENTUM * stat
+                k = p + "num_batches_tracked"
+                upd[k] = upd.get(k, state[k]) + 1
+            else:
+                mean, var = state[p + "running_mean"], state[p + "running_var"]
+            return ((h - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + BN_EPS)
+                    * state[p + "weight"].reshape(shape)
+                    + state[p + "bias"].reshape(shape))
+
         def layer(spec):
-            if spec[0] == "model":
-                return lambda h: spec[1](state, h)
-            _, p, bias = spec
-            return lambda h: F.linear(h, state[p + "weight"],
-                                      state[p + "bias"] if bias else None)
+            kind = spec[0]
+            if kind == "model":
+                return lambda h: spec[1](state, h, mode)
+            if kind == "linear":
+                _, p, bias = spec
+                return lambda h: F.linear(h, state[p + "weight"],
+                                          state[p + "bias"] if bias else None)
+            if kind == "conv2d":
+                _, p, bias, stride, padding = spec
+
+                def conv(h):
+                    assert h.dim() == 4, (p, list(h.shape))
+                    return F.conv2d(h, state[p + "weight"],
+                                    state[p + "bias"] if bias else None,
+                                    stride=stride, padding=padding)
+                return conv
+            if kind == "maxpool2d":
+                _, k, s = spec
+
+                def pool(h):
+                    assert h.dim() == 4, list(h.shape)
+                    return F.max_pool2d(h, k, stride=s)  # floor mode
+                return pool
+            _, p, rank = spec
+            return lambda h: batchnorm(h, p, rank)
 
         scope = dict(env)
         scope.update({k: layer(v) for k, v in calls.items()})
@@ -702,6 +1106,10 @@ def _instantiate(models, name, env, prefix, shapes):
 
 
 def check_model_text(case, nn_text, module, x):
+    """model.nn's forward must agree with the module (a copy of it, in float64)
+    in evaluation and in training mode, and in training mode update the same
+    BatchNorm buffers to the same values; the declared parameters and buffers
+    must be exactly the state_dict's."""
     models, text = _parse_models(nn_text)
     tm = re.search(r"\btrain\s+(\w+)\s*(?:\(([^)]*)\))?\s*\{([^}]*)\}", text)
     top, over, body = tm.group(1), tm.group(2) or "", tm.group(3)
@@ -714,12 +1122,21 @@ def check_model_text(case, nn_text, module, x):
     state = {k: v.detach().double() for k, v in module.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in state.items()}
     assert shapes == got, (case["name"], shapes, got)
-    with torch.no_grad():
-        ref = module.double()(x.double())
-        module.float()
-        out = fwd(state, x.double())
-    assert out.shape == ref.shape, (out.shape, ref.shape)
-    assert torch.allclose(out, ref, rtol=1e-12, atol=1e-12), case["name"]
+    buffers = {k for k, _ in module.named_buffers()}
+    for training in (False, True):
+        ref_module = copy.deepcopy(module).double().train(training)
+        mode = {"training": training, "updates": {}}
+        with torch.no_grad():
+            ref = ref_module(x.double())
+            out = fwd(state, x.double(), mode)
+        assert out.shape == ref.shape, (out.shape, ref.shape)
+        assert torch.allclose(out, ref, rtol=1e-12, atol=1e-12), \
+            (case["name"], training)
+        assert set(mode["updates"]) == (buffers if training else set())
+        ref_state = ref_module.state_dict()
+        for k, v in mode["updates"].items():
+            assert torch.allclose(v, ref_state[k].double(), rtol=1e-12,
+                                  atol=1e-12), (case["name"], k)
     kv = dict(re.findall(r"(\w+)\s*=\s*(.+)", body))
     assert kv["loss"].strip() == case["loss"]
     assert int(kv["epochs"]) == case["epochs"] and int(kv["batch"]) == case["batch"]
@@ -755,6 +1172,15 @@ def write(path, data):
 
 
 def generate(case):
+    # oneDNN (mkldnn) is off unless the case says onednn=True: its kernels
+    # (conv2d, gelu) give results that depend on the CPU's instruction set
+    # (AVX2 and AVX-512 agree, SSE4.1 does not); ATen's own kernels (conv2d
+    # as unfold + the reference BLAS) do not use it.
+    with torch.backends.mkldnn.flags(enabled=case.get("onednn", False)):
+        _generate(case)
+
+
+def _generate(case):
     d = os.path.join(HERE, case["name"])
     os.makedirs(d, exist_ok=True)
 
@@ -778,6 +1204,7 @@ def generate(case):
         assert torch.equal(back[k], v), k
 
     expected = train(case, model, x, y)
+    check_model_text(case, nn_text, model, x)  # trained BatchNorm statistics
     final = safetensors_bytes(model.state_dict(), meta)
 
     write(os.path.join(d, "model.nn"), nn_text)
@@ -792,7 +1219,23 @@ def generate(case):
         json.dumps(expected["final"])))
 
 
+def check_blas():
+    """Only the reference BLAS/LAPACK may be mapped (no OpenBLAS, MKL, ...)."""
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "/" in line}
+    blas = sorted(p for p in libs
+                  if re.search(r"blas|lapack|mkl", os.path.basename(p)))
+    want = [os.path.realpath(p) for p in REFERENCE_BLAS]
+    assert blas == sorted(want), "BLAS in use: %s, want %s" % (blas, want)
+
+
 def main():
+    check_blas()
+    cap = re.search(r"CPU capability usage: (\w+)", torch.__config__.show())
+    if not cap or cap.group(1) != "AVX2":
+        print("gen.py: warning: PyTorch runs its %s kernels, the data was made "
+              "with AVX2 ones; the files may differ in the last bits"
+              % (cap.group(1) if cap else "unknown"), file=sys.stderr)
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     names = sys.argv[1:]

@@ -1,0 +1,47 @@
+package train_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/train"
+)
+
+// TestMNISTExamples trains the MNIST examples as the README shows and
+// holds them to the accuracy it quotes. They take minutes: skipped under
+// -short, and when the MNIST files are not in the module cache.
+func TestMNISTExamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on MNIST for minutes")
+	}
+	if _, _, err := train.MNIST("train"); err != nil {
+		t.Skip(err)
+	}
+	for _, c := range []struct {
+		file string
+		min  float64
+	}{
+		{"../examples/mnist_mlp.nn", 0.975},
+		{"../examples/mnist_cnn.nn", 0.985},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			src, err := os.ReadFile(c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := nnc.Compile(c.file, src, nnc.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := train.Run(p, train.Options{Source: src})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Final.Split != "test" || rep.Final.Accuracy < c.min {
+				t.Errorf("%s accuracy %.4f, want at least %.3f", rep.Final.Split, rep.Final.Accuracy, c.min)
+			}
+			t.Logf("%s: %s accuracy %.4f after %d epochs", c.file, rep.Final.Split, rep.Final.Accuracy, len(rep.Epochs))
+		})
+	}
+}
