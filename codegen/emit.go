@@ -246,7 +246,12 @@ func (e *emitter) value(v *ir.Value) {
 	case ir.OpAdamStep:
 		e.line("kernels.AdamStep(%s, %s, %s, %s, int(%s[0]), %s, %s, %s, %s, %s, %v)", out, arg(0), arg(1), arg(2), arg(3),
 			float(a.Float("lr", 0)), float(a.Float("beta1", 0.9)), float(a.Float("beta2", 0.999)), float(a.Float("eps", 1e-8)), float(a.Float("weight_decay", 0)), a.Bool("decoupled"))
-	case ir.OpConv2d:
+	case ir.OpBNFoldWeight:
+		c := v.Type.Shape[0]
+		e.line("kernels.BNFoldWeight(%s, %s, %s, %s, %d, %d, %s)", out, arg(0), arg(1), arg(2), c, v.Type.Shape.Elems()/c, float(a.Float("eps", 1e-5)))
+	case ir.OpBNFoldBias:
+		e.line("kernels.BNFoldBias(%s, %s, %s, %s, %s, %s, %d, %s)", out, arg(0), arg(1), arg(2), arg(3), arg(4), v.Type.Shape[0], float(a.Float("eps", 1e-5)))
+	case ir.OpConv2d, ir.OpConv2dRelu:
 		xs, ws := v.Args[0].Type.Shape, v.Args[1].Type.Shape
 		shape := fmt.Sprintf("kernels.ConvShape{N: n, C: %d, H: %d, W: %d, K: %d, KH: %d, KW: %d, Stride: %d, Pad: %d}", xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], a.Int("stride", 1), a.Int("padding", 0))
 		col := e.field(fmt.Sprintf("%scol%d", e.pre, v.ID), "[]"+g.elem, fmt.Sprintf("make([]%s, %s.ColSize())", g.elem, strings.Replace(shape, "N: n", "N: 1", 1)))
@@ -255,6 +260,9 @@ func (e *emitter) value(v *ir.Value) {
 			bias = arg(2)
 		}
 		e.line("kernels.Conv2d(%s, %s, %s, %s, %s, %s)", out, arg(0), arg(1), bias, col, shape)
+		if v.Op == ir.OpConv2dRelu {
+			e.line("kernels.Relu(%s, %s)", out, out)
+		}
 	case ir.OpMaxPool2d:
 		xs := v.Args[0].Type.Shape
 		k := a.Int("kernel", 1)

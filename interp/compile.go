@@ -172,8 +172,27 @@ func (m *Machine[T]) compile(v *ir.Value) (func(n int), error) {
 		return func(int) { dst[0] = src[0] + 1 }, nil
 	case ir.OpSGDBuf, ir.OpSGDStep, ir.OpAdamM, ir.OpAdamV, ir.OpAdamStep:
 		return m.update(v, out)
-	case ir.OpConv2d:
-		return m.conv(v, out)
+	case ir.OpConv2d, ir.OpConv2dRelu:
+		conv, err := m.conv(v, out)
+		if v.Op == ir.OpConv2d || err != nil {
+			return conv, err
+		}
+		return func(n int) {
+			conv(n)
+			s := size(n)
+			kernels.Relu(out[:s], out[:s])
+		}, nil
+	case ir.OpBNFoldWeight:
+		w, gamma, rv := arg(0), arg(1), arg(2)
+		c := v.Type.Shape[0]
+		per := v.Type.Shape.Elems() / c
+		eps := attrs.Float("eps", 1e-5)
+		return func(int) { kernels.BNFoldWeight(out, w, gamma, rv, c, per, eps) }, nil
+	case ir.OpBNFoldBias:
+		b, gamma, beta, rm, rv := arg(0), arg(1), arg(2), arg(3), arg(4)
+		c := v.Type.Shape[0]
+		eps := attrs.Float("eps", 1e-5)
+		return func(int) { kernels.BNFoldBias(out, b, gamma, beta, rm, rv, c, eps) }, nil
 	case ir.OpMaxPool2d:
 		x := arg(0)
 		xs := v.Args[0].Type.Shape

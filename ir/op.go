@@ -71,6 +71,7 @@ const (
 
 	// Convolutional layers.
 	OpConv2d         // {stride, padding}: x, w [, b]
+	OpConv2dRelu     // {stride, padding}: relu(conv2d(x, w, b)), fused
 	OpMaxPool2d      // {kernel, stride}
 	OpBatchNorm      // {eps}: x, weight, bias, running_mean, running_var
 	OpBatchNormTrain // {eps}: x, weight, bias; batch statistics
@@ -107,6 +108,12 @@ const (
 	OpBatchNormGradWeight     // {eps} dy, x, weight: the gradient of its weight
 	OpRunningMean             // {momentum} running_mean, x: BatchNorm's new running mean
 	OpRunningVar              // {momentum} running_var, x: its new running variance (unbiased)
+
+	// Batch norm folded into the preceding layer for inference: the
+	// layer's weight scaled per output channel by weight/sqrt(var + eps),
+	// and its bias shifted.
+	OpBNFoldWeight // {eps} layer weight [C, ...], bn weight, running_var
+	OpBNFoldBias   // {eps} layer bias (or a zero Const), bn weight, bn bias, running_mean, running_var
 
 	// Optimizer state and updates, emitted by the optim pass. They follow
 	// torch.optim's update rules, one op per tensor written.
@@ -152,6 +159,7 @@ var opTable = [numOps]OpInfo{
 	OpReshape:    {Name: "Reshape", Arity: 1, Declared: true, Shape: reshapeShape},
 
 	OpConv2d:         {Name: "Conv2d", Arity: 3, MinArity: 2, Shape: conv2dShape},
+	OpConv2dRelu:     {Name: "Conv2dRelu", Arity: 3, MinArity: 2, Shape: conv2dShape},
 	OpMaxPool2d:      {Name: "MaxPool2d", Arity: 1, Shape: maxPoolShape},
 	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape},
 	OpBatchNormTrain: {Name: "BatchNormTrain", Arity: 3, Shape: batchNormShape},
@@ -186,6 +194,8 @@ var opTable = [numOps]OpInfo{
 	OpBatchNormGradWeight:     {Name: "BatchNormGradWeight", Arity: 3, Shape: bnGradShape(2)},
 	OpRunningMean:             {Name: "RunningMean", Arity: 2, Shape: runningShape},
 	OpRunningVar:              {Name: "RunningVar", Arity: 2, Shape: runningShape},
+	OpBNFoldWeight:            {Name: "BNFoldWeight", Arity: 3, Shape: foldWeightShape},
+	OpBNFoldBias:              {Name: "BNFoldBias", Arity: 5, Shape: foldBiasShape},
 
 	OpState:     {Name: "State", Source: true, Declared: true},
 	OpIncrement: {Name: "Increment", Arity: 1, Shape: incrementShape},
@@ -582,4 +592,28 @@ func runningShape(args []Type, attrs Attrs, decl Type) (Type, error) {
 		return Type{}, err
 	}
 	return args[0], nil
+}
+
+func foldWeightShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	w := args[0].Shape
+	if w.Rank() < 2 || w.HasBatch() || !args[1].Shape.Equal(Shape{w[0]}) || !args[2].Shape.Equal(Shape{w[0]}) {
+		return Type{}, fmt.Errorf("batchnorm fold of weight %s with statistics %s", w, args[1].Shape)
+	}
+	return args[0], nil
+}
+
+func foldBiasShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	c := args[1].Shape
+	if c.Rank() != 1 || c.HasBatch() {
+		return Type{}, fmt.Errorf("batchnorm fold with statistics %s", c)
+	}
+	if b := args[0].Shape; b.Rank() != 0 && !b.Equal(c) {
+		return Type{}, fmt.Errorf("batchnorm fold of bias %s with statistics %s", b, c)
+	}
+	for _, a := range args[2:] {
+		if !a.Shape.Equal(c) {
+			return Type{}, fmt.Errorf("batchnorm fold with statistics %s and %s", c, a.Shape)
+		}
+	}
+	return Type{DType: args[1].DType, Shape: c.Clone()}, nil
 }

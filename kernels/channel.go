@@ -74,3 +74,33 @@ func RunningVar[T Float](dst, run, x []T, n, c, hw int, momentum float64) {
 		dst[ch] = T(momentum*ss/float64(count-1) + (1-momentum)*float64(run[ch]))
 	}
 }
+
+// BNFoldWeight writes w scaled per output channel for batch norm folded
+// into the layer before it: dst = w·γ/sqrt(var + eps), w holding c rows of
+// per values (a Linear weight's in, a Conv2d weight's in·k·k).
+func BNFoldWeight[T Float](dst, w, gamma, runVar []T, c, per int, eps float64) {
+	need("BNFoldWeight", "w", len(w), c*per)
+	need("BNFoldWeight", "dst", len(dst), c*per)
+	for ch := range c {
+		a := T(float64(gamma[ch]) / math.Sqrt(float64(runVar[ch])+eps))
+		for i, v := range w[ch*per : (ch+1)*per] {
+			dst[ch*per+i] = v * a
+		}
+	}
+}
+
+// BNFoldBias writes the bias of a layer with batch norm folded in:
+// dst = (b - mean)·γ/sqrt(var + eps) + β. b holds c values, or one (a zero
+// for a layer without bias).
+func BNFoldBias[T Float](dst, b, gamma, beta, runMean, runVar []T, c int, eps float64) {
+	for ch := range c {
+		bias := 0.0
+		if len(b) == c {
+			bias = float64(b[ch])
+		} else if len(b) == 1 {
+			bias = float64(b[0])
+		}
+		alpha := float64(gamma[ch]) / math.Sqrt(float64(runVar[ch])+eps)
+		dst[ch] = T((bias-float64(runMean[ch]))*alpha + float64(beta[ch]))
+	}
+}

@@ -1,6 +1,10 @@
 package passes
 
-import "github.com/nnc-go/nnc/ir"
+import (
+	"slices"
+
+	"github.com/nnc-go/nnc/ir"
+)
 
 // fuseRule rewrites one value into a fused op, or returns nil. uses counts
 // each value's uses, so that a rule fuses only what nothing else reads.
@@ -41,6 +45,18 @@ var fuseRules = []fuseRule{
 		}
 		return g.NewValue(ir.OpLinearRelu, nil, v.Pos, v.Args[0].Args...)
 	}},
+	// relu(Conv2d) → Conv2dRelu; as for LinearRelu, the backward pass
+	// reads relu's output only.
+	{"conv+relu", func(g *ir.Graph, v *ir.Value, uses map[int]int) *ir.Value {
+		if v.Op != ir.OpRelu || v.Args[0].Op != ir.OpConv2d || uses[v.Args[0].ID] != 1 {
+			return nil
+		}
+		c := v.Args[0]
+		return g.NewValue(ir.OpConv2dRelu, c.Attrs, v.Pos, c.Args...)
+	}},
+	// Evaluation-mode batch norm after a Conv2d or Linear that nothing
+	// else reads: folded into that layer's weight and bias.
+	{"batchnorm into layer", foldBatchNorm},
 	// The ReLU mask of the backward pass applied in the GEMM that computes
 	// the masked gradient, while the product is in cache.
 	{"relugrad into matmul", func(g *ir.Graph, v *ir.Value, uses map[int]int) *ir.Value {
@@ -89,6 +105,7 @@ func fuse(g *ir.Graph) {
 					continue
 				}
 				g.Values = g.Values[:len(g.Values)-1] // NewValue appended it
+				i = slices.Index(g.Values, v)        // a rule may insert values before v
 				g.Values[i] = nv
 				nv.Name = v.Name
 				g.ReplaceUses(v, nv)
@@ -99,4 +116,43 @@ func fuse(g *ir.Graph) {
 		}
 	}
 	deadcode(g)
+}
+
+// foldBatchNorm rewrites BatchNorm(layer(x, w, b)) as layer(x, w', b') with
+// w' = w·γ/sqrt(var+eps) per output channel and b' = (b-mean)·γ/sqrt(var+eps)
+// + β: one pass over the data instead of two. The folded weight and bias
+// depend on parameters only; the generated code computes them once per
+// change of the weights.
+func foldBatchNorm(g *ir.Graph, v *ir.Value, uses map[int]int) *ir.Value {
+	if v.Op != ir.OpBatchNorm {
+		return nil
+	}
+	l := v.Args[0]
+	if (l.Op != ir.OpConv2d && l.Op != ir.OpLinear) || uses[l.ID] != 1 || (l.Op == ir.OpLinear && l.Type.Shape.Rank() != 2) {
+		return nil
+	}
+	gamma, beta, mean, variance := v.Args[1], v.Args[2], v.Args[3], v.Args[4]
+	eps := ir.Attrs{{Key: "eps", Val: v.Attrs.Float("eps", 1e-5)}}
+	w := g.NewValue(ir.OpBNFoldWeight, eps, v.Pos, l.Args[1], gamma, variance)
+	var bias *ir.Value
+	if len(l.Args) == 3 {
+		bias = l.Args[2]
+	} else {
+		bias = g.NewDeclared(ir.OpConst, ir.Type{DType: gamma.Type.DType, Shape: ir.Shape{}}, ir.Attrs{{Key: "value", Val: 0.0}}, v.Pos)
+	}
+	b := g.NewValue(ir.OpBNFoldBias, eps, v.Pos, bias, gamma, beta, mean, variance)
+	// The new values go before v, in the order they were made.
+	n := len(g.Values)
+	made := append([]*ir.Value(nil), g.Values[n-3:]...)
+	if len(l.Args) == 3 {
+		made = made[1:]
+	}
+	g.Values = g.Values[:n-len(made)]
+	for i, x := range g.Values {
+		if x == v {
+			g.Values = append(g.Values[:i], append(made, g.Values[i:]...)...)
+			break
+		}
+	}
+	return g.NewValue(l.Op, l.Attrs, v.Pos, l.Args[0], w, b)
 }
