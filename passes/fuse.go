@@ -105,7 +105,7 @@ func fuse(g *ir.Graph) {
 					continue
 				}
 				g.Values = g.Values[:len(g.Values)-1] // NewValue appended it
-				i = slices.Index(g.Values, v)        // a rule may insert values before v
+				i = slices.Index(g.Values, v)         // a rule may insert values before v
 				g.Values[i] = nv
 				nv.Name = v.Name
 				g.ReplaceUses(v, nv)
