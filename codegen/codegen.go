@@ -304,7 +304,8 @@ func (g *gen) trainFunc(b *bytes.Buffer, body string) {
 	classify := tg.Output("correct") != nil
 	fmt.Fprintf(b, `// TrainStep runs one training step on a batch of n rows (1 ≤ n ≤
 // TrainBatch): the forward pass in training mode, the loss (%s), the
-// backward pass and the %s update of every parameter, in place. x holds
+// backward pass and the %s update of every parameter, in place (not when
+// the loss is not finite: the parameters then keep their values). x holds
 // n×InputSize values; y holds %s. It returns the batch's mean loss and,
 // for classification, how many rows the model predicted right before the
 // update. TrainStep does not allocate.
@@ -324,6 +325,8 @@ func (m *Model) TrainStep(x []%s, y %s, n int) (loss float64, correct int, err e
 	if classify {
 		fmt.Fprintf(b, "correct = int(%s[0])\n", g.slice(tg, tg.Output("correct")))
 	}
+	// A non-finite loss leaves the parameters as they were.
+	b.WriteString("if math.IsNaN(loss) || math.IsInf(loss, 0) {\nreturn loss, correct, fmt.Errorf(\"TrainStep: the loss is %v\", loss)\n}\n")
 	// The new parameters and state replace the old ones.
 	for _, o := range tg.Outputs {
 		pr := g.byName[o.Name]
@@ -336,7 +339,7 @@ func (m *Model) TrainStep(x []%s, y %s, n int) (loss float64, correct int, err e
 			fmt.Fprintf(b, "copy(m.p[%d], %s) // %s\n", pr.index, g.slice(tg, o.Value), comment(o.Name))
 		}
 	}
-	b.WriteString("if math.IsNaN(loss) || math.IsInf(loss, 0) {\nreturn loss, correct, fmt.Errorf(\"TrainStep: the loss is %v\", loss)\n}\nreturn loss, correct, nil\n}\n\n")
+	b.WriteString("return loss, correct, nil\n}\n\n")
 }
 
 // evalFunc writes Evaluate: the forward pass in evaluation mode and the

@@ -19,6 +19,11 @@ type Machine[T kernels.Float] struct {
 	i32   map[int][]int32
 	i64   map[int][]int64
 	steps []func(n int)
+	// stepOf[i] is the value steps[i] computes.
+	stepOf []*ir.Value
+	// checks are the outputs that must be finite before the store takes
+	// the step's results: the loss and every new parameter and state.
+	checks []check[T]
 	back  []func() // copies of outputs into the store
 	rng   *rand.Rand
 }
@@ -51,11 +56,15 @@ func New[T kernels.Float](g *ir.Graph, store *Store[T], seed uint64) (*Machine[T
 		}
 		if run != nil {
 			m.steps = append(m.steps, run)
+			m.stepOf = append(m.stepOf, v)
 		}
 	}
 	for _, o := range g.Outputs {
 		if err := m.writeBack(o); err != nil {
 			return nil, err
+		}
+		if f := m.f[o.Value.ID]; f != nil && (o.Name == "loss" || m.store.F[o.Name] != nil) {
+			m.checks = append(m.checks, check[T]{o.Name, o.Value, f})
 		}
 	}
 	return m, nil
@@ -202,10 +211,62 @@ func (m *Machine[T]) Run(n int) (err error) {
 	for _, s := range m.steps {
 		s(n)
 	}
+	for _, c := range m.checks {
+		if !isFinite(c.values(n)) {
+			// The parameters keep their values: find where the first
+			// non-finite value came from, replaying the step checked.
+			return m.anomaly(n, c.name)
+		}
+	}
 	for _, b := range m.back {
 		b()
 	}
 	return nil
+}
+
+// check is an output that must be finite.
+type check[T kernels.Float] struct {
+	name string
+	v    *ir.Value
+	buf  []T
+}
+
+func (c check[T]) values(n int) []T { return c.buf[:c.v.Type.Shape.Size(n)] }
+
+// NonFinite is the error of a step that computed a NaN or an infinity: the
+// output that showed it, and the first value of the graph that held one,
+// with its source position, as PyTorch's anomaly detection reports.
+type NonFinite struct {
+	Output string
+	First  *ir.Value
+}
+
+func (e *NonFinite) Error() string {
+	what := "the loss is not finite"
+	if e.Output != "loss" {
+		what = "the new " + e.Output + " is not finite"
+	}
+	if e.First == nil {
+		return what
+	}
+	name := ""
+	if e.First.Name != "" {
+		name = " (" + e.First.Name + ")"
+	}
+	return fmt.Sprintf("%s: the first non-finite value is %s%s at %s", what, e.First.Op, name, e.First.Pos)
+}
+
+// anomaly reruns the step, checking each value as it is computed, and
+// returns a *NonFinite naming the first that is not finite.
+func (m *Machine[T]) anomaly(n int, output string) error {
+	for i, s := range m.steps {
+		s(n)
+		v := m.stepOf[i]
+		if f := m.f[v.ID]; f != nil && !isFinite(f[:min(len(f), v.Type.Shape.Size(n))]) {
+			return &NonFinite{Output: output, First: v}
+		}
+	}
+	return &NonFinite{Output: output}
 }
 
 // isFinite reports whether every element of x is finite.

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/ir"
@@ -101,6 +102,9 @@ func compiledEngine[T kernels.Float](p *ir.Program, compiled any) (*engine[T], e
 		}
 		s.run = func(n int) (float64, float64, error) {
 			l, c, err := call(s.x, s.labels, s.targets, n)
+			if err != nil && (math.IsNaN(l) || math.IsInf(l, 0)) {
+				err = &interp.NonFinite{Output: "loss"}
+			}
 			return l, float64(c), err
 		}
 		return s

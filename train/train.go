@@ -148,13 +148,17 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		for b := 0; b < loader.Batches(); b++ {
 			n := feed.batch(loader, b)
 			l, c, err := eng.step.run(n)
-			if math.IsNaN(l) || math.IsInf(l, 0) {
+			var nonFinite *interp.NonFinite
+			switch {
+			case errors.As(err, &nonFinite):
 				bar.clear()
-				return rep, fmt.Errorf("epoch %d, batch %d: the loss is %v: training diverged (lower the learning rate?)", e, b+1, l)
-			}
-			if err != nil {
+				return rep, fmt.Errorf("epoch %d, batch %d: training diverged: %v (the parameters keep their last finite values)", e, b+1, err)
+			case err != nil:
 				bar.clear()
 				return rep, fmt.Errorf("epoch %d, batch %d: %v", e, b+1, err)
+			case math.IsNaN(l) || math.IsInf(l, 0):
+				bar.clear()
+				return rep, fmt.Errorf("epoch %d, batch %d: training diverged: the loss is %v", e, b+1, l)
 			}
 			lossSum += l
 			correct += c
