@@ -24,8 +24,8 @@ type Machine[T kernels.Float] struct {
 	// checks are the outputs that must be finite before the store takes
 	// the step's results: the loss and every new parameter and state.
 	checks []check[T]
-	back  []func() // copies of outputs into the store
-	rng   *rand.Rand
+	back   []func() // copies of outputs into the store
+	rng    *rand.Rand
 }
 
 // New prepares g, which the memplan pass has planned, for running over the
