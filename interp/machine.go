@@ -26,6 +26,7 @@ type Machine[T kernels.Float] struct {
 	checks []check[T]
 	back   []func() // copies of outputs into the store
 	rng    *rand.Rand
+	pcg    *rand.PCG // rng's source, whose state checkpoints save
 }
 
 // New prepares g, which the memplan pass has planned, for running over the
@@ -41,8 +42,9 @@ func New[T kernels.Float](g *ir.Graph, store *Store[T], seed uint64) (*Machine[T
 	if err := checkFits(g, size); err != nil {
 		return nil, err
 	}
+	pcg := rand.NewPCG(seed, 0x64726f70) // "drop"
 	m := &Machine[T]{g: g, store: store, cap: g.Plan.Batch, f: map[int][]T{}, i32: map[int][]int32{}, i64: map[int][]int64{},
-		rng: rand.New(rand.NewPCG(seed, 0x64726f70))} // "drop"
+		rng: rand.New(pcg), pcg: pcg}
 	m.arena = make([]T, (g.Plan.ArenaBytes+size-1)/size)
 	for _, v := range g.Values {
 		if err := m.alloc(v, size); err != nil {
@@ -166,6 +168,16 @@ func (m *Machine[T]) Targets() ([]int32, []T) {
 	}
 	return nil, nil
 }
+
+// RNGState returns the state of the generator of the random ops
+// (dropout), to save with a checkpoint.
+func (m *Machine[T]) RNGState() []byte {
+	b, _ := m.pcg.MarshalBinary()
+	return b
+}
+
+// SetRNGState restores a state RNGState returned.
+func (m *Machine[T]) SetRNGState(b []byte) error { return m.pcg.UnmarshalBinary(b) }
 
 // Batch is the largest batch a step may have.
 func (m *Machine[T]) Batch() int { return m.cap }

@@ -1,11 +1,15 @@
 package native
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/codegen"
@@ -88,6 +92,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 	seedSet := false
 	fs.Func("seed", "", func(s string) error { _, err := fmt.Sscan(s, &seed); seedSet = err == nil; return err })
 	fs.StringVar(&opt.Init, "init", "", "")
+	fs.StringVar(&opt.Resume, "resume", "", "")
 	fs.StringVar(&opt.Save, "save", "", "")
 	fs.BoolVar(&opt.JSON, "json", false, "")
 	fs.BoolVar(&opt.Quiet, "quiet", false, "")
@@ -114,8 +119,21 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 	if *progress {
 		opt.Progress = os.Stderr
 	}
+	stop := new(atomic.Bool)
+	opt.Stop = stop
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		stop.Store(true)
+		signal.Stop(sig)
+	}()
 	if _, err := train.RunCompiled(p, c, opt); err != nil {
 		fmt.Fprintln(os.Stderr, "nnc run:", err)
+		var stopped *train.Interrupted
+		if errors.As(err, &stopped) {
+			return 130
+		}
 		return 1
 	}
 	return 0

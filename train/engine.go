@@ -15,7 +15,19 @@ import (
 type engine[T kernels.Float] struct {
 	step, eval *side[T]
 	store      *interp.Store[T]
+	rng        rngState // the training step's dropout generator, when it can be saved
 }
+
+// rngState saves and restores a random generator.
+type rngState interface {
+	state() []byte
+	setState([]byte) error
+}
+
+type machineRNG[T kernels.Float] struct{ m *interp.Machine[T] }
+
+func (r machineRNG[T]) state() []byte           { return r.m.RNGState() }
+func (r machineRNG[T]) setState(b []byte) error { return r.m.SetRNGState(b) }
 
 // side is one compiled computation: its input and target buffers, sized
 // for cap rows, and run, which computes a batch of n rows and returns its
@@ -56,7 +68,7 @@ func interpEngine[T kernels.Float](p *ir.Program, seed uint64) (*engine[T], erro
 	if err != nil {
 		return nil, err
 	}
-	return &engine[T]{step: machineSide(step), eval: machineSide(eval), store: store}, nil
+	return &engine[T]{step: machineSide(step), eval: machineSide(eval), store: store, rng: machineRNG[T]{step}}, nil
 }
 
 // Compiled is a model that `nnc build --train` compiled to Go, seen

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/data"
@@ -37,6 +38,17 @@ type Options struct {
 	// Init names a checkpoint to start from instead of the default
 	// initialisation; Save one to write after training.
 	Init, Save string
+	// Resume names a checkpoint that an interrupted run saved: its
+	// parameters, optimizer state and position (epoch, batch) are loaded
+	// and training goes on where it stopped, along the trajectory the
+	// uninterrupted run would have taken.
+	Resume string
+	// Stop, when it becomes true, stops training at the next step
+	// boundary: the checkpoint is saved (with Save) with the position
+	// reached, and Run returns an *Interrupted error.
+	Stop *atomic.Bool
+	// stopAfter stops after that many steps, for tests.
+	stopAfter int
 	// JSON prints one JSON object per line instead of text.
 	JSON bool
 	// Quiet prints the final evaluation alone: no class names, no epoch
@@ -136,16 +148,36 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	var pos Position
+	if opt.Resume != "" {
+		if pos, err = resume(store, p.TrainGraph, opt.Resume, eng); err != nil {
+			return nil, err
+		}
+	}
 	pr := printer{out: opt.Out, json: opt.JSON, quiet: opt.Quiet, classify: ir.IsClassification(cfg.Loss)}
 	rep := &Report{Data: trainingInfo(cfg.Data, dir, cfg.Loss, trainSet)}
 	pr.classes(trainSet.ClassNames)
 	bar := newProgress(opt.Progress)
 	loader := data.NewLoader(trainSet, cfg.Batch, cfg.Shuffle, seed)
 	feed := newFeeder(eng.step, trainSet)
-	for e := 1; e <= epochs; e++ {
+	steps := 0
+	first := max(pos.Epoch, 1)
+	for e := 1; e < first; e++ {
+		loader.Epoch() // the shuffles of the epochs done before the interruption
+	}
+	for e := first; e <= epochs; e++ {
 		lossSum, correct := 0.0, 0.0
+		start := 0
+		if e == pos.Epoch {
+			start, lossSum, correct = pos.Batch, pos.LossSum, pos.Correct
+		}
 		bar.start(e, epochs, trainSet.N)
-		for b := 0; b < loader.Batches(); b++ {
+		for b := start; b < loader.Batches(); b++ {
+			if (opt.Stop != nil && opt.Stop.Load()) || (opt.stopAfter > 0 && steps == opt.stopAfter) {
+				bar.clear()
+				return rep, interrupt(eng, p, opt, rep.Data, Position{Epoch: e, Batch: b, LossSum: lossSum, Correct: correct}, loader.Batches())
+			}
+			steps++
 			n := feed.batch(loader, b)
 			l, c, err := eng.step.run(n)
 			var nonFinite *interp.NonFinite
@@ -481,8 +513,37 @@ func LoadCheckpoint[T kernels.Float](store *interp.Store[T], g *ir.Graph, path s
 // tensors of f, read from path, which must fit g.
 func loadTensors[T kernels.Float](store *interp.Store[T], g *ir.Graph, f *checkpoint.File, path string) error {
 	var specs []checkpoint.Spec
+	// The optimizer's state is loaded when the file holds exactly the
+	// model's (it was saved with the same optimizer); otherwise it is left
+	// out, and the file's weights alone are used.
+	modelState := map[string]bool{}
 	for _, v := range g.Values {
-		if v.Op == ir.OpParam || v.Op == ir.OpBuffer {
+		if v.Op == ir.OpState {
+			modelState[v.Name] = true
+		}
+	}
+	fileState := 0
+	hasState := len(modelState) > 0
+	for _, t := range f.Tensors {
+		if strings.HasPrefix(t.Name, "optimizer.") {
+			fileState++
+			hasState = hasState && modelState[t.Name]
+		}
+	}
+	hasState = hasState && fileState == len(modelState)
+	if !hasState && fileState > 0 {
+		kept := &checkpoint.File{Metadata: f.Metadata}
+		for _, t := range f.Tensors {
+			if !strings.HasPrefix(t.Name, "optimizer.") {
+				kept.Tensors = append(kept.Tensors, t)
+			}
+		}
+		f = kept
+	}
+	for _, v := range g.Values {
+		// The optimizer's state loads when the file has it (a checkpoint
+		// nnc saved), and is not required (one PyTorch saved).
+		if v.Op == ir.OpParam || v.Op == ir.OpBuffer || (v.Op == ir.OpState && hasState) {
 			specs = append(specs, checkpoint.Spec{Name: v.Name, DType: dtypeOf[T](v.Type.DType), Shape: v.Type.Shape})
 		}
 	}
@@ -528,11 +589,21 @@ func SaveCheckpoint[T kernels.Float](store *interp.Store[T], p *ir.Program, src 
 }
 
 func saveCheckpoint[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byte, info DataInfo, path string) error {
+	return saveState(store, p, src, info, nil, path)
+}
+
+// saveState writes the state_dict, the optimizer's state (under
+// optimizer.NAME.momentum_buffer, .exp_avg, .exp_avg_sq and
+// optimizer.step) and, for an interrupted run, its position.
+func saveState[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byte, info DataInfo, pos *Position, path string) error {
 	sum := sha256.Sum256(src)
 	f := &checkpoint.File{Metadata: map[string]string{"model": p.Model, "source_sha256": hex.EncodeToString(sum[:]), "format": "pt"}}
 	info.metadata(f.Metadata)
+	if pos != nil {
+		pos.metadata(f.Metadata)
+	}
 	for _, v := range p.TrainGraph.Values {
-		if v.Op != ir.OpParam && v.Op != ir.OpBuffer {
+		if v.Op != ir.OpParam && v.Op != ir.OpBuffer && v.Op != ir.OpState {
 			continue
 		}
 		t := &checkpoint.Tensor{Name: v.Name, Shape: append([]int{}, v.Type.Shape...)}

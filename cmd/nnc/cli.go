@@ -20,6 +20,9 @@ const (
 	exitOK      = 0
 	exitRuntime = 1 // a missing file, a corrupt checkpoint, a diverging run
 	exitModel   = 2 // errors in the model file, or bad command-line usage
+	// exitInterrupted is a run stopped by Ctrl-C or SIGTERM, as a shell
+	// reports a process killed by SIGINT.
+	exitInterrupted = 130
 )
 
 // command is one subcommand: its usage line, a summary and its body.
@@ -133,6 +136,7 @@ type flagVals struct {
 	backend string
 	batch   int
 	train   bool
+	resume  string
 	out     string
 	pkg     string
 	weights string
@@ -192,6 +196,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.BoolVar(&v.quiet, "quiet", false, "print the final evaluation alone (and errors): no epoch lines, no progress bar")
 		fs.StringVar(&v.plot, "plot", "", "write the loss and accuracy of each epoch to this picture (.png, .jpg or .svg)")
 		fs.StringVar(&v.backend, "backend", "interp", "interp, or go: train with the model compiled to Go (needs the Go toolchain)")
+		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint")
 	case "predict":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to predict with (required)")
 		fs.StringVar(&v.input, "input", "", "the rows to predict on: a CSV file whose every column is a feature, or an IDX file of images (required)")

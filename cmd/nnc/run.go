@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/ir"
@@ -14,7 +18,7 @@ import (
 
 var runCmd = &command{
 	name:    "run",
-	usage:   "nnc run FILE [--model M] [--epochs N] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--backend interp|go]",
+	usage:   "nnc run FILE [--model M] [--epochs N] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--resume CKPT] [--backend interp|go]",
 	summary: "train a model per its train block, print the loss and accuracy of each epoch, then the final evaluation",
 	run:     runRun,
 }
@@ -51,6 +55,20 @@ func runRun(e *cmdEnv, args []string) int {
 	if v.seedSet {
 		opt.Seed = &v.seed
 	}
+	opt.Resume = v.resume
+	// Ctrl-C or SIGTERM stops training at the next step boundary; a second
+	// one kills as usual.
+	stop := new(atomic.Bool)
+	opt.Stop = stop
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; ok {
+			stop.Store(true)
+			signal.Stop(sig)
+		}
+	}()
 	switch v.backend {
 	case "go":
 		return runNative(e, p, file, src, &v, opt)
@@ -61,6 +79,10 @@ func runRun(e *cmdEnv, args []string) int {
 	}
 	if _, err := train.Run(p, opt); err != nil {
 		fmt.Fprintf(e.stderr, "nnc run: %v\n", err)
+		var stopped *train.Interrupted
+		if errors.As(err, &stopped) {
+			return exitInterrupted
+		}
 		return exitRuntime
 	}
 	return exitOK
@@ -94,7 +116,7 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 	if opt.Seed != nil {
 		args = append(args, "-seed", fmt.Sprint(*opt.Seed))
 	}
-	for flag, val := range map[string]string{"-init": opt.Init, "-save": opt.Save, "-plot": opt.Plot} {
+	for flag, val := range map[string]string{"-init": opt.Init, "-save": opt.Save, "-plot": opt.Plot, "-resume": opt.Resume} {
 		if val != "" {
 			args = append(args, flag, val)
 		}
@@ -110,7 +132,33 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = e.stdout, e.stderr
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		return exitRuntime
+	}
+	// The program stops itself on a signal; pass SIGTERM on (Ctrl-C
+	// reaches the whole process group).
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if opt.Stop.Load() {
+				cmd.Process.Signal(syscall.SIGTERM)
+				return
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	if err := cmd.Wait(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			return exit.ExitCode()
