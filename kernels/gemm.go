@@ -62,6 +62,8 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 	switch {
 	case k == 0 || alpha == 0:
 		scaleC(m, n, beta, c, ldc, bias, relu)
+	case !transA && transB && m <= dotRows:
+		gemmDot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	case k*((n+nr-1)/nr*nr) <= smallPack:
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	default:
@@ -367,4 +369,60 @@ func storeTile[T Float](tile *[mr * nr]T, c []T, ldc, rows, cols int, alpha, bet
 		}
 		epilogue(row, bias, relu)
 	}
+}
+
+// dotRows is the largest m for which A·Bᵀ runs as dot products: a few rows
+// (batch-1 inference) against a weight matrix read once, row by row, with
+// no packing, which would cost more than the product.
+const dotRows = 4
+
+// gemmDot computes C = alpha·A·Bᵀ + beta·C (A is m×k, B is n×k, both
+// row-major) as dot products of rows, four rows of B at a time so that
+// each element of A is loaded once for four of them.
+func gemmDot[T Float](m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int, bias []T, relu bool) {
+	for i := 0; i < m; i++ {
+		x := a[i*lda : i*lda+k]
+		row := c[i*ldc : i*ldc+n]
+		j := 0
+		for ; j+4 <= n; j += 4 {
+			b0 := b[j*ldb : j*ldb+k]
+			b1 := b[(j+1)*ldb : (j+1)*ldb+k]
+			b2 := b[(j+2)*ldb : (j+2)*ldb+k]
+			b3 := b[(j+3)*ldb : (j+3)*ldb+k]
+			var s0, s1, s2, s3 T
+			for p, v := range x {
+				s0 += v * b0[p]
+				s1 += v * b1[p]
+				s2 += v * b2[p]
+				s3 += v * b3[p]
+			}
+			row[j] = finish(alpha*s0, beta, row[j], bias, j, relu)
+			row[j+1] = finish(alpha*s1, beta, row[j+1], bias, j+1, relu)
+			row[j+2] = finish(alpha*s2, beta, row[j+2], bias, j+2, relu)
+			row[j+3] = finish(alpha*s3, beta, row[j+3], bias, j+3, relu)
+		}
+		for ; j < n; j++ {
+			bj := b[j*ldb : j*ldb+k]
+			var s T
+			for p, v := range x {
+				s += v * bj[p]
+			}
+			row[j] = finish(alpha*s, beta, row[j], bias, j, relu)
+		}
+	}
+}
+
+// finish finishes one element of C: beta·old added unless beta is 0
+// (old is then not read: it may be garbage), the bias, then ReLU.
+func finish[T Float](v, beta, old T, bias []T, j int, relu bool) T {
+	if beta != 0 {
+		v += beta * old
+	}
+	if bias != nil {
+		v += bias[j]
+	}
+	if relu && !(v > 0) {
+		v = 0
+	}
+	return v
 }
