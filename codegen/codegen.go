@@ -189,7 +189,7 @@ func (g *gen) file() []byte {
 	if g.opt.Weights {
 		b.WriteString("_ \"embed\"\n")
 	}
-	b.WriteString("\"encoding/binary\"\n\"encoding/json\"\n\"fmt\"\n\"math\"\n\"math/rand/v2\"\n\"os\"\n\"path/filepath\"\n\"sort\"\n\n\"github.com/nnc-go/nnc/kernels\"\n)\n\n")
+	b.WriteString("\"encoding/binary\"\n\"encoding/json\"\n\"fmt\"\n\"math\"\n\"math/rand/v2\"\n\"os\"\n\"path/filepath\"\n\"sort\"\n\"strings\"\n\n\"github.com/nnc-go/nnc/kernels\"\n)\n\n")
 	fmt.Fprintf(&b, "// The shapes of one row of the input %s and of the output, and the batch\n", comment(in.Name))
 	b.WriteString("// the buffers are sized for: Forward cuts larger batches into pieces.\nconst (\n")
 	fmt.Fprintf(&b, "\tInputSize = %d // %s: %s, row-major\n", in.Type.Shape.Elems(), comment(in.Name), in.Type)

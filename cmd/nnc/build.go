@@ -56,11 +56,11 @@ func runBuild(e *cmdEnv, args []string) int {
 			fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
 			return exitRuntime
 		}
-		if err := checkWeights(b, p); err != nil {
+		weights, err = stateDict(b, p)
+		if err != nil {
 			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", v.weights, err)
 			return exitRuntime
 		}
-		weights = b
 	}
 	src, err := codegen.Generate(p, codegen.Options{Package: pkg, Source: filepath.Base(file), Weights: weights != nil, Train: v.train})
 	if err != nil {
@@ -93,12 +93,20 @@ func buildBatch(file string, v *flagVals) int {
 	return 64
 }
 
-// checkWeights checks that a safetensors file holds exactly the model's
-// parameters and buffers, with their shapes and dtypes.
-func checkWeights(b []byte, p *ir.Program) error {
+// stateDict checks that a safetensors file holds exactly the model's
+// parameters and buffers, with their shapes and dtypes, beside optimizer
+// state (which checkpoints of nnc run hold), and returns the file with
+// those alone, to embed.
+func stateDict(b []byte, p *ir.Program) ([]byte, error) {
 	f, err := checkpoint.Decode(b)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	kept := &checkpoint.File{Metadata: f.Metadata}
+	for _, t := range f.Tensors {
+		if !strings.HasPrefix(t.Name, "optimizer.") {
+			kept.Tensors = append(kept.Tensors, t)
+		}
 	}
 	var specs []checkpoint.Spec
 	for _, v := range p.Forward.Values {
@@ -114,5 +122,8 @@ func checkWeights(b []byte, p *ir.Program) error {
 		}
 		specs = append(specs, checkpoint.Spec{Name: v.Name, DType: dt, Shape: v.Type.Shape})
 	}
-	return checkpoint.Check(f, specs)
+	if err := checkpoint.Check(kept, specs); err != nil {
+		return nil, err
+	}
+	return checkpoint.Encode(kept)
 }
