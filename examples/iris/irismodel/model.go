@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/nnc-go/nnc/kernels"
 )
@@ -143,7 +144,8 @@ func (m *Model) Encode() []byte {
 // Decode replaces the parameters and buffers by those of a safetensors
 // file, which must hold exactly the model's tensors with their shapes and
 // dtypes; a tensor that is missing, extra or mis-shaped is an error naming
-// it.
+// it. Optimizer state (optimizer.NAME...), which checkpoints nnc saves
+// hold, is loaded when the model keeps it and ignored otherwise.
 func (m *Model) Decode(file []byte) error {
 	if len(file) < 8 {
 		return fmt.Errorf("safetensors: %d bytes, too short", len(file))
@@ -159,12 +161,12 @@ func (m *Model) Decode(file []byte) error {
 	data := file[8+n:]
 	want := map[string]bool{}
 	for _, t := range tensors {
-		if t.state {
-			continue
-		}
 		want[t.name] = true
 		raw, ok := header[t.name]
 		if !ok {
+			if t.state {
+				continue // optimizer state is optional: PyTorch's files have none
+			}
 			return fmt.Errorf("safetensors: tensor %q is missing", t.name)
 		}
 		var e struct {
@@ -201,7 +203,7 @@ func (m *Model) Decode(file []byte) error {
 	}
 	var extra []string
 	for name := range header {
-		if name != "__metadata__" && !want[name] {
+		if name != "__metadata__" && !want[name] && !strings.HasPrefix(name, "optimizer.") {
 			extra = append(extra, name)
 		}
 	}
