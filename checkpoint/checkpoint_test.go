@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/nnc-go/nnc/internal/atomicfile"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nnc-go/nnc/internal/atomicfile"
 )
 
 // sample returns a File with every supported dtype, a scalar, an empty
@@ -606,14 +609,14 @@ func TestWriteRenameFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tmp string
-	rename = func(from, to string) error {
+	atomicfile.Rename = func(from, to string) error {
 		tmp = from
 		if _, err := os.Stat(from); err != nil {
 			t.Errorf("temporary file: %v", err)
 		}
 		return errors.New("disk on fire")
 	}
-	t.Cleanup(func() { rename = os.Rename })
+	t.Cleanup(func() { atomicfile.Rename = os.Rename })
 
 	err = Write(path, &File{})
 	if want := "checkpoint: writing " + path + ": disk on fire"; err == nil || err.Error() != want {

@@ -1,15 +1,11 @@
 package checkpoint
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
-)
 
-// rename is os.Rename, replaced in tests to make the last step fail.
-var rename = os.Rename
+	"github.com/nnc-go/nnc/internal/atomicfile"
+)
 
 // Write encodes f and stores it at path atomically: it writes a temporary
 // file in the same directory, syncs it to disk and renames it over path.
@@ -20,67 +16,12 @@ var rename = os.Rename
 func Write(path string, f *File) error {
 	b, err := encode(f)
 	if err == nil {
-		err = writeAtomic(path, b)
+		err = atomicfile.Write(path, b)
 	}
 	if err != nil {
 		return fmt.Errorf("checkpoint: writing %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeAtomic stores b at path through a synced temporary file and a
-// rename.
-func writeAtomic(path string, b []byte) (err error) {
-	perm := fs.FileMode(0o644)
-	if fi, err := os.Stat(path); err == nil {
-		if !fi.Mode().IsRegular() {
-			return errors.New("not a regular file")
-		}
-		perm = fi.Mode().Perm()
-	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(b); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
-	return nil
-}
-
-// syncDir flushes the directory entry of a rename to disk. It is best
-// effort: the rename has happened, and some systems cannot sync a
-// directory.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	d.Sync()
-	d.Close()
 }
 
 // Read reads and decodes the safetensors file at path. Its errors name the

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,6 +16,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	_ "gonum.org/v1/plot/vg/vgimg" // registers png and jpg
 	_ "gonum.org/v1/plot/vg/vgsvg" // registers svg
+
+	"github.com/nnc-go/nnc/internal/atomicfile"
 )
 
 // plotFormats are the file extensions a plot may be written as.
@@ -97,7 +98,7 @@ func writePlot(path string, rep *Report, classify bool) error {
 	if _, err := c.WriteTo(&buf); err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
-	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+	if err := atomicfile.Write(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
 	return nil
@@ -187,37 +188,4 @@ func (epochTicks) Ticks(min, max float64) []plot.Tick {
 		ts = append(ts, plot.Tick{Value: v, Label: label})
 	}
 	return ts
-}
-
-// writeFileAtomic writes b to path through a synced temporary file in the
-// same folder and a rename, so that readers see the old file or the whole
-// new one, and a failed write leaves no temporary file behind.
-func writeFileAtomic(path string, b []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(b); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/nnc-go/nnc/dsl"
+	"github.com/nnc-go/nnc/internal/atomicfile"
 	"github.com/nnc-go/nnc/internal/textdiff"
 )
 
@@ -53,42 +53,10 @@ func runFmt(e *cmdEnv, args []string) int {
 		if v.list || v.diff {
 			continue
 		}
-		if err := writeFileAtomic(file, out); err != nil {
+		if err := atomicfile.Write(file, out); err != nil {
 			fmt.Fprintf(e.stderr, "nnc fmt: %v\n", err)
 			worst = max(worst, exitRuntime)
 		}
 	}
 	return worst
-}
-
-// writeFileAtomic replaces path with data through a temporary file in the
-// same folder and a rename, keeping the file's permissions: an interrupted
-// write leaves the old file whole.
-func writeFileAtomic(path string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(name, mode)
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	return err
 }
