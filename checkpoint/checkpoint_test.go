@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"github.com/nnc-go/nnc/internal/atomicfile"
 	"math"
 	"os"
 	"path/filepath"
