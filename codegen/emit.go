@@ -269,11 +269,11 @@ func (e *emitter) value(v *ir.Value) {
 		idx := e.field(fmt.Sprintf("%sidx%d", e.pre, v.ID), "[]int32", fmt.Sprintf("make([]int32, %d)", v.Type.Shape.Size(e.gr.Plan.Batch)))
 		e.line("kernels.MaxPool2d(%s, %s, %s, kernels.PoolShape{N: n, C: %d, H: %d, W: %d, Kernel: %d, Stride: %d})", out, idx, arg(0), xs[1], xs[2], xs[3], k, a.Int("stride", k))
 	case ir.OpBatchNormTrain:
-		c, hw := bnDims(v.Args[0].Type.Shape)
+		c, hw := v.Args[0].Type.Shape.Channels()
 		scratch := e.field(fmt.Sprintf("%sbn%d", e.pre, v.ID), fmt.Sprintf("[4][%d]%s", c, g.elem), "")
 		e.line("kernels.BatchNormTrain(%s, %s, %s, %s, %s[0][:], %s[1][:], %s[2][:], %s[3][:], n, %d, %d, %s, %s)", out, arg(0), arg(1), arg(2), scratch, scratch, scratch, scratch, c, hw, float(a.Float("momentum", 0.1)), float(a.Float("eps", 1e-5)))
 	case ir.OpBatchNormGradInput, ir.OpBatchNormGradWeight:
-		c, hw := bnDims(v.Args[1].Type.Shape)
+		c, hw := v.Args[1].Type.Shape.Channels()
 		stats := e.field(fmt.Sprintf("%sbs%d", e.pre, v.ID), fmt.Sprintf("[2][%d]%s", c, g.elem), "")
 		e.line("kernels.BatchStats(%s[0][:], %s[1][:], %s, n, %d, %d, %s)", stats, stats, arg(1), c, hw, float(a.Float("eps", 1e-5)))
 		dx, dw := out, "nil"
@@ -282,11 +282,11 @@ func (e *emitter) value(v *ir.Value) {
 		}
 		e.line("kernels.BatchNormBackward(%s, %s, nil, %s, %s, %s, %s[0][:], %s[1][:], n, %d, %d)", dx, dw, arg(0), arg(1), arg(2), stats, stats, c, hw)
 	case ir.OpRunningMean, ir.OpRunningVar:
-		c, hw := bnDims(v.Args[1].Type.Shape)
+		c, hw := v.Args[1].Type.Shape.Channels()
 		name := map[ir.Op]string{ir.OpRunningMean: "RunningMean", ir.OpRunningVar: "RunningVar"}[v.Op]
 		e.line("kernels.%s(%s, %s, %s, n, %d, %d, %s)", name, out, arg(0), arg(1), c, hw, float(a.Float("momentum", 0.1)))
 	case ir.OpChannelSum:
-		c, hw := bnDims(v.Args[0].Type.Shape)
+		c, hw := v.Args[0].Type.Shape.Channels()
 		e.line("kernels.ChannelSum(%s, %s, %s, %d, %d)", out, arg(0), rowsExpr(v.Args[0].Type.Shape, c*hw), c, hw)
 	case ir.OpConv2dGradInput, ir.OpConv2dGradWeight:
 		xs, ws := v.Args[1].Type.Shape, v.Args[2].Type.Shape
@@ -371,14 +371,4 @@ func (e *emitter) matmul(v *ir.Value, out string) {
 	sa, sb, sc := r*c, kb*nn, mm*cols
 	e.line("for i := 0; i < %s; i++ {\nkernels.Gemm(%v, %v, %d, %d, %d, 1, %s[i*%d:(i+1)*%d], %d, %s[i*%d:(i+1)*%d], %d, 0, %s[i*%d:(i+1)*%d], %d)\n}",
 		prod(as[:ra-2]), ta, tb, mm, cols, k, a, sa, sa, c, b, sb, sb, nn, out, sc, sc, cols)
-}
-
-// bnDims returns the channels and the elements per channel and row of a
-// [N, C] or [N, C, H, W] shape.
-func bnDims(s ir.Shape) (c, hw int) {
-	c, hw = s[1], 1
-	for _, d := range s[2:] {
-		hw *= d
-	}
-	return c, hw
 }

@@ -204,7 +204,7 @@ func (m *Machine[T]) compile(v *ir.Value) (func(n int), error) {
 		}, nil
 	case ir.OpBatchNormTrain:
 		x, w, b := arg(0), arg(1), arg(2)
-		c, hw := bnDims(v.Args[0].Type.Shape)
+		c, hw := v.Args[0].Type.Shape.Channels()
 		// The kernel also updates running statistics: here scratch, since
 		// RunningMean and RunningVar are values of their own.
 		rm, rv, mean, inv := make([]T, c), make([]T, c), make([]T, c), make([]T, c)
@@ -215,7 +215,7 @@ func (m *Machine[T]) compile(v *ir.Value) (func(n int), error) {
 		}, nil
 	case ir.OpBatchNormGradInput, ir.OpBatchNormGradWeight:
 		dy, x, w := arg(0), arg(1), arg(2)
-		c, hw := bnDims(v.Args[1].Type.Shape)
+		c, hw := v.Args[1].Type.Shape.Channels()
 		mean, inv := make([]T, c), make([]T, c)
 		eps := attrs.Float("eps", 1e-5)
 		input := v.Op == ir.OpBatchNormGradInput
@@ -230,7 +230,7 @@ func (m *Machine[T]) compile(v *ir.Value) (func(n int), error) {
 		}, nil
 	case ir.OpRunningMean, ir.OpRunningVar:
 		run, x := arg(0), arg(1)
-		c, hw := bnDims(v.Args[1].Type.Shape)
+		c, hw := v.Args[1].Type.Shape.Channels()
 		mom := attrs.Float("momentum", 0.1)
 		mean := v.Op == ir.OpRunningMean
 		return func(n int) {
@@ -242,7 +242,7 @@ func (m *Machine[T]) compile(v *ir.Value) (func(n int), error) {
 		}, nil
 	case ir.OpChannelSum:
 		x := arg(0)
-		c, hw := bnDims(v.Args[0].Type.Shape)
+		c, hw := v.Args[0].Type.Shape.Channels()
 		xsh := argShape(0)
 		return func(n int) {
 			rows := prod(xsh.at(n)) / (c * hw)
@@ -478,14 +478,4 @@ func (m *Machine[T]) conv(v *ir.Value, out []T) (func(int), error) {
 		s.N = n
 		kernels.Conv2d(out, x, w, b, col, s)
 	}, nil
-}
-
-// bnDims returns the channels and the elements per channel and row of a
-// [N, C] or [N, C, H, W] shape.
-func bnDims(s ir.Shape) (c, hw int) {
-	c, hw = s[1], 1
-	for _, d := range s[2:] {
-		hw *= d
-	}
-	return c, hw
 }

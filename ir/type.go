@@ -93,6 +93,16 @@ func (s Shape) Size(n int) int {
 	return s.Elems()
 }
 
+// Channels splits a [N, C] or [N, C, H, W] shape, as batch norm and the
+// per-channel kernels see it: c channels of hw elements per row.
+func (s Shape) Channels() (c, hw int) {
+	c, hw = s[1], 1
+	for _, d := range s[2:] {
+		hw *= d
+	}
+	return c, hw
+}
+
 // Equal reports whether s and t are the same shape.
 func (s Shape) Equal(t Shape) bool {
 	if len(s) != len(t) {

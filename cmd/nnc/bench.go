@@ -18,13 +18,9 @@ var benchCmd = &command{
 
 func runBench(e *cmdEnv, args []string) int {
 	var v flagVals
-	pos, code, ok := e.parse(args, &v)
+	file, code, ok := e.parseFile(args, &v)
 	if !ok {
 		return code
-	}
-	file, ok := e.oneFile(pos)
-	if !ok {
-		return exitModel
 	}
 	if v.backend != "interp" && v.backend != "go" {
 		fmt.Fprintf(e.stderr, "nnc bench: unknown backend %q; the backends are interp and go\n", v.backend)

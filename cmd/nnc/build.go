@@ -21,13 +21,9 @@ var buildCmd = &command{
 
 func runBuild(e *cmdEnv, args []string) int {
 	var v flagVals
-	pos, code, ok := e.parse(args, &v)
+	file, code, ok := e.parseFile(args, &v)
 	if !ok {
 		return code
-	}
-	file, ok := e.oneFile(pos)
-	if !ok {
-		return exitModel
 	}
 	pkg := v.pkg
 	if pkg == "" {

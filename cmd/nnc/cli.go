@@ -243,6 +243,19 @@ func (e *cmdEnv) parse(args []string, v *flagVals) (pos []string, code int, ok b
 	}
 }
 
+// parseFile parses the flags of a command that takes one model file and
+// returns the file; ok false means exit with code.
+func (e *cmdEnv) parseFile(args []string, v *flagVals) (file string, code int, ok bool) {
+	pos, code, ok := e.parse(args, v)
+	if !ok {
+		return "", code, false
+	}
+	if file, ok = e.oneFile(pos); !ok {
+		return "", exitModel, false
+	}
+	return file, exitOK, true
+}
+
 // oneFile checks that exactly one file was given.
 func (e *cmdEnv) oneFile(pos []string) (string, bool) {
 	if len(pos) != 1 {

@@ -22,13 +22,9 @@ func irOptions(v *flagVals) ir.Options {
 
 func runIR(e *cmdEnv, args []string) int {
 	var v flagVals
-	pos, code, ok := e.parse(args, &v)
+	file, code, ok := e.parseFile(args, &v)
 	if !ok {
 		return code
-	}
-	file, ok := e.oneFile(pos)
-	if !ok {
-		return exitModel
 	}
 	if _, known := passes.Lookup(v.after); v.after != "" && v.after != "none" && !known {
 		fmt.Fprintf(e.stderr, "nnc ir: unknown pass %q; the passes are none, %s\n", v.after, strings.Join(passes.Names(), ", "))

@@ -27,13 +27,9 @@ const predictBatch = 256
 
 func runPredict(e *cmdEnv, args []string) int {
 	var v flagVals
-	pos, code, ok := e.parse(args, &v)
+	file, code, ok := e.parseFile(args, &v)
 	if !ok {
 		return code
-	}
-	file, ok := e.oneFile(pos)
-	if !ok {
-		return exitModel
 	}
 	switch {
 	case v.weights == "":

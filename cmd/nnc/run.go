@@ -25,13 +25,9 @@ var runCmd = &command{
 
 func runRun(e *cmdEnv, args []string) int {
 	var v flagVals
-	pos, code, ok := e.parse(args, &v)
+	file, code, ok := e.parseFile(args, &v)
 	if !ok {
 		return code
-	}
-	file, ok := e.oneFile(pos)
-	if !ok {
-		return exitModel
 	}
 	if v.plot != "" {
 		if err := train.CheckPlotPath(v.plot); err != nil {
