@@ -86,6 +86,11 @@ func readIDXFile(path string, magic uint32) (*idxData, error) {
 // readIDX reads an IDX file with the given magic number from r, which
 // holds size bytes when size >= 0. The file called name may be
 // gzip-compressed.
+// maxIDXBytes bounds the data of one IDX file: a compressed file claims
+// its size only in its header, and decompressing gigabytes that no model
+// can hold helps nobody. MNIST's training images are 47 MB.
+var maxIDXBytes uint64 = 8 << 30
+
 func readIDX(name string, r io.Reader, size int64, magic uint32) (*idxData, error) {
 	br := bufio.NewReader(r)
 	if b, _ := br.Peek(2); len(b) == 2 && b[0] == 0x1f && b[1] == 0x8b {
@@ -147,8 +152,11 @@ func readIDX(name string, r io.Reader, size int64, magic uint32) (*idxData, erro
 		body.Grow(int(want))
 	}
 	// Without a size, the buffer grows with the data that is there.
-	if _, err := body.ReadFrom(io.LimitReader(r, int64(want))); err != nil && err != io.ErrUnexpectedEOF {
+	if _, err := body.ReadFrom(io.LimitReader(r, int64(min(want, maxIDXBytes+1)))); err != nil && err != io.ErrUnexpectedEOF {
 		return nil, idxError(name, err)
+	}
+	if uint64(body.Len()) > maxIDXBytes {
+		return nil, fmt.Errorf("%s: header says %s: more than the %d bytes an IDX file may hold", name, d.describe(uint64(d.dims[0])), uint64(maxIDXBytes))
 	}
 	if held := uint64(body.Len()); held < want {
 		return nil, fmt.Errorf("%s: truncated: header says %s, file holds %d", name, d.describe(uint64(d.dims[0])), held/item)

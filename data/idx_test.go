@@ -187,6 +187,10 @@ func FuzzLoadIDX(f *testing.F) {
 	f.Add(testImages[:20], testLabels, true)
 	f.Add(idxBytes(idxImages, []uint32{1, 1, 1}, []byte{7}), idxBytes(idxLabels, []uint32{1}, []byte{200}), true)
 	f.Add(idxBytes(idxImages, []uint32{1<<32 - 1, 1<<32 - 1, 2}, []byte{7}), testLabels, false)
+	// A few kilobytes of gzip can claim and hold megabytes: keep each run
+	// fast.
+	defer func(m uint64) { maxIDXBytes = m }(maxIDXBytes)
+	maxIDXBytes = 1 << 20
 	f.Fuzz(func(t *testing.T, images, labels []byte, sized bool) {
 		size := func(b []byte) int64 {
 			if sized {
