@@ -27,9 +27,13 @@ type Program struct {
 // Build writes p into the cache and builds it, unless an identical
 // program was built before, and returns the executable's path.
 func Build(p Program) (string, error) {
-	gobin, err := exec.LookPath("go")
+	goName := "go"
+	if g := os.Getenv("NNC_GO"); g != "" {
+		goName = g // a toolchain other than the one on PATH
+	}
+	gobin, err := exec.LookPath(goName)
 	if err != nil {
-		return "", errors.New("the go back end needs the Go toolchain: `go` is not on PATH (install Go from go.dev, or use --backend interp)")
+		return "", fmt.Errorf("the go back end needs the Go toolchain: %s is not on PATH (install Go from go.dev, or use --backend interp)", goName)
 	}
 	root, err := Root()
 	if err != nil {
