@@ -259,12 +259,8 @@ func sameClasses(test, train *data.Dataset) error {
 	return nil
 }
 
-// Evaluate runs an evaluation graph (loss and correct outputs) over ds in
-// order and returns the mean loss over the samples and the accuracy.
-func Evaluate[T kernels.Float](m *interp.Machine[T], ds *data.Dataset, batch int) (Epoch, error) {
-	return evaluate(machineSide(m), ds)
-}
-
+// evaluate runs an evaluation (loss and correct outputs) over ds in order
+// and returns the mean loss over the samples and the accuracy.
 func evaluate[T kernels.Float](s *side[T], ds *data.Dataset) (Epoch, error) {
 	loader := data.NewLoader(ds, s.cap, false, 0)
 	feed := newFeeder(s, ds)
@@ -579,15 +575,11 @@ func dtypeOf[T kernels.Float](d ir.DType) checkpoint.DType {
 	return checkpoint.F64
 }
 
-// SaveCheckpoint writes the parameters and buffers of store to path in the
+// saveCheckpoint writes the parameters and buffers of store to path in the
 // safetensors format, atomically, with the model's name and the SHA-256 of
 // its source in the metadata. Non-finite weights are refused: a diverged
 // run must not overwrite a good checkpoint. Run's checkpoints also record
 // the training data's DataInfo.
-func SaveCheckpoint[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byte, path string) error {
-	return saveCheckpoint(store, p, src, DataInfo{}, path)
-}
-
 func saveCheckpoint[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byte, info DataInfo, path string) error {
 	return saveState(store, p, src, info, nil, path)
 }
