@@ -288,10 +288,11 @@ func BenchmarkLoadCSV(b *testing.B) {
 // checkDataset reports inconsistencies between ds's fields.
 func checkDataset(t *testing.T, ds *Dataset) {
 	t.Helper()
-	if ds.N < 1 || ds.Features < 1 || len(ds.X) != ds.N*ds.Features {
-		t.Fatalf("N = %d, Features = %d, len(X) = %d", ds.N, ds.Features, len(ds.X))
+	x := features(ds)
+	if ds.N < 1 || ds.Features < 1 || len(x) != ds.N*ds.Features || (ds.X != nil && ds.Pixels != nil) {
+		t.Fatalf("N = %d, Features = %d, %d features", ds.N, ds.Features, len(x))
 	}
-	for i, v := range ds.X {
+	for i, v := range x {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			t.Fatalf("X[%d] = %v", i, v)
 		}
@@ -356,4 +357,17 @@ func FuzzLoadCSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// features returns every feature of ds as float32, whether it holds X or
+// Pixels.
+func features(ds *Dataset) []float32 {
+	if ds.Pixels == nil {
+		return ds.X
+	}
+	x := make([]float32, 0, len(ds.Pixels))
+	for i := 0; i < ds.N; i++ {
+		x = append(x, ds.Row(i)...)
+	}
+	return x
 }

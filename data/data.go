@@ -62,6 +62,11 @@ type Dataset struct {
 	Features int
 	// X holds the features of all samples, row-major, N*Features values.
 	X []float32
+	// Pixels, when not nil, holds the features of IDX images instead of X
+	// (which is then nil): N*Features bytes, each feature byte/255. Kept as
+	// bytes, MNIST takes 47 MB rather than 188 MB; batches are converted as
+	// they are copied out.
+	Pixels []uint8
 	// Labels holds the class index of each sample (Classes targets): N
 	// values in [0, Classes). It is nil for float targets.
 	Labels []int32
@@ -81,8 +86,23 @@ type Dataset struct {
 	ClassNames []string
 }
 
-// Row returns the features of sample i, sharing X's memory. It panics if i
-// is out of range.
+// Row returns the features of sample i: a slice of X's memory, or for a
+// data set held as Pixels a new slice. It panics if i is out of range.
 func (d *Dataset) Row(i int) []float32 {
+	if d.Pixels != nil {
+		row := make([]float32, d.Features)
+		for j, b := range d.Pixels[i*d.Features : (i+1)*d.Features] {
+			row[j] = pixelValue[b]
+		}
+		return row
+	}
 	return d.X[i*d.Features : (i+1)*d.Features : (i+1)*d.Features]
 }
+
+// pixelValue maps a byte of an IDX image to its feature, byte/255.
+var pixelValue = func() (t [256]float32) {
+	for i := range t {
+		t[i] = float32(i) / 255
+	}
+	return t
+}()

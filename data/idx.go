@@ -198,11 +198,8 @@ func idxDataset(images, labels *idxData) (*Dataset, error) {
 		Name:     images.name,
 		N:        int(images.dims[0]),
 		Features: int(images.dims[1]) * int(images.dims[2]),
-		X:        make([]float32, len(images.body)),
+		Pixels:   images.body,
 		Labels:   make([]int32, len(labels.body)),
-	}
-	for i, b := range images.body {
-		ds.X[i] = float32(b) / 255
 	}
 	for i, b := range labels.body {
 		ds.Labels[i] = int32(b)

@@ -15,10 +15,7 @@ func LoadIDXImages(path string) (*Dataset, error) {
 		Name:     filepath.Base(path),
 		N:        int(images.dims[0]),
 		Features: int(images.dims[1]) * int(images.dims[2]),
-		X:        make([]float32, len(images.body)),
-	}
-	for i, b := range images.body {
-		ds.X[i] = float32(b) / 255
+		Pixels:   images.body,
 	}
 	return ds, nil
 }

@@ -27,9 +27,10 @@ func TestLoadIDXImages(t *testing.T) {
 		if ds.N != 3 || ds.Features != 6 || ds.Labels != nil || ds.Targets != nil || ds.Name != tt.name {
 			t.Errorf("%s: got N=%d Features=%d Labels=%v Targets=%v Name=%q", tt.name, ds.N, ds.Features, ds.Labels, ds.Targets, ds.Name)
 		}
+		x := features(ds)
 		for i, p := range testPixels {
-			if ds.X[i] != float32(p)/255 {
-				t.Fatalf("%s: X[%d] = %v, want %v", tt.name, i, ds.X[i], float32(p)/255)
+			if x[i] != float32(p)/255 {
+				t.Fatalf("%s: feature %d = %v, want %v", tt.name, i, x[i], float32(p)/255)
 			}
 		}
 	}

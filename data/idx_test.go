@@ -50,11 +50,9 @@ func TestLoadIDX(t *testing.T) {
 		Name: "images", N: 3, Features: 6, Classes: 10,
 		Labels: []int32{4, 0, 9},
 	}
-	for _, p := range testPixels {
-		want.X = append(want.X, float32(p)/255)
-	}
-	if want.X[1] != 1 || want.X[2] != 0.2 {
-		t.Fatalf("scaling: %v", want.X[:3])
+	want.Pixels = testPixels
+	if x := features(want); x[1] != 1 || x[2] != 0.2 {
+		t.Fatalf("scaling: %v", x[:3])
 	}
 	for _, tt := range []struct {
 		name           string
@@ -217,7 +215,7 @@ func FuzzLoadIDX(f *testing.F) {
 			return
 		}
 		checkDataset(t, ds)
-		for _, v := range ds.X {
+		for _, v := range features(ds) {
 			if v < 0 || v > 1 {
 				t.Fatalf("pixel %v outside [0, 1]", v)
 			}

@@ -82,8 +82,17 @@ func (l *Loader) Batch(i int, x []float32, labels []int32, targets []float32) in
 	ds := l.ds
 	f := ds.Features
 	x = x[:len(rows)*f]
-	for r, s := range rows {
-		copy(x[r*f:(r+1)*f], ds.X[s*f:(s+1)*f])
+	if ds.Pixels != nil {
+		for r, s := range rows {
+			dst := x[r*f : (r+1)*f]
+			for j, b := range ds.Pixels[s*f : (s+1)*f] {
+				dst[j] = pixelValue[b]
+			}
+		}
+	} else {
+		for r, s := range rows {
+			copy(x[r*f:(r+1)*f], ds.X[s*f:(s+1)*f])
+		}
 	}
 	if labels != nil && ds.Labels != nil {
 		labels = labels[:len(rows)]
