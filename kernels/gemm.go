@@ -67,6 +67,15 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 	case k*((n+nr-1)/nr*nr) <= smallPack:
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	default:
+		if a32, ok := any(a).([]float32); ok && hasSIMD {
+			// The vector kernel (GOEXPERIMENT=simd builds), then the
+			// epilogue over C.
+			gemmSIMD(transA, transB, m, n, k, float32(alpha), a32, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+			if bias != nil || relu {
+				scaleC(m, n, 1, c, ldc, bias, relu)
+			}
+			return
+		}
 		gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	}
 }

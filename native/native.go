@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -64,7 +65,8 @@ func Build(p Program) (string, error) {
 	if err := hashTree(h, filepath.Join(root, "kernels")); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(h, "%s/%s", runtime.GOOS, runtime.GOARCH)
+	experiment := goExperiment()
+	fmt.Fprintf(h, "%s/%s %s", runtime.GOOS, runtime.GOARCH, experiment)
 	key := hex.EncodeToString(h.Sum(nil))[:24]
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -94,7 +96,7 @@ func Build(p Program) (string, error) {
 	tmp := exe + ".tmp"
 	cmd := exec.Command(gobin, "build", "-o", tmp, ".")
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0", "GOEXPERIMENT="+experiment)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the generated code failed (a bug in nnc, please report it): %v\n%s", err, out)
 	}
@@ -103,6 +105,21 @@ func Build(p Program) (string, error) {
 	}
 	os.RemoveAll(src)
 	return exe, nil
+}
+
+// goExperiment is the GOEXPERIMENT this program was built with: the
+// generated code is built with the same, so that its kernels (the SIMD
+// ones of GOEXPERIMENT=simd, or the portable ones) are the interpreter's
+// and both back ends agree to the last bit.
+func goExperiment() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "GOEXPERIMENT" {
+				return s.Value
+			}
+		}
+	}
+	return ""
 }
 
 func hashTree(h interface{ Write([]byte) (int, error) }, dir string) error {
