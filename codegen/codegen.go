@@ -215,7 +215,7 @@ func (g *gen) file() []byte {
 	b.WriteString("// A Model is not safe for concurrent use; make one per goroutine.\ntype Model struct {\n")
 	fmt.Fprintf(&b, "p [%d][]%s // parameters, buffers and optimizer state, by paramNames index\n", max(g.nf, 1), g.elem)
 	fmt.Fprintf(&b, "pi [%d][]int64 // int64 buffers (num_batches_tracked, optimizer.step)\n", max(g.ni, 1))
-	b.WriteString("rng *rand.Rand\n")
+	b.WriteString("rng *rand.Rand // dropout's generator\npcg *rand.PCG  // its source, whose state checkpoints save\n")
 	b.Write(g.fields.Bytes())
 	b.WriteString("}\n\n")
 
@@ -225,6 +225,7 @@ func (g *gen) file() []byte {
 		g.trainFunc(&b, trainBody)
 		g.evalFunc(&b, evalBody)
 		g.stateFunc(&b)
+		g.rngFuncs(&b)
 	}
 	g.checkpointFuncs(&b)
 	return b.Bytes()
@@ -251,7 +252,7 @@ func (g *gen) newFunc(b *bytes.Buffer) {
 		fmt.Fprintf(b, "initialised as PyTorch does by default, from seed %d (the same values `nnc run` starts from)", g.opt.Seed)
 	}
 	b.WriteString(", and every buffer its calls need.\nfunc New() (*Model, error) {\n")
-	fmt.Fprintf(b, "m := &Model{rng: rand.New(rand.NewPCG(%d, 0x64726f70))}\n", g.opt.Seed)
+	fmt.Fprintf(b, "pcg := rand.NewPCG(%d, 0x64726f70)\nm := &Model{rng: rand.New(pcg), pcg: pcg}\n", g.opt.Seed)
 	b.WriteString("for _, t := range tensors {\nn := 1\nfor _, d := range t.shape {\nn *= d\n}\nif t.i64 {\nm.pi[t.index] = make([]int64, n)\n} else {\n")
 	fmt.Fprintf(b, "m.p[t.index] = make([]%s, n)\n}\n}\n", g.elem)
 	b.Write(g.inits.Bytes())
@@ -392,6 +393,21 @@ func (m *Model) State() (f map[string][]%s, i64 map[string][]int64, shapes map[s
 }
 
 `, g.elem, g.elem)
+}
+
+// rngFuncs writes RNGState and SetRNGState.
+func (g *gen) rngFuncs(b *bytes.Buffer) {
+	b.WriteString(`// RNGState returns the state of the generator of dropout's masks, which a
+// checkpoint of an interrupted run saves.
+func (m *Model) RNGState() []byte {
+	s, _ := m.pcg.MarshalBinary()
+	return s
+}
+
+// SetRNGState restores a state RNGState returned.
+func (m *Model) SetRNGState(s []byte) error { return m.pcg.UnmarshalBinary(s) }
+
+`)
 }
 
 // classes is the number of classes of a classification model.

@@ -69,7 +69,9 @@ func main() {
 		},
 		TrainBatch: model.TrainBatch,
 		EvalBatch:  model.EvalBatch,
-		State:      m.State,
+		State:       m.State,
+		RNGState:    m.RNGState,
+		SetRNGState: m.SetRNGState,
 	}
 	os.Exit(native.TrainMain(source, c, os.Args[1:]))
 }
@@ -97,6 +99,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 	fs.BoolVar(&opt.JSON, "json", false, "")
 	fs.BoolVar(&opt.Quiet, "quiet", false, "")
 	fs.StringVar(&opt.Plot, "plot", "", "")
+	fs.IntVar(&opt.StopAfter, "stop-after", 0, "")
 	progress := fs.Bool("progress", false, "")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, "nnc run:", err)

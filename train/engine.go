@@ -84,7 +84,19 @@ type Compiled[T kernels.Float] struct {
 	TrainBatch, EvalBatch int
 	// State returns the model's tensors (the generated State method).
 	State func() (map[string][]T, map[string][]int64, map[string][]int)
+	// RNGState and SetRNGState save and restore dropout's generator (the
+	// generated methods), for checkpoints of interrupted runs.
+	RNGState    func() []byte
+	SetRNGState func([]byte) error
 }
+
+type compiledRNG struct {
+	get func() []byte
+	set func([]byte) error
+}
+
+func (r compiledRNG) state() []byte           { return r.get() }
+func (r compiledRNG) setState(b []byte) error { return r.set(b) }
 
 // RunCompiled trains p's entry model as Run does, with the training step
 // and the evaluation of generated code instead of the interpreter: the
@@ -121,5 +133,9 @@ func compiledEngine[T kernels.Float](p *ir.Program, compiled any) (*engine[T], e
 		}
 		return s
 	}
-	return &engine[T]{step: side(c.TrainBatch, c.TrainStep), eval: side(c.EvalBatch, c.Evaluate), store: store}, nil
+	eng := &engine[T]{step: side(c.TrainBatch, c.TrainStep), eval: side(c.EvalBatch, c.Evaluate), store: store}
+	if c.RNGState != nil && c.SetRNGState != nil {
+		eng.rng = compiledRNG{c.RNGState, c.SetRNGState}
+	}
+	return eng, nil
 }

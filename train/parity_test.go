@@ -169,3 +169,61 @@ func TestParityGo(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeGo: with the model compiled to Go too, a run interrupted and
+// resumed (dropout's generator restored) prints what the uninterrupted run
+// prints.
+func TestResumeGo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Go programs")
+	}
+	src := []byte(`
+model Net {
+    fc1  = Linear(6, 12)
+    drop = Dropout(0.3)
+    fc2  = Linear(12, 3)
+    forward(x: f32[N, 6]) {
+        return fc2(drop(relu(fc1(x))))
+    }
+}
+
+train Net {
+    data      = random(samples = 50, classes = 3, seed = 4)
+    loss      = cross_entropy
+    optimizer = Adam(lr = 0.01)
+    epochs    = 3
+    batch     = 16
+    seed      = 9
+}
+`)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "net.nn")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := nnc.Compile(file, src, nnc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := native.TrainProgram(p, src, p.Train.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := native.Build(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := exec.Command(exe, "-file", file, "-json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(dir, "stop.safetensors")
+	first, _ := exec.Command(exe, "-file", file, "-json", "-stop-after", "6", "-save", ckpt).Output()
+	second, err := exec.Command(exe, "-file", file, "-json", "-resume", ckpt).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(first) + string(second); got != string(whole) {
+		t.Errorf("interrupted and resumed:\n%s\nuninterrupted:\n%s", got, whole)
+	}
+}

@@ -52,7 +52,7 @@ func TestResumeSameTrajectory(t *testing.T) {
 				t.Fatal(err)
 			}
 			stopped := filepath.Join(dir, "stopped.safetensors")
-			_, err = Run(p, Options{Source: src, JSON: true, Out: &first, Save: stopped, stopAfter: stopAfter})
+			_, err = Run(p, Options{Source: src, JSON: true, Out: &first, Save: stopped, StopAfter: stopAfter})
 			var intr *Interrupted
 			if !errors.As(err, &intr) || intr.Saved != stopped {
 				t.Fatalf("interrupted run: %v", err)

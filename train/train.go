@@ -47,8 +47,9 @@ type Options struct {
 	// boundary: the checkpoint is saved (with Save) with the position
 	// reached, and Run returns an *Interrupted error.
 	Stop *atomic.Bool
-	// stopAfter stops after that many steps, for tests.
-	stopAfter int
+	// StopAfter, when > 0, stops after that many steps as an interrupt
+	// would: for tests of resuming, and for scripted runs.
+	StopAfter int
 	// JSON prints one JSON object per line instead of text.
 	JSON bool
 	// Quiet prints the final evaluation alone: no class names, no epoch
@@ -173,7 +174,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		}
 		bar.start(e, epochs, trainSet.N)
 		for b := start; b < loader.Batches(); b++ {
-			if (opt.Stop != nil && opt.Stop.Load()) || (opt.stopAfter > 0 && steps == opt.stopAfter) {
+			if (opt.Stop != nil && opt.Stop.Load()) || (opt.StopAfter > 0 && steps == opt.StopAfter) {
 				bar.clear()
 				return rep, interrupt(eng, p, opt, rep.Data, Position{Epoch: e, Batch: b, LossSum: lossSum, Correct: correct}, loader.Batches())
 			}

@@ -55,13 +55,15 @@ var tensors = []struct {
 type Model struct {
 	p      [4][]float32 // parameters, buffers and optimizer state, by paramNames index
 	pi     [1][]int64   // int64 buffers (num_batches_tracked, optimizer.step)
-	rng    *rand.Rand
-	arenaf []float32 // the memory plan of Iris.forward: 1216 bytes
+	rng    *rand.Rand   // dropout's generator
+	pcg    *rand.PCG    // its source, whose state checkpoints save
+	arenaf []float32    // the memory plan of Iris.forward: 1216 bytes
 }
 
 // New returns the model with its parameters loaded from the embedded weights.safetensors, and every buffer its calls need.
 func New() (*Model, error) {
-	m := &Model{rng: rand.New(rand.NewPCG(0, 0x64726f70))}
+	pcg := rand.NewPCG(0, 0x64726f70)
+	m := &Model{rng: rand.New(pcg), pcg: pcg}
 	for _, t := range tensors {
 		n := 1
 		for _, d := range t.shape {
