@@ -12,7 +12,7 @@ import (
 // graph returns the statements computing gr's values for a batch of n rows,
 // in order. prefix ("f", "t") keeps the fields of two graphs apart.
 func (g *gen) graph(gr *ir.Graph, prefix string) string {
-	e := &emitter{g: g, gr: gr, pre: prefix, elemSize: map[string]int{"float32": 4, "float64": 8}[g.elem]}
+	e := &emitter{g: g, gr: gr, pre: prefix, elemSize: map[string]int{"float32": 4, "float64": 8}[g.elem], shared: map[int]string{}}
 	fmt.Fprintf(&g.fields, "arena%s []%s // the memory plan of %s: %d bytes\n", prefix, g.elem, comment(gr.Name), gr.Plan.ArenaBytes)
 	fmt.Fprintf(&g.inits, "m.arena%s = make([]%s, %d)\n", prefix, g.elem, (gr.Plan.ArenaBytes+e.elemSize-1)/e.elemSize)
 	for _, v := range gr.Values {
@@ -28,6 +28,7 @@ type emitter struct {
 	elemSize int
 	cur      int // the ID of the value being emitted
 	body     bytes.Buffer
+	shared   map[int]string // gradients computed early, by value ID: their buffers
 }
 
 func (e *emitter) line(format string, args ...any) {
@@ -210,9 +211,20 @@ func (e *emitter) value(v *ir.Value) {
 	case ir.OpNLLLossGrad:
 		e.line("kernels.NLLLoss(%s, %s, %s, n, %d, float64(%s[0]))", out, arg(1), arg(2), v.Args[1].Type.Shape[1], arg(0))
 	case ir.OpSoftmaxCrossEntropy:
-		e.line("if l, _ := kernels.CrossEntropy(nil, %s, %s, n, %d); true {\n%s[0] = %s(l)\n}", arg(0), arg(1), v.Args[0].Type.Shape[1], out, g.elem)
+		grad := "nil"
+		if gv := e.gr.CrossEntropyGrad(v); gv != nil {
+			// The gradient comes later with the same logits and targets:
+			// computed here in the same pass, kept in a buffer of its own.
+			grad = e.field(fmt.Sprintf("%ssce%d", e.pre, gv.ID), "[]"+g.elem, fmt.Sprintf("make([]%s, %d)", g.elem, v.Args[0].Type.Shape.Size(e.gr.Plan.Batch)))
+			e.shared[gv.ID] = grad
+		}
+		e.line("if l, _ := kernels.CrossEntropy(%s, %s, %s, n, %d); true {\n%s[0] = %s(l)\n}", grad, arg(0), arg(1), v.Args[0].Type.Shape[1], out, g.elem)
 	case ir.OpSoftmaxCrossEntropyGrad:
-		e.line("kernels.CrossEntropy(%s, %s, %s, n, %d)", out, arg(1), arg(2), v.Args[1].Type.Shape[1])
+		if grad, ok := e.shared[v.ID]; ok {
+			e.line("copy(%s, %s)", out, grad)
+		} else {
+			e.line("kernels.CrossEntropy(%s, %s, %s, n, %d)", out, arg(1), arg(2), v.Args[1].Type.Shape[1])
+		}
 		e.line("if d := %s[0]; d != 1 {\nkernels.Scale(%s, d, %s)\n}", arg(0), out, out)
 	case ir.OpCorrect:
 		c := v.Args[0].Type.Shape[1]

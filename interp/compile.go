@@ -370,8 +370,25 @@ func (m *Machine[T]) classLoss(v *ir.Value, out []T) (func(int), error) {
 	case ir.OpNLLLossGrad:
 		return func(n int) { kernels.NLLLoss(out, x, y, n, c, float64(dloss[0])) }, nil
 	case ir.OpSoftmaxCrossEntropy:
+		if g := m.g.CrossEntropyGrad(v); g != nil {
+			// The gradient of the same logits and targets comes later in
+			// the step: compute it with the loss, in one pass over the
+			// exponentials, into a buffer of its own (the arena slot of the
+			// gradient may hold another value until then).
+			grad := make([]T, len(x))
+			m.shared[g.ID] = grad
+			return func(n int) { l, _ := kernels.CrossEntropy(grad, x, y, n, c); out[0] = T(l) }, nil
+		}
 		return func(n int) { l, _ := kernels.CrossEntropy(nil, x, y, n, c); out[0] = T(l) }, nil
 	case ir.OpSoftmaxCrossEntropyGrad:
+		if grad := m.shared[v.ID]; grad != nil {
+			return func(n int) {
+				copy(out[:n*c], grad[:n*c])
+				if d := dloss[0]; d != 1 {
+					kernels.Scale(out[:n*c], d, out[:n*c])
+				}
+			}, nil
+		}
 		return func(n int) {
 			kernels.CrossEntropy(out, x, y, n, c)
 			if d := dloss[0]; d != 1 {

@@ -25,6 +25,9 @@ type Machine[T kernels.Float] struct {
 	// the step's results: the loss and every new parameter and state.
 	checks []check[T]
 	back   []func() // copies of outputs into the store
+	// shared holds, by value ID, gradients computed early by the loss
+	// that shares their work.
+	shared map[int][]T
 	rng    *rand.Rand
 	pcg    *rand.PCG // rng's source, whose state checkpoints save
 }
@@ -44,7 +47,7 @@ func New[T kernels.Float](g *ir.Graph, store *Store[T], seed uint64) (*Machine[T
 	}
 	pcg := rand.NewPCG(seed, 0x64726f70) // "drop"
 	m := &Machine[T]{g: g, store: store, cap: g.Plan.Batch, f: map[int][]T{}, i32: map[int][]int32{}, i64: map[int][]int64{},
-		rng: rand.New(pcg), pcg: pcg}
+		rng: rand.New(pcg), pcg: pcg, shared: map[int][]T{}}
 	m.arena = make([]T, (g.Plan.ArenaBytes+size-1)/size)
 	for _, v := range g.Values {
 		if err := m.alloc(v, size); err != nil {

@@ -208,6 +208,23 @@ func (g *Graph) ReplaceUses(old, new *Value) {
 	}
 }
 
+// CrossEntropyGrad returns the SoftmaxCrossEntropyGrad that comes after
+// the SoftmaxCrossEntropy loss in g with the same logits and targets, or
+// nil: back ends compute both in one pass over the exponentials.
+func (g *Graph) CrossEntropyGrad(loss *Value) *Value {
+	after := false
+	for _, u := range g.Values {
+		if u == loss {
+			after = true
+			continue
+		}
+		if after && u.Op == OpSoftmaxCrossEntropyGrad && u.Args[1] == loss.Args[0] && u.Args[2] == loss.Args[1] {
+			return u
+		}
+	}
+	return nil
+}
+
 // Clone returns a deep copy of g; values keep their IDs.
 func (g *Graph) Clone() *Graph {
 	c := &Graph{Name: g.Name, File: g.File, Attrs: slices.Clone(g.Attrs), nextID: g.nextID}

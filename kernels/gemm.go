@@ -62,7 +62,7 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 	switch {
 	case k == 0 || alpha == 0:
 		scaleC(m, n, beta, c, ldc, bias, relu)
-	case !transA && transB && m <= dotRows:
+	case !transA && transB && (m <= dotRows || n*k <= dotSmall):
 		gemmDot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	case k*((n+nr-1)/nr*nr) <= smallPack:
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
@@ -384,6 +384,11 @@ func storeTile[T Float](tile *[mr * nr]T, c []T, ldc, rows, cols int, alpha, bet
 // (batch-1 inference) against a weight matrix read once, row by row, with
 // no packing, which would cost more than the product.
 const dotRows = 4
+
+// dotSmall is the largest B (n·k elements) that A·Bᵀ multiplies as dot
+// products whatever m is: a small weight matrix stays in cache, and packing
+// it costs more than it saves.
+const dotSmall = 1024
 
 // gemmDot computes C = alpha·A·Bᵀ + beta·C (A is m×k, B is n×k, both
 // row-major) as dot products of rows, four rows of B at a time so that
