@@ -29,6 +29,10 @@ func runRun(e *cmdEnv, args []string) int {
 	if !ok {
 		return code
 	}
+	if v.epochs < 0 {
+		fmt.Fprintf(e.stderr, "nnc run: --epochs must be positive, got %d\n", v.epochs)
+		return exitModel
+	}
 	if v.plot != "" {
 		if err := train.CheckPlotPath(v.plot); err != nil {
 			fmt.Fprintf(e.stderr, "nnc run: --plot %v\n", err)
