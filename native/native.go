@@ -61,8 +61,9 @@ func Build(p Program) (string, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00", n, len(files[n]))
 		h.Write(files[n])
 	}
-	// The build depends on nnc's own sources too (the kernels): hash them.
-	if err := hashTree(h, filepath.Join(root, "kernels")); err != nil {
+	// The build depends on nnc's own sources too (the kernels, the
+	// training loop): hash them, so that a changed nnc rebuilds.
+	if err := hashTree(h, root); err != nil {
 		return "", err
 	}
 	experiment := goExperiment()
@@ -122,23 +123,30 @@ func goExperiment() string {
 	return ""
 }
 
-func hashTree(h interface{ Write([]byte) (int, error) }, dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("reading nnc's kernels: %v", err)
-	}
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
-			continue
+func hashTree(h interface{ Write([]byte) (int, error) }, root string) error {
+	return filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("reading nnc's source: %v", err)
 		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "examples" || name == "docs") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(h, "%s\x00", e.Name())
+		rel, _ := filepath.Rel(root, path)
+		fmt.Fprintf(h, "%s\x00%d\x00", rel, len(b))
 		h.Write(b)
-	}
-	return nil
+		return nil
+	})
 }
 
 // Root returns the folder of nnc's module source, which generated

@@ -101,6 +101,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 	fs.StringVar(&opt.Plot, "plot", "", "")
 	fs.IntVar(&opt.StopAfter, "stop-after", 0, "")
 	progress := fs.Bool("progress", false, "")
+	stopOnEOF := fs.Bool("stop-on-eof", false, "")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, "nnc run:", err)
 		return 2
@@ -131,6 +132,13 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 		stop.Store(true)
 		signal.Stop(sig)
 	}()
+	if *stopOnEOF {
+		// nnc run passes its signals on by closing our input.
+		go func() {
+			io.Copy(io.Discard, os.Stdin)
+			stop.Store(true)
+		}()
+	}
 	if _, err := train.RunCompiled(p, c, opt); err != nil {
 		fmt.Fprintln(os.Stderr, "nnc run:", err)
 		var stopped *train.Interrupted

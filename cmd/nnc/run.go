@@ -130,33 +130,32 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 	if opt.Progress != nil {
 		args = append(args, "-progress")
 	}
+	args = append(args, "-stop-on-eof")
 	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = e.stdout, e.stderr
+	// The program stops at a step boundary when its standard input closes:
+	// a signal to nnc (SIGTERM, or Ctrl-C) is passed on that way, which
+	// cannot race the program's start as a signal would.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		return exitRuntime
+	}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
 		return exitRuntime
 	}
-	// The program stops itself on a signal; pass SIGTERM on (Ctrl-C
-	// reaches the whole process group).
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			if opt.Stop.Load() {
-				cmd.Process.Signal(syscall.SIGTERM)
-				return
-			}
+		for !opt.Stop.Load() {
 			select {
 			case <-done:
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
+		stdin.Close()
 	}()
 	if err := cmd.Wait(); err != nil {
 		var exit *exec.ExitError
