@@ -17,7 +17,7 @@ func (g *gen) checkpointFuncs(b *bytes.Buffer) {
 		from = g.elem + "(math.Float64frombits(binary.LittleEndian.Uint64(raw[i*8:])))"
 		put = "binary.LittleEndian.PutUint64(buf[i*8:], math.Float64bits(float64(v)))"
 	}
-	src := strings.NewReplacer("ELEMDTYPE", dtype, "ELEMSIZE", size, "FROMRAW", from, "PUTRAW", put, "ELEM", g.elem).Replace(checkpointTemplate)
+	src := strings.NewReplacer("MARKSTALE\n", g.markStale(), "ELEMDTYPE", dtype, "ELEMSIZE", size, "FROMRAW", from, "PUTRAW", put, "ELEM", g.elem).Replace(checkpointTemplate)
 	b.WriteString(src)
 }
 
@@ -129,6 +129,7 @@ func (m *Model) Decode(file []byte) error {
 		sort.Strings(extra)
 		return fmt.Errorf("safetensors: unexpected tensor %q, the model has no such parameter", extra[0])
 	}
+	MARKSTALE
 	return nil
 }
 

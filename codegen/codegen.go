@@ -58,7 +58,7 @@ func Generate(p *ir.Program, opt Options) ([]byte, error) {
 	if opt.Train && (p.TrainGraph == nil || p.TrainGraph.Plan == nil || p.EvalGraph == nil || p.EvalGraph.Plan == nil) {
 		return nil, fmt.Errorf("codegen: --train needs a train block")
 	}
-	g := &gen{p: p, opt: opt, elem: in[0].Type.DType.String()}
+	g := &gen{p: p, opt: opt, elem: in[0].Type.DType.String(), hoisted: map[*ir.Value]bool{}}
 	g.elem = map[ir.DType]string{ir.F32: "float32", ir.F64: "float64"}[in[0].Type.DType]
 	if err := g.collect(); err != nil {
 		return nil, err
@@ -127,6 +127,22 @@ type gen struct {
 	nf, ni int // float and int64 persistent tensors
 	fields bytes.Buffer
 	inits  bytes.Buffer // statements of New that allocate per-graph buffers
+	// hoisted are the values computed from the weights alone (prepare);
+	// stale lists the graphs that have such values, whose flags a change
+	// of the weights sets; extra holds their prepare functions.
+	hoisted map[*ir.Value]bool
+	stale   []string
+	extra   bytes.Buffer
+}
+
+// markStale is the statement that makes every graph recompute its
+// weight-only values.
+func (g *gen) markStale() string {
+	var b strings.Builder
+	for _, p := range g.stale {
+		fmt.Fprintf(&b, "m.stale%s = true\n", p)
+	}
+	return b.String()
 }
 
 // collect lists the persistent tensors: parameters and buffers in
@@ -228,6 +244,7 @@ func (g *gen) file() []byte {
 		g.rngFuncs(&b)
 	}
 	g.checkpointFuncs(&b)
+	b.Write(g.extra.Bytes())
 	return b.Bytes()
 }
 
@@ -340,6 +357,7 @@ func (m *Model) TrainStep(x []%s, y %s, n int) (loss float64, correct int, err e
 			fmt.Fprintf(b, "copy(m.p[%d], %s) // %s\n", pr.index, g.slice(tg, o.Value), comment(o.Name))
 		}
 	}
+	b.WriteString(g.markStale())
 	b.WriteString("return loss, correct, nil\n}\n\n")
 }
 
@@ -380,6 +398,7 @@ func (g *gen) stateFunc(b *bytes.Buffer) {
 // buffers and optimizer state: the slices themselves, not copies, with
 // their shapes.
 func (m *Model) State() (f map[string][]%s, i64 map[string][]int64, shapes map[string][]int) {
+	%s// the caller may write them
 	f, i64, shapes = map[string][]%s{}, map[string][]int64{}, map[string][]int{}
 	for _, t := range tensors {
 		if t.i64 {
@@ -392,7 +411,7 @@ func (m *Model) State() (f map[string][]%s, i64 map[string][]int64, shapes map[s
 	return f, i64, shapes
 }
 
-`, g.elem, g.elem)
+`, g.elem, g.markStale(), g.elem)
 }
 
 // rngFuncs writes RNGState and SetRNGState.

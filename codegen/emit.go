@@ -15,10 +15,52 @@ func (g *gen) graph(gr *ir.Graph, prefix string) string {
 	e := &emitter{g: g, gr: gr, pre: prefix, elemSize: map[string]int{"float32": 4, "float64": 8}[g.elem], shared: map[int]string{}}
 	fmt.Fprintf(&g.fields, "arena%s []%s // the memory plan of %s: %d bytes\n", prefix, g.elem, comment(gr.Name), gr.Plan.ArenaBytes)
 	fmt.Fprintf(&g.inits, "m.arena%s = make([]%s, %d)\n", prefix, g.elem, (gr.Plan.ArenaBytes+e.elemSize-1)/e.elemSize)
+	if prefix != "t" {
+		e.hoist()
+	}
 	for _, v := range gr.Values {
+		if g.hoisted[v] {
+			// Computed from the weights alone: once per change of the
+			// weights, in prepare, into storage of its own.
+			body := e.body
+			e.body = bytes.Buffer{}
+			e.field(fmt.Sprintf("%sh%d", prefix, v.ID), "[]"+g.elem, fmt.Sprintf("make([]%s, %d)", g.elem, v.Type.Shape.Elems()))
+			e.value(v)
+			e.prep.Write(e.body.Bytes())
+			e.body = body
+			continue
+		}
 		e.value(v)
 	}
-	return e.body.String()
+	if e.prep.Len() == 0 {
+		return e.body.String()
+	}
+	g.stale = append(g.stale, prefix)
+	e.field("stale"+prefix, "bool", "true")
+	fmt.Fprintf(&g.extra, "// prepare%s computes the values of %s that depend on the weights\n// alone (batch norm folded into a layer), after the weights change.\nfunc (m *Model) prepare%s() {\n%s}\n\n", prefix, comment(gr.Name), prefix, e.prep.String())
+	return fmt.Sprintf("if m.stale%s {\nm.prepare%s()\nm.stale%s = false\n}\n", prefix, prefix, prefix) + e.body.String()
+}
+
+// hoist marks the values computed from parameters, buffers and constants
+// alone: the same for every call until the weights change.
+func (e *emitter) hoist() {
+	for _, v := range e.gr.Values {
+		if v.Op.Info().Source || v.Type.Shape.HasBatch() || !v.Type.DType.IsFloat() || len(v.Args) == 0 {
+			continue
+		}
+		ok := true
+		for _, a := range v.Args {
+			switch {
+			case a.Op == ir.OpParam || a.Op == ir.OpBuffer || a.Op == ir.OpConst:
+			case e.g.hoisted[a]:
+			default:
+				ok = false
+			}
+		}
+		if ok {
+			e.g.hoisted[v] = true
+		}
+	}
 }
 
 type emitter struct {
@@ -29,6 +71,7 @@ type emitter struct {
 	cur      int // the ID of the value being emitted
 	body     bytes.Buffer
 	shared   map[int]string // gradients computed early, by value ID: their buffers
+	prep     bytes.Buffer   // the statements of prepare
 }
 
 func (e *emitter) line(format string, args ...any) {
@@ -76,6 +119,9 @@ func prod(dims []int) string {
 func (g *gen) slice(gr *ir.Graph, v *ir.Value) string {
 	size := prod(v.Type.Shape)
 	pre := map[*ir.Graph]string{g.p.Forward: "f", g.p.TrainGraph: "t", g.p.EvalGraph: "e"}[gr]
+	if g.hoisted[v] {
+		return fmt.Sprintf("m.%sh%d", pre, v.ID)
+	}
 	switch v.Op {
 	case ir.OpInput:
 		return "x[:" + size + "]"
