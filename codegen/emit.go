@@ -97,23 +97,7 @@ func dim(d int) string {
 }
 
 // prod multiplies dimensions into one Go expression, constants folded.
-func prod(dims []int) string {
-	c, batch := 1, false
-	for _, d := range dims {
-		if d == ir.Batch {
-			batch = true
-		} else {
-			c *= d
-		}
-	}
-	switch {
-	case !batch:
-		return strconv.Itoa(c)
-	case c == 1:
-		return "n"
-	}
-	return "n*" + strconv.Itoa(c)
-}
+func prod(dims []int) string { return rowsExpr(dims, 1) }
 
 // slice is the Go expression of value v's buffer for the current batch.
 func (g *gen) slice(gr *ir.Graph, v *ir.Value) string {
@@ -377,7 +361,7 @@ func (e *emitter) value(v *ir.Value) {
 }
 
 // rowsExpr is the number of rows of a value of shape s whose rows hold k
-// elements.
+// elements: the product of s divided by k, as a Go expression in n.
 func rowsExpr(s ir.Shape, k int) string {
 	c, batch := 1, false
 	for _, d := range s {

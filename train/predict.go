@@ -77,17 +77,9 @@ func (p *Predictions) Row(i int) []float64 { return p.Out[i*p.Width : (i+1)*p.Wi
 // index of its first highest score (a NaN counts as highest), as
 // torch.argmax and the training accuracy pick it.
 func (p *Predictions) Class(i int) int {
-	row := p.Row(i)
-	best := 0
-	for j, v := range row {
-		if v != v {
-			return j
-		}
-		if v > row[best] {
-			best = j
-		}
-	}
-	return best
+	var c [1]int32
+	kernels.Argmax(c[:], p.Row(i), 1, p.Width)
+	return int(c[0])
 }
 
 // Label returns the name of class k, or "" when the checkpoint names none.
