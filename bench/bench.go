@@ -6,8 +6,10 @@ package bench
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -33,6 +35,9 @@ type Options struct {
 	// Duration is roughly how long to time; the default is one second.
 	Duration time.Duration
 	Seed     uint64
+	// Profile, when not nil, receives a CPU profile (pprof format) of the
+	// timed rounds.
+	Profile io.Writer
 }
 
 // Interp times graph g (planned for its batch) in the interpreter: each
@@ -73,7 +78,15 @@ func interpRun[T kernels.Float](g *ir.Graph, mode string, opt Options) (*Result,
 	}
 	n := m.Batch()
 	step := func() error { return m.Run(n) }
+	if opt.Profile != nil {
+		if err := pprof.StartCPUProfile(opt.Profile); err != nil {
+			return nil, err
+		}
+	}
 	r, err := Measure(step, opt.Duration)
+	if opt.Profile != nil {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package interp
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/nnc-go/nnc/ir"
@@ -285,12 +284,4 @@ func (m *Machine[T]) anomaly(n int, output string) error {
 }
 
 // isFinite reports whether every element of x is finite.
-func isFinite[T kernels.Float](x []T) bool {
-	for _, v := range x {
-		f := float64(v)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return false
-		}
-	}
-	return true
-}
+func isFinite[T kernels.Float](x []T) bool { return kernels.AllFinite(x) }

@@ -59,6 +59,13 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 	if m == 0 || n == 0 {
 		return
 	}
+	if a32, ok := any(a).([]float32); ok && hasAVX512 && k > 0 && alpha != 0 {
+		// The AVX-512 kernels (amd64 machines that have them), with the
+		// epilogue in their stores.
+		if sgemmAVX512(transA, transB, m, n, k, float32(alpha), a32, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc, any(bias).([]float32), relu) {
+			return
+		}
+	}
 	switch {
 	case k == 0 || alpha == 0:
 		scaleC(m, n, beta, c, ldc, bias, relu)
@@ -435,8 +442,8 @@ func finish[T Float](v, beta, old T, bias []T, j int, relu bool) T {
 	if bias != nil {
 		v += bias[j]
 	}
-	if relu && !(v > 0) {
-		v = 0
+	if relu && v < 0 {
+		v = 0 // NaN stays NaN, as torch.relu keeps it
 	}
 	return v
 }

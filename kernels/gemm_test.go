@@ -218,10 +218,17 @@ func benchGemm[T Float](b *testing.B, ref bool) {
 }
 
 func BenchmarkGemm(b *testing.B) {
+	avx := hasAVX512
+	defer func() { hasAVX512 = avx }()
 	for _, ref := range []bool{false, true} {
 		name := "nnc"
 		if ref {
 			name = "gonum"
+		}
+		if avx && !ref {
+			hasAVX512 = false
+			b.Run("portable/float32", func(b *testing.B) { benchGemm[float32](b, false) })
+			hasAVX512 = true
 		}
 		b.Run(fmt.Sprintf("%s/float32", name), func(b *testing.B) { benchGemm[float32](b, ref) })
 		b.Run(fmt.Sprintf("%s/float64", name), func(b *testing.B) { benchGemm[float64](b, ref) })

@@ -77,3 +77,27 @@ func MeanBackward[T Float](dx, dy []T, outer, dim, inner int) {
 		}
 	}
 }
+
+// AllFinite reports whether no element of x is a NaN or an infinity.
+func AllFinite[T Float](x []T) bool {
+	if x32, ok := any(x).([]float32); ok {
+		if finite, ok := finite32(x32); ok {
+			return finite
+		}
+	}
+	// x·0 is 0 for a finite x and NaN otherwise: four sums of them are 0
+	// exactly when all are finite.
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		q := x[i : i+4 : i+4]
+		s0 += q[0] * 0
+		s1 += q[1] * 0
+		s2 += q[2] * 0
+		s3 += q[3] * 0
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * 0
+	}
+	return s0+s1+s2+s3 == 0
+}

@@ -44,6 +44,15 @@ func SGDStep[T Float](dst, param, grad, buf []T, lr, momentum, weightDecay float
 		same("SGDStep", "buf", len(buf), len(dst))
 	}
 	wd, mom, neg := T(weightDecay), T(momentum), T(-lr)
+	if wd == 0 && mom == 0 {
+		// Plain SGD, the common case, without the tests of each element.
+		param = param[:len(dst)]
+		grad = grad[:len(dst)]
+		for i := range dst {
+			dst[i] = param[i] + neg*grad[i]
+		}
+		return
+	}
 	for i, g := range grad {
 		p := param[i]
 		if wd != 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/bench"
@@ -11,7 +12,7 @@ import (
 
 var benchCmd = &command{
 	name:    "bench",
-	usage:   "nnc bench FILE [--model M] [--set p=v] [--backend interp] [--batch B] [--train] [--json]",
+	usage:   "nnc bench FILE [--model M] [--set p=v] [--backend interp] [--batch B] [--train] [--json] [--cpuprofile FILE]",
 	summary: "time the forward pass (or, with --train, one training step) on random inputs",
 	run:     runBench,
 }
@@ -50,13 +51,27 @@ func runBench(e *cmdEnv, args []string) int {
 		fmt.Fprintf(e.stderr, "nnc bench: the input of %s has no batch dimension\n", p.Model)
 		return exitModel
 	}
+	if v.cpuprof != "" && v.backend != "interp" {
+		fmt.Fprintf(e.stderr, "nnc bench: --cpuprofile profiles the interp backend only (the go backend runs in another process)\n")
+		return exitModel
+	}
 	run := bench.Interp
 	if v.backend == "go" {
 		run = func(_ *ir.Graph, mode string, opt bench.Options) (*bench.Result, error) {
 			return bench.Go(p, mode, opt)
 		}
 	}
-	r, err := run(g, mode, bench.Options{})
+	opt := bench.Options{}
+	if v.cpuprof != "" {
+		f, err := os.Create(v.cpuprof)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc bench: %v\n", err)
+			return exitRuntime
+		}
+		defer f.Close()
+		opt.Profile = f
+	}
+	r, err := run(g, mode, opt)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nnc bench: %v\n", err)
 		return exitRuntime

@@ -143,6 +143,7 @@ type flagVals struct {
 	input   string
 	quiet   bool
 	plot    string
+	cpuprof string
 }
 
 // setFlag collects repeated --set p=v.
@@ -213,6 +214,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.IntVar(&v.batch, "batch", 0, "rows per step (default: 1 for the forward pass, the train block's for --train)")
 		fs.BoolVar(&v.train, "train", false, "time one training step instead of the forward pass")
 		fs.BoolVar(&v.json, "json", false, "print one JSON object")
+		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the timed steps to this file (interp backend), for go tool pprof")
 	case "fmt":
 		fs.BoolVar(&v.list, "l", false, "list the files whose formatting differs, do not rewrite them")
 		fs.BoolVar(&v.diff, "d", false, "print the diffs, do not rewrite the files")

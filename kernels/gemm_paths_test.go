@@ -1,0 +1,168 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// gemmPaths runs f once for each float32 GEMM implementation this machine
+// has: the portable kernels, and the AVX-512 ones where the CPU has them.
+func gemmPaths(t *testing.T, f func(t *testing.T)) {
+	avx := hasAVX512
+	defer func() { hasAVX512 = avx }()
+	hasAVX512 = false
+	t.Run("portable", f)
+	if avx {
+		hasAVX512 = true
+		t.Run("avx512", f)
+	}
+}
+
+// refEpilogue is C = alpha·op(A)·op(B) + beta·C, + bias, ReLU, in float64.
+func refEpilogue(tA, tB bool, m, n, k int, alpha float64, a []float32, lda int, b []float32, ldb int, beta float64, c []float32, ldc int, bias []float32, relu bool) []float64 {
+	want := to64(c)
+	for i := range m {
+		for j := range n {
+			var s float64
+			for p := range k {
+				ai, bi := i*lda+p, p*ldb+j
+				if tA {
+					ai = p*lda + i
+				}
+				if tB {
+					bi = j*ldb + p
+				}
+				av, bv := a[ai], b[bi]
+				s += float64(av) * float64(bv)
+			}
+			v := alpha * s
+			if beta != 0 {
+				v += beta * float64(c[i*ldc+j])
+			}
+			if bias != nil {
+				v += float64(bias[j])
+			}
+			if relu && v < 0 {
+				v = 0
+			}
+			want[i*ldc+j] = v
+		}
+	}
+	return want
+}
+
+// TestGemmEpilogue checks every float32 path, with and without bias and
+// ReLU, on sizes around the kernels' tiles (4, 8, 16, 32 and the blocks
+// of depth 256), against float64 sums; C is NaN where it must not be read.
+func TestGemmEpilogue(t *testing.T) {
+	dims := []int{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 65, 255, 257, 784}
+	gemmPaths(t, func(t *testing.T) {
+		rng := newRNG()
+		for trial := range 300 {
+			m, n, k := dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))]
+			for m*n*k > 4<<20 {
+				m, n, k = dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))]
+			}
+			tA, tB := trial&1 != 0, trial&2 != 0
+			relu := trial&4 != 0
+			ar, ac, br, bc := m, k, k, n
+			if tA {
+				ar, ac = k, m
+			}
+			if tB {
+				br, bc = n, k
+			}
+			pad := rng.IntN(3)
+			lda, ldb, ldc := ac+pad, bc+pad, n+pad
+			a := randSlice[float32](rng, (ar-1)*lda+ac, -1, 1)
+			b := randSlice[float32](rng, (br-1)*ldb+bc, -1, 1)
+			c := randSlice[float32](rng, (m-1)*ldc+n, -1, 1)
+			var bias []float32
+			if trial&8 != 0 {
+				bias = randSlice[float32](rng, n, -1, 1)
+			}
+			alpha := []float32{1, -0.5, 2}[trial%3]
+			beta := []float32{0, 1, 0.25, 0, 1}[trial%5]
+			want := refEpilogue(tA, tB, m, n, k, float64(alpha), a, lda, b, ldb, float64(beta), c, ldc, bias, relu)
+			if beta == 0 {
+				for i := range c {
+					c[i] = float32(math.NaN())
+				}
+			}
+			name := fmt.Sprintf("tA=%v tB=%v m=%d n=%d k=%d alpha=%v beta=%v bias=%v relu=%v", tA, tB, m, n, k, alpha, beta, bias != nil, relu)
+			gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
+			for i := range m {
+				for j := range n {
+					x := i*ldc + j
+					tol := 1e-6 * float64(k+2) * 4
+					if d := math.Abs(float64(c[x]) - want[x]); !(d <= tol*math.Max(1, math.Abs(want[x]))) {
+						t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, c[x], want[x])
+					}
+				}
+				for j := n; j < ldc && i*ldc+j < len(c); j++ {
+					if !math.IsNaN(float64(c[i*ldc+j])) && beta == 0 {
+						t.Fatalf("%s: C[%d,%d] past n written: %v", name, i, j, c[i*ldc+j])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestGemmNaN checks that a NaN in A reaches its row of C through ReLU on
+// every path, as torch.relu keeps NaN (anomaly detection relies on it).
+func TestGemmNaN(t *testing.T) {
+	gemmPaths(t, func(t *testing.T) {
+		for _, s := range [][3]int{{1, 10, 10}, {100, 10, 10}, {64, 128, 784}, {9, 40, 300}} {
+			m, n, k := s[0], s[1], s[2]
+			for _, tB := range []bool{false, true} {
+				a := make([]float32, m*k)
+				b := make([]float32, k*n)
+				for i := range b {
+					b[i] = -1
+				}
+				a[(m-1)*k+k/2] = float32(math.NaN())
+				c := make([]float32, m*n)
+				gemm(false, tB, m, n, k, 1, a, k, b, map[bool]int{false: n, true: k}[tB], 0, c, n, make([]float32, n), true)
+				for j := range n {
+					if !math.IsNaN(float64(c[(m-1)*n+j])) {
+						t.Fatalf("%v tB=%v: C[%d,%d] = %v, want NaN", s, tB, m-1, j, c[(m-1)*n+j])
+					}
+					if m > 1 && c[j] != 0 {
+						t.Fatalf("%v tB=%v: C[0,%d] = %v, want 0", s, tB, j, c[j])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestAllFinite(t *testing.T) {
+	gemmPaths(t, func(t *testing.T) {
+		for _, n := range []int{0, 1, 15, 16, 17, 63, 64, 65, 1000} {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(i) * 1e30
+			}
+			if !AllFinite(x) {
+				t.Fatalf("n=%d: finite values reported not finite", n)
+			}
+			for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+				for _, at := range []int{0, n / 2, n - 1} {
+					if n == 0 {
+						continue
+					}
+					y := clone(x)
+					y[at] = float32(bad)
+					if AllFinite(y) {
+						t.Fatalf("n=%d: %v at %d not found", n, bad, at)
+					}
+					if AllFinite(to64(y)) {
+						t.Fatalf("float64, n=%d: %v at %d not found", n, bad, at)
+					}
+				}
+			}
+		}
+	})
+}

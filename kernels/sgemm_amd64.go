@@ -1,0 +1,230 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"math"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// hasAVX512 reports whether the float32 GEMM may use the AVX-512 kernels
+// of sgemm_amd64.s: the CPU has AVX-512 F and VL and the OS saves their
+// registers (x/sys/cpu checks both). Tests turn it off to reach the
+// portable path on the same machine.
+var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+
+//go:noescape
+func sgemmNN8x32(k int, a unsafe.Pointer, astep, arow uintptr, b unsafe.Pointer, bstep uintptr, c unsafe.Pointer, ldc uintptr, bias unsafe.Pointer, masks uint64, rows int, bmask uint32, alpha, floor float32)
+
+//go:noescape
+func sdotNT4x4(k int, a0, a1, a2, a3, b0, b1, b2, b3, c unsafe.Pointer, ldc uintptr, bias unsafe.Pointer, rows int, masks uint32, alpha, floor float32)
+
+//go:noescape
+func sfinite(x unsafe.Pointer, n int) bool
+
+// finite32 reports whether every element of x is finite, and whether it
+// could tell (with AVX-512).
+func finite32(x []float32) (finite, ok bool) {
+	if !hasAVX512 {
+		return false, false
+	}
+	if len(x) == 0 {
+		return true, true
+	}
+	return sfinite(unsafe.Pointer(&x[0]), len(x)), true
+}
+
+//go:noescape
+func sdotNT1x8(k int, a, b unsafe.Pointer, ldb uintptr, c, bias unsafe.Pointer, masks uint32, alpha, floor float32)
+
+// Blocking of the AVX-512 kernels: the depth of a block of the product
+// (so that a panel of B, 32 columns by kcAVX rows or 32 rows by kcAVX
+// columns, stays in the 32 KiB or more of L1), and the rows of B that
+// the A·Bᵀ kernel keeps while four rows of A at a time go past them.
+const (
+	kcAVX   = 256
+	ntBlock = 16
+)
+
+// sgemmAVX512 computes C = alpha·op(A)·op(B) + beta·C for float32 with the
+// AVX-512 kernels, with the epilogue of gemm, and reports whether it did:
+// not on machines without AVX-512, nor for Aᵀ·Bᵀ. The sizes are checked
+// and non-zero.
+func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {
+	if !hasAVX512 || (transA && transB) {
+		return false
+	}
+	if beta != 0 && beta != 1 {
+		scaleC(m, n, beta, c, ldc, nil, false)
+		beta = 1
+	}
+	if transB && n*k <= smallNT && m > 4 {
+		var bt [smallNT]float32
+		for j := range n {
+			for p, v := range b[j*ldb : j*ldb+k] {
+				bt[p*n+j] = v
+			}
+		}
+		sgemmNN(false, m, n, k, alpha, a, lda, bt[:n*k], n, beta, c, ldc, bias, relu)
+	} else if transB {
+		sgemmNT(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
+	} else {
+		sgemmNN(transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
+	}
+	return true
+}
+
+// depthBlock returns the depth of the blocks k is cut into: as even as
+// possible, none deeper than kcAVX.
+func depthBlock(k int) int {
+	blocks := (k + kcAVX - 1) / kcAVX
+	return (k + blocks - 1) / blocks
+}
+
+// lanes returns the mask of the first n of 16 lanes (n may be out of 0..16).
+func lanes(n int) uint64 {
+	return uint64(1)<<uint(min(max(n, 0), 16)) - 1
+}
+
+// sgemmNN is C = alpha·op(A)·B + beta·C (beta 0 or 1) by 8×32 tiles, B read
+// in place a block of kcAVX rows at a time.
+func sgemmNN(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
+	const f = 4 // bytes in a float32
+	astep, arow := uintptr(f), uintptr(lda*f)
+	if transA {
+		astep, arow = arow, astep
+	}
+	var edge [8 * kcAVX]float32 // the last rows of A when fewer than 8
+	kcb := depthBlock(k)
+	for pc := 0; pc < k; pc += kcb {
+		kb := min(kcb, k-pc)
+		last := pc+kb == k
+		floor := float32(math.Inf(-1))
+		if relu && last {
+			floor = 0
+		}
+		for j := 0; j < n; j += 32 {
+			cols := n - j
+			store := lanes(cols) | lanes(cols-16)<<16
+			masks := store
+			if pc > 0 || beta != 0 {
+				masks |= store << 32
+			}
+			biasPtr, bmask := unsafe.Pointer(&c[0]), uint32(0)
+			if bias != nil && last {
+				biasPtr, bmask = unsafe.Pointer(&bias[j]), uint32(store)
+			}
+			bp := unsafe.Pointer(&b[pc*ldb+j])
+			for i := 0; i < m; i += 8 {
+				rows := min(8, m-i)
+				var ap unsafe.Pointer
+				as, ar := astep, arow
+				if rows < 8 {
+					packEdge(&edge, transA, a, lda, i, pc, rows, kb)
+					ap, as, ar = unsafe.Pointer(&edge[0]), 8*f, f
+				} else if transA {
+					ap = unsafe.Pointer(&a[pc*lda+i])
+				} else {
+					ap = unsafe.Pointer(&a[i*lda+pc])
+				}
+				sgemmNN8x32(kb, ap, as, ar, bp, uintptr(ldb*f), unsafe.Pointer(&c[i*ldc+j]), uintptr(ldc*f), biasPtr, masks, rows, bmask, alpha, floor)
+			}
+		}
+	}
+}
+
+// packEdge copies rows i..i+rows (fewer than 8) and columns pc..pc+kb of
+// op(A) into edge as the 8×32 kernel reads A with astep 32 and arow 4:
+// eight values for each p, the rows past the last zero.
+func packEdge(edge *[8 * kcAVX]float32, transA bool, a []float32, lda, i, pc, rows, kb int) {
+	e := edge[:kb*8]
+	clear(e)
+	if transA {
+		for p := range kb {
+			copy(e[p*8:p*8+rows], a[(pc+p)*lda+i:])
+		}
+		return
+	}
+	for r := range rows {
+		src := a[(i+r)*lda+pc : (i+r)*lda+pc+kb]
+		for p, v := range src {
+			e[p*8+r] = v
+		}
+	}
+}
+
+// smallNT is the largest B (n·k elements) that the A·Bᵀ product transposes
+// on the stack to run as A·(Bᵀ) with the 8×32 kernel: for small weight
+// matrices, dot products of short rows cost more in their sums across
+// lanes than the transposition.
+const smallNT = 4096
+
+// sgemmNT is C = alpha·A·Bᵀ + beta·C (beta 0 or 1) as dot products of whole
+// rows: 4×4 tiles for B's rows a block at a time, and the rows of A past a
+// multiple of four against eight rows of B at a time.
+func sgemmNT(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
+	floor := float32(math.Inf(-1))
+	if relu {
+		floor = 0
+	}
+	// masks returns the lanes of the kernels' masks for the columns from
+	// j0 (inclusive) to j1 (exclusive) of a tile starting at column j.
+	masks := func(j, j0, j1 int) (uint32, unsafe.Pointer) {
+		store := uint32(1)<<uint(j1-j) - uint32(1)<<uint(j0-j)
+		m := store
+		if beta != 0 {
+			m |= store << 8
+		}
+		if bias == nil {
+			return m, unsafe.Pointer(&c[0])
+		}
+		return m | store<<16, unsafe.Pointer(&bias[j])
+	}
+	ldcB, ldbB := uintptr(ldc*4), uintptr(ldb*4)
+	m4 := m / 4 * 4
+	for jb := 0; jb < n; jb += ntBlock {
+		jn := min(jb+ntBlock, n)
+		for i := 0; i < m4; i += 4 {
+			a0 := unsafe.Pointer(&a[i*lda])
+			a1 := unsafe.Pointer(&a[(i+1)*lda])
+			a2 := unsafe.Pointer(&a[(i+2)*lda])
+			a3 := unsafe.Pointer(&a[(i+3)*lda])
+			for j := jb; j < jn; j += 4 {
+				// Columns past n repeat the last one and are not stored.
+				last := min(4, jn-j) - 1
+				b0 := unsafe.Pointer(&b[j*ldb])
+				b1 := unsafe.Pointer(&b[(j+min(1, last))*ldb])
+				b2 := unsafe.Pointer(&b[(j+min(2, last))*ldb])
+				b3 := unsafe.Pointer(&b[(j+min(3, last))*ldb])
+				mk, bp := masks(j, j, j+last+1)
+				sdotNT4x4(k, a0, a1, a2, a3, b0, b1, b2, b3, unsafe.Pointer(&c[i*ldc+j]), ldcB, bp, 4, mk, alpha, floor)
+			}
+		}
+	}
+	for i := m4; i < m; i++ {
+		ai := unsafe.Pointer(&a[i*lda])
+		if n < 8 {
+			// Fewer than eight rows of B in all: a 4×4 tile, the row of A
+			// repeated and only its first row stored.
+			for j := 0; j < n; j += 4 {
+				last := min(4, n-j) - 1
+				b0 := unsafe.Pointer(&b[j*ldb])
+				b1 := unsafe.Pointer(&b[(j+min(1, last))*ldb])
+				b2 := unsafe.Pointer(&b[(j+min(2, last))*ldb])
+				b3 := unsafe.Pointer(&b[(j+min(3, last))*ldb])
+				mk, bp := masks(j, j, j+last+1)
+				sdotNT4x4(k, ai, ai, ai, ai, b0, b1, b2, b3, unsafe.Pointer(&c[i*ldc+j]), 0, bp, 1, mk, alpha, floor)
+			}
+			continue
+		}
+		for j := 0; j < n; j += 8 {
+			// The last eight may overlap columns already stored, which are
+			// masked off.
+			j0 := min(j, n-8)
+			mk, bp := masks(j0, j, min(j+8, n))
+			sdotNT1x8(k, ai, unsafe.Pointer(&b[j0*ldb]), ldbB, unsafe.Pointer(&c[i*ldc+j0]), bp, mk, alpha, floor)
+		}
+	}
+}

@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// hasAVX512 is false: this build has no AVX-512 kernels.
+var hasAVX512 = false
+
+// sgemmAVX512 reports that it did nothing: the portable GEMM runs.
+func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {
+	return false
+}
+
+// finite32 reports that it cannot tell: the portable loop runs.
+func finite32(x []float32) (finite, ok bool) { return false, false }
