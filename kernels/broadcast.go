@@ -94,6 +94,20 @@ func ReduceTo[T Float](dst []T, dstShape []int, src []T, srcShape []int) {
 		dst[0] = s
 		return
 	}
+	if w := len(dst); len(src)%w == 0 && trailing(dstShape, srcShape) {
+		// The sum over leading dimensions (a bias gradient): rows of w
+		// added up.
+		if d32, ok := any(dst).([]float32); ok && colSum32(d32, any(src).([]float32)) {
+			return
+		}
+		for r := 0; r < len(src); r += w {
+			row := src[r : r+w : r+w]
+			for j, v := range row {
+				dst[j] += v
+			}
+		}
+		return
+	}
 	it := newIter("ReduceTo", srcShape, dstShape, srcShape)
 	it.each(func(o, id, _, l int) {
 		s := src[o : o+l]
@@ -107,6 +121,23 @@ func ReduceTo[T Float](dst []T, dstShape []int, src []T, srcShape []int) {
 		}
 		dst[id] += t
 	})
+}
+
+// trailing reports whether dst, leading 1s aside, is the last dimensions
+// of src.
+func trailing(dst, src []int) bool {
+	for len(dst) > 0 && dst[0] == 1 {
+		dst = dst[1:]
+	}
+	if len(dst) > len(src) {
+		return false
+	}
+	for i, d := range dst {
+		if src[len(src)-len(dst)+i] != d {
+			return false
+		}
+	}
+	return true
 }
 
 // volume returns the number of elements of shape, panicking on a negative

@@ -77,6 +77,9 @@ func Relu[T Float](dst, x []T) {
 func ReluBackward[T Float](dx, dy, x []T) {
 	same("ReluBackward", "dy", len(dy), len(dx))
 	same("ReluBackward", "x", len(x), len(dx))
+	if dx32, ok := any(dx).([]float32); ok && reluGrad32(dx32, any(dy).([]float32), any(x).([]float32)) {
+		return
+	}
 	for i, v := range x {
 		if v > 0 {
 			dx[i] = dy[i]

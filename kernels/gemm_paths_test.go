@@ -166,3 +166,50 @@ func TestAllFinite(t *testing.T) {
 		}
 	})
 }
+
+// TestVectorLoops checks the kernels with AVX-512 loops (ReluBackward,
+// plain SGDStep, ReduceTo over leading dimensions) on every path, at
+// lengths around the vector width, against scalar references.
+func TestVectorLoops(t *testing.T) {
+	gemmPaths(t, func(t *testing.T) {
+		rng := newRNG()
+		for _, n := range []int{1, 2, 15, 16, 17, 31, 33, 63, 64, 65, 100, 257} {
+			x := randSlice[float32](rng, n, -1, 1)
+			dy := randSlice[float32](rng, n, -1, 1)
+			x[n/2] = float32(math.NaN())
+			dx := make([]float32, n)
+			ReluBackward(dx, dy, x)
+			for i := range n {
+				want := dy[i]
+				if !(x[i] > 0) {
+					want = 0
+				}
+				if dx[i] != want {
+					t.Fatalf("ReluBackward n=%d: dx[%d] = %v, want %v", n, i, dx[i], want)
+				}
+			}
+			p := randSlice[float32](rng, n, -1, 1)
+			dst := make([]float32, n)
+			SGDStep(dst, p, dy, nil, 0.1, 0, 0, false)
+			for i := range n {
+				if want := p[i] + float32(-0.1)*dy[i]; dst[i] != want {
+					t.Fatalf("SGDStep n=%d: dst[%d] = %v, want %v", n, i, dst[i], want)
+				}
+			}
+			for _, w := range []int{1, 2, 10, 16, 17, 40} {
+				src := randSlice[float32](rng, n*w, -1, 1)
+				sum := make([]float32, w)
+				ReduceTo(sum, []int{w}, src, []int{n, w})
+				for j := range w {
+					want := 0.0
+					for r := range n {
+						want += float64(src[r*w+j])
+					}
+					if math.Abs(float64(sum[j])-want) > 1e-5*float64(n) {
+						t.Fatalf("ReduceTo %dx%d: sum[%d] = %v, want %v", n, w, j, sum[j], want)
+					}
+				}
+			}
+		}
+	})
+}

@@ -179,7 +179,12 @@ var gemmShapes = []struct {
 }{
 	{"fwd100x10x10", false, true, 100, 10, 10},
 	{"dw10x10x100", true, false, 10, 10, 100},
+	{"fwd100x2x10", false, true, 100, 2, 10},
+	{"dx100x10x2", false, false, 100, 10, 2},
+	{"dw2x10x100", true, false, 2, 10, 100},
 	{"fwd64x128x784", false, true, 64, 128, 784},
+	{"fwd1x128x784", false, true, 1, 128, 784},
+	{"fwd256x128x784", false, true, 256, 128, 784},
 	{"nn64x128x784", false, false, 64, 128, 784},
 	{"256x256x256", false, false, 256, 256, 256},
 }

@@ -25,6 +25,13 @@ func CrossEntropy[T Float](dlogits, logits []T, target []int32, n, c int) (loss 
 	}
 	invN := 1 / float64(n)
 	total := 0.0
+	_, f32 := any(logits).([]float32)
+	// Σ_r log s_r is taken as the log of products of the s_r, each in
+	// [1, c] (their largest term is 1), chunk rows at a time: the product
+	// stays below 2^600, far from overflow, and one logarithm serves many
+	// rows.
+	chunk := max(1, int(600/math.Log2(float64(c)+1)))
+	prod, inChunk := 1.0, 0
 	for r := range n {
 		row := logits[r*c : (r+1)*c]
 		t := int(target[r])
@@ -36,23 +43,68 @@ func CrossEntropy[T Float](dlogits, logits []T, target []int32, n, c int) (loss 
 			correct++
 		}
 		m := float64(row[best])
-		s := 0.0
-		for _, v := range row {
-			s += math.Exp(float64(v) - m)
+		var d []T
+		if dlogits != nil {
+			d = dlogits[r*c : (r+1)*c]
 		}
-		lse := m + math.Log(s)
-		total += lse - float64(row[t])
-		if dlogits == nil {
+		// Σ exp(v - m), each term kept in d for the gradient; in float32
+		// models to float32's precision, with expNeg.
+		s := 0.0
+		for j, v := range row {
+			var e float64
+			if f32 {
+				e = expNeg(float64(v) - m)
+			} else {
+				e = math.Exp(float64(v) - m)
+			}
+			s += e
+			if d != nil {
+				d[j] = T(e)
+			}
+		}
+		total += m - float64(row[t])
+		prod *= s
+		if inChunk++; inChunk == chunk {
+			total += math.Log(prod)
+			prod, inChunk = 1, 0
+		}
+		if d == nil {
 			continue
 		}
-		d := dlogits[r*c : (r+1)*c]
-		scale := invN / s
-		for j, v := range row {
-			d[j] = T(math.Exp(float64(v)-m) * scale)
+		scale := T(invN / s)
+		for j := range d {
+			d[j] *= scale
 		}
 		d[t] = T(float64(d[t]) - invN)
 	}
+	total += math.Log(prod)
 	return total * invN, correct
+}
+
+// expNeg returns e^x for x ≤ 0 (and NaN for NaN) with a relative error
+// below 1e-8, well inside float32's rounding: x = k·ln2 + r with |r| ≤
+// ln2/2, e^r by its Taylor polynomial of degree 8, times 2^k. It is a
+// fraction of math.Exp's cost, which matters in a loss over few classes.
+func expNeg(x float64) float64 {
+	const (
+		log2e = 1.4426950408889634
+		ln2hi = 6.93147180369123816490e-01
+		ln2lo = 1.90821492927058770002e-10
+	)
+	if !(x > -746) {
+		if x != x {
+			return x
+		}
+		return 0
+	}
+	k := math.Floor(x*log2e + 0.5)
+	r := x - k*ln2hi - k*ln2lo
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320))))))))
+	if k < -1022 {
+		// Below the normal range of float64: no float32 can hold it.
+		return 0
+	}
+	return p * math.Float64frombits(uint64(int64(k)+1023)<<52)
 }
 
 // CheckTargets returns the index of the first class index in target that

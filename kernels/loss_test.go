@@ -181,3 +181,56 @@ func TestCrossEntropyAllocs(t *testing.T) {
 		t.Errorf("CrossEntropy: %v allocations, want 0", a)
 	}
 }
+
+// TestExpNeg checks the cross-entropy's float32 exponential against
+// math.Exp over its domain.
+func TestExpNeg(t *testing.T) {
+	worst := 0.0
+	for x := -120.0; x <= 0; x += 0.001 {
+		got, want := expNeg(x), math.Exp(x)
+		if d := math.Abs(got-want) / want; d > worst {
+			worst = d
+		}
+	}
+	if worst > 1e-8 {
+		t.Errorf("expNeg: worst relative error %g, want below 1e-8", worst)
+	}
+	for _, x := range []float64{-745.2, -800, math.Inf(-1)} {
+		if got := expNeg(x); got != 0 && math.Abs(got-math.Exp(x)) > 1e-300 {
+			t.Errorf("expNeg(%v) = %v, want %v", x, got, math.Exp(x))
+		}
+	}
+	if !math.IsNaN(expNeg(math.NaN())) {
+		t.Errorf("expNeg(NaN) is not NaN")
+	}
+}
+
+// TestCrossEntropyChunks checks the loss over many rows and classes (the
+// logarithm is taken per chunk of rows) against a row-by-row float64 sum.
+func TestCrossEntropyChunks(t *testing.T) {
+	rng := newRNG()
+	for _, c := range []int{2, 10, 1000} {
+		n := 3*int(600/math.Log2(float64(c)+1)) + 7
+		logits := randSlice[float32](rng, n*c, -30, 30)
+		target := make([]int32, n)
+		want := 0.0
+		for r := range n {
+			target[r] = int32(rng.IntN(c))
+			row := to64(logits[r*c : (r+1)*c])
+			m := row[0]
+			for _, v := range row {
+				m = math.Max(m, v)
+			}
+			s := 0.0
+			for _, v := range row {
+				s += math.Exp(v - m)
+			}
+			want += m + math.Log(s) - row[target[r]]
+		}
+		want /= float64(n)
+		got, _ := CrossEntropy(nil, logits, target, n, c)
+		if math.Abs(got-want) > 1e-7*math.Abs(want) {
+			t.Errorf("c=%d n=%d: loss %v, want %v", c, n, got, want)
+		}
+	}
+}

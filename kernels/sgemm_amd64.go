@@ -16,7 +16,7 @@ import (
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 
 //go:noescape
-func sgemmNN8x32(k int, a unsafe.Pointer, astep, arow uintptr, b unsafe.Pointer, bstep uintptr, c unsafe.Pointer, ldc uintptr, bias unsafe.Pointer, masks uint64, rows int, bmask uint32, alpha, floor float32)
+func sgemmNN8x32(k int, a0, a1, a2, a3, a4, a5, a6, a7 unsafe.Pointer, astep uintptr, b unsafe.Pointer, bstep uintptr, c unsafe.Pointer, ldc uintptr, bias unsafe.Pointer, masks uint64, rows int, bmask uint32, alpha, floor float32)
 
 //go:noescape
 func sdotNT4x4(k int, a0, a1, a2, a3, b0, b1, b2, b3, c unsafe.Pointer, ldc uintptr, bias unsafe.Pointer, rows int, masks uint32, alpha, floor float32)
@@ -61,13 +61,19 @@ func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		beta = 1
 	}
 	if transB && n*k <= smallNT && m > 4 {
-		var bt [smallNT]float32
-		for j := range n {
-			for p, v := range b[j*ldb : j*ldb+k] {
-				bt[p*n+j] = v
-			}
+		// Stack buffers sized to the product: zeroing the largest for a
+		// 10×10 weight would cost more than the product.
+		switch {
+		case n*k <= 256:
+			var bt [256]float32
+			sgemmNNt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu, bt[:n*k])
+		case n*k <= 1024:
+			var bt [1024]float32
+			sgemmNNt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu, bt[:n*k])
+		default:
+			var bt [smallNT]float32
+			sgemmNNt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu, bt[:n*k])
 		}
-		sgemmNN(false, m, n, k, alpha, a, lda, bt[:n*k], n, beta, c, ldc, bias, relu)
 	} else if transB {
 		sgemmNT(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	} else {
@@ -88,16 +94,17 @@ func lanes(n int) uint64 {
 	return uint64(1)<<uint(min(max(n, 0), 16)) - 1
 }
 
-// sgemmNN is C = alpha·op(A)·B + beta·C (beta 0 or 1) by 8×32 tiles, B read
-// in place a block of kcAVX rows at a time.
+// sgemmNN is C = alpha·op(A)·B + beta·C (beta 0 or 1) by 8×32 tiles, A and
+// B read in place, a block of kcAVX rows of B at a time.
 func sgemmNN(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
 	const f = 4 // bytes in a float32
-	astep, arow := uintptr(f), uintptr(lda*f)
+	// A(i, p) is at a[i*ri + p*rp].
+	ri, rp := lda, 1
 	if transA {
-		astep, arow = arow, astep
+		ri, rp = 1, lda
 	}
-	var edge [8 * kcAVX]float32 // the last rows of A when fewer than 8
 	kcb := depthBlock(k)
+	var ap [8]unsafe.Pointer
 	for pc := 0; pc < k; pc += kcb {
 		kb := min(kcb, k-pc)
 		last := pc+kb == k
@@ -119,38 +126,12 @@ func sgemmNN(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []
 			bp := unsafe.Pointer(&b[pc*ldb+j])
 			for i := 0; i < m; i += 8 {
 				rows := min(8, m-i)
-				var ap unsafe.Pointer
-				as, ar := astep, arow
-				if rows < 8 {
-					packEdge(&edge, transA, a, lda, i, pc, rows, kb)
-					ap, as, ar = unsafe.Pointer(&edge[0]), 8*f, f
-				} else if transA {
-					ap = unsafe.Pointer(&a[pc*lda+i])
-				} else {
-					ap = unsafe.Pointer(&a[i*lda+pc])
+				// Rows past m repeat the last one; they are not stored.
+				for r := range ap {
+					ap[r] = unsafe.Pointer(&a[(i+min(r, rows-1))*ri+pc*rp])
 				}
-				sgemmNN8x32(kb, ap, as, ar, bp, uintptr(ldb*f), unsafe.Pointer(&c[i*ldc+j]), uintptr(ldc*f), biasPtr, masks, rows, bmask, alpha, floor)
+				sgemmNN8x32(kb, ap[0], ap[1], ap[2], ap[3], ap[4], ap[5], ap[6], ap[7], uintptr(rp*f), bp, uintptr(ldb*f), unsafe.Pointer(&c[i*ldc+j]), uintptr(ldc*f), biasPtr, masks, rows, bmask, alpha, floor)
 			}
-		}
-	}
-}
-
-// packEdge copies rows i..i+rows (fewer than 8) and columns pc..pc+kb of
-// op(A) into edge as the 8×32 kernel reads A with astep 32 and arow 4:
-// eight values for each p, the rows past the last zero.
-func packEdge(edge *[8 * kcAVX]float32, transA bool, a []float32, lda, i, pc, rows, kb int) {
-	e := edge[:kb*8]
-	clear(e)
-	if transA {
-		for p := range kb {
-			copy(e[p*8:p*8+rows], a[(pc+p)*lda+i:])
-		}
-		return
-	}
-	for r := range rows {
-		src := a[(i+r)*lda+pc : (i+r)*lda+pc+kb]
-		for p, v := range src {
-			e[p*8+r] = v
 		}
 	}
 }
@@ -160,6 +141,16 @@ func packEdge(edge *[8 * kcAVX]float32, transA bool, a []float32, lda, i, pc, ro
 // matrices, dot products of short rows cost more in their sums across
 // lanes than the transposition.
 const smallNT = 4096
+
+// sgemmNNt is C = alpha·A·Bᵀ + beta·C through bt, which receives Bᵀ.
+func sgemmNNt(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool, bt []float32) {
+	for j := range n {
+		for p, v := range b[j*ldb : j*ldb+k] {
+			bt[p*n+j] = v
+		}
+	}
+	sgemmNN(false, m, n, k, alpha, a, lda, bt, n, beta, c, ldc, bias, relu)
+}
 
 // sgemmNT is C = alpha·A·Bᵀ + beta·C (beta 0 or 1) as dot products of whole
 // rows: 4×4 tiles for B's rows a block at a time, and the rows of A past a

@@ -5,30 +5,37 @@
 // AVX-512 float32 kernels for GEMM, called from sgemm_amd64.go only on
 // machines whose CPU and OS support AVX-512F (cpu.X86.HasAVX512F).
 
-// func sgemmNN8x32(k int, a unsafe.Pointer, astep, arow uintptr, b unsafe.Pointer, bstep uintptr, c unsafe.Pointer, ldc uintptr, bias unsafe.Pointer, masks uint64, rows int, bmask uint32, alpha, floor float32)
+// func sgemmNN8x32(k int, a0, a1, a2, a3, a4, a5, a6, a7 unsafe.Pointer, astep uintptr, b unsafe.Pointer, bstep uintptr, c unsafe.Pointer, ldc uintptr, bias unsafe.Pointer, masks uint64, rows int, bmask uint32, alpha, floor float32)
 //
 // An 8×32 tile of C, every length in bytes:
 //
-//	acc[r][j] = Σ_p A(r, p)·B(p, j), A(r, p) at a + p·astep + r·arow,
+//	acc[r][j] = Σ_p A(r, p)·B(p, j), A(r, p) at a_r + p·astep,
 //	                                  B(p, j) at b + p·bstep + 4j
 //	C[r][j] (at c + r·ldc + 4j) = alpha·acc[r][j] + C[r][j]·[C is read] + bias[j]·[bias is read]
 //	C[r][j] = max(floor, C[r][j])
 //
-// for rows r < rows (1..8; the A rows up to 8 must be readable) and the
-// columns j of the masks. masks holds four 16-bit masks: bits 0-15 and
-// 16-31 are the columns 0-15 and 16-31 of B and C that are loaded and
-// stored; bits 32-47 and 48-63 those where C is read before it is written
-// (none when the product replaces C, which may then hold garbage). bmask
-// holds the columns of bias that are read. floor is 0 for ReLU, -Inf for
-// none; VMAXPS with the value as its second source keeps NaN.
-TEXT ·sgemmNN8x32(SB), NOSPLIT, $0-100
+// for rows r < rows (1..8; the pointers of the rows past them may repeat
+// a row before) and the columns j of the masks. masks holds four 16-bit
+// masks: bits 0-15 and 16-31 are the columns 0-15 and 16-31 of B and C
+// that are loaded and stored; bits 32-47 and 48-63 those where C is read
+// before it is written (none when the product replaces C, which may then
+// hold garbage). bmask holds the columns of bias that are read. floor is 0
+// for ReLU, -Inf for none; VMAXPS with the value as its second source
+// keeps NaN. A column mask of 16 or fewer lanes runs a loop of one vector.
+TEXT ·sgemmNN8x32(SB), NOSPLIT, $0-148
 	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ astep+16(FP), R8
-	MOVQ arow+24(FP), R9
-	MOVQ b+32(FP), DI
-	MOVQ bstep+40(FP), R12
-	MOVQ masks+72(FP), AX
+	MOVQ a0+8(FP), SI
+	MOVQ a1+16(FP), BX
+	MOVQ a2+24(FP), DX
+	MOVQ a3+32(FP), R8
+	MOVQ a4+40(FP), R9
+	MOVQ a5+48(FP), R10
+	MOVQ a6+56(FP), R11
+	MOVQ a7+64(FP), R13
+	MOVQ astep+72(FP), R12
+	MOVQ b+80(FP), DI
+	MOVQ bstep+88(FP), R14
+	MOVQ masks+120(FP), AX
 	KMOVW AX, K1
 	SHRQ $16, AX
 	KMOVW AX, K2
@@ -36,9 +43,7 @@ TEXT ·sgemmNN8x32(SB), NOSPLIT, $0-100
 	KMOVW AX, K3
 	SHRQ $16, AX
 	KMOVW AX, K4
-
-	LEAQ (R9)(R9*2), R10 // 3·arow
-	LEAQ (SI)(R9*4), R11 // row 4
+	XORQ AX, AX // offset into the rows of A
 
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -59,56 +64,69 @@ TEXT ·sgemmNN8x32(SB), NOSPLIT, $0-100
 
 	TESTQ CX, CX
 	JZ    nnstore
+	KORTESTW K2, K2
+	JZ    nnloop16
 
 nnloop:
 	VMOVUPS.Z (DI), K1, Z16
 	VMOVUPS.Z 64(DI), K2, Z17
-	VBROADCASTSS (SI), Z18
-	VBROADCASTSS (SI)(R9*1), Z19
-	VBROADCASTSS (SI)(R9*2), Z20
-	VBROADCASTSS (SI)(R10*1), Z21
-	VFMADD231PS Z16, Z18, Z0
-	VFMADD231PS Z17, Z18, Z1
-	VFMADD231PS Z16, Z19, Z2
-	VFMADD231PS Z17, Z19, Z3
-	VFMADD231PS Z16, Z20, Z4
-	VFMADD231PS Z17, Z20, Z5
-	VFMADD231PS Z16, Z21, Z6
-	VFMADD231PS Z17, Z21, Z7
-	VBROADCASTSS (R11), Z22
-	VBROADCASTSS (R11)(R9*1), Z23
-	VBROADCASTSS (R11)(R9*2), Z24
-	VBROADCASTSS (R11)(R10*1), Z25
-	VFMADD231PS Z16, Z22, Z8
-	VFMADD231PS Z17, Z22, Z9
-	VFMADD231PS Z16, Z23, Z10
-	VFMADD231PS Z17, Z23, Z11
-	VFMADD231PS Z16, Z24, Z12
-	VFMADD231PS Z17, Z24, Z13
-	VFMADD231PS Z16, Z25, Z14
-	VFMADD231PS Z17, Z25, Z15
-	ADDQ R8, SI
-	ADDQ R8, R11
-	ADDQ R12, DI
+	VFMADD231PS.BCST (SI)(AX*1), Z16, Z0
+	VFMADD231PS.BCST (SI)(AX*1), Z17, Z1
+	VFMADD231PS.BCST (BX)(AX*1), Z16, Z2
+	VFMADD231PS.BCST (BX)(AX*1), Z17, Z3
+	VFMADD231PS.BCST (DX)(AX*1), Z16, Z4
+	VFMADD231PS.BCST (DX)(AX*1), Z17, Z5
+	VFMADD231PS.BCST (R8)(AX*1), Z16, Z6
+	VFMADD231PS.BCST (R8)(AX*1), Z17, Z7
+	VFMADD231PS.BCST (R9)(AX*1), Z16, Z8
+	VFMADD231PS.BCST (R9)(AX*1), Z17, Z9
+	VFMADD231PS.BCST (R10)(AX*1), Z16, Z10
+	VFMADD231PS.BCST (R10)(AX*1), Z17, Z11
+	VFMADD231PS.BCST (R11)(AX*1), Z16, Z12
+	VFMADD231PS.BCST (R11)(AX*1), Z17, Z13
+	VFMADD231PS.BCST (R13)(AX*1), Z16, Z14
+	VFMADD231PS.BCST (R13)(AX*1), Z17, Z15
+	ADDQ R12, AX
+	ADDQ R14, DI
 	DECQ CX
 	JNZ  nnloop
+	JMP  nnstore
+
+	// At most 16 columns: the same without the second vector.
+nnloop16:
+	VMOVUPS.Z (DI), K1, Z16
+	VFMADD231PS.BCST (SI)(AX*1), Z16, Z0
+	VFMADD231PS.BCST (BX)(AX*1), Z16, Z2
+	VFMADD231PS.BCST (DX)(AX*1), Z16, Z4
+	VFMADD231PS.BCST (R8)(AX*1), Z16, Z6
+	VFMADD231PS.BCST (R9)(AX*1), Z16, Z8
+	VFMADD231PS.BCST (R10)(AX*1), Z16, Z10
+	VFMADD231PS.BCST (R11)(AX*1), Z16, Z12
+	VFMADD231PS.BCST (R13)(AX*1), Z16, Z14
+	ADDQ R12, AX
+	ADDQ R14, DI
+	DECQ CX
+	JNZ  nnloop16
 
 nnstore:
-	MOVQ  c+48(FP), DX
-	MOVQ  ldc+56(FP), R13
-	MOVQ  bias+64(FP), BX
-	MOVL  bmask+88(FP), AX
+	MOVQ  c+96(FP), DX
+	MOVQ  ldc+104(FP), R13
+	MOVQ  bias+112(FP), BX
+	MOVL  bmask+136(FP), AX
 	KMOVW AX, K5
 	SHRL  $16, AX
 	KMOVW AX, K6
-	MOVQ  rows+80(FP), CX
-	VBROADCASTSS alpha+92(FP), Z30
-	VBROADCASTSS floor+96(FP), Z31
+	MOVQ  rows+128(FP), CX
+	VBROADCASTSS alpha+140(FP), Z30
+	VBROADCASTSS floor+144(FP), Z31
 	VMOVUPS.Z (BX), K5, Z28
 	VMOVUPS.Z 64(BX), K6, Z29
 
-// STOREROW finishes one row of the tile, held in lo and hi.
-#define STOREROW(lo, hi) \
+// STORE32R finishes one row of the tile, held in lo and hi: alpha·acc +
+// C (where K3, K4) + bias (Z28, Z29), at least floor (Z31), into C at DX
+// (lanes K1, K2); then DX moves to the next row. STORE32 does not read C;
+// STORE16R and STORE16 are for one vector.
+#define STORE32R(lo, hi) \
 	VMOVUPS.Z (DX), K3, Z26; \
 	VMOVUPS.Z 64(DX), K4, Z27; \
 	VFMADD231PS lo, Z30, Z26; \
@@ -121,28 +139,141 @@ nnstore:
 	VMOVUPS Z27, K2, 64(DX); \
 	ADDQ R13, DX
 
-	STOREROW(Z0, Z1)
+#define STORE32(lo, hi) \
+	VFMADD213PS Z28, Z30, lo; \
+	VFMADD213PS Z29, Z30, hi; \
+	VMAXPS lo, Z31, lo; \
+	VMAXPS hi, Z31, hi; \
+	VMOVUPS lo, K1, (DX); \
+	VMOVUPS hi, K2, 64(DX); \
+	ADDQ R13, DX
+
+#define STORE16R(lo) \
+	VMOVUPS.Z (DX), K3, Z26; \
+	VFMADD231PS lo, Z30, Z26; \
+	VADDPS Z28, Z26, Z26; \
+	VMAXPS Z26, Z31, Z26; \
+	VMOVUPS Z26, K1, (DX); \
+	ADDQ R13, DX
+
+#define STORE16(lo) \
+	VFMADD213PS Z28, Z30, lo; \
+	VMAXPS lo, Z31, lo; \
+	VMOVUPS lo, K1, (DX); \
+	ADDQ R13, DX
+
+	// Four versions of the stores: one vector or two, C read or not. A
+	// load or store whose span overlaps a store just made stalls it,
+	// masked off or not: narrow C rows are close together.
+	KORTESTW K3, K3
+	JZ   nnnoread
+	KORTESTW K2, K2
+	JZ   nnstore16r
+	JMP  nnstore32r
+
+nnnoread:
+	KORTESTW K2, K2
+	JZ   nnstore16
+
+nnstore32:
+	STORE32(Z0, Z1)
 	DECQ CX
 	JZ   nndone
-	STOREROW(Z2, Z3)
+	STORE32(Z2, Z3)
 	DECQ CX
 	JZ   nndone
-	STOREROW(Z4, Z5)
+	STORE32(Z4, Z5)
 	DECQ CX
 	JZ   nndone
-	STOREROW(Z6, Z7)
+	STORE32(Z6, Z7)
 	DECQ CX
 	JZ   nndone
-	STOREROW(Z8, Z9)
+	STORE32(Z8, Z9)
 	DECQ CX
 	JZ   nndone
-	STOREROW(Z10, Z11)
+	STORE32(Z10, Z11)
 	DECQ CX
 	JZ   nndone
-	STOREROW(Z12, Z13)
+	STORE32(Z12, Z13)
 	DECQ CX
 	JZ   nndone
-	STOREROW(Z14, Z15)
+	STORE32(Z14, Z15)
+	JMP  nndone
+
+nnstore16:
+	STORE16(Z0)
+	DECQ CX
+	JZ   nndone
+	STORE16(Z2)
+	DECQ CX
+	JZ   nndone
+	STORE16(Z4)
+	DECQ CX
+	JZ   nndone
+	STORE16(Z6)
+	DECQ CX
+	JZ   nndone
+	STORE16(Z8)
+	DECQ CX
+	JZ   nndone
+	STORE16(Z10)
+	DECQ CX
+	JZ   nndone
+	STORE16(Z12)
+	DECQ CX
+	JZ   nndone
+	STORE16(Z14)
+	JMP  nndone
+
+nnstore32r:
+	STORE32R(Z0, Z1)
+	DECQ CX
+	JZ   nndone
+	STORE32R(Z2, Z3)
+	DECQ CX
+	JZ   nndone
+	STORE32R(Z4, Z5)
+	DECQ CX
+	JZ   nndone
+	STORE32R(Z6, Z7)
+	DECQ CX
+	JZ   nndone
+	STORE32R(Z8, Z9)
+	DECQ CX
+	JZ   nndone
+	STORE32R(Z10, Z11)
+	DECQ CX
+	JZ   nndone
+	STORE32R(Z12, Z13)
+	DECQ CX
+	JZ   nndone
+	STORE32R(Z14, Z15)
+	JMP  nndone
+
+nnstore16r:
+	STORE16R(Z0)
+	DECQ CX
+	JZ   nndone
+	STORE16R(Z2)
+	DECQ CX
+	JZ   nndone
+	STORE16R(Z4)
+	DECQ CX
+	JZ   nndone
+	STORE16R(Z6)
+	DECQ CX
+	JZ   nndone
+	STORE16R(Z8)
+	DECQ CX
+	JZ   nndone
+	STORE16R(Z10)
+	DECQ CX
+	JZ   nndone
+	STORE16R(Z12)
+	DECQ CX
+	JZ   nndone
+	STORE16R(Z14)
+	JMP  nndone
 
 nndone:
 	VZEROUPPER

@@ -46,6 +46,9 @@ func SGDStep[T Float](dst, param, grad, buf []T, lr, momentum, weightDecay float
 	wd, mom, neg := T(weightDecay), T(momentum), T(-lr)
 	if wd == 0 && mom == 0 {
 		// Plain SGD, the common case, without the tests of each element.
+		if d32, ok := any(dst).([]float32); ok && axpy32(d32, any(param).([]float32), any(grad).([]float32), float32(neg)) {
+			return
+		}
 		param = param[:len(dst)]
 		grad = grad[:len(dst)]
 		for i := range dst {
