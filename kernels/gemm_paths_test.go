@@ -7,7 +7,8 @@ import (
 )
 
 // gemmPaths runs f once for each float32 GEMM implementation this machine
-// has: the portable kernels, and the AVX-512 ones where the CPU has them.
+// has: the portable kernels, and the AVX-512 ones where the CPU has them,
+// alone and with 2 and 3 threads.
 func gemmPaths(t *testing.T, f func(t *testing.T)) {
 	avx := hasAVX512
 	defer func() { hasAVX512 = avx }()
@@ -16,6 +17,12 @@ func gemmPaths(t *testing.T, f func(t *testing.T)) {
 	if avx {
 		hasAVX512 = true
 		t.Run("avx512", f)
+		// Products split across helpers (columns in parts of 32).
+		for _, n := range []int{2, 3} {
+			old := SetThreads(n)
+			t.Run(fmt.Sprintf("avx512/threads=%d", n), f)
+			SetThreads(old)
+		}
 	}
 }
 

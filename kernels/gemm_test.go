@@ -155,8 +155,9 @@ func TestGemmPanics(t *testing.T) {
 }
 
 func TestGemmAllocs(t *testing.T) {
+	defer SetThreads(SetThreads(2)) // split products allocate nothing either
 	rng := newRNG()
-	for _, s := range [][3]int{{100, 10, 10}, {64, 128, 784}} {
+	for _, s := range [][3]int{{100, 10, 10}, {64, 128, 784}, {1, 128, 784}} {
 		m, n, k := s[0], s[1], s[2]
 		a := randSlice[float32](rng, m*k, -1, 1)
 		b := randSlice[float32](rng, k*n, -1, 1)
@@ -184,6 +185,7 @@ var gemmShapes = []struct {
 	{"dw2x10x100", true, false, 2, 10, 100},
 	{"fwd64x128x784", false, true, 64, 128, 784},
 	{"fwd1x128x784", false, true, 1, 128, 784},
+	{"fwd1x8x784", false, true, 1, 8, 784},
 	{"fwd256x128x784", false, true, 256, 128, 784},
 	{"nn64x128x784", false, false, 64, 128, 784},
 	{"256x256x256", false, false, 256, 256, 256},

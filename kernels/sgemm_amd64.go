@@ -60,6 +60,49 @@ func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		scaleC(m, n, beta, c, ldc, nil, false)
 		beta = 1
 	}
+	if nt := Threads(); nt > 1 && m*n*k >= parallelMin && n >= 64 && threads.TryLock() {
+		// Columns in parts of whole 32-column tiles, one per thread; the
+		// lock is not waited for: a product started while another uses
+		// the helpers runs alone.
+		w := ((n+nt-1)/nt + 31) / 32 * 32
+		var used []*helper
+		for i, h := range threads.helpers[:nt-1] {
+			j := (i + 1) * w
+			if j >= n {
+				break
+			}
+			jn := min(j+w, n)
+			var bj []float32
+			if transB {
+				bj = b[j*ldb:]
+			} else {
+				bj = b[j:]
+			}
+			var biasj []float32
+			if bias != nil {
+				biasj = bias[j:jn]
+			}
+			h.give(&gemmPart{transA: transA, transB: transB, m: m, n: jn - j, k: k, alpha: alpha, beta: beta,
+				a: a, b: bj, c: c[j:], bias: biasj, lda: lda, ldb: ldb, ldc: ldc, relu: relu})
+			used = threads.helpers[:i+1]
+		}
+		var bias0 []float32
+		if bias != nil {
+			bias0 = bias[:w]
+		}
+		sgemmSerial(transA, transB, m, min(w, n), k, alpha, a, lda, b, ldb, beta, c, ldc, bias0, relu)
+		for _, h := range used {
+			h.wait()
+		}
+		threads.Unlock()
+		return true
+	}
+	sgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
+	return true
+}
+
+// sgemmSerial is sgemmAVX512 on the calling goroutine, beta 0 or 1.
+func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
 	if transB && n*k <= smallNT && m > 4 {
 		// Stack buffers sized to the product: zeroing the largest for a
 		// 10×10 weight would cost more than the product.
@@ -79,7 +122,6 @@ func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	} else {
 		sgemmNN(transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	}
-	return true
 }
 
 // depthBlock returns the depth of the blocks k is cut into: as even as

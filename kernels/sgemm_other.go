@@ -16,3 +16,8 @@ func finite32(x []float32) (finite, ok bool) { return false, false }
 func reluGrad32(dx, dy, x []float32) bool        { return false }
 func axpy32(dst, x, y []float32, a float32) bool { return false }
 func colSum32(dst, src []float32) bool           { return false }
+
+// sgemmSerial is never called: no helper gets a part without AVX-512.
+func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
+	panic("kernels: sgemmSerial without AVX-512")
+}

@@ -12,7 +12,7 @@ import (
 
 var benchCmd = &command{
 	name:    "bench",
-	usage:   "nnc bench FILE [--model M] [--set p=v] [--backend interp] [--batch B] [--train] [--json] [--cpuprofile FILE]",
+	usage:   "nnc bench FILE [--model M] [--set p=v] [--backend interp] [--batch B] [--train] [--json] [--threads N] [--cpuprofile FILE]",
 	summary: "time the forward pass (or, with --train, one training step) on random inputs",
 	run:     runBench,
 }

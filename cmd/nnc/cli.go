@@ -8,11 +8,13 @@ import (
 	"os"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/kernels"
 )
 
 // Exit statuses, as LANGUAGE.md fixes them.
@@ -144,6 +146,7 @@ type flagVals struct {
 	quiet   bool
 	plot    string
 	cpuprof string
+	threads int
 }
 
 // setFlag collects repeated --set p=v.
@@ -198,6 +201,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.plot, "plot", "", "write the loss and accuracy of each epoch to this picture (.png, .jpg or .svg)")
 		fs.StringVar(&v.backend, "backend", "interp", "interp, or go: train with the model compiled to Go (needs the Go toolchain)")
 		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint")
+		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 	case "predict":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to predict with (required)")
 		fs.StringVar(&v.input, "input", "", "the rows to predict on: a CSV file whose every column is a feature, or an IDX file of images (required)")
@@ -214,6 +218,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.IntVar(&v.batch, "batch", 0, "rows per step (default: 1 for the forward pass, the train block's for --train)")
 		fs.BoolVar(&v.train, "train", false, "time one training step instead of the forward pass")
 		fs.BoolVar(&v.json, "json", false, "print one JSON object")
+		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the timed steps to this file (interp backend), for go tool pprof")
 	case "fmt":
 		fs.BoolVar(&v.list, "l", false, "list the files whose formatting differs, do not rewrite them")
@@ -251,6 +256,16 @@ func (e *cmdEnv) parseFile(args []string, v *flagVals) (file string, code int, o
 	pos, code, ok := e.parse(args, v)
 	if !ok {
 		return "", code, false
+	}
+	if v.threads < 0 || v.threads > 64 {
+		fmt.Fprintf(e.stderr, "nnc %s: --threads must be 1 to 64, got %d\n", e.cmd.name, v.threads)
+		return "", exitModel, false
+	}
+	if v.threads > 0 {
+		// This process's products, and those of the generated programs
+		// --backend go runs, which read NNC_THREADS.
+		kernels.SetThreads(v.threads)
+		os.Setenv("NNC_THREADS", strconv.Itoa(v.threads))
 	}
 	if file, ok = e.oneFile(pos); !ok {
 		return "", exitModel, false
