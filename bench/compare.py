@@ -1,19 +1,40 @@
 #!/usr/bin/python3
-"""compare.py: nnc against PyTorch (CPU, one thread) on the shapes of
-../shared/bench/torch_bench.py, alternating the two ROUNDS times (default 5),
-and prints the median of each figure and the ratio PyTorch time / nnc time
-(above 1: nnc is faster), for the interpreter and the generated Go.
+"""compare.py: nnc against PyTorch (CPU) on the shapes of
+../shared/bench/torch_bench.py, alternating the two ROUNDS times, and
+prints the median of each figure and the ratio PyTorch time / nnc time
+(above 1: nnc is faster) for the interpreter and the generated Go, then the
+single-precision GEMM at 256x256x256 (GFLOP/s) of both.
+
+Both sides get the same number of threads (--threads, default 1): nnc
+through --threads / NNC_THREADS, PyTorch through TORCH_THREADS and the
+variables OpenBLAS and OpenMP read (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS).
+torch.set_num_threads alone does not reach the OpenBLAS that Debian's
+PyTorch multiplies matrices with: without them "one thread" is as many as
+the machine has. --blas-default leaves them unset, to show that setting.
 
 Needs Debian's PyTorch (apt-get install -y python3-torch) and Go.
-Usage: /usr/bin/python3 bench/compare.py [ROUNDS]
+Usage: /usr/bin/python3 bench/compare.py [ROUNDS] [--threads N] [--blas-default]
 """
-import json, os, statistics, subprocess, sys, tempfile
+import argparse, json, os, re, statistics, subprocess, sys, tempfile
+
+ap = argparse.ArgumentParser()
+ap.add_argument("rounds", nargs="?", type=int, default=5)
+ap.add_argument("--threads", type=int, default=1)
+ap.add_argument("--blas-default", action="store_true")
+opt = ap.parse_args()
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 torch_script = os.environ.get("TORCH_BENCH", os.path.join(root, "..", "shared", "bench", "torch_bench.py"))
 nnc = os.path.join(tempfile.mkdtemp(), "nnc")
 subprocess.run(["go", "build", "-o", nnc, "./cmd/nnc"], cwd=root, check=True)
+kbench = os.path.join(os.path.dirname(nnc), "kernels.test")
+subprocess.run(["go", "test", "-c", "-o", kbench, "./kernels"], cwd=root, check=True)
+
+threads = str(opt.threads)
+torch_env = dict(os.environ, TORCH_THREADS=threads)
+if not opt.blas_default:
+    torch_env.update(OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+nnc_env = dict(os.environ, NNC_THREADS=threads)
 
 figures = {
     "seed_train_step_us": ("examples/seed.nn", ["--train"]),
@@ -23,19 +44,28 @@ figures = {
     "mnist_infer_b256_us": ("bench/models/mnist_mlp.nn", ["--batch", "256"]),
 }
 runs = {"torch": {}, "interp": {}, "go": {}}
-for _ in range(rounds):
-    env = dict(os.environ, TORCH_THREADS="1")
-    out = subprocess.run(["/usr/bin/python3", torch_script, "seed", "mnist"], env=env, capture_output=True, text=True, check=True).stdout
+gemm = {"torch": [], "nnc": []}
+for _ in range(opt.rounds):
+    out = subprocess.run(["/usr/bin/python3", torch_script, "seed", "mnist", "gemm"], env=torch_env, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         f = line.split()
         if f and f[0] in figures:
             runs["torch"].setdefault(f[0], []).append(float(f[1]))
+        if f and f[0] == "sgemm_256_gflops":
+            gemm["torch"].append(float(f[1]))
     for backend in ("interp", "go"):
         for fig, (model, args) in figures.items():
-            out = subprocess.run([nnc, "bench", model, "--backend", backend, "--json"] + args, cwd=root, capture_output=True, text=True, check=True).stdout
+            out = subprocess.run([nnc, "bench", model, "--backend", backend, "--json", "--threads", threads] + args, cwd=root, env=nnc_env, capture_output=True, text=True, check=True).stdout
             runs[backend].setdefault(fig, []).append(json.loads(out)["us_per_step"])
+    out = subprocess.run([kbench, "-test.run", "^$", "-test.bench", "Gemm/nnc/float32/256x256x256$", "-test.benchtime", "1s"], cwd=os.path.join(root, "kernels"), env=nnc_env, capture_output=True, text=True, check=True).stdout
+    m = re.search(r"([0-9.]+) GFLOP/s", out)
+    gemm["nnc"].append(float(m.group(1)))
 
-print(f"{'figure (median µs of ' + str(rounds) + ')':28} {'torch':>10} {'interp':>10} {'go':>10} {'interp x':>9} {'go x':>9}")
+blas = "OpenBLAS threads unset" if opt.blas_default else "OpenBLAS threads pinned"
+print(f"threads {threads} ({blas}), {opt.rounds} alternating rounds, medians")
+print(f"{'figure (µs)':28} {'torch':>10} {'interp':>10} {'go':>10} {'interp x':>9} {'go x':>9}")
 for fig in figures:
     t, i, g = (statistics.median(runs[k][fig]) for k in ("torch", "interp", "go"))
     print(f"{fig:28} {t:10.2f} {i:10.2f} {g:10.2f} {t / i:8.2f}x {t / g:8.2f}x")
+t, n = statistics.median(gemm["torch"]), statistics.median(gemm["nnc"])
+print(f"{'sgemm_256 (GFLOP/s)':28} {t:10.1f} {n:10.1f} {'':10} {n / t * 100:7.0f}% of PyTorch's")
