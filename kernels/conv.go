@@ -125,17 +125,32 @@ func im2col[T Float](col, x []T, s ConvShape) {
 						continue
 					}
 					src := plane[h*s.W : (h+1)*s.W]
-					for j := range out {
-						if v := j*s.Stride - s.Pad + kw; v >= 0 && v < s.W {
-							out[j] = src[v]
-						} else {
-							out[j] = 0
-						}
+					lo, hi := validCols(ow, s.W, s.Stride, kw-s.Pad)
+					clear(out[:lo])
+					clear(out[hi:])
+					if s.Stride == 1 {
+						copy(out[lo:hi], src[lo+kw-s.Pad:])
+						continue
+					}
+					for j := lo; j < hi; j++ {
+						out[j] = src[j*s.Stride+kw-s.Pad]
 					}
 				}
 			}
 		}
 	}
+}
+
+// validCols returns the range [lo, hi) of output columns j < ow whose
+// input column j·stride + off lies in [0, w); hi ≥ lo.
+func validCols(ow, w, stride, off int) (lo, hi int) {
+	// j·stride + off ≥ 0  ⟺  j ≥ ⌈-off/stride⌉
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	// j·stride + off < w  ⟺  j < ⌈(w - off)/stride⌉
+	hi = min(ow, max(0, (w-off+stride-1)/stride))
+	return min(lo, hi), hi
 }
 
 // col2im adds the columns of col, laid out as by im2col, back into the
@@ -155,10 +170,14 @@ func col2im[T Float](dx, col []T, s ConvShape) {
 						continue
 					}
 					dst := plane[h*s.W : (h+1)*s.W]
-					for j, g := range row[i*ow : (i+1)*ow] {
-						if v := j*s.Stride - s.Pad + kw; v >= 0 && v < s.W {
-							dst[v] += g
-						}
+					lo, hi := validCols(ow, s.W, s.Stride, kw-s.Pad)
+					g := row[i*ow : (i+1)*ow]
+					if s.Stride == 1 {
+						AddTo(dst[lo+kw-s.Pad:hi+kw-s.Pad], g[lo:hi])
+						continue
+					}
+					for j := lo; j < hi; j++ {
+						dst[j*s.Stride+kw-s.Pad] += g[j]
 					}
 				}
 			}

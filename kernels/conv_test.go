@@ -40,6 +40,8 @@ var convShapes = []ConvShape{
 	{N: 1, C: 2, H: 5, W: 5, K: 3, KH: 3, KW: 3, Stride: 1, Pad: 0},
 	{N: 2, C: 1, H: 28, W: 28, K: 6, KH: 5, KW: 5, Stride: 1, Pad: 2},
 	{N: 1, C: 1, H: 1, W: 1, K: 1, KH: 1, KW: 1, Stride: 1, Pad: 0},
+	{N: 1, C: 2, H: 3, W: 3, K: 2, KH: 5, KW: 5, Stride: 1, Pad: 2},
+	{N: 1, C: 1, H: 8, W: 9, K: 2, KH: 2, KW: 3, Stride: 3, Pad: 2},
 }
 
 func testConv2d[T Float](t *testing.T) {
@@ -140,6 +142,27 @@ func testMaxPool2d[T Float](t *testing.T) {
 		}
 		MaxPool2d(dst, nil, x, s)
 		checkClose(t, "MaxPool2d without indices", dst, want, 0)
+	}
+	// NaN wins wherever it is in a window (the first NaN, by index), as in
+	// torch; the 2×2 path and the general loop (a 2×2 window written as
+	// kernel 2, stride 2 versus the same through Kernel 3's code) agree.
+	for at := range 4 {
+		for second := range 5 {
+			x := []T{1, 2, 3, 0}
+			x[at] = T(math.NaN())
+			if second < 4 && second != at {
+				x[second] = T(math.NaN())
+			}
+			dst, idx := make([]T, 1), make([]int32, 1)
+			MaxPool2d(dst, idx, x, PoolShape{N: 1, C: 1, H: 2, W: 2, Kernel: 2, Stride: 2})
+			first := at
+			if second < at && second != at {
+				first = second
+			}
+			if !math.IsNaN(float64(dst[0])) || int(idx[0]) != first {
+				t.Fatalf("NaN at %d and %d: max %v at %d, want NaN at %d", at, second, dst[0], idx[0], first)
+			}
+		}
 	}
 	// Ties go to the first element of the window.
 	dst, idx := make([]T, 1), make([]int32, 1)

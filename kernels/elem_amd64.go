@@ -8,6 +8,18 @@ import "unsafe"
 func sreluGrad(dx, dy, x unsafe.Pointer, n int)
 
 //go:noescape
+func srelu(dst, x unsafe.Pointer, n int)
+
+// relu32 is Relu for float32 with AVX-512; it reports whether it ran.
+func relu32(dst, x []float32) bool {
+	if !hasAVX512 || len(dst) == 0 {
+		return hasAVX512
+	}
+	srelu(unsafe.Pointer(&dst[0]), unsafe.Pointer(&x[0]), len(dst))
+	return true
+}
+
+//go:noescape
 func saxpy(dst, x, y unsafe.Pointer, n int, a float32)
 
 //go:noescape

@@ -145,3 +145,29 @@ csstore:
 csdone:
 	VZEROUPPER
 	RET
+
+// func srelu(dst, x unsafe.Pointer, n int)
+//
+// dst[i] = max(x[i], 0), NaN kept (VMAXPS returns its second source, x,
+// when either is NaN).
+TEXT ·srelu(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+
+rlloop:
+	TESTQ CX, CX
+	JLE   rldone
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z1
+	VMAXPS    Z1, Z0, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  rlloop
+
+rldone:
+	VZEROUPPER
+	RET

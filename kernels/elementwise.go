@@ -63,6 +63,9 @@ func Scale[T Float](dst []T, s T, x []T) {
 // unless x has len(dst) elements.
 func Relu[T Float](dst, x []T) {
 	same("Relu", "x", len(x), len(dst))
+	if d32, ok := any(dst).([]float32); ok && relu32(d32, any(x).([]float32)) {
+		return
+	}
 	for i, v := range x {
 		if v < 0 {
 			v = 0

@@ -59,10 +59,12 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 	if m == 0 || n == 0 {
 		return
 	}
-	if a32, ok := any(a).([]float32); ok && hasAVX512 && k > 0 && alpha != 0 {
-		// The AVX-512 kernels (amd64 machines that have them), with the
-		// epilogue in their stores.
-		if sgemmAVX512(transA, transB, m, n, k, float32(alpha), a32, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc, any(bias).([]float32), relu) {
+	if a32, ok := any(a).([]float32); ok && (hasAVX512 || hasAVX2) && k > 0 && alpha != 0 {
+		// The assembly kernels of amd64 machines that have AVX-512, else
+		// AVX2 and FMA.
+		b32, c32, bias32 := any(b).([]float32), any(c).([]float32), any(bias).([]float32)
+		if sgemmAVX512(transA, transB, m, n, k, float32(alpha), a32, lda, b32, ldb, float32(beta), c32, ldc, bias32, relu) ||
+			sgemmAVX2(transA, transB, m, n, k, float32(alpha), a32, lda, b32, ldb, float32(beta), c32, ldc, bias32, relu) {
 			return
 		}
 	}
@@ -74,15 +76,6 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 	case k*((n+nr-1)/nr*nr) <= smallPack:
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	default:
-		if a32, ok := any(a).([]float32); ok && hasSIMD {
-			// The vector kernel (GOEXPERIMENT=simd builds), then the
-			// epilogue over C.
-			gemmSIMD(transA, transB, m, n, k, float32(alpha), a32, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
-			if bias != nil || relu {
-				scaleC(m, n, 1, c, ldc, bias, relu)
-			}
-			return
-		}
 		gemmPacked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	}
 }

@@ -7,13 +7,17 @@ import (
 )
 
 // gemmPaths runs f once for each float32 GEMM implementation this machine
-// has: the portable kernels, and the AVX-512 ones where the CPU has them,
-// alone and with 2 and 3 threads.
+// has: the portable kernels, the AVX2 ones and the AVX-512 ones where the
+// CPU has them, the last alone and with 2 and 3 threads.
 func gemmPaths(t *testing.T, f func(t *testing.T)) {
-	avx := hasAVX512
-	defer func() { hasAVX512 = avx }()
-	hasAVX512 = false
+	avx, avx2 := hasAVX512, hasAVX2
+	defer func() { hasAVX512, hasAVX2 = avx, avx2 }()
+	hasAVX512, hasAVX2 = false, false
 	t.Run("portable", f)
+	if avx2 {
+		hasAVX2 = true
+		t.Run("avx2", f)
+	}
 	if avx {
 		hasAVX512 = true
 		t.Run("avx512", f)
@@ -193,6 +197,13 @@ func TestVectorLoops(t *testing.T) {
 				}
 				if dx[i] != want {
 					t.Fatalf("ReluBackward n=%d: dx[%d] = %v, want %v", n, i, dx[i], want)
+				}
+			}
+			r := make([]float32, n)
+			Relu(r, x)
+			for i := range n {
+				if want := max(x[i], 0); r[i] != want && !(x[i] != x[i] && r[i] != r[i]) {
+					t.Fatalf("Relu n=%d: dst[%d] = %v, want %v", n, i, r[i], want)
 				}
 			}
 			p := randSlice[float32](rng, n, -1, 1)

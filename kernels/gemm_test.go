@@ -234,8 +234,13 @@ func BenchmarkGemm(b *testing.B) {
 		}
 		if avx && !ref {
 			hasAVX512 = false
+			if hasAVX2 {
+				b.Run("avx2/float32", func(b *testing.B) { benchGemm[float32](b, false) })
+			}
+			avx2 := hasAVX2
+			hasAVX2 = false
 			b.Run("portable/float32", func(b *testing.B) { benchGemm[float32](b, false) })
-			hasAVX512 = true
+			hasAVX512, hasAVX2 = true, avx2
 		}
 		b.Run(fmt.Sprintf("%s/float32", name), func(b *testing.B) { benchGemm[float32](b, ref) })
 		b.Run(fmt.Sprintf("%s/float64", name), func(b *testing.B) { benchGemm[float64](b, ref) })

@@ -37,6 +37,10 @@ func MaxPool2d[T Float](dst []T, idx []int32, x []T, s PoolShape) {
 	if idx != nil {
 		need("MaxPool2d", "idx", len(idx), planes*oh*ow)
 	}
+	if s.Kernel == 2 && s.Stride == 2 {
+		maxPool2x2(dst, idx, x, planes, s.H, s.W, oh, ow)
+		return
+	}
 	for p := range planes {
 		plane := x[p*s.H*s.W : (p+1)*s.H*s.W]
 		for i := range oh {
@@ -64,6 +68,45 @@ func MaxPool2d[T Float](dst []T, idx []int32, x []T, s PoolShape) {
 			}
 		}
 	}
+}
+
+// maxPool2x2 is MaxPool2d for 2×2 windows at stride 2, the common case,
+// with the window's four values compared in a fixed order: a greater
+// value, or the first NaN, wins, as in the general loop.
+func maxPool2x2[T Float](dst []T, idx []int32, x []T, planes, h, w, oh, ow int) {
+	for p := range planes {
+		plane := x[p*h*w : (p+1)*h*w]
+		for i := range oh {
+			r0 := plane[2*i*w : 2*i*w+w]
+			r1 := plane[(2*i+1)*w : (2*i+1)*w+w]
+			o := (p*oh + i) * ow
+			out := dst[o : o+ow]
+			for j := range out {
+				win := [4]T{r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]}
+				// Without branches (random data defeats prediction): v
+				// takes over when greater, or NaN while m is not.
+				at := 0
+				for q := 1; q < 4; q++ {
+					v, m := win[q], win[at]
+					take := b2i(v > m) | b2i(v != v)&^b2i(m != m)
+					at += take * (q - at)
+				}
+				m := win[at]
+				if idx != nil {
+					idx[o+j] = int32((2*i+at>>1)*w + 2*j + at&1)
+				}
+				out[j] = m
+			}
+		}
+	}
+}
+
+// b2i is 1 for true and 0 for false (a SETcc, not a branch).
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // MaxPool2dBackward routes dy, the N×C×OutH×OutW gradient of MaxPool2d's

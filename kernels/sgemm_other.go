@@ -5,6 +5,14 @@ package kernels
 // hasAVX512 is false: this build has no AVX-512 kernels.
 var hasAVX512 = false
 
+// hasAVX2 is false: this build has no AVX2 kernels.
+var hasAVX2 = false
+
+// sgemmAVX2 reports that it did nothing: the portable GEMM runs.
+func sgemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {
+	return false
+}
+
 // sgemmAVX512 reports that it did nothing: the portable GEMM runs.
 func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {
 	return false
@@ -13,6 +21,7 @@ func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 // finite32 reports that it cannot tell: the portable loop runs.
 func finite32(x []float32) (finite, ok bool) { return false, false }
 
+func relu32(dst, x []float32) bool               { return false }
 func reluGrad32(dx, dy, x []float32) bool        { return false }
 func axpy32(dst, x, y []float32, a float32) bool { return false }
 func colSum32(dst, src []float32) bool           { return false }

@@ -109,9 +109,9 @@ func Build(p Program) (string, error) {
 }
 
 // goExperiment is the GOEXPERIMENT this program was built with: the
-// generated code is built with the same, so that its kernels (the SIMD
-// ones of GOEXPERIMENT=simd, or the portable ones) are the interpreter's
-// and both back ends agree to the last bit.
+// generated code is built with the same, so that both back ends compile
+// the kernels alike (which of them run is chosen at run time from the
+// CPU, the same for both) and agree to the last bit.
 func goExperiment() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
