@@ -125,11 +125,9 @@ func BatchNormBackward[T Float](dx, dweight, dbias, dy, x, weight, mean, invStd 
 		mu, is := float64(mean[ch]), float64(invStd[ch])
 		sdy, sdyx := 0.0, 0.0
 		for i := range n {
-			g := dy[(i*c+ch)*hw : (i*c+ch+1)*hw]
-			for j, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-				sdy += float64(g[j])
-				sdyx += float64(g[j]) * (float64(v) - mu) * is
-			}
+			a, b := sumDyXhat(dy[(i*c+ch)*hw:(i*c+ch+1)*hw], x[(i*c+ch)*hw:(i*c+ch+1)*hw], mu, is)
+			sdy += a
+			sdyx += b
 		}
 		if dbias != nil {
 			dbias[ch] = T(sdy)
@@ -141,12 +139,13 @@ func BatchNormBackward[T Float](dx, dweight, dbias, dy, x, weight, mean, invStd 
 			continue
 		}
 		k := float64(weight[ch]) * is
+		mdy, mdyx := sdy/m, sdyx/m
 		for i := range n {
 			g := dy[(i*c+ch)*hw : (i*c+ch+1)*hw]
 			out := dx[(i*c+ch)*hw : (i*c+ch+1)*hw]
 			for j, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
 				xhat := (float64(v) - mu) * is
-				out[j] = T(k * (float64(g[j]) - sdy/m - xhat*sdyx/m))
+				out[j] = T(k * (float64(g[j]) - mdy - xhat*mdyx))
 			}
 		}
 	}

@@ -15,9 +15,7 @@ func ChannelSum[T Float](dst, x []T, n, c, hw int) {
 	for ch := range c {
 		s := 0.0
 		for i := range n {
-			for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-				s += float64(v)
-			}
+			s += sum64(x[(i*c+ch)*hw : (i*c+ch+1)*hw])
 		}
 		dst[ch] = T(s)
 	}
@@ -28,18 +26,70 @@ func ChannelSum[T Float](dst, x []T, n, c, hw int) {
 func batchStats[T Float](x []T, ch, n, c, hw int) (mu, ss float64) {
 	s := 0.0
 	for i := range n {
-		for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-			s += float64(v)
-		}
+		s += sum64(x[(i*c+ch)*hw : (i*c+ch+1)*hw])
 	}
 	mu = s / float64(n*hw)
 	for i := range n {
-		for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-			d := float64(v) - mu
-			ss += d * d
-		}
+		ss += sumSqDev(x[(i*c+ch)*hw:(i*c+ch+1)*hw], mu)
 	}
 	return mu, ss
+}
+
+// sum64 returns Σ x in float64, in four interleaved partial sums (one
+// chain of additions would wait on each).
+func sum64[T Float](x []T) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		q := x[i : i+4 : i+4]
+		s0 += float64(q[0])
+		s1 += float64(q[1])
+		s2 += float64(q[2])
+		s3 += float64(q[3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sumSqDev returns Σ (x - mu)² in float64, as sum64.
+func sumSqDev[T Float](x []T, mu float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		q := x[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(q[0])-mu, float64(q[1])-mu, float64(q[2])-mu, float64(q[3])-mu
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := float64(x[i]) - mu
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sumDyXhat returns Σ dy and Σ dy·(x - mu)·is in float64, as sum64.
+func sumDyXhat[T Float](dy, x []T, mu, is float64) (sdy, sdyx float64) {
+	dy = dy[:len(x)]
+	var a0, a1, b0, b1 float64
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
+		g0, g1 := float64(dy[i]), float64(dy[i+1])
+		a0 += g0
+		a1 += g1
+		b0 += g0 * (float64(x[i]) - mu) * is
+		b1 += g1 * (float64(x[i+1]) - mu) * is
+	}
+	if i < len(x) {
+		g := float64(dy[i])
+		a0 += g
+		b0 += g * (float64(x[i]) - mu) * is
+	}
+	return a0 + a1, b0 + b1
 }
 
 // BatchStats sets mean and invStd to the batch statistics BatchNormTrain

@@ -117,6 +117,7 @@ func im2col[T Float](col, x []T, s ConvShape) {
 			for kw := range s.KW {
 				row := col[r*oh*ow : (r+1)*oh*ow]
 				r++
+				lo, hi := validCols(ow, s.W, s.Stride, kw-s.Pad)
 				for i := range oh {
 					out := row[i*ow : (i+1)*ow]
 					h := i*s.Stride - s.Pad + kh
@@ -125,7 +126,6 @@ func im2col[T Float](col, x []T, s ConvShape) {
 						continue
 					}
 					src := plane[h*s.W : (h+1)*s.W]
-					lo, hi := validCols(ow, s.W, s.Stride, kw-s.Pad)
 					clear(out[:lo])
 					clear(out[hi:])
 					if s.Stride == 1 {
@@ -164,13 +164,13 @@ func col2im[T Float](dx, col []T, s ConvShape) {
 			for kw := range s.KW {
 				row := col[r*oh*ow : (r+1)*oh*ow]
 				r++
+				lo, hi := validCols(ow, s.W, s.Stride, kw-s.Pad)
 				for i := range oh {
 					h := i*s.Stride - s.Pad + kh
 					if h < 0 || h >= s.H {
 						continue
 					}
 					dst := plane[h*s.W : (h+1)*s.W]
-					lo, hi := validCols(ow, s.W, s.Stride, kw-s.Pad)
 					g := row[i*ow : (i+1)*ow]
 					if s.Stride == 1 {
 						AddTo(dst[lo+kw-s.Pad:hi+kw-s.Pad], g[lo:hi])

@@ -110,6 +110,8 @@ func testMaxPool2d[T Float](t *testing.T) {
 		{N: 2, C: 3, H: 6, W: 6, Kernel: 2, Stride: 2},
 		{N: 1, C: 2, H: 7, W: 5, Kernel: 3, Stride: 2},
 		{N: 1, C: 1, H: 5, W: 5, Kernel: 2, Stride: 2},
+		{N: 2, C: 2, H: 4, W: 70, Kernel: 2, Stride: 2},
+		{N: 1, C: 3, H: 9, W: 37, Kernel: 2, Stride: 2},
 	} {
 		x := randSlice[T](rng, s.N*s.C*s.H*s.W, -1, 1)
 		oh, ow := s.OutH(), s.OutW()
@@ -173,7 +175,9 @@ func testMaxPool2d[T Float](t *testing.T) {
 	mustPanic(t, "MaxPool2d", func() { MaxPool2d(dst, idx, []T{1, 2, 3}, PoolShape{N: 1, C: 1, H: 2, W: 2, Kernel: 2, Stride: 2}) })
 }
 
-func TestMaxPool2d(t *testing.T) { both(t, testMaxPool2d[float32], testMaxPool2d[float64]) }
+func TestMaxPool2d(t *testing.T) {
+	gemmPaths(t, func(t *testing.T) { both(t, testMaxPool2d[float32], testMaxPool2d[float64]) })
+}
 
 func TestMaxPool2dBackward(t *testing.T) {
 	rng := newRNG()

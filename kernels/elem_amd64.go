@@ -20,6 +20,28 @@ func relu32(dst, x []float32) bool {
 }
 
 //go:noescape
+func smaxPool2x2(dst, idx, r0, r1 unsafe.Pointer, masks uint64, base, w int32)
+
+// maxPool2x2Rows32 pools one row of 2×2 windows (ow of them, rows r0 and
+// r1 of a plane w wide starting at index base) with AVX-512, sixteen at a
+// time, and reports whether it ran.
+func maxPool2x2Rows32(dst []float32, idx []int32, r0, r1 []float32, ow, base, w int) bool {
+	if !hasAVX512 {
+		return false
+	}
+	for j := 0; j < ow; j += 16 {
+		n := min(16, ow-j)
+		masks := lanes(n) | lanes(2*n)<<16 | lanes(2*n-16)<<32
+		var ip unsafe.Pointer
+		if idx != nil {
+			ip = unsafe.Pointer(&idx[j])
+		}
+		smaxPool2x2(unsafe.Pointer(&dst[j]), ip, unsafe.Pointer(&r0[2*j]), unsafe.Pointer(&r1[2*j]), masks, int32(base+2*j), int32(w))
+	}
+	return true
+}
+
+//go:noescape
 func saxpy(dst, x, y unsafe.Pointer, n int, a float32)
 
 //go:noescape

@@ -171,3 +171,90 @@ rlloop:
 rldone:
 	VZEROUPPER
 	RET
+
+// The lanes of the even and the odd elements of 32, for VPERMI2PS.
+DATA poolEven<>+0(SB)/4, $0
+DATA poolEven<>+4(SB)/4, $2
+DATA poolEven<>+8(SB)/4, $4
+DATA poolEven<>+12(SB)/4, $6
+DATA poolEven<>+16(SB)/4, $8
+DATA poolEven<>+20(SB)/4, $10
+DATA poolEven<>+24(SB)/4, $12
+DATA poolEven<>+28(SB)/4, $14
+DATA poolEven<>+32(SB)/4, $16
+DATA poolEven<>+36(SB)/4, $18
+DATA poolEven<>+40(SB)/4, $20
+DATA poolEven<>+44(SB)/4, $22
+DATA poolEven<>+48(SB)/4, $24
+DATA poolEven<>+52(SB)/4, $26
+DATA poolEven<>+56(SB)/4, $28
+DATA poolEven<>+60(SB)/4, $30
+GLOBL poolEven<>(SB), RODATA|NOPTR, $64
+
+// func smaxPool2x2(dst, idx, r0, r1 unsafe.Pointer, masks uint64, base, w int32)
+//
+// Up to sixteen 2×2 windows of stride 2: window j covers r0[2j], r0[2j+1],
+// r1[2j], r1[2j+1]. dst[j] is the greatest, the first in that order
+// winning ties, a NaN (the first) winning over all; idx[j] (when idx is
+// not nil) is its index, base + 2j for r0[2j], +1, +w, +w+1. masks: bits
+// 0-15 the windows stored, 16-31 and 32-47 the elements of r0 and r1
+// read (0-15 and 16-31).
+TEXT ·smaxPool2x2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ idx+8(FP), DX
+	MOVQ r0+16(FP), SI
+	MOVQ r1+24(FP), BX
+	MOVQ masks+32(FP), AX
+	KMOVW AX, K1
+	SHRQ  $16, AX
+	KMOVW AX, K5
+	SHRQ  $16, AX
+	KMOVW AX, K6
+
+	VMOVUPS.Z (SI), K5, Z10
+	VMOVUPS.Z 64(SI), K6, Z11
+	VMOVUPS.Z (BX), K5, Z12
+	VMOVUPS.Z 64(BX), K6, Z13
+	VMOVDQU32 poolEven<>(SB), Z20 // 2j
+	MOVL      base+40(FP), AX
+	VPBROADCASTD AX, Z21
+	VPADDD    Z20, Z21, Z21       // base + 2j
+	MOVL      $1, AX
+	VPBROADCASTD AX, Z22          // 1
+	VPADDD    Z22, Z20, Z23       // odd lanes: 2j + 1
+	VMOVDQA32 Z20, Z0
+	VPERMI2PS Z11, Z10, Z0        // a
+	VMOVDQA32 Z23, Z1
+	VPERMI2PS Z11, Z10, Z1        // b
+	VMOVDQA32 Z20, Z2
+	VPERMI2PS Z13, Z12, Z2        // c
+	VMOVDQA32 Z23, Z3
+	VPERMI2PS Z13, Z12, Z3        // d
+	MOVL      w+44(FP), AX
+	VPBROADCASTD AX, Z24          // w
+	VPADDD    Z22, Z24, Z25       // w + 1
+	VPXORD    Z5, Z5, Z5          // offset of the winner: 0 for a
+
+// TAKE makes v the winner where it is greater than m (Z0) or NaN while m
+// is not, with offset off.
+#define TAKE(v, off) \
+	VCMPPS    $0x1e, Z0, v, K2; \
+	VCMPPS    $3, v, v, K3; \
+	VCMPPS    $7, Z0, Z0, K4; \
+	KANDW     K3, K4, K3; \
+	KORW      K2, K3, K2; \
+	VMOVAPS   v, K2, Z0; \
+	VMOVDQA32 off, K2, Z5
+
+	TAKE(Z1, Z22)
+	TAKE(Z2, Z24)
+	TAKE(Z3, Z25)
+	VMOVUPS Z0, K1, (DI)
+	TESTQ   DX, DX
+	JZ      pooldone
+	VPADDD    Z5, Z21, Z5
+	VMOVDQU32 Z5, K1, (DX)
+
+pooldone:
+	VZEROUPPER
+	RET

@@ -81,6 +81,15 @@ func maxPool2x2[T Float](dst []T, idx []int32, x []T, planes, h, w, oh, ow int) 
 			r1 := plane[(2*i+1)*w : (2*i+1)*w+w]
 			o := (p*oh + i) * ow
 			out := dst[o : o+ow]
+			if d32, ok := any(out).([]float32); ok {
+				var ix []int32
+				if idx != nil {
+					ix = idx[o : o+ow]
+				}
+				if maxPool2x2Rows32(d32, ix, any(r0).([]float32), any(r1).([]float32), ow, 2*i*w, w) {
+					continue
+				}
+			}
 			for j := range out {
 				win := [4]T{r0[2*j], r0[2*j+1], r1[2*j], r1[2*j+1]}
 				// Without branches (random data defeats prediction): v

@@ -21,10 +21,16 @@ func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 // finite32 reports that it cannot tell: the portable loop runs.
 func finite32(x []float32) (finite, ok bool) { return false, false }
 
+// The vector loops of elem_amd64.go report that they did not run.
+
 func relu32(dst, x []float32) bool               { return false }
 func reluGrad32(dx, dy, x []float32) bool        { return false }
 func axpy32(dst, x, y []float32, a float32) bool { return false }
 func colSum32(dst, src []float32) bool           { return false }
+
+func maxPool2x2Rows32(dst []float32, idx []int32, r0, r1 []float32, ow, base, w int) bool {
+	return false
+}
 
 // sgemmSerial is never called: no helper gets a part without AVX-512.
 func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
