@@ -76,3 +76,39 @@ func colSum32(dst, src []float32) bool {
 	scolSum(unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0]), len(src)/len(dst), len(dst))
 	return true
 }
+
+//go:noescape
+func sadamM(dst, m, grad unsafe.Pointer, n int, weight float32)
+
+//go:noescape
+func sadamV(dst, v, grad unsafe.Pointer, n int, b2, one float32)
+
+//go:noescape
+func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
+
+// adamM32, adamV32 and adamStep32 are AdamM, AdamV and AdamStep for
+// float32 without weight decay, with AVX-512; each reports whether it ran.
+// The lengths are checked.
+func adamM32(dst, m, g []float32, weight float32) bool {
+	if !hasAVX512 || len(dst) == 0 {
+		return hasAVX512
+	}
+	sadamM(unsafe.Pointer(&dst[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&g[0]), len(dst), weight)
+	return true
+}
+
+func adamV32(dst, v, g []float32, b2, one float32) bool {
+	if !hasAVX512 || len(dst) == 0 {
+		return hasAVX512
+	}
+	sadamV(unsafe.Pointer(&dst[0]), unsafe.Pointer(&v[0]), unsafe.Pointer(&g[0]), len(dst), b2, one)
+	return true
+}
+
+func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps float32) bool {
+	if !hasAVX512 || len(dst) == 0 {
+		return hasAVX512
+	}
+	sadamStep(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), len(dst), negStep, bc2Sqrt, eps)
+	return true
+}

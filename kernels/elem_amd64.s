@@ -258,3 +258,107 @@ TEXT ·smaxPool2x2(SB), NOSPLIT, $0-48
 pooldone:
 	VZEROUPPER
 	RET
+
+// The Adam updates of update.go for float32, without weight decay: the
+// same single-precision operations in the same order as the Go loops, so
+// the same bits, sixteen elements at a time.
+
+// func sadamM(dst, m, grad unsafe.Pointer, n int, weight float32)
+//
+// dst = m + weight·(grad - m).
+TEXT ·sadamM(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ m+8(FP), SI
+	MOVQ grad+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS weight+32(FP), Z0
+
+ammloop:
+	TESTQ CX, CX
+	JLE   ammdone
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VSUBPS    Z1, Z2, Z2
+	VMULPS    Z2, Z0, Z2
+	VADDPS    Z2, Z1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP  ammloop
+
+ammdone:
+	VZEROUPPER
+	RET
+
+// func sadamV(dst, v, grad unsafe.Pointer, n int, b2, one float32)
+//
+// dst = v·b2 + (one·grad)·grad.
+TEXT ·sadamV(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ v+8(FP), SI
+	MOVQ grad+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS b2+32(FP), Z0
+	VBROADCASTSS one+36(FP), Z3
+
+avloop:
+	TESTQ CX, CX
+	JLE   avdone
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z3, Z2, Z4
+	VMULPS    Z2, Z4, Z4
+	VADDPS    Z4, Z1, Z1
+	VMOVUPS   Z1, K1, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP  avloop
+
+avdone:
+	VZEROUPPER
+	RET
+
+// func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
+//
+// dst = p + (negStep·m) / (sqrt(v)/bc2Sqrt + eps).
+TEXT ·sadamStep(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ m+16(FP), DX
+	MOVQ v+24(FP), BX
+	MOVQ n+32(FP), CX
+	VBROADCASTSS negStep+40(FP), Z0
+	VBROADCASTSS bc2Sqrt+44(FP), Z5
+	VBROADCASTSS eps+48(FP), Z6
+
+asloop:
+	TESTQ CX, CX
+	JLE   asdone
+	TAILMASK
+	VMOVUPS.Z (BX), K1, Z1
+	VSQRTPS   Z1, Z1
+	VDIVPS    Z5, Z1, Z1
+	VADDPS    Z6, Z1, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VMULPS    Z2, Z0, Z2
+	VDIVPS    Z1, Z2, Z2
+	VMOVUPS.Z (SI), K1, Z3
+	VADDPS    Z2, Z3, Z3
+	VMOVUPS   Z3, K1, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP  asloop
+
+asdone:
+	VZEROUPPER
+	RET

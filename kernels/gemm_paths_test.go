@@ -214,6 +214,24 @@ func TestVectorLoops(t *testing.T) {
 					t.Fatalf("SGDStep n=%d: dst[%d] = %v, want %v", n, i, dst[i], want)
 				}
 			}
+			// Adam without weight decay: the same float32 operations in
+			// the same order on every path.
+			v := randSlice[float32](rng, n, 0, 1)
+			am, av, as := make([]float32, n), make([]float32, n), make([]float32, n)
+			AdamM(am, p, dy, x, 0.9, 0)
+			AdamV(av, v, dy, x, 0.999, 0)
+			AdamStep(as, x, p, v, 3, 1e-3, 0.9, 0.999, 1e-8, 0, false)
+			bc2 := float32(math.Sqrt(1 - math.Pow(0.999, 3)))
+			neg := float32(-(1e-3 / (1 - math.Pow(0.9, 3))))
+			for i := range n {
+				wm := p[i] + float32(1-0.9)*(dy[i]-p[i])
+				wv := v[i]*float32(0.999) + float32(1-0.999)*dy[i]*dy[i]
+				ws := x[i] + neg*p[i]/(float32(math.Sqrt(float64(v[i])))/bc2+float32(1e-8))
+				same := func(a, b float32) bool { return a == b || (a != a && b != b) }
+				if !same(am[i], wm) || !same(av[i], wv) || !same(as[i], ws) {
+					t.Fatalf("Adam n=%d at %d: m %v v %v p %v, want %v %v %v", n, i, am[i], av[i], as[i], wm, wv, ws)
+				}
+			}
 			for _, w := range []int{1, 2, 10, 16, 17, 40} {
 				src := randSlice[float32](rng, n*w, -1, 1)
 				sum := make([]float32, w)

@@ -28,6 +28,10 @@ func reluGrad32(dx, dy, x []float32) bool        { return false }
 func axpy32(dst, x, y []float32, a float32) bool { return false }
 func colSum32(dst, src []float32) bool           { return false }
 
+func adamM32(dst, m, g []float32, weight float32) bool                      { return false }
+func adamV32(dst, v, g []float32, b2, one float32) bool                     { return false }
+func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps float32) bool { return false }
+
 func maxPool2x2Rows32(dst []float32, idx []int32, r0, r1 []float32, ow, base, w int) bool {
 	return false
 }

@@ -80,6 +80,9 @@ func AdamM[T Float](dst, m, grad, param []T, beta1, weightDecay float64) {
 	}
 	w, weight := T(weightDecay), T(1-beta1)
 	small := math.Abs(1-beta1) < 0.5
+	if d32, ok := any(dst).([]float32); ok && w == 0 && small && adamM32(d32, any(m).([]float32), any(grad).([]float32), float32(weight)) {
+		return
+	}
 	for i, g := range grad {
 		if w != 0 {
 			g += w * param[i]
@@ -101,6 +104,9 @@ func AdamV[T Float](dst, v, grad, param []T, beta2, weightDecay float64) {
 		same("AdamV", "input", len(s), len(dst))
 	}
 	w, b2, one := T(weightDecay), T(beta2), T(1-beta2)
+	if d32, ok := any(dst).([]float32); ok && w == 0 && adamV32(d32, any(v).([]float32), any(grad).([]float32), float32(b2), float32(one)) {
+		return
+	}
 	for i, g := range grad {
 		if w != 0 {
 			g += w * param[i]
@@ -124,6 +130,9 @@ func AdamStep[T Float](dst, param, m, v []T, step int, lr, beta1, beta2, eps, we
 	negStep, e := T(-(lr / bc1)), T(eps)
 	decay := decoupled && weightDecay != 0
 	f := T(1 - lr*weightDecay)
+	if d32, ok := any(dst).([]float32); ok && !decay && adamStep32(d32, any(param).([]float32), any(m).([]float32), any(v).([]float32), float32(negStep), float32(bc2Sqrt), float32(e)) {
+		return
+	}
 	for i, p := range param {
 		if decay {
 			p *= f

@@ -202,6 +202,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.backend, "backend", "interp", "interp, or go: train with the model compiled to Go (needs the Go toolchain)")
 		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint")
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
+		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the training (interp backend) to this file, for go tool pprof")
 	case "predict":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to predict with (required)")
 		fs.StringVar(&v.input, "input", "", "the rows to predict on: a CSV file whose every column is a feature, or an IDX file of images (required)")

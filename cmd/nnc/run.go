@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -18,7 +19,7 @@ import (
 
 var runCmd = &command{
 	name:    "run",
-	usage:   "nnc run FILE [--model M] [--epochs N] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--resume CKPT] [--backend interp|go] [--threads N]",
+	usage:   "nnc run FILE [--model M] [--epochs N] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--resume CKPT] [--backend interp|go] [--threads N] [--cpuprofile FILE]",
 	summary: "train a model per its train block, print the loss and accuracy of each epoch, then the final evaluation",
 	run:     runRun,
 }
@@ -76,6 +77,19 @@ func runRun(e *cmdEnv, args []string) int {
 	default:
 		fmt.Fprintf(e.stderr, "nnc run: unknown backend %q; the backends are interp and go\n", v.backend)
 		return exitModel
+	}
+	if v.cpuprof != "" {
+		f, err := os.Create(v.cpuprof)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc run: %v\n", err)
+			return exitRuntime
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(e.stderr, "nnc run: --cpuprofile: %v\n", err)
+			return exitRuntime
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if _, err := train.Run(p, opt); err != nil {
 		fmt.Fprintf(e.stderr, "nnc run: %v\n", err)
