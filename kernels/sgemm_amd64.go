@@ -227,10 +227,7 @@ func sgemmNT(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb 
 			for j := jb; j < jn; j += 4 {
 				// Columns past n repeat the last one and are not stored.
 				last := min(4, jn-j) - 1
-				b0 := unsafe.Pointer(&b[j*ldb])
-				b1 := unsafe.Pointer(&b[(j+min(1, last))*ldb])
-				b2 := unsafe.Pointer(&b[(j+min(2, last))*ldb])
-				b3 := unsafe.Pointer(&b[(j+min(3, last))*ldb])
+				b0, b1, b2, b3 := rows4(b, j, last, ldb)
 				mk, bp := masks(j, j, j+last+1)
 				sdotNT4x4(k, a0, a1, a2, a3, b0, b1, b2, b3, unsafe.Pointer(&c[i*ldc+j]), ldcB, bp, 4, mk, alpha, floor)
 			}
@@ -243,10 +240,7 @@ func sgemmNT(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb 
 			// repeated and only its first row stored.
 			for j := 0; j < n; j += 4 {
 				last := min(4, n-j) - 1
-				b0 := unsafe.Pointer(&b[j*ldb])
-				b1 := unsafe.Pointer(&b[(j+min(1, last))*ldb])
-				b2 := unsafe.Pointer(&b[(j+min(2, last))*ldb])
-				b3 := unsafe.Pointer(&b[(j+min(3, last))*ldb])
+				b0, b1, b2, b3 := rows4(b, j, last, ldb)
 				mk, bp := masks(j, j, j+last+1)
 				sdotNT4x4(k, ai, ai, ai, ai, b0, b1, b2, b3, unsafe.Pointer(&c[i*ldc+j]), 0, bp, 1, mk, alpha, floor)
 			}
@@ -260,4 +254,11 @@ func sgemmNT(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb 
 			sdotNT1x8(k, ai, unsafe.Pointer(&b[j0*ldb]), ldbB, unsafe.Pointer(&c[i*ldc+j0]), bp, mk, alpha, floor)
 		}
 	}
+}
+
+// rows4 returns pointers to rows j to j+3 of b (row stride ldb), those past
+// j+last repeating row j+last.
+func rows4(b []float32, j, last, ldb int) (r0, r1, r2, r3 unsafe.Pointer) {
+	return unsafe.Pointer(&b[j*ldb]), unsafe.Pointer(&b[(j+min(1, last))*ldb]),
+		unsafe.Pointer(&b[(j+min(2, last))*ldb]), unsafe.Pointer(&b[(j+min(3, last))*ldb])
 }
