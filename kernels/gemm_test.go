@@ -108,7 +108,7 @@ func testGemm[T Float](t *testing.T) {
 }
 
 func TestGemm(t *testing.T) {
-	t.Run("float32", testGemm[float32])
+	gemmPaths(t, testGemm[float32]) // every float32 path against gonum
 	t.Run("float64", testGemm[float64])
 }
 
