@@ -38,6 +38,11 @@ func batchStats[T Float](x []T, ch, n, c, hw int) (mu, ss float64) {
 // sum64 returns Σ x in float64, in four interleaved partial sums (one
 // chain of additions would wait on each).
 func sum64[T Float](x []T) float64 {
+	if x32, ok := any(x).([]float32); ok {
+		if s, ok := sum64f32(x32); ok {
+			return s
+		}
+	}
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
@@ -55,6 +60,11 @@ func sum64[T Float](x []T) float64 {
 
 // sumSqDev returns Σ (x - mu)² in float64, as sum64.
 func sumSqDev[T Float](x []T, mu float64) float64 {
+	if x32, ok := any(x).([]float32); ok {
+		if s, ok := sumSqDev32(x32, mu); ok {
+			return s
+		}
+	}
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
@@ -75,6 +85,11 @@ func sumSqDev[T Float](x []T, mu float64) float64 {
 // sumDyXhat returns Σ dy and Σ dy·(x - mu)·is in float64, as sum64.
 func sumDyXhat[T Float](dy, x []T, mu, is float64) (sdy, sdyx float64) {
 	dy = dy[:len(x)]
+	if x32, ok := any(x).([]float32); ok {
+		if a, b, ok := dyXhat32(any(dy).([]float32), x32, mu, is); ok {
+			return a, b
+		}
+	}
 	var a0, a1, b0, b1 float64
 	i := 0
 	for ; i+2 <= len(x); i += 2 {

@@ -117,6 +117,11 @@ func im2col[T Float](col, x []T, s ConvShape) {
 			for kw := range s.KW {
 				row := col[r*oh*ow : (r+1)*oh*ow]
 				r++
+				if s.Stride == 1 {
+					if r32, ok := any(row).([]float32); ok && im2colBlock32(r32, any(plane).([]float32), oh, ow, s.H, s.W, kh, kw, s.Pad) {
+						continue
+					}
+				}
 				lo, hi := validCols(ow, s.W, s.Stride, kw-s.Pad)
 				for i := range oh {
 					out := row[i*ow : (i+1)*ow]

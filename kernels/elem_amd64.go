@@ -112,3 +112,69 @@ func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps float32) bool {
 	sadamStep(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), len(dst), negStep, bc2Sqrt, eps)
 	return true
 }
+
+//go:noescape
+func ssum64(x unsafe.Pointer, n int) float64
+
+//go:noescape
+func ssumSqDev64(x unsafe.Pointer, n int, mu float64) float64
+
+//go:noescape
+func sdyXhat64(dy, x unsafe.Pointer, n int, mu, is float64) (sdy, sdyx float64)
+
+// sum64f32, sumSqDev32 and dyXhat32 are sum64, sumSqDev and sumDyXhat for
+// float32 with AVX-512 (sums in float64 in another order); ok reports
+// whether they ran.
+func sum64f32(x []float32) (s float64, ok bool) {
+	if !hasAVX512 || len(x) == 0 {
+		return 0, hasAVX512
+	}
+	return ssum64(unsafe.Pointer(&x[0]), len(x)), true
+}
+
+func sumSqDev32(x []float32, mu float64) (s float64, ok bool) {
+	if !hasAVX512 || len(x) == 0 {
+		return 0, hasAVX512
+	}
+	return ssumSqDev64(unsafe.Pointer(&x[0]), len(x), mu), true
+}
+
+func dyXhat32(dy, x []float32, mu, is float64) (sdy, sdyx float64, ok bool) {
+	if !hasAVX512 || len(x) == 0 {
+		return 0, 0, hasAVX512
+	}
+	sdy, sdyx = sdyXhat64(unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), len(x), mu, is)
+	return sdy, sdyx, true
+}
+
+//go:noescape
+func sim2colBlock(out, plane unsafe.Pointer, oh, ilo, ihi, srcOff, srcStride, ow, whole int, masks uint64)
+
+// im2colBlock32 writes one block of im2col (kernel offset kh, kw) at
+// stride 1 with AVX-512 when the output rows have at most 32 columns, and
+// reports whether it did. out holds oh·ow floats; plane is the h×w input
+// channel.
+func im2colBlock32(out, plane []float32, oh, ow, h, w, kh, kw, pad int) bool {
+	if !hasAVX512 || ow > 32 || ow == 0 || oh == 0 {
+		return false
+	}
+	lo, hi := validCols(ow, w, 1, kw-pad)
+	// Rows i with 0 ≤ i + kh - pad < h.
+	ilo := min(max(pad-kh, 0), oh)
+	ihi := max(min(h+pad-kh, oh), ilo)
+	load := lanes(hi) &^ lanes(lo) | (lanes(hi-16)&^lanes(lo-16))<<16
+	store := lanes(ow) | lanes(ow-16)<<16
+	// The first valid row's first loaded lane (lo) reads plane[(ilo+kh-pad)·w
+	// + lo + kw - pad]; srcOff is where lane 0 would be, in bytes.
+	srcOff := ((ilo+kh-pad)*w + kw - pad) * 4
+	if ihi == ilo {
+		srcOff = 0
+	}
+	// Row i may be stored as 32 floats when i·ow + 32 ≤ oh·ow.
+	whole := 0
+	if oh*ow >= 32 {
+		whole = min(oh, (oh*ow-32)/ow+1)
+	}
+	sim2colBlock(unsafe.Pointer(&out[0]), unsafe.Pointer(&plane[0]), oh, ilo, ihi, srcOff, w*4, ow, whole, store|load<<32)
+	return true
+}

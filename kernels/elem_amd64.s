@@ -362,3 +362,185 @@ asloop:
 asdone:
 	VZEROUPPER
 	RET
+
+// Sums of float32 data in float64, for batch norm: sixteen elements a
+// step, converted to two vectors of eight doubles, each added into its
+// own accumulator; the tail through a mask (the lanes past it are zero).
+
+// LOAD16D loads the next min(CX, 16) float32 at ptr (K1 set by TAILMASK)
+// as doubles into lo and hi. Clobbers Z15.
+#define LOAD16D(ptr, lo, hi) \
+	VMOVUPS.Z     (ptr), K1, Z15; \
+	VCVTPS2PD     Y15, lo; \
+	VEXTRACTF64X4 $1, Z15, Y15; \
+	VCVTPS2PD     Y15, hi
+
+// HSUMPD leaves in X0's low lane the sum of the eight doubles of Z0 and
+// z. Clobbers Z1.
+#define HSUMPD(z) \
+	VADDPD        z, Z0, Z0; \
+	VEXTRACTF64X4 $1, Z0, Y1; \
+	VADDPD        Y1, Y0, Y0; \
+	VEXTRACTF128  $1, Y0, X1; \
+	VADDPD        X1, X0, X0; \
+	VPERMILPD     $1, X0, X1; \
+	VADDSD        X1, X0, X0
+
+// func ssum64(x unsafe.Pointer, n int) float64
+TEXT ·ssum64(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z2, Z2, Z2
+
+s64loop:
+	TESTQ CX, CX
+	JLE   s64done
+	TAILMASK
+	LOAD16D(SI, Z3, Z4)
+	VADDPD Z3, Z0, Z0
+	VADDPD Z4, Z2, Z2
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  s64loop
+
+s64done:
+	HSUMPD(Z2)
+	VMOVSD X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func ssumSqDev64(x unsafe.Pointer, n int, mu float64) float64
+//
+// Σ (x - mu)², the masked-off lanes contributing nothing.
+TEXT ·ssumSqDev64(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD mu+16(FP), Z5
+	VXORPD Z0, Z0, Z0
+	VXORPD Z2, Z2, Z2
+
+sqloop:
+	TESTQ CX, CX
+	JLE   sqdone
+	TAILMASK
+	LOAD16D(SI, Z3, Z4)
+	KSHIFTRW $8, K1, K2
+	VSUBPD      Z5, Z3, K1, Z3
+	VSUBPD      Z5, Z4, K2, Z4
+	VFMADD231PD Z3, Z3, Z0
+	VFMADD231PD Z4, Z4, Z2
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  sqloop
+
+sqdone:
+	HSUMPD(Z2)
+	VMOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sdyXhat64(dy, x unsafe.Pointer, n int, mu, is float64) (sdy, sdyx float64)
+//
+// Σ dy and Σ dy·((x - mu)·is), as sumDyXhat.
+TEXT ·sdyXhat64(SB), NOSPLIT, $0-56
+	MOVQ dy+0(FP), DX
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD mu+24(FP), Z5
+	VBROADCASTSD is+32(FP), Z6
+	VXORPD Z0, Z0, Z0
+	VXORPD Z2, Z2, Z2
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+
+dxloop:
+	TESTQ CX, CX
+	JLE   dxdone
+	TAILMASK
+	LOAD16D(DX, Z9, Z10)
+	LOAD16D(SI, Z3, Z4)
+	VADDPD Z9, Z0, Z0
+	VADDPD Z10, Z2, Z2
+	VSUBPD Z5, Z3, Z3
+	VSUBPD Z5, Z4, Z4
+	VMULPD Z6, Z3, Z3
+	VMULPD Z6, Z4, Z4
+	VFMADD231PD Z9, Z3, Z7
+	VFMADD231PD Z10, Z4, Z8
+	ADDQ $64, DX
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  dxloop
+
+dxdone:
+	HSUMPD(Z2)
+	VMOVSD X0, sdy+40(FP)
+	VMOVAPD Z7, Z0
+	HSUMPD(Z8)
+	VMOVSD X0, sdyx+48(FP)
+	VZEROUPPER
+	RET
+
+// func sim2colBlock(out, plane unsafe.Pointer, oh, ilo, ihi, srcOff, srcStride, ow, whole int, masks uint64)
+//
+// One block of im2col at stride 1, up to 32 columns: output row i (ow
+// floats, rows consecutive from out) is zero for i outside [ilo, ihi) and
+// else the floats at plane + srcOff + (i - ilo)·srcStride bytes in the
+// lanes of the load masks (bits 32-47 and 48-63), zero in the others. The
+// first whole rows are stored as 32 floats, spilling into the rows after
+// (written later; whole keeps the spill inside the block), the others
+// through the store masks (bits 0-15 and 16-31).
+TEXT ·sim2colBlock(SB), NOSPLIT, $0-80
+	MOVQ out+0(FP), DI
+	MOVQ plane+8(FP), SI
+	MOVQ oh+16(FP), CX
+	MOVQ ilo+24(FP), R8
+	MOVQ ihi+32(FP), R9
+	ADDQ srcOff+40(FP), SI
+	MOVQ srcStride+48(FP), R10
+	MOVQ ow+56(FP), R11
+	SHLQ $2, R11
+	MOVQ whole+64(FP), R12
+	MOVQ masks+72(FP), AX
+	KMOVW AX, K1
+	SHRQ  $16, AX
+	KMOVW AX, K2
+	SHRQ  $16, AX
+	KMOVW AX, K3
+	SHRQ  $16, AX
+	KMOVW AX, K4
+	XORQ BX, BX // i
+
+i2cloop:
+	CMPQ BX, CX
+	JGE  i2cdone
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	CMPQ BX, R8
+	JLT  i2cstore
+	CMPQ BX, R9
+	JGE  i2cstore
+	VMOVUPS.Z (SI), K3, Z0
+	VMOVUPS.Z 64(SI), K4, Z1
+	ADDQ R10, SI
+
+i2cstore:
+	CMPQ BX, R12
+	JGE  i2cmasked
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	JMP  i2cnext
+
+i2cmasked:
+	VMOVUPS Z0, K1, (DI)
+	VMOVUPS Z1, K2, 64(DI)
+
+i2cnext:
+	ADDQ R11, DI
+	INCQ BX
+	JMP  i2cloop
+
+i2cdone:
+	VZEROUPPER
+	RET

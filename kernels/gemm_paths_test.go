@@ -214,6 +214,30 @@ func TestVectorLoops(t *testing.T) {
 					t.Fatalf("SGDStep n=%d: dst[%d] = %v, want %v", n, i, dst[i], want)
 				}
 			}
+			// Batch norm's float64 sums.
+			var ws, wq, wdy, wdyx float64
+			mu, is := 0.3, 1.7
+			for i := range n {
+				xi, gi := float64(x[i]), float64(dy[i])
+				if xi != xi {
+					continue
+				}
+				ws += xi
+				wq += (xi - mu) * (xi - mu)
+				wdy += gi
+				wdyx += gi * (xi - mu) * is
+			}
+			xs := clone(x)
+			xs[n/2] = 0.25 // no NaN here
+			d := 0.25 - mu
+			ws, wq, wdyx = ws+0.25, wq+d*d, wdyx+float64(dy[n/2])*d*is
+			wdy += float64(dy[n/2])
+			a, b := sumDyXhat(dy, xs, mu, is)
+			for _, c := range [][2]float64{{sum64(xs), ws}, {sumSqDev(xs, mu), wq}, {a, wdy}, {b, wdyx}} {
+				if math.Abs(c[0]-c[1]) > 1e-12*float64(n) {
+					t.Fatalf("batch-norm sums n=%d: got %v, want %v", n, c[0], c[1])
+				}
+			}
 			// Adam without weight decay: the same float32 operations in
 			// the same order on every path.
 			v := randSlice[float32](rng, n, 0, 1)
@@ -244,6 +268,59 @@ func TestVectorLoops(t *testing.T) {
 					if math.Abs(float64(sum[j])-want) > 1e-5*float64(n) {
 						t.Fatalf("ReduceTo %dx%d: sum[%d] = %v, want %v", n, w, j, sum[j], want)
 					}
+				}
+			}
+		}
+	})
+}
+
+// TestIm2colPaths checks im2col on every path against its definition, at
+// widths around the vector sizes, and that nothing past the column matrix
+// is written (the vector path stores whole rows that spill forward).
+func TestIm2colPaths(t *testing.T) {
+	gemmPaths(t, func(t *testing.T) {
+		rng := newRNG()
+		for _, s := range []ConvShape{
+			{N: 1, C: 1, H: 28, W: 28, K: 1, KH: 5, KW: 5, Stride: 1, Pad: 2},
+			{N: 1, C: 3, H: 14, W: 14, K: 1, KH: 5, KW: 5, Stride: 1, Pad: 0},
+			{N: 1, C: 2, H: 5, W: 3, K: 1, KH: 3, KW: 3, Stride: 1, Pad: 1},
+			{N: 1, C: 1, H: 2, W: 1, K: 1, KH: 1, KW: 1, Stride: 1, Pad: 0},
+			{N: 1, C: 2, H: 7, W: 17, K: 1, KH: 2, KW: 4, Stride: 1, Pad: 3},
+			{N: 1, C: 1, H: 4, W: 33, K: 1, KH: 3, KW: 2, Stride: 1, Pad: 0},
+			{N: 1, C: 1, H: 6, W: 40, K: 1, KH: 3, KW: 3, Stride: 1, Pad: 1},
+			{N: 1, C: 2, H: 9, W: 9, K: 1, KH: 3, KW: 3, Stride: 2, Pad: 1},
+		} {
+			oh, ow := s.OutH(), s.OutW()
+			rows := s.C * s.KH * s.KW
+			x := randSlice[float32](rng, s.C*s.H*s.W, -1, 1)
+			col := make([]float32, rows*oh*ow+40)
+			for i := range col {
+				col[i] = float32(math.NaN())
+			}
+			im2col(col[:rows*oh*ow], x, s)
+			r := 0
+			for c := range s.C {
+				for kh := range s.KH {
+					for kw := range s.KW {
+						for i := range oh {
+							for j := range ow {
+								h, w := i*s.Stride-s.Pad+kh, j*s.Stride-s.Pad+kw
+								var want float32
+								if h >= 0 && h < s.H && w >= 0 && w < s.W {
+									want = x[(c*s.H+h)*s.W+w]
+								}
+								if got := col[(r*oh+i)*ow+j]; got != want {
+									t.Fatalf("%+v: col[%d][%d,%d] = %v, want %v", s, r, i, j, got, want)
+								}
+							}
+						}
+						r++
+					}
+				}
+			}
+			for i := rows * oh * ow; i < len(col); i++ {
+				if !math.IsNaN(float64(col[i])) {
+					t.Fatalf("%+v: col[%d] written past the end", s, i)
 				}
 			}
 		}

@@ -32,6 +32,12 @@ func adamM32(dst, m, g []float32, weight float32) bool                      { re
 func adamV32(dst, v, g []float32, b2, one float32) bool                     { return false }
 func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps float32) bool { return false }
 
+func sum64f32(x []float32) (float64, bool)                             { return 0, false }
+func sumSqDev32(x []float32, mu float64) (float64, bool)               { return 0, false }
+func dyXhat32(dy, x []float32, mu, is float64) (a, b float64, ok bool) { return 0, 0, false }
+
+func im2colBlock32(out, plane []float32, oh, ow, h, w, kh, kw, pad int) bool { return false }
+
 func maxPool2x2Rows32(dst []float32, idx []int32, r0, r1 []float32, ow, base, w int) bool {
 	return false
 }
