@@ -162,7 +162,7 @@ func im2colBlock32(out, plane []float32, oh, ow, h, w, kh, kw, pad int) bool {
 	// Rows i with 0 ≤ i + kh - pad < h.
 	ilo := min(max(pad-kh, 0), oh)
 	ihi := max(min(h+pad-kh, oh), ilo)
-	load := lanes(hi) &^ lanes(lo) | (lanes(hi-16)&^lanes(lo-16))<<16
+	load := lanes(hi)&^lanes(lo) | (lanes(hi-16)&^lanes(lo-16))<<16
 	store := lanes(ow) | lanes(ow-16)<<16
 	// The first valid row's first loaded lane (lo) reads plane[(ilo+kh-pad)·w
 	// + lo + kw - pad]; srcOff is where lane 0 would be, in bytes.
