@@ -88,11 +88,7 @@ func Conv2dBackward[T Float](dx, dw, db, dy, x, w, col []T, s ConvShape) {
 		g := dy[n*s.K*ohw : (n+1)*s.K*ohw]
 		if db != nil {
 			for k := range s.K {
-				var t T
-				for _, v := range g[k*ohw : (k+1)*ohw] {
-					t += v
-				}
-				db[k] += t
+				db[k] += T(sum64(g[k*ohw : (k+1)*ohw]))
 			}
 		}
 		if dw != nil {
@@ -165,10 +161,22 @@ func col2im[T Float](dx, col []T, s ConvShape) {
 	r := 0
 	for c := range s.C {
 		plane := dx[c*s.H*s.W : (c+1)*s.H*s.W]
+		if s.Stride == 1 {
+			blocks := col[r*oh*ow : (r+s.KH*s.KW)*oh*ow]
+			if p32, ok := any(plane).([]float32); ok && col2imPlane32(p32, any(blocks).([]float32), oh, ow, s.H, s.W, s.KH, s.KW, s.Pad) {
+				r += s.KH * s.KW
+				continue
+			}
+		}
 		for kh := range s.KH {
 			for kw := range s.KW {
 				row := col[r*oh*ow : (r+1)*oh*ow]
 				r++
+				if s.Stride == 1 {
+					if p32, ok := any(plane).([]float32); ok && col2imBlock32(p32, any(row).([]float32), oh, ow, s.H, s.W, kh, kw, s.Pad) {
+						continue
+					}
+				}
 				lo, hi := validCols(ow, s.W, s.Stride, kw-s.Pad)
 				for i := range oh {
 					h := i*s.Stride - s.Pad + kh

@@ -178,3 +178,73 @@ func im2colBlock32(out, plane []float32, oh, ow, h, w, kh, kw, pad int) bool {
 	sim2colBlock(unsafe.Pointer(&out[0]), unsafe.Pointer(&plane[0]), oh, ilo, ihi, srcOff, w*4, ow, whole, store|load<<32)
 	return true
 }
+
+//go:noescape
+func scol2imRow(dst, cols unsafe.Pointer, off, khlo, khhi, step int, tapOff *int64, tapMask *uint32, kw int, dmask uint32)
+
+// col2imPlane32 adds the columns of one channel (kh·kw blocks of oh·ow
+// floats) back into the h×w plane at stride 1 with AVX-512, row by row,
+// when w ≤ 16 and kw ≤ 16, and reports whether it did.
+func col2imPlane32(plane, cols []float32, oh, ow, h, w, kh, kw, pad int) bool {
+	if !hasAVX512 || w > 16 || kw > 16 || oh == 0 || ow == 0 {
+		return false
+	}
+	need("col2im", "cols", len(cols), kh*kw*oh*ow)
+	// Tap (r, s) adds row i = y + pad - r of its block, shifted s - pad
+	// lanes: lane x reads element x - s + pad of the block row, at byte
+	// ((r·kw + s)·oh·ow + (y + pad - r)·ow + pad - s)·4 from cols =
+	// (y + pad)·ow·4 + r·step + tapOff[s].
+	var tapOff [16]int64
+	var tapMask [16]uint32
+	for s := range kw {
+		tapOff[s] = int64((s*oh*ow + pad - s) * 4)
+		lo, hi := max(0, s-pad), min(w, ow+s-pad)
+		if lo < hi {
+			tapMask[s] = uint32(lanes(hi) &^ lanes(lo))
+		}
+	}
+	step := (kw*oh*ow - ow) * 4
+	dmask := uint32(lanes(w))
+	// Rows two apart (at most 16 floats a row, 32 apart): a row's load
+	// never meets the store of the one before.
+	for start := range 2 {
+		for y := start; y < h; y += 2 {
+			// Taps with 0 ≤ y + pad - r < oh.
+			rlo, rhi := max(0, y+pad-oh+1), min(kh, y+pad+1)
+			if rlo >= rhi {
+				continue
+			}
+			scol2imRow(unsafe.Pointer(&plane[y*w]), unsafe.Pointer(&cols[0]), (y+pad)*ow*4, rlo, rhi, step, &tapOff[0], &tapMask[0], kw, dmask)
+		}
+	}
+	return true
+}
+
+//go:noescape
+func scol2imBlock(plane, cols unsafe.Pointer, ilo, ihi, dstOff, dstStride, ow, step int, masks uint64)
+
+// col2imBlock32 adds one block of the columns g (kernel offset kh, kw; oh
+// rows of ow) back into the h×w channel plane at stride 1 with AVX-512
+// when ow is at most 32, and reports whether it did.
+func col2imBlock32(plane, g []float32, oh, ow, h, w, kh, kw, pad int) bool {
+	if !hasAVX512 || ow > 32 || ow == 0 || oh == 0 {
+		return false
+	}
+	lo, hi := validCols(ow, w, 1, kw-pad)
+	ilo := min(max(pad-kh, 0), oh)
+	ihi := max(min(h+pad-kh, oh), ilo)
+	if ihi == ilo || hi == lo {
+		return true
+	}
+	masks := lanes(hi)&^lanes(lo) | (lanes(hi-16)&^lanes(lo-16))<<16
+	span := 16
+	if hi > 16 {
+		span = 32
+	}
+	step := (span + w - 1) / w // rows apart enough that spans do not meet
+	// Lane j of row ilo adds into plane[(ilo+kh-pad)·w + j + kw - pad],
+	// and lanes before lo are masked: dstOff is where lane 0 would be.
+	dstOff := ((ilo+kh-pad)*w + kw - pad) * 4
+	scol2imBlock(unsafe.Pointer(&plane[0]), unsafe.Pointer(&g[0]), ilo, ihi, dstOff, w*4, ow, step, masks)
+	return true
+}

@@ -544,3 +544,112 @@ i2cnext:
 i2cdone:
 	VZEROUPPER
 	RET
+
+// func scol2imBlock(plane, cols unsafe.Pointer, ilo, ihi, dstOff, dstStride, ow, step int, masks uint64)
+//
+// One block of col2im at stride 1, up to 32 columns: for the rows i in
+// [ilo, ihi), the lanes of the masks (bits 0-15 and 16-31) of row i of cols
+// (ow floats a row) are added into the floats at plane + dstOff +
+// (i - ilo)·dstStride bytes. The rows go in step passes (ilo, ilo+step,
+// ...; then ilo+1, ...) so that a row's masked loads never overlap the
+// span just stored, which stalls them.
+TEXT ·scol2imBlock(SB), NOSPLIT, $0-72
+	MOVQ plane+0(FP), DI
+	ADDQ dstOff+32(FP), DI
+	MOVQ cols+8(FP), SI
+	MOVQ ilo+16(FP), R8
+	MOVQ ihi+24(FP), R9
+	MOVQ dstStride+40(FP), R10
+	MOVQ ow+48(FP), R11
+	SHLQ $2, R11
+	MOVQ step+56(FP), R12
+	MOVQ masks+64(FP), AX
+	KMOVW AX, K3
+	SHRQ  $16, AX
+	KMOVW AX, K4
+	MOVQ R10, R13
+	IMULQ R12, R13 // dst bytes between rows of a pass
+	MOVQ R11, R14
+	IMULQ R12, R14 // g bytes between rows of a pass
+	XORQ DX, DX   // pass
+
+c2ipass:
+	CMPQ DX, R12
+	JGE  c2idone
+	LEAQ (R8)(DX*1), BX // i
+	MOVQ DX, AX
+	IMULQ R10, AX
+	LEAQ (DI)(AX*1), CX // dst row of i
+	MOVQ BX, AX
+	IMULQ R11, AX
+	ADDQ SI, AX         // g row of i
+
+c2irow:
+	CMPQ BX, R9
+	JGE  c2inext
+	VMOVUPS.Z (CX), K3, Z0
+	VMOVUPS.Z 64(CX), K4, Z1
+	VADDPS.Z  (AX), Z0, K3, Z0
+	VADDPS.Z  64(AX), Z1, K4, Z1
+	VMOVUPS   Z0, K3, (CX)
+	VMOVUPS   Z1, K4, 64(CX)
+	ADDQ R12, BX
+	ADDQ R13, CX
+	ADDQ R14, AX
+	JMP  c2irow
+
+c2inext:
+	INCQ DX
+	JMP  c2ipass
+
+c2idone:
+	VZEROUPPER
+	RET
+
+// func scol2imRow(dst, cols unsafe.Pointer, off, khlo, khhi, step int, tapOff *int64, tapMask *uint32, kw int, dmask uint32)
+//
+// One row of one channel of col2im at stride 1, at most 16 wide: the sum
+// over r in [khlo, khhi) and s < kw of the 16 floats at cols + off +
+// r·step + tapOff[s], lanes tapMask[s] (the others add nothing), is added
+// to the row dst (lanes dmask). The row is loaded and stored once: no
+// masked store is read back while in flight.
+TEXT ·scol2imRow(SB), NOSPLIT, $0-76
+	MOVQ dst+0(FP), DI
+	MOVQ cols+8(FP), SI
+	ADDQ off+16(FP), SI
+	MOVQ khlo+24(FP), CX
+	MOVQ khhi+32(FP), R8
+	MOVQ step+40(FP), R9
+	MOVQ tapOff+48(FP), R10
+	MOVQ tapMask+56(FP), R11
+	MOVQ kw+64(FP), R12
+	VPXORD Z0, Z0, Z0
+	MOVQ CX, BX
+	IMULQ R9, BX
+	ADDQ SI, BX // row r of the taps
+
+crr:
+	CMPQ CX, R8
+	JGE  crstore
+	XORQ DX, DX
+
+crs:
+	MOVL  (R11)(DX*4), AX
+	KMOVW AX, K2
+	MOVQ  (R10)(DX*8), AX
+	VADDPS (BX)(AX*1), Z0, K2, Z0
+	INCQ DX
+	CMPQ DX, R12
+	JLT  crs
+	ADDQ R9, BX
+	INCQ CX
+	JMP  crr
+
+crstore:
+	MOVL  dmask+72(FP), AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (DI)
+	VZEROUPPER
+	RET

@@ -274,9 +274,10 @@ func TestVectorLoops(t *testing.T) {
 	})
 }
 
-// TestIm2colPaths checks im2col on every path against its definition, at
-// widths around the vector sizes, and that nothing past the column matrix
-// is written (the vector path stores whole rows that spill forward).
+// TestIm2colPaths checks im2col on every path against its definition and
+// col2im as its adjoint, at widths around the vector sizes, and that
+// nothing is written past either output (the vector im2col stores whole
+// rows that spill forward).
 func TestIm2colPaths(t *testing.T) {
 	gemmPaths(t, func(t *testing.T) {
 		rng := newRNG()
@@ -321,6 +322,29 @@ func TestIm2colPaths(t *testing.T) {
 			for i := rows * oh * ow; i < len(col); i++ {
 				if !math.IsNaN(float64(col[i])) {
 					t.Fatalf("%+v: col[%d] written past the end", s, i)
+				}
+			}
+			// col2im, its adjoint: ⟨im2col(x), g⟩ = ⟨x, col2im(g)⟩, and
+			// nothing written outside dx.
+			g := randSlice[float32](rng, rows*oh*ow, -1, 1)
+			dx := make([]float32, len(x)+40)
+			for i := len(x); i < len(dx); i++ {
+				dx[i] = float32(math.NaN())
+			}
+			col2im(dx[:len(x)], g, s)
+			var lhs, rhs float64
+			for i, v := range g {
+				lhs += float64(v) * float64(col[i])
+			}
+			for i, v := range x {
+				rhs += float64(v) * float64(dx[i])
+			}
+			if math.Abs(lhs-rhs) > 1e-4*math.Max(1, math.Abs(lhs)) {
+				t.Fatalf("%+v: ⟨im2col x, g⟩ = %v, ⟨x, col2im g⟩ = %v", s, lhs, rhs)
+			}
+			for i := len(x); i < len(dx); i++ {
+				if !math.IsNaN(float64(dx[i])) {
+					t.Fatalf("%+v: dx[%d] written past the end", s, i)
 				}
 			}
 		}

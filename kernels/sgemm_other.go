@@ -38,6 +38,10 @@ func dyXhat32(dy, x []float32, mu, is float64) (a, b float64, ok bool) { return 
 
 func im2colBlock32(out, plane []float32, oh, ow, h, w, kh, kw, pad int) bool { return false }
 
+func col2imBlock32(plane, g []float32, oh, ow, h, w, kh, kw, pad int) bool { return false }
+
+func col2imPlane32(plane, cols []float32, oh, ow, h, w, kh, kw, pad int) bool { return false }
+
 func maxPool2x2Rows32(dst []float32, idx []int32, r0, r1 []float32, ow, base, w int) bool {
 	return false
 }
