@@ -90,11 +90,24 @@ func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		if bias != nil {
 			bias0 = bias[:w]
 		}
-		sgemmSerial(transA, transB, m, min(w, n), k, alpha, a, lda, b, ldb, beta, c, ldc, bias0, relu)
-		for _, h := range used {
-			h.wait()
+		// The helpers are waited for (and the lock released) even if this
+		// part panics; a helper's panic is raised here.
+		var fault any
+		func() {
+			defer func() {
+				fault = recover()
+				for _, h := range used {
+					if f := h.wait(); fault == nil {
+						fault = f
+					}
+				}
+				threads.Unlock()
+			}()
+			sgemmSerial(transA, transB, m, min(w, n), k, alpha, a, lda, b, ldb, beta, c, ldc, bias0, relu)
+		}()
+		if fault != nil {
+			panic(fault)
 		}
-		threads.Unlock()
 		return true
 	}
 	sgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)

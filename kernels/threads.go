@@ -75,6 +75,7 @@ type helper struct {
 	state atomic.Int32
 	wake  chan struct{}
 	part  gemmPart
+	fault any // a panic of the last part, raised again by wait
 }
 
 // gemmPart is a product over some of the columns of C, as sgemmAVX512's
@@ -107,10 +108,19 @@ func (h *helper) loop() {
 				<-h.wake
 			}
 		}
-		h.part.run()
-		h.part = gemmPart{} // keep no slices alive
+		h.runPart()
 		h.state.Store(helperDone)
 	}
+}
+
+// runPart runs h's part, keeping a panic for the caller's goroutine (where
+// the interpreter turns it into an error) instead of ending the program.
+func (h *helper) runPart() {
+	defer func() {
+		h.fault = recover()
+		h.part = gemmPart{} // keep no slices alive
+	}()
+	h.part.run()
 }
 
 // give hands p to h, waking it if it sleeps.
@@ -122,12 +132,16 @@ func (h *helper) give(p *gemmPart) {
 	}
 }
 
-// wait waits until h has done its part and makes it idle again.
-func (h *helper) wait() {
+// wait waits until h has done its part and makes it idle again; it
+// returns the part's panic, if any.
+func (h *helper) wait() any {
 	for spins := 0; h.state.Load() != helperDone; spins++ {
 		if spins&255 == 255 {
 			runtime.Gosched()
 		}
 	}
+	fault := h.fault
+	h.fault = nil
 	h.state.Store(helperIdle)
+	return fault
 }
