@@ -88,7 +88,11 @@ func normalize[T Float](dst, x []T, ch, n, c, hw int, mu, is float64, w, b T) {
 	a, beta := T(alpha), T(float64(b)-mu*alpha)
 	for i := range n {
 		out := dst[(i*c+ch)*hw : (i*c+ch+1)*hw]
-		for j, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+		src := x[(i*c+ch)*hw : (i*c+ch+1)*hw]
+		if o32, ok := any(out).([]float32); ok && affine32(o32, any(src).([]float32), float32(a), float32(beta)) {
+			continue
+		}
+		for j, v := range src {
 			out[j] = v*a + beta
 		}
 	}
@@ -143,7 +147,11 @@ func BatchNormBackward[T Float](dx, dweight, dbias, dy, x, weight, mean, invStd 
 		for i := range n {
 			g := dy[(i*c+ch)*hw : (i*c+ch+1)*hw]
 			out := dx[(i*c+ch)*hw : (i*c+ch+1)*hw]
-			for j, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
+			xs := x[(i*c+ch)*hw : (i*c+ch+1)*hw]
+			if o32, ok := any(out).([]float32); ok && bnGradX32(o32, any(g).([]float32), any(xs).([]float32), mu, is, mdy, mdyx, k) {
+				continue
+			}
+			for j, v := range xs {
 				xhat := (float64(v) - mu) * is
 				out[j] = T(k * (float64(g[j]) - mdy - xhat*mdyx))
 			}

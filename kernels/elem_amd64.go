@@ -248,3 +248,28 @@ func col2imBlock32(plane, g []float32, oh, ow, h, w, kh, kw, pad int) bool {
 	scol2imBlock(unsafe.Pointer(&plane[0]), unsafe.Pointer(&g[0]), ilo, ihi, dstOff, w*4, ow, step, masks)
 	return true
 }
+
+//go:noescape
+func saffine(dst, x unsafe.Pointer, n int, a, b float32)
+
+//go:noescape
+func sbnGradX(dx, dy, x unsafe.Pointer, n int, mu, is, mdy, mdyx, k float64)
+
+// affine32 sets dst = x·a + b with AVX-512 and reports whether it ran.
+func affine32(dst, x []float32, a, b float32) bool {
+	if !hasAVX512 || len(dst) == 0 {
+		return hasAVX512
+	}
+	saffine(unsafe.Pointer(&dst[0]), unsafe.Pointer(&x[0]), len(dst), a, b)
+	return true
+}
+
+// bnGradX32 is the dx loop of BatchNormBackward for float32 with AVX-512
+// (the same float64 operations); it reports whether it ran.
+func bnGradX32(dx, dy, x []float32, mu, is, mdy, mdyx, k float64) bool {
+	if !hasAVX512 || len(dx) == 0 {
+		return hasAVX512
+	}
+	sbnGradX(unsafe.Pointer(&dx[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), len(dx), mu, is, mdy, mdyx, k)
+	return true
+}

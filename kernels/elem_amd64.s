@@ -653,3 +653,77 @@ crstore:
 	VMOVUPS   Z0, K1, (DI)
 	VZEROUPPER
 	RET
+
+// func saffine(dst, x unsafe.Pointer, n int, a, b float32)
+//
+// dst = x·a + b, rounded after the product (batch norm's normalize).
+TEXT ·saffine(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Z0
+	VBROADCASTSS b+28(FP), Z1
+
+afloop:
+	TESTQ CX, CX
+	JLE   afdone
+	TAILMASK
+	VMOVUPS.Z (SI), K1, Z2
+	VMULPS    Z0, Z2, Z2
+	VADDPS    Z1, Z2, Z2
+	VMOVUPS   Z2, K1, (DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  afloop
+
+afdone:
+	VZEROUPPER
+	RET
+
+// func sbnGradX(dx, dy, x unsafe.Pointer, n int, mu, is, mdy, mdyx, k float64)
+//
+// dx = float32(k·((dy - mdy) - ((x - mu)·is)·mdyx)) in float64, the
+// operations of BatchNormBackward's loop in its order.
+TEXT ·sbnGradX(SB), NOSPLIT, $0-72
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	VBROADCASTSD mu+32(FP), Z20
+	VBROADCASTSD is+40(FP), Z21
+	VBROADCASTSD mdy+48(FP), Z22
+	VBROADCASTSD mdyx+56(FP), Z23
+	VBROADCASTSD k+64(FP), Z24
+
+bgloop:
+	TESTQ CX, CX
+	JLE   bgdone
+	TAILMASK
+	LOAD16D(DX, Z2, Z3)
+	LOAD16D(SI, Z4, Z5)
+	VSUBPD Z20, Z4, Z4
+	VSUBPD Z20, Z5, Z5
+	VMULPD Z21, Z4, Z4
+	VMULPD Z21, Z5, Z5
+	VMULPD Z23, Z4, Z4
+	VMULPD Z23, Z5, Z5
+	VSUBPD Z22, Z2, Z2
+	VSUBPD Z22, Z3, Z3
+	VSUBPD Z4, Z2, Z2
+	VSUBPD Z5, Z3, Z3
+	VMULPD Z24, Z2, Z2
+	VMULPD Z24, Z3, Z3
+	VCVTPD2PS Z2, Y2
+	VCVTPD2PS Z3, Y3
+	VINSERTF64X4 $1, Y3, Z2, Z2
+	VMOVUPS Z2, K1, (DI)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  bgloop
+
+bgdone:
+	VZEROUPPER
+	RET

@@ -238,6 +238,25 @@ func TestVectorLoops(t *testing.T) {
 					t.Fatalf("batch-norm sums n=%d: got %v, want %v", n, c[0], c[1])
 				}
 			}
+			// Batch norm's element-wise loops: exactly the scalar operations.
+			af := make([]float32, n)
+			if affine32(af, x, 1.5, -0.25) {
+				for i := range n {
+					if want := x[i]*1.5 + -0.25; af[i] != want && !(want != want && af[i] != af[i]) {
+						t.Fatalf("affine n=%d at %d: %v, want %v", n, i, af[i], want)
+					}
+				}
+			}
+			gx := make([]float32, n)
+			if bnGradX32(gx, dy, x, 0.1, 2.5, 0.03, -0.7, 1.3) {
+				for i := range n {
+					xhat := (float64(x[i]) - 0.1) * 2.5
+					want := float32(1.3 * (float64(dy[i]) - 0.03 - xhat*-0.7))
+					if gx[i] != want && !(want != want && gx[i] != gx[i]) {
+						t.Fatalf("batch-norm dx n=%d at %d: %v, want %v", n, i, gx[i], want)
+					}
+				}
+			}
 			// Adam without weight decay: the same float32 operations in
 			// the same order on every path.
 			v := randSlice[float32](rng, n, 0, 1)

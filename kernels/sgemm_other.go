@@ -42,6 +42,9 @@ func col2imBlock32(plane, g []float32, oh, ow, h, w, kh, kw, pad int) bool { ret
 
 func col2imPlane32(plane, cols []float32, oh, ow, h, w, kh, kw, pad int) bool { return false }
 
+func affine32(dst, x []float32, a, b float32) bool                     { return false }
+func bnGradX32(dx, dy, x []float32, mu, is, mdy, mdyx, k float64) bool { return false }
+
 func maxPool2x2Rows32(dst []float32, idx []int32, r0, r1 []float32, ow, base, w int) bool {
 	return false
 }
