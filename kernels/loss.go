@@ -52,9 +52,12 @@ func CrossEntropy[T Float](dlogits, logits []T, target []int32, n, c int) (loss 
 		s := 0.0
 		for j, v := range row {
 			var e float64
-			if f32 {
+			switch {
+			case j == best:
+				e = 1 // exp(0), as both would give: the largest term costs nothing
+			case f32:
 				e = expNeg(float64(v) - m)
-			} else {
+			default:
 				e = math.Exp(float64(v) - m)
 			}
 			s += e

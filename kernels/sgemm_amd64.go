@@ -182,8 +182,10 @@ func sgemmNN(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []
 			for i := 0; i < m; i += 8 {
 				rows := min(8, m-i)
 				// Rows past m repeat the last one; they are not stored.
+				p0 := unsafe.Pointer(&a[i*ri+pc*rp])
+				_ = a[(i+rows-1)*ri+pc*rp] // the last row read is in a
 				for r := range ap {
-					ap[r] = unsafe.Pointer(&a[(i+min(r, rows-1))*ri+pc*rp])
+					ap[r] = unsafe.Add(p0, min(r, rows-1)*ri*f)
 				}
 				sgemmNN8x32(kb, ap[0], ap[1], ap[2], ap[3], ap[4], ap[5], ap[6], ap[7], uintptr(rp*f), bp, uintptr(ldb*f), unsafe.Pointer(&c[i*ldc+j]), uintptr(ldc*f), biasPtr, masks, rows, bmask, alpha, floor)
 			}
