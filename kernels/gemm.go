@@ -63,8 +63,7 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 		// The assembly kernels of amd64 machines that have AVX-512, else
 		// AVX2 and FMA.
 		b32, c32, bias32 := any(b).([]float32), any(c).([]float32), any(bias).([]float32)
-		if sgemmAVX512(transA, transB, m, n, k, float32(alpha), a32, lda, b32, ldb, float32(beta), c32, ldc, bias32, relu) ||
-			sgemmAVX2(transA, transB, m, n, k, float32(alpha), a32, lda, b32, ldb, float32(beta), c32, ldc, bias32, relu) {
+		if sgemmAsm(transA, transB, m, n, k, float32(alpha), a32, lda, b32, ldb, float32(beta), c32, ldc, bias32, relu) {
 			return
 		}
 	}

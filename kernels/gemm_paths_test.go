@@ -17,6 +17,9 @@ func gemmPaths(t *testing.T, f func(t *testing.T)) {
 	if avx2 {
 		hasAVX2 = true
 		t.Run("avx2", f)
+		old := SetThreads(2)
+		t.Run("avx2/threads=2", f)
+		SetThreads(old)
 	}
 	if avx {
 		hasAVX512 = true

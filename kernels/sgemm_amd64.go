@@ -48,12 +48,13 @@ const (
 	ntBlock = 16
 )
 
-// sgemmAVX512 computes C = alpha·op(A)·op(B) + beta·C for float32 with the
-// AVX-512 kernels, with the epilogue of gemm, and reports whether it did:
-// not on machines without AVX-512, nor for Aᵀ·Bᵀ. The sizes are checked
-// and non-zero.
-func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {
-	if !hasAVX512 || (transA && transB) {
+// sgemmAsm computes C = alpha·op(A)·op(B) + beta·C for float32 with the
+// assembly kernels (AVX-512, else AVX2), with the epilogue of gemm, split
+// across threads when allowed and large enough, and reports whether it
+// did: not on machines without either, nor for Aᵀ·Bᵀ. The sizes are
+// checked and non-zero.
+func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {
+	if !(hasAVX512 || hasAVX2) || (transA && transB) {
 		return false
 	}
 	if beta != 0 && beta != 1 {
@@ -114,8 +115,13 @@ func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	return true
 }
 
-// sgemmSerial is sgemmAVX512 on the calling goroutine, beta 0 or 1.
+// sgemmSerial is sgemmAsm on the calling goroutine, beta 0 or 1: the
+// AVX-512 kernels, or the AVX2 ones on machines without AVX-512.
 func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
+	if !hasAVX512 {
+		sgemmAVX2(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
+		return
+	}
 	if transB && n*k <= smallNT && m > 4 {
 		// Stack buffers sized to the product: zeroing the largest for a
 		// 10×10 weight would cost more than the product.

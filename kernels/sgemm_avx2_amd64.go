@@ -18,7 +18,7 @@ func sgemmNN6x16(k int, a0, a1, a2, a3, a4, a5 unsafe.Pointer, astep uintptr, b 
 //go:noescape
 func sdotNT4x3(k int, a0, a1, a2, a3, b0, b1, b2 unsafe.Pointer, out *[12]float32)
 
-// sgemmAVX2 is sgemmAVX512 with the AVX2 kernels: C = alpha·op(A)·op(B) +
+// sgemmAVX2 is sgemmAsm with the AVX2 kernels: C = alpha·op(A)·op(B) +
 // beta·C with gemm's epilogue, reporting whether it ran (not without AVX2
 // and FMA, nor for Aᵀ·Bᵀ). The sizes are checked and non-zero.
 func sgemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {

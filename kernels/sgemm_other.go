@@ -8,13 +8,8 @@ var hasAVX512 = false
 // hasAVX2 is false: this build has no AVX2 kernels.
 var hasAVX2 = false
 
-// sgemmAVX2 reports that it did nothing: the portable GEMM runs.
-func sgemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {
-	return false
-}
-
-// sgemmAVX512 reports that it did nothing: the portable GEMM runs.
-func sgemmAVX512(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {
+// sgemmAsm reports that it did nothing: the portable GEMM runs.
+func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {
 	return false
 }
 
@@ -49,7 +44,8 @@ func maxPool2x2Rows32(dst []float32, idx []int32, r0, r1 []float32, ow, base, w 
 	return false
 }
 
-// sgemmSerial is never called: no helper gets a part without AVX-512.
+// sgemmSerial is never called: no helper gets a part without the assembly
+// kernels.
 func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
-	panic("kernels: sgemmSerial without AVX-512")
+	panic("kernels: sgemmSerial without the assembly kernels")
 }

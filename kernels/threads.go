@@ -78,7 +78,7 @@ type helper struct {
 	fault any // a panic of the last part, raised again by wait
 }
 
-// gemmPart is a product over some of the columns of C, as sgemmAVX512's
+// gemmPart is a product over some of the columns of C, as sgemmAsm's
 // arguments.
 type gemmPart struct {
 	transA, transB bool
