@@ -2,7 +2,10 @@
 
 package kernels
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 //go:noescape
 func sreluGrad(dx, dy, x unsafe.Pointer, n int)
@@ -50,10 +53,23 @@ func scolSum(dst, src unsafe.Pointer, rows, w int)
 // reluGrad32 is ReluBackward for float32 with AVX-512; it reports whether
 // it ran. The lengths are checked.
 func reluGrad32(dx, dy, x []float32) bool {
-	if !hasAVX512 || len(dx) == 0 {
-		return hasAVX512
+	if !hasAVX512 && !hasAVX2 || len(dx) == 0 {
+		return hasAVX512 || hasAVX2
 	}
-	sreluGrad(unsafe.Pointer(&dx[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), len(dx))
+	if hasAVX512 {
+		sreluGrad(unsafe.Pointer(&dx[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), len(dx))
+		return true
+	}
+	n8 := len(dx) / 8 * 8
+	if n8 > 0 {
+		reluGradAVX2(unsafe.Pointer(&dx[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), n8)
+	}
+	for i := n8; i < len(dx); i++ {
+		dx[i] = 0
+		if x[i] > 0 {
+			dx[i] = dy[i]
+		}
+	}
 	return true
 }
 
@@ -89,29 +105,77 @@ func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32
 // adamM32, adamV32 and adamStep32 are AdamM, AdamV and AdamStep for
 // float32 without weight decay, with AVX-512; each reports whether it ran.
 // The lengths are checked.
+// With AVX2 alone, the first multiple of 8 runs in assembly and the rest
+// in Go, with the same operations.
 func adamM32(dst, m, g []float32, weight float32) bool {
-	if !hasAVX512 || len(dst) == 0 {
-		return hasAVX512
+	if !hasAVX512 && !hasAVX2 || len(dst) == 0 {
+		return hasAVX512 || hasAVX2
 	}
-	sadamM(unsafe.Pointer(&dst[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&g[0]), len(dst), weight)
+	if hasAVX512 {
+		sadamM(unsafe.Pointer(&dst[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&g[0]), len(dst), weight)
+		return true
+	}
+	n8 := len(dst) / 8 * 8
+	if n8 > 0 {
+		adamMAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&g[0]), n8, weight)
+	}
+	for i := n8; i < len(dst); i++ {
+		dst[i] = m[i] + weight*(g[i]-m[i])
+	}
 	return true
 }
 
 func adamV32(dst, v, g []float32, b2, one float32) bool {
-	if !hasAVX512 || len(dst) == 0 {
-		return hasAVX512
+	if !hasAVX512 && !hasAVX2 || len(dst) == 0 {
+		return hasAVX512 || hasAVX2
 	}
-	sadamV(unsafe.Pointer(&dst[0]), unsafe.Pointer(&v[0]), unsafe.Pointer(&g[0]), len(dst), b2, one)
+	if hasAVX512 {
+		sadamV(unsafe.Pointer(&dst[0]), unsafe.Pointer(&v[0]), unsafe.Pointer(&g[0]), len(dst), b2, one)
+		return true
+	}
+	n8 := len(dst) / 8 * 8
+	if n8 > 0 {
+		adamVAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&v[0]), unsafe.Pointer(&g[0]), n8, b2, one)
+	}
+	for i := n8; i < len(dst); i++ {
+		dst[i] = v[i]*b2 + one*g[i]*g[i]
+	}
 	return true
 }
 
 func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps float32) bool {
-	if !hasAVX512 || len(dst) == 0 {
-		return hasAVX512
+	if !hasAVX512 && !hasAVX2 || len(dst) == 0 {
+		return hasAVX512 || hasAVX2
 	}
-	sadamStep(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), len(dst), negStep, bc2Sqrt, eps)
+	if hasAVX512 {
+		sadamStep(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), len(dst), negStep, bc2Sqrt, eps)
+		return true
+	}
+	n8 := len(dst) / 8 * 8
+	if n8 > 0 {
+		adamStepAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n8, negStep, bc2Sqrt, eps)
+	}
+	for i := n8; i < len(dst); i++ {
+		denom := float32(math.Sqrt(float64(v[i])))/bc2Sqrt + eps
+		dst[i] = p[i] + negStep*m[i]/denom
+	}
 	return true
 }
+
+//go:noescape
+func reluGradAVX2(dx, dy, x unsafe.Pointer, n int)
+
+//go:noescape
+func finiteAVX2(x unsafe.Pointer, n int) bool
+
+//go:noescape
+func adamMAVX2(dst, m, grad unsafe.Pointer, n int, weight float32)
+
+//go:noescape
+func adamVAVX2(dst, v, grad unsafe.Pointer, n int, b2, one float32)
+
+//go:noescape
+func adamStepAVX2(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
 
 //go:noescape
 func ssum64(x unsafe.Pointer, n int) float64

@@ -25,15 +25,26 @@ func sdotNT4x4(k int, a0, a1, a2, a3, b0, b1, b2, b3, c unsafe.Pointer, ldc uint
 func sfinite(x unsafe.Pointer, n int) bool
 
 // finite32 reports whether every element of x is finite, and whether it
-// could tell (with AVX-512).
+// could tell (with AVX-512 or AVX2).
 func finite32(x []float32) (finite, ok bool) {
-	if !hasAVX512 {
+	switch {
+	case !hasAVX512 && !hasAVX2:
 		return false, false
-	}
-	if len(x) == 0 {
+	case len(x) == 0:
 		return true, true
+	case hasAVX512:
+		return sfinite(unsafe.Pointer(&x[0]), len(x)), true
 	}
-	return sfinite(unsafe.Pointer(&x[0]), len(x)), true
+	n8 := len(x) / 8 * 8
+	if n8 > 0 && !finiteAVX2(unsafe.Pointer(&x[0]), n8) {
+		return false, true
+	}
+	for _, v := range x[n8:] {
+		if v-v != 0 { // NaN for an infinity or a NaN
+			return false, true
+		}
+	}
+	return true, true
 }
 
 //go:noescape
