@@ -74,24 +74,10 @@ func TestGemmEpilogue(t *testing.T) {
 	gemmPaths(t, func(t *testing.T) {
 		rng := newRNG()
 		for trial := range 300 {
-			m, n, k := dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))]
-			for m*n*k > 4<<20 {
-				m, n, k = dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))]
-			}
+			m, n, k := pickDims(rng, dims, 4<<20)
 			tA, tB := trial&1 != 0, trial&2 != 0
 			relu := trial&4 != 0
-			ar, ac, br, bc := m, k, k, n
-			if tA {
-				ar, ac = k, m
-			}
-			if tB {
-				br, bc = n, k
-			}
-			pad := rng.IntN(3)
-			lda, ldb, ldc := ac+pad, bc+pad, n+pad
-			a := randSlice[float32](rng, (ar-1)*lda+ac, -1, 1)
-			b := randSlice[float32](rng, (br-1)*ldb+bc, -1, 1)
-			c := randSlice[float32](rng, (m-1)*ldc+n, -1, 1)
+			a, b, c, lda, ldb, ldc := randomGemm[float32](rng, tA, tB, m, n, k)
 			var bias []float32
 			if trial&8 != 0 {
 				bias = randSlice[float32](rng, n, -1, 1)

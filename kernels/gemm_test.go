@@ -55,6 +55,34 @@ func refGemm[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, 
 	return want, mag
 }
 
+// pickDims draws m, n and k from dims, again while m·n·k exceeds most.
+func pickDims(rng *rand.Rand, dims []int, most int) (m, n, k int) {
+	for {
+		m, n, k = dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))], dims[rng.IntN(len(dims))]
+		if m*n*k <= most {
+			return m, n, k
+		}
+	}
+}
+
+// randomGemm returns random operands of an m×n×k product with op(A) and
+// op(B) transposed as asked, each row stride padded by the same 0 to 2.
+func randomGemm[T Float](rng *rand.Rand, tA, tB bool, m, n, k int) (a, b, c []T, lda, ldb, ldc int) {
+	ar, ac, br, bc := m, k, k, n
+	if tA {
+		ar, ac = k, m
+	}
+	if tB {
+		br, bc = n, k
+	}
+	pad := rng.IntN(3)
+	lda, ldb, ldc = ac+pad, bc+pad, n+pad
+	a = randSlice[T](rng, (ar-1)*lda+ac, -1, 1)
+	b = randSlice[T](rng, (br-1)*ldb+bc, -1, 1)
+	c = randSlice[T](rng, (m-1)*ldc+n, -1, 1)
+	return a, b, c, lda, ldb, ldc
+}
+
 func testGemm[T Float](t *testing.T) {
 	rng := newRNG()
 	dims := []int{1, 3, 17, 255, 784}
@@ -63,26 +91,12 @@ func testGemm[T Float](t *testing.T) {
 		unit = 1e-7
 	}
 	for trial := range 60 {
-		m, n, k := dims[rng.IntN(5)], dims[rng.IntN(5)], dims[rng.IntN(5)]
-		for m*n*k > 16<<20 {
-			m, n, k = dims[rng.IntN(5)], dims[rng.IntN(5)], dims[rng.IntN(5)]
-		}
+		m, n, k := pickDims(rng, dims, 16<<20)
 		if trial < 8 { // cover the packed path's edges on every combination
 			m, n, k = 67, 69, 300
 		}
 		tA, tB := trial&1 != 0, trial&2 != 0
-		ar, ac, br, bc := m, k, k, n
-		if tA {
-			ar, ac = k, m
-		}
-		if tB {
-			br, bc = n, k
-		}
-		pad := rng.IntN(3)
-		lda, ldb, ldc := ac+pad, bc+pad, n+pad
-		a := randSlice[T](rng, (ar-1)*lda+ac, -1, 1)
-		b := randSlice[T](rng, (br-1)*ldb+bc, -1, 1)
-		c := randSlice[T](rng, (m-1)*ldc+n, -1, 1)
+		a, b, c, lda, ldb, ldc := randomGemm[T](rng, tA, tB, m, n, k)
 		alpha := T([]float64{1, -0.5, 2}[trial%3])
 		beta := T([]float64{0, 1, 0.25, 0}[trial%4])
 		want, mag := refGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
