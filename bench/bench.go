@@ -165,6 +165,10 @@ func allocsPerStep(step func() error, n int) (float64, error) {
 
 // String formats r for people.
 func (r *Result) String() string {
-	return fmt.Sprintf("%s %s, batch %d: %.2f µs/step (median), %.0f samples/s, %.2f allocs/step, arena %d bytes",
-		r.Backend, r.Mode, r.Batch, r.USPerStep, r.SamplesPerS, r.AllocsPerStep, r.ArenaBytes)
+	threads := ""
+	if n := kernels.Threads(); n > 1 {
+		threads = fmt.Sprintf(", %d threads", n)
+	}
+	return fmt.Sprintf("%s %s, batch %d%s: %.2f µs/step (median), %.0f samples/s, %.2f allocs/step, arena %d bytes",
+		r.Backend, r.Mode, r.Batch, threads, r.USPerStep, r.SamplesPerS, r.AllocsPerStep, r.ArenaBytes)
 }
