@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"math"
+	"os"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -13,7 +14,22 @@ import (
 // of sgemm_amd64.s: the CPU has AVX-512 F and VL and the OS saves their
 // registers (x/sys/cpu checks both). Tests turn it off to reach the
 // portable path on the same machine.
-var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && kernelsAllowed("avx512")
+
+// kernelsAllowed reports whether the environment variable NNC_KERNELS lets
+// the kernels of level ("avx512", "avx2") run: unset, or set to a level at
+// or above it. NNC_KERNELS=avx2 or =portable makes a machine compute as a
+// machine with less does, bit for bit (the levels sum in different
+// orders), and lets the paths be compared.
+func kernelsAllowed(level string) bool {
+	switch os.Getenv("NNC_KERNELS") {
+	case "portable":
+		return false
+	case "avx2":
+		return level == "avx2"
+	}
+	return true
+}
 
 //go:noescape
 func sgemmNN8x32(k int, a0, a1, a2, a3, a4, a5, a6, a7 unsafe.Pointer, astep uintptr, b unsafe.Pointer, bstep uintptr, c unsafe.Pointer, ldc uintptr, bias unsafe.Pointer, masks uint64, rows int, bmask uint32, alpha, floor float32)

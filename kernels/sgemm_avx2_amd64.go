@@ -10,10 +10,13 @@ import (
 
 // hasAVX2 reports whether the float32 GEMM may use the AVX2 and FMA kernels
 // of sgemm_avx2_amd64.s, for machines without AVX-512. Tests turn it off.
-var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && kernelsAllowed("avx2")
 
 //go:noescape
 func sgemmNN6x16(k int, a0, a1, a2, a3, a4, a5 unsafe.Pointer, astep uintptr, b unsafe.Pointer, bstep uintptr, tile *[96]float32)
+
+//go:noescape
+func sdotNT1x8AVX2(k int, a, b unsafe.Pointer, ldb uintptr, out *[8]float32)
 
 //go:noescape
 func sdotNT4x3(k int, a0, a1, a2, a3, b0, b1, b2 unsafe.Pointer, out *[12]float32)
@@ -126,13 +129,35 @@ func avx2NNEdge(ri, rp, m, kb, pc int, a, b []float32, ldb, cols, j int, read, l
 	}
 }
 
-// avx2NT is C = alpha·A·Bᵀ (+ C when read) as dot products of whole rows,
-// 4×3 tiles (rows and columns past the edges repeat the last one and are
+// avx2NT is C = alpha·A·Bᵀ (+ C when read) as dot products of whole rows:
+// fewer than four rows of A against eight rows of B at a time, else 4×3
+// tiles (rows and columns past the edges repeat the last one and are
 // not stored); the kernel takes the first multiple of 8 of k and Go the
 // rest.
 func avx2NT(m, n, k int, a []float32, lda int, b []float32, ldb int, read bool, e epi) {
 	var out [12]float32
 	k8 := k / 8 * 8
+	if m < 4 && n >= 8 && k8 > 0 {
+		// A few rows (batch-1 inference): each against eight rows of B
+		// at a time, the last eight overlapping columns already done.
+		var o8 [8]float32
+		for i := range m {
+			ai := a[i*lda:][:k]
+			for j := 0; j < n; j += 8 {
+				j0 := min(j, n-8)
+				sdotNT1x8AVX2(k8, unsafe.Pointer(&ai[0]), unsafe.Pointer(&b[j0*ldb]), uintptr(ldb*4), &o8)
+				for jj := j; jj < min(j+8, n); jj++ {
+					s := o8[jj-j0]
+					bj := b[jj*ldb:][:k]
+					for p := k8; p < k; p++ {
+						s += ai[p] * bj[p]
+					}
+					e.put(i, jj, s, read, true)
+				}
+			}
+		}
+		return
+	}
 	for i := 0; i < m; i += 4 {
 		rows := min(4, m-i)
 		var ar [4][]float32

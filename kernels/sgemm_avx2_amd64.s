@@ -172,3 +172,63 @@ d2store:
 	VMOVSS X11, 44(DI)
 	VZEROUPPER
 	RET
+
+// func sdotNT1x8AVX2(k int, a, b unsafe.Pointer, ldb uintptr, out *[8]float32)
+//
+// out[j] = Σ_p a[p]·b_j[p] for p < k (a multiple of 8), b_j at b + j·ldb
+// bytes: one row of A against eight rows of B (batch-1 inference).
+TEXT ·sdotNT1x8AVX2(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ ldb+24(FP), BX
+	LEAQ (BX)(BX*2), R12 // 3·ldb
+	LEAQ (R8)(BX*4), R9  // row 4
+	XORQ AX, AX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	SHRQ   $3, CX
+	JZ     o2store
+
+o2loop:
+	VMOVUPS     (SI)(AX*1), Y8
+	LEAQ        (R8)(AX*1), DX
+	VFMADD231PS (DX), Y8, Y0
+	VFMADD231PS (DX)(BX*1), Y8, Y1
+	VFMADD231PS (DX)(BX*2), Y8, Y2
+	VFMADD231PS (DX)(R12*1), Y8, Y3
+	LEAQ        (R9)(AX*1), DX
+	VFMADD231PS (DX), Y8, Y4
+	VFMADD231PS (DX)(BX*1), Y8, Y5
+	VFMADD231PS (DX)(BX*2), Y8, Y6
+	VFMADD231PS (DX)(R12*1), Y8, Y7
+	ADDQ        $32, AX
+	DECQ        CX
+	JNZ         o2loop
+
+o2store:
+	MOVQ out+32(FP), DI
+	HSUM1(Y0, X0)
+	VMOVSS X0, (DI)
+	HSUM1(Y1, X1)
+	VMOVSS X1, 4(DI)
+	HSUM1(Y2, X2)
+	VMOVSS X2, 8(DI)
+	HSUM1(Y3, X3)
+	VMOVSS X3, 12(DI)
+	HSUM1(Y4, X4)
+	VMOVSS X4, 16(DI)
+	HSUM1(Y5, X5)
+	VMOVSS X5, 20(DI)
+	HSUM1(Y6, X6)
+	VMOVSS X6, 24(DI)
+	HSUM1(Y7, X7)
+	VMOVSS X7, 28(DI)
+	VZEROUPPER
+	RET
