@@ -123,6 +123,19 @@ func goExperiment() string {
 	return ""
 }
 
+// buildInput reports whether a file of nnc's tree goes into a build of a
+// generated program: Go source other than tests, assembly (the kernels),
+// and the module's requirements.
+func buildInput(name string) bool {
+	switch {
+	case strings.HasSuffix(name, "_test.go"):
+		return false
+	case strings.HasSuffix(name, ".go"), strings.HasSuffix(name, ".s"), strings.HasSuffix(name, ".h"):
+		return true
+	}
+	return name == "go.mod" || name == "go.sum"
+}
+
 func hashTree(h interface{ Write([]byte) (int, error) }, root string) error {
 	return filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -135,7 +148,7 @@ func hashTree(h interface{ Write([]byte) (int, error) }, root string) error {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+		if !buildInput(name) {
 			return nil
 		}
 		b, err := os.ReadFile(path)
