@@ -43,20 +43,9 @@ func BatchNormTrain[T Float](dst, x, weight, bias, runMean, runVar, mean, invStd
 		panic(fmt.Sprintf("kernels.BatchNormTrain: %d value(s) per channel, need more than 1", count))
 	}
 	for ch := range c {
-		s := 0.0
-		for i := range n {
-			for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-				s += float64(v)
-			}
-		}
-		mu := s / float64(count)
-		ss := 0.0
-		for i := range n {
-			for _, v := range x[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-				d := float64(v) - mu
-				ss += d * d
-			}
-		}
+		// The statistics exactly as BatchStats, RunningMean and RunningVar
+		// compute them for the split form of this kernel.
+		mu, ss := batchStats(x, ch, n, c, hw)
 		variance := ss / float64(count)
 		is := 1 / math.Sqrt(variance+eps)
 		mean[ch], invStd[ch] = T(mu), T(is)
