@@ -70,6 +70,10 @@ func runRun(e *cmdEnv, args []string) int {
 			signal.Stop(sig)
 		}
 	}()
+	if v.cpuprof != "" && v.backend == "go" {
+		fmt.Fprintf(e.stderr, "nnc run: --cpuprofile profiles the interp backend only (the go backend runs in another process)\n")
+		return exitModel
+	}
 	switch v.backend {
 	case "go":
 		return runNative(e, p, file, src, &v, opt)
