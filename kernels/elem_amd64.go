@@ -2,10 +2,7 @@
 
 package kernels
 
-import (
-	"math"
-	"unsafe"
-)
+import "unsafe"
 
 //go:noescape
 func sreluGrad(dx, dy, x unsafe.Pointer, n int)
@@ -50,27 +47,19 @@ func saxpy(dst, x, y unsafe.Pointer, n int, a float32)
 //go:noescape
 func scolSum(dst, src unsafe.Pointer, rows, w int)
 
-// reluGrad32 is ReluBackward for float32 with AVX-512; it reports whether
-// it ran. The lengths are checked.
-func reluGrad32(dx, dy, x []float32) bool {
-	if !hasAVX512 && !hasAVX2 || len(dx) == 0 {
-		return hasAVX512 || hasAVX2
+// reluGrad32 does ReluBackward for float32 with AVX-512 (all of it) or
+// AVX2 (a multiple of 8) and returns how many elements it did; the caller's
+// loop does the rest. The lengths are checked.
+func reluGrad32(dx, dy, x []float32) (done int) {
+	switch n := len(dx); {
+	case n > 0 && hasAVX512:
+		sreluGrad(unsafe.Pointer(&dx[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), n)
+		return n
+	case n >= 8 && hasAVX2:
+		reluGradAVX2(unsafe.Pointer(&dx[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), n/8*8)
+		return n / 8 * 8
 	}
-	if hasAVX512 {
-		sreluGrad(unsafe.Pointer(&dx[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), len(dx))
-		return true
-	}
-	n8 := len(dx) / 8 * 8
-	if n8 > 0 {
-		reluGradAVX2(unsafe.Pointer(&dx[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), n8)
-	}
-	for i := n8; i < len(dx); i++ {
-		dx[i] = 0
-		if x[i] > 0 {
-			dx[i] = dy[i]
-		}
-	}
-	return true
+	return 0
 }
 
 // axpy32 sets dst = x + a·y with AVX-512 and reports whether it ran. The
@@ -102,64 +91,46 @@ func sadamV(dst, v, grad unsafe.Pointer, n int, b2, one float32)
 //go:noescape
 func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
 
-// adamM32, adamV32 and adamStep32 are AdamM, AdamV and AdamStep for
-// float32 without weight decay, with AVX-512; each reports whether it ran.
-// The lengths are checked.
-// With AVX2 alone, the first multiple of 8 runs in assembly and the rest
-// in Go, with the same operations.
-func adamM32(dst, m, g []float32, weight float32) bool {
-	if !hasAVX512 && !hasAVX2 || len(dst) == 0 {
-		return hasAVX512 || hasAVX2
+// adamM32, adamV32 and adamStep32 do AdamM, AdamV and AdamStep for
+// float32 without weight decay, with AVX-512 (all of it) or AVX2. The
+// lengths are checked.
+// With AVX2 alone, the first multiple of 8 runs in assembly; each returns
+// how many elements it did, and the caller's loop does the rest with the
+// same operations.
+func adamM32(dst, m, g []float32, weight float32) (done int) {
+	switch n := len(dst); {
+	case n > 0 && hasAVX512:
+		sadamM(unsafe.Pointer(&dst[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&g[0]), n, weight)
+		return n
+	case n >= 8 && hasAVX2:
+		adamMAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&g[0]), n/8*8, weight)
+		return n / 8 * 8
 	}
-	if hasAVX512 {
-		sadamM(unsafe.Pointer(&dst[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&g[0]), len(dst), weight)
-		return true
-	}
-	n8 := len(dst) / 8 * 8
-	if n8 > 0 {
-		adamMAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&g[0]), n8, weight)
-	}
-	for i := n8; i < len(dst); i++ {
-		dst[i] = m[i] + weight*(g[i]-m[i])
-	}
-	return true
+	return 0
 }
 
-func adamV32(dst, v, g []float32, b2, one float32) bool {
-	if !hasAVX512 && !hasAVX2 || len(dst) == 0 {
-		return hasAVX512 || hasAVX2
+func adamV32(dst, v, g []float32, b2, one float32) (done int) {
+	switch n := len(dst); {
+	case n > 0 && hasAVX512:
+		sadamV(unsafe.Pointer(&dst[0]), unsafe.Pointer(&v[0]), unsafe.Pointer(&g[0]), n, b2, one)
+		return n
+	case n >= 8 && hasAVX2:
+		adamVAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&v[0]), unsafe.Pointer(&g[0]), n/8*8, b2, one)
+		return n / 8 * 8
 	}
-	if hasAVX512 {
-		sadamV(unsafe.Pointer(&dst[0]), unsafe.Pointer(&v[0]), unsafe.Pointer(&g[0]), len(dst), b2, one)
-		return true
-	}
-	n8 := len(dst) / 8 * 8
-	if n8 > 0 {
-		adamVAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&v[0]), unsafe.Pointer(&g[0]), n8, b2, one)
-	}
-	for i := n8; i < len(dst); i++ {
-		dst[i] = v[i]*b2 + one*g[i]*g[i]
-	}
-	return true
+	return 0
 }
 
-func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps float32) bool {
-	if !hasAVX512 && !hasAVX2 || len(dst) == 0 {
-		return hasAVX512 || hasAVX2
+func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps float32) (done int) {
+	switch n := len(dst); {
+	case n > 0 && hasAVX512:
+		sadamStep(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n, negStep, bc2Sqrt, eps)
+		return n
+	case n >= 8 && hasAVX2:
+		adamStepAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n/8*8, negStep, bc2Sqrt, eps)
+		return n / 8 * 8
 	}
-	if hasAVX512 {
-		sadamStep(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), len(dst), negStep, bc2Sqrt, eps)
-		return true
-	}
-	n8 := len(dst) / 8 * 8
-	if n8 > 0 {
-		adamStepAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n8, negStep, bc2Sqrt, eps)
-	}
-	for i := n8; i < len(dst); i++ {
-		denom := float32(math.Sqrt(float64(v[i])))/bc2Sqrt + eps
-		dst[i] = p[i] + negStep*m[i]/denom
-	}
-	return true
+	return 0
 }
 
 //go:noescape

@@ -80,11 +80,12 @@ func Relu[T Float](dst, x []T) {
 func ReluBackward[T Float](dx, dy, x []T) {
 	same("ReluBackward", "dy", len(dy), len(dx))
 	same("ReluBackward", "x", len(x), len(dx))
-	if dx32, ok := any(dx).([]float32); ok && reluGrad32(dx32, any(dy).([]float32), any(x).([]float32)) {
-		return
+	done := 0
+	if dx32, ok := any(dx).([]float32); ok {
+		done = reluGrad32(dx32, any(dy).([]float32), any(x).([]float32))
 	}
-	for i, v := range x {
-		if v > 0 {
+	for i := done; i < len(x); i++ {
+		if x[i] > 0 {
 			dx[i] = dy[i]
 		} else {
 			dx[i] = 0

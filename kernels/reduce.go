@@ -81,9 +81,11 @@ func MeanBackward[T Float](dx, dy []T, outer, dim, inner int) {
 // AllFinite reports whether no element of x is a NaN or an infinity.
 func AllFinite[T Float](x []T) bool {
 	if x32, ok := any(x).([]float32); ok {
-		if finite, ok := finite32(x32); ok {
-			return finite
+		finite, done := finite32(x32)
+		if !finite {
+			return false
 		}
+		x = x[done:]
 	}
 	// x·0 is 0 for a finite x and NaN otherwise: four sums of them are 0
 	// exactly when all are finite.

@@ -40,27 +40,16 @@ func sdotNT4x4(k int, a0, a1, a2, a3, b0, b1, b2, b3, c unsafe.Pointer, ldc uint
 //go:noescape
 func sfinite(x unsafe.Pointer, n int) bool
 
-// finite32 reports whether every element of x is finite, and whether it
-// could tell (with AVX-512 or AVX2).
-func finite32(x []float32) (finite, ok bool) {
-	switch {
-	case !hasAVX512 && !hasAVX2:
-		return false, false
-	case len(x) == 0:
-		return true, true
-	case hasAVX512:
-		return sfinite(unsafe.Pointer(&x[0]), len(x)), true
+// finite32 reports whether the first done elements of x are finite, done
+// being all of them with AVX-512, a multiple of 8 with AVX2, else none.
+func finite32(x []float32) (finite bool, done int) {
+	switch n := len(x); {
+	case n > 0 && hasAVX512:
+		return sfinite(unsafe.Pointer(&x[0]), n), n
+	case n >= 8 && hasAVX2:
+		return finiteAVX2(unsafe.Pointer(&x[0]), n/8*8), n / 8 * 8
 	}
-	n8 := len(x) / 8 * 8
-	if n8 > 0 && !finiteAVX2(unsafe.Pointer(&x[0]), n8) {
-		return false, true
-	}
-	for _, v := range x[n8:] {
-		if v-v != 0 { // NaN for an infinity or a NaN
-			return false, true
-		}
-	}
-	return true, true
+	return true, 0
 }
 
 //go:noescape

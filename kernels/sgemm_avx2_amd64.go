@@ -21,24 +21,16 @@ func sdotNT1x8AVX2(k int, a, b unsafe.Pointer, ldb uintptr, out *[8]float32)
 //go:noescape
 func sdotNT4x3(k int, a0, a1, a2, a3, b0, b1, b2 unsafe.Pointer, out *[12]float32)
 
-// sgemmAVX2 is sgemmAsm with the AVX2 kernels: C = alpha·op(A)·op(B) +
-// beta·C with gemm's epilogue, reporting whether it ran (not without AVX2
-// and FMA, nor for Aᵀ·Bᵀ). The sizes are checked and non-zero.
-func sgemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) bool {
-	if !hasAVX2 || (transA && transB) {
-		return false
-	}
-	if beta != 0 && beta != 1 {
-		scaleC(m, n, beta, c, ldc, nil, false)
-		beta = 1
-	}
+// sgemmAVX2 is sgemmSerial with the AVX2 kernels, on machines without
+// AVX-512: C = alpha·op(A)·op(B) + beta·C with gemm's epilogue, beta 0 or 1
+// and not Aᵀ·Bᵀ (sgemmAsm sees to both).
+func sgemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
 	e := epi{alpha: alpha, c: c, ldc: ldc, bias: bias, relu: relu}
 	if transB {
 		avx2NT(m, n, k, a, lda, b, ldb, beta != 0, e)
 	} else {
 		avx2NN(transA, m, n, k, a, lda, b, ldb, beta != 0, e)
 	}
-	return true
 }
 
 // epi finishes elements of C from sums: alpha·sum, plus C when it is read,

@@ -80,10 +80,12 @@ func AdamM[T Float](dst, m, grad, param []T, beta1, weightDecay float64) {
 	}
 	w, weight := T(weightDecay), T(1-beta1)
 	small := math.Abs(1-beta1) < 0.5
-	if d32, ok := any(dst).([]float32); ok && w == 0 && small && adamM32(d32, any(m).([]float32), any(grad).([]float32), float32(weight)) {
-		return
+	done := 0
+	if d32, ok := any(dst).([]float32); ok && w == 0 && small {
+		done = adamM32(d32, any(m).([]float32), any(grad).([]float32), float32(weight))
 	}
-	for i, g := range grad {
+	for i := done; i < len(grad); i++ {
+		g := grad[i]
 		if w != 0 {
 			g += w * param[i]
 		}
@@ -104,10 +106,12 @@ func AdamV[T Float](dst, v, grad, param []T, beta2, weightDecay float64) {
 		same("AdamV", "input", len(s), len(dst))
 	}
 	w, b2, one := T(weightDecay), T(beta2), T(1-beta2)
-	if d32, ok := any(dst).([]float32); ok && w == 0 && adamV32(d32, any(v).([]float32), any(grad).([]float32), float32(b2), float32(one)) {
-		return
+	done := 0
+	if d32, ok := any(dst).([]float32); ok && w == 0 {
+		done = adamV32(d32, any(v).([]float32), any(grad).([]float32), float32(b2), float32(one))
 	}
-	for i, g := range grad {
+	for i := done; i < len(grad); i++ {
+		g := grad[i]
 		if w != 0 {
 			g += w * param[i]
 		}
@@ -130,10 +134,12 @@ func AdamStep[T Float](dst, param, m, v []T, step int, lr, beta1, beta2, eps, we
 	negStep, e := T(-(lr / bc1)), T(eps)
 	decay := decoupled && weightDecay != 0
 	f := T(1 - lr*weightDecay)
-	if d32, ok := any(dst).([]float32); ok && !decay && adamStep32(d32, any(param).([]float32), any(m).([]float32), any(v).([]float32), float32(negStep), float32(bc2Sqrt), float32(e)) {
-		return
+	done := 0
+	if d32, ok := any(dst).([]float32); ok && !decay {
+		done = adamStep32(d32, any(param).([]float32), any(m).([]float32), any(v).([]float32), float32(negStep), float32(bc2Sqrt), float32(e))
 	}
-	for i, p := range param {
+	for i := done; i < len(param); i++ {
+		p := param[i]
 		if decay {
 			p *= f
 		}
