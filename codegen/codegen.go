@@ -63,7 +63,10 @@ func Generate(p *ir.Program, opt Options) ([]byte, error) {
 	if err := g.collect(); err != nil {
 		return nil, err
 	}
-	src := g.file()
+	src, err := g.file()
+	if err != nil {
+		return nil, fmt.Errorf("codegen: %v", err)
+	}
 	formatted, err := format.Source(src)
 	if err != nil {
 		return nil, fmt.Errorf("codegen: generated code does not parse (a bug in nnc): %v\n%s", err, src)
@@ -187,7 +190,7 @@ func (g *gen) stateDict() []*param {
 	return ps
 }
 
-func (g *gen) file() []byte {
+func (g *gen) file() ([]byte, error) {
 	var b bytes.Buffer
 	p := g.p
 	fwd := p.Forward
@@ -221,11 +224,18 @@ func (g *gen) file() []byte {
 	}
 	g.tables(&b)
 
-	fwdBody := g.graph(fwd, "f")
+	fwdBody, err := g.graph(fwd, "f")
+	if err != nil {
+		return nil, err
+	}
 	var trainBody, evalBody string
 	if g.opt.Train {
-		trainBody = g.graph(p.TrainGraph, "t")
-		evalBody = g.graph(p.EvalGraph, "e")
+		if trainBody, err = g.graph(p.TrainGraph, "t"); err != nil {
+			return nil, err
+		}
+		if evalBody, err = g.graph(p.EvalGraph, "e"); err != nil {
+			return nil, err
+		}
 	}
 	fmt.Fprintf(&b, "// Model holds the parameters of %s and the buffers of its computations.\n", comment(p.Model))
 	b.WriteString("// A Model is not safe for concurrent use; make one per goroutine.\ntype Model struct {\n")
@@ -245,7 +255,7 @@ func (g *gen) file() []byte {
 	}
 	g.checkpointFuncs(&b)
 	b.Write(g.extra.Bytes())
-	return b.Bytes()
+	return b.Bytes(), nil
 }
 
 // tables writes the names and shapes of the persistent tensors.

@@ -12,23 +12,31 @@ import (
 type Machine[T kernels.Float] struct {
 	g     *ir.Graph
 	store *Store[T]
-	cap   int // the largest batch a step may have: the plan's
-	arena []T
-	f     map[int][]T // value ID → its buffer, sized for cap
-	i32   map[int][]int32
-	i64   map[int][]int64
-	steps []func(n int)
+	cap   int    // the largest batch a step may have: the plan's
+	arena []byte // the memory plan's arena, every element type in one
+	// bufs holds each value's buffer by ID, sized for cap: an arena view,
+	// a store tensor, or storage of its own for inputs and constants.
+	bufs map[int]tensor[T]
+	// scratch holds the scratch buffers of ops, by value ID and index.
+	scratch map[[2]int]tensor[T]
+	steps   []func(n int)
 	// stepOf[i] is the value steps[i] computes.
 	stepOf []*ir.Value
 	// checks are the outputs that must be finite before the store takes
 	// the step's results: the loss and every new parameter and state.
 	checks []check[T]
 	back   []func() // copies of outputs into the store
-	// shared holds, by value ID, gradients computed early by the loss
-	// that shares their work.
-	shared map[int][]T
 	rng    *rand.Rand
 	pcg    *rand.PCG // rng's source, whose state checkpoints save
+}
+
+// tensor is a buffer of one of the element types a graph computes with:
+// the float type T, int32 or int64.
+type tensor[T kernels.Float] struct {
+	f   []T
+	i32 []int32
+	i64 []int64
+	t   ir.Type
 }
 
 // New prepares g, which the memplan pass has planned, for running over the
@@ -45,9 +53,9 @@ func New[T kernels.Float](g *ir.Graph, store *Store[T], seed uint64) (*Machine[T
 		return nil, err
 	}
 	pcg := rand.NewPCG(seed, 0x64726f70) // "drop"
-	m := &Machine[T]{g: g, store: store, cap: g.Plan.Batch, f: map[int][]T{}, i32: map[int][]int32{}, i64: map[int][]int64{},
-		rng: rand.New(pcg), pcg: pcg, shared: map[int][]T{}}
-	m.arena = make([]T, (g.Plan.ArenaBytes+size-1)/size)
+	m := &Machine[T]{g: g, store: store, cap: g.Plan.Batch, bufs: map[int]tensor[T]{}, scratch: map[[2]int]tensor[T]{},
+		rng: rand.New(pcg), pcg: pcg}
+	m.arena = kernels.NewArena(g.Plan.ArenaBytes)
 	for _, v := range g.Values {
 		if err := m.alloc(v, size); err != nil {
 			return nil, err
@@ -67,7 +75,7 @@ func New[T kernels.Float](g *ir.Graph, store *Store[T], seed uint64) (*Machine[T
 		if err := m.writeBack(o); err != nil {
 			return nil, err
 		}
-		if f := m.f[o.Value.ID]; f != nil && (o.Name == "loss" || m.store.F[o.Name] != nil) {
+		if f := m.bufs[o.Value.ID].f; f != nil && (o.Name == "loss" || m.store.F[o.Name] != nil) {
 			m.checks = append(m.checks, check[T]{o.Name, o.Value, f})
 		}
 	}
@@ -83,8 +91,9 @@ func unsafeSizeof[T kernels.Float](T) uintptr {
 	return 8
 }
 
-// alloc gives v its buffer: a store tensor for parameters and state, the
-// arena for computed float values, a buffer of its own for the rest.
+// alloc gives v its buffer (a store tensor for parameters and state, its
+// own for inputs, targets and constants, the arena for computed values)
+// and places the scratch buffers of its op.
 func (m *Machine[T]) alloc(v *ir.Value, size int) error {
 	elems := v.Type.Shape.Size(m.cap)
 	switch v.Op {
@@ -92,38 +101,85 @@ func (m *Machine[T]) alloc(v *ir.Value, size int) error {
 		if err := m.store.ensure(v); err != nil {
 			return err
 		}
+		t := tensor[T]{t: v.Type}
 		if v.Type.DType == ir.I64 {
-			m.i64[v.ID] = m.store.I64[v.Name]
+			t.i64 = m.store.I64[v.Name]
 		} else {
-			m.f[v.ID] = m.store.F[v.Name]
+			t.f = m.store.F[v.Name]
 		}
+		m.bufs[v.ID] = t
 		return nil
 	case ir.OpConst:
-		m.f[v.ID] = []T{T(v.Attrs.Float("value", 0))}
+		m.bufs[v.ID] = tensor[T]{f: []T{T(v.Attrs.Float("value", 0))}, t: v.Type}
 		return nil
 	}
-	switch {
-	case v.Type.DType == ir.I32:
-		m.i32[v.ID] = make([]int32, elems)
-	case v.Type.DType == ir.I64:
-		m.i64[v.ID] = make([]int64, elems)
-	case v.Op.Info().Source: // inputs and float targets
-		m.f[v.ID] = make([]T, elems)
-	default:
+	if !v.Op.Info().Source || v.Op == ir.OpDropoutMask {
 		off, ok := m.g.Plan.Offset[v.ID]
 		if !ok {
 			return fmt.Errorf("interp: v%d has no place in the memory plan", v.ID)
 		}
-		m.f[v.ID] = m.arena[off/size : off/size+elems : off/size+elems]
+		t, err := m.view(v.Type, off)
+		if err != nil {
+			return fmt.Errorf("interp: v%d: %v", v.ID, err)
+		}
+		m.bufs[v.ID] = t
+	} else {
+		m.bufs[v.ID] = m.own(v.Type, elems)
+	}
+	offs := m.g.Plan.Scratch[v.ID]
+	for i, s := range ir.ScratchOf(m.g, v) {
+		if i >= len(offs) {
+			return fmt.Errorf("interp: scratch %d of v%d has no place in the memory plan", i, v.ID)
+		}
+		t, err := m.view(s.Type, offs[i])
+		if err != nil {
+			return fmt.Errorf("interp: scratch %d of v%d: %v", i, v.ID, err)
+		}
+		m.scratch[[2]int{v.ID, i}] = t
 	}
 	return nil
+}
+
+// view is the tensor of type t at byte offset off of the arena, sized for
+// the largest batch.
+func (m *Machine[T]) view(t ir.Type, off int) (tensor[T], error) {
+	n := t.Shape.Size(m.cap)
+	if off < 0 || off+n*t.DType.Size() > len(m.arena) {
+		return tensor[T]{}, fmt.Errorf("%s at offset %d is outside the arena of %d bytes", t, off, len(m.arena))
+	}
+	r := tensor[T]{t: t}
+	switch t.DType {
+	case ir.I32:
+		r.i32 = kernels.View[int32](m.arena, off, n)
+	case ir.I64:
+		r.i64 = kernels.View[int64](m.arena, off, n)
+	case ir.F32, ir.F64:
+		r.f = kernels.View[T](m.arena, off, n)
+	default:
+		return r, fmt.Errorf("the interpreter has no %s tensors", t.DType)
+	}
+	return r, nil
+}
+
+// own is a tensor of type t with storage of its own, n elements.
+func (m *Machine[T]) own(t ir.Type, n int) tensor[T] {
+	r := tensor[T]{t: t}
+	switch t.DType {
+	case ir.I32:
+		r.i32 = make([]int32, n)
+	case ir.I64:
+		r.i64 = make([]int64, n)
+	default:
+		r.f = make([]T, n)
+	}
+	return r
 }
 
 // writeBack arranges for an output named after a store tensor (a new
 // parameter, new optimizer state) to replace it after each step.
 func (m *Machine[T]) writeBack(o ir.Output) error {
 	if dst, ok := m.store.F[o.Name]; ok {
-		src := m.f[o.Value.ID]
+		src := m.bufs[o.Value.ID].f
 		if len(src) != len(dst) {
 			return fmt.Errorf("interp: output %s has %d elements, the tensor %d", o.Name, len(src), len(dst))
 		}
@@ -132,7 +188,7 @@ func (m *Machine[T]) writeBack(o ir.Output) error {
 		}
 	}
 	if dst, ok := m.store.I64[o.Name]; ok {
-		src := m.i64[o.Value.ID]
+		src := m.bufs[o.Value.ID].i64
 		m.back = append(m.back, func() { copy(dst, src) })
 	}
 	return nil
@@ -143,7 +199,7 @@ func (m *Machine[T]) writeBack(o ir.Output) error {
 func (m *Machine[T]) Input(name string) []T {
 	for _, v := range m.g.Values {
 		if v.Op == ir.OpInput && v.Name == name {
-			return m.f[v.ID]
+			return m.bufs[v.ID].f
 		}
 	}
 	return nil
@@ -154,7 +210,7 @@ func (m *Machine[T]) Inputs() [][]T {
 	var bs [][]T
 	for _, v := range m.g.Values {
 		if v.Op == ir.OpInput {
-			bs = append(bs, m.f[v.ID])
+			bs = append(bs, m.bufs[v.ID].f)
 		}
 	}
 	return bs
@@ -165,7 +221,7 @@ func (m *Machine[T]) Inputs() [][]T {
 func (m *Machine[T]) Targets() ([]int32, []T) {
 	for _, v := range m.g.Values {
 		if v.Op == ir.OpTarget {
-			return m.i32[v.ID], m.f[v.ID]
+			return m.bufs[v.ID].i32, m.bufs[v.ID].f
 		}
 	}
 	return nil, nil
@@ -191,20 +247,20 @@ func (m *Machine[T]) Output(name string) (float64, bool) {
 	if v == nil {
 		return 0, false
 	}
-	switch {
-	case m.i32[v.ID] != nil:
-		return float64(m.i32[v.ID][0]), true
-	case m.i64[v.ID] != nil:
-		return float64(m.i64[v.ID][0]), true
+	switch b := m.bufs[v.ID]; {
+	case b.i32 != nil:
+		return float64(b.i32[0]), true
+	case b.i64 != nil:
+		return float64(b.i64[0]), true
 	}
-	return float64(m.f[v.ID][0]), true
+	return float64(m.bufs[v.ID].f[0]), true
 }
 
 // OutputTensor returns the buffer of a float output, sized for the largest
 // batch.
 func (m *Machine[T]) OutputTensor(name string) []T {
 	if v := m.g.Output(name); v != nil {
-		return m.f[v.ID]
+		return m.bufs[v.ID].f
 	}
 	return nil
 }
@@ -276,7 +332,7 @@ func (m *Machine[T]) anomaly(n int, output string) error {
 	for i, s := range m.steps {
 		s(n)
 		v := m.stepOf[i]
-		if f := m.f[v.ID]; f != nil && !isFinite(f[:min(len(f), v.Type.Shape.Size(n))]) {
+		if f := m.bufs[v.ID].f; f != nil && !isFinite(f[:min(len(f), v.Type.Shape.Size(n))]) {
 			return &NonFinite{Output: output, First: v}
 		}
 	}

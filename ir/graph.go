@@ -251,8 +251,25 @@ func (g *Graph) Clone() *Graph {
 // overlap share memory. It is made for a batch size; a smaller batch fits
 // the same offsets.
 type MemPlan struct {
-	Batch      int
-	Offset     map[int]int
+	Batch  int
+	Offset map[int]int
+	// Scratch maps a value's ID to the byte offsets of the scratch
+	// buffers its op needs (OpInfo.Scratch), in order.
+	Scratch    map[int][]int
 	ArenaBytes int // the arena's size
 	NaiveBytes int // the sum of the planned values' sizes, for comparison
+}
+
+// crossEntropyLoss returns the SoftmaxCrossEntropy whose gradient is grad,
+// when CrossEntropyGrad pairs them, or nil.
+func (g *Graph) crossEntropyLoss(grad *Value) *Value {
+	for _, u := range g.Values {
+		if u == grad {
+			return nil
+		}
+		if u.Op == OpSoftmaxCrossEntropy && u.Args[0] == grad.Args[1] && u.Args[1] == grad.Args[2] && g.CrossEntropyGrad(u) == grad {
+			return u
+		}
+	}
+	return nil
 }

@@ -32,6 +32,12 @@ type OpInfo struct {
 	// NoGrad ops have outputs the loss does not depend on through
 	// differentiable paths (metrics, masks, state updates).
 	NoGrad bool
+	// Lower returns the kernel calls that compute the value (lower.go);
+	// sources other than DropoutMask have none.
+	Lower func(g *Graph, v *Value) []Call
+	// Scratch returns the buffers the calls need besides the value's own,
+	// which the memory plan places in the arena; nil for none.
+	Scratch func(g *Graph, v *Value) []Scratch
 }
 
 // The ops. Their order is the op table's and carries no meaning.
@@ -137,73 +143,73 @@ var opTable = [numOps]OpInfo{
 	OpBuffer: {Name: "Buffer", Source: true, Declared: true},
 	OpConst:  {Name: "Const", Source: true, Declared: true, Shape: constShape},
 
-	OpAdd:     {Name: "Add", Arity: 2, Shape: broadcastShape},
-	OpSub:     {Name: "Sub", Arity: 2, Shape: broadcastShape},
-	OpMul:     {Name: "Mul", Arity: 2, Shape: broadcastShape},
-	OpDiv:     {Name: "Div", Arity: 2, Shape: broadcastShape},
-	OpNeg:     {Name: "Neg", Arity: 1, Shape: sameShape},
-	OpRelu:    {Name: "Relu", Arity: 1, Shape: sameShape},
-	OpSigmoid: {Name: "Sigmoid", Arity: 1, Shape: sameShape},
-	OpTanh:    {Name: "Tanh", Arity: 1, Shape: sameShape},
-	OpGelu:    {Name: "Gelu", Arity: 1, Shape: sameShape},
+	OpAdd:     {Name: "Add", Arity: 2, Shape: broadcastShape, Lower: lowerBroadcast("Add")},
+	OpSub:     {Name: "Sub", Arity: 2, Shape: broadcastShape, Lower: lowerBroadcast("Sub")},
+	OpMul:     {Name: "Mul", Arity: 2, Shape: broadcastShape, Lower: lowerBroadcast("Mul")},
+	OpDiv:     {Name: "Div", Arity: 2, Shape: broadcastShape, Lower: lowerBroadcast("Div")},
+	OpNeg:     {Name: "Neg", Arity: 1, Shape: sameShape, Lower: lowerUnary("Neg")},
+	OpRelu:    {Name: "Relu", Arity: 1, Shape: sameShape, Lower: lowerUnary("Relu")},
+	OpSigmoid: {Name: "Sigmoid", Arity: 1, Shape: sameShape, Lower: lowerUnary("Sigmoid")},
+	OpTanh:    {Name: "Tanh", Arity: 1, Shape: sameShape, Lower: lowerUnary("Tanh")},
+	OpGelu:    {Name: "Gelu", Arity: 1, Shape: sameShape, Lower: lowerUnary("Gelu")},
 
-	OpMatMul:     {Name: "MatMul", Arity: 2, Shape: matmulShape},
-	OpLinear:     {Name: "Linear", Arity: 3, MinArity: 2, Shape: linearShape},
-	OpLinearRelu: {Name: "LinearRelu", Arity: 3, MinArity: 2, Shape: linearShape},
+	OpMatMul:     {Name: "MatMul", Arity: 2, Shape: matmulShape, Lower: lowerMatMul},
+	OpLinear:     {Name: "Linear", Arity: 3, MinArity: 2, Shape: linearShape, Lower: lowerLinear(false)},
+	OpLinearRelu: {Name: "LinearRelu", Arity: 3, MinArity: 2, Shape: linearShape, Lower: lowerLinear(true)},
 
-	OpSoftmax:    {Name: "Softmax", Arity: 1, Shape: axisSameShape},
-	OpLogSoftmax: {Name: "LogSoftmax", Arity: 1, Shape: axisSameShape},
-	OpSum:        {Name: "Sum", Arity: 1, Shape: reduceShape},
-	OpMean:       {Name: "Mean", Arity: 1, Shape: meanShape},
-	OpSumAll:     {Name: "SumAll", Arity: 1, Shape: scalarShape},
-	OpReshape:    {Name: "Reshape", Arity: 1, Declared: true, Shape: reshapeShape},
+	OpSoftmax:    {Name: "Softmax", Arity: 1, Shape: axisSameShape, Lower: lowerAxis("Softmax")},
+	OpLogSoftmax: {Name: "LogSoftmax", Arity: 1, Shape: axisSameShape, Lower: lowerAxis("LogSoftmax")},
+	OpSum:        {Name: "Sum", Arity: 1, Shape: reduceShape, Lower: lowerReduce("Sum")},
+	OpMean:       {Name: "Mean", Arity: 1, Shape: meanShape, Lower: lowerReduce("Mean")},
+	OpSumAll:     {Name: "SumAll", Arity: 1, Shape: scalarShape, Lower: lowerSumAll},
+	OpReshape:    {Name: "Reshape", Arity: 1, Declared: true, Shape: reshapeShape, Lower: lowerUnary("Copy")},
 
-	OpConv2d:         {Name: "Conv2d", Arity: 3, MinArity: 2, Shape: conv2dShape},
-	OpConv2dRelu:     {Name: "Conv2dRelu", Arity: 3, MinArity: 2, Shape: conv2dShape},
-	OpMaxPool2d:      {Name: "MaxPool2d", Arity: 1, Shape: maxPoolShape},
-	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape},
-	OpBatchNormTrain: {Name: "BatchNormTrain", Arity: 3, Shape: batchNormShape},
-	OpDropoutMask:    {Name: "DropoutMask", Source: true, Declared: true, Shape: dropoutShape},
+	OpConv2d:         {Name: "Conv2d", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(false), Scratch: scratchConv(0)},
+	OpConv2dRelu:     {Name: "Conv2dRelu", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(true), Scratch: scratchConv(0)},
+	OpMaxPool2d:      {Name: "MaxPool2d", Arity: 1, Shape: maxPoolShape, Lower: lowerMaxPool, Scratch: scratchPool},
+	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape, Lower: lowerBatchNorm},
+	OpBatchNormTrain: {Name: "BatchNormTrain", Arity: 3, Shape: batchNormShape, Lower: lowerBatchNormTrain, Scratch: perChannel(4, 0)},
+	OpDropoutMask:    {Name: "DropoutMask", Source: true, Declared: true, Shape: dropoutShape, Lower: lowerDropoutMask},
 
-	OpNLLLoss:             {Name: "NLLLoss", Arity: 2, Shape: classLossShape},
-	OpSoftmaxCrossEntropy: {Name: "SoftmaxCrossEntropy", Arity: 2, Shape: classLossShape},
-	OpMSELoss:             {Name: "MSELoss", Arity: 2, Shape: valueLossShape},
-	OpBCEWithLogitsLoss:   {Name: "BCEWithLogitsLoss", Arity: 2, Shape: valueLossShape},
-	OpCorrect:             {Name: "Correct", Arity: 2, Shape: correctShape},
-	OpCorrectBinary:       {Name: "CorrectBinary", Arity: 2, Shape: correctShape},
+	OpNLLLoss:             {Name: "NLLLoss", Arity: 2, Shape: classLossShape, Lower: lowerClassLoss("NLLLossOut")},
+	OpSoftmaxCrossEntropy: {Name: "SoftmaxCrossEntropy", Arity: 2, Shape: classLossShape, Lower: lowerCrossEntropy, Scratch: scratchCrossEntropy},
+	OpMSELoss:             {Name: "MSELoss", Arity: 2, Shape: valueLossShape, Lower: lowerValueLoss("MSELoss")},
+	OpBCEWithLogitsLoss:   {Name: "BCEWithLogitsLoss", Arity: 2, Shape: valueLossShape, Lower: lowerValueLoss("BCEWithLogitsLoss")},
+	OpCorrect:             {Name: "Correct", Arity: 2, Shape: correctShape, Lower: lowerCorrect, Scratch: scratchCorrect},
+	OpCorrectBinary:       {Name: "CorrectBinary", Arity: 2, Shape: correctShape, Lower: lowerValueLoss("CountCorrectBinary")},
 
-	OpReluGrad:                {Name: "ReluGrad", Arity: 2, Shape: gradShape},
-	OpSigmoidGrad:             {Name: "SigmoidGrad", Arity: 2, Shape: gradShape},
-	OpTanhGrad:                {Name: "TanhGrad", Arity: 2, Shape: gradShape},
-	OpGeluGrad:                {Name: "GeluGrad", Arity: 2, Shape: gradShape},
-	OpSoftmaxGrad:             {Name: "SoftmaxGrad", Arity: 2, Shape: axisGradShape},
-	OpLogSoftmaxGrad:          {Name: "LogSoftmaxGrad", Arity: 2, Shape: axisGradShape},
-	OpSumTo:                   {Name: "SumTo", Arity: 1, Declared: true, Shape: sumToShape},
-	OpBroadcastTo:             {Name: "BroadcastTo", Arity: 1, Declared: true, Shape: broadcastToShape},
-	OpMatMulTN:                {Name: "MatMulTN", Arity: 2, Shape: matmulTNShape},
-	OpMatMulReluMask:          {Name: "MatMulReluMask", Arity: 3, Shape: matmulMaskShape},
-	OpNLLLossGrad:             {Name: "NLLLossGrad", Arity: 3, Shape: lossGradShape},
-	OpSoftmaxCrossEntropyGrad: {Name: "SoftmaxCrossEntropyGrad", Arity: 3, Shape: lossGradShape},
-	OpMSELossGrad:             {Name: "MSELossGrad", Arity: 3, Shape: lossGradShape},
-	OpBCEWithLogitsLossGrad:   {Name: "BCEWithLogitsLossGrad", Arity: 3, Shape: lossGradShape},
-	OpConv2dGradInput:         {Name: "Conv2dGradInput", Arity: 3, Shape: convGradShape(1)},
-	OpConv2dGradWeight:        {Name: "Conv2dGradWeight", Arity: 3, Shape: convGradShape(2)},
-	OpChannelSum:              {Name: "ChannelSum", Arity: 1, Shape: channelSumShape},
-	OpMaxPool2dGrad:           {Name: "MaxPool2dGrad", Arity: 2, Shape: maxPoolGradShape},
-	OpBatchNormGradInput:      {Name: "BatchNormGradInput", Arity: 3, Shape: bnGradShape(1)},
-	OpBatchNormGradWeight:     {Name: "BatchNormGradWeight", Arity: 3, Shape: bnGradShape(2)},
-	OpRunningMean:             {Name: "RunningMean", Arity: 2, Shape: runningShape},
-	OpRunningVar:              {Name: "RunningVar", Arity: 2, Shape: runningShape},
-	OpBNFoldWeight:            {Name: "BNFoldWeight", Arity: 3, Shape: foldWeightShape},
-	OpBNFoldBias:              {Name: "BNFoldBias", Arity: 5, Shape: foldBiasShape},
+	OpReluGrad:                {Name: "ReluGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("ReluBackward")},
+	OpSigmoidGrad:             {Name: "SigmoidGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("SigmoidBackward")},
+	OpTanhGrad:                {Name: "TanhGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("TanhBackward")},
+	OpGeluGrad:                {Name: "GeluGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("GeluBackward")},
+	OpSoftmaxGrad:             {Name: "SoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("SoftmaxBackward")},
+	OpLogSoftmaxGrad:          {Name: "LogSoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("LogSoftmaxBackward")},
+	OpSumTo:                   {Name: "SumTo", Arity: 1, Declared: true, Shape: sumToShape, Lower: lowerShaped("ReduceTo")},
+	OpBroadcastTo:             {Name: "BroadcastTo", Arity: 1, Declared: true, Shape: broadcastToShape, Lower: lowerShaped("BroadcastTo")},
+	OpMatMulTN:                {Name: "MatMulTN", Arity: 2, Shape: matmulTNShape, Lower: lowerMatMulTN},
+	OpMatMulReluMask:          {Name: "MatMulReluMask", Arity: 3, Shape: matmulMaskShape, Lower: lowerMatMulReluMask},
+	OpNLLLossGrad:             {Name: "NLLLossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerClassLoss("NLLLossGrad")},
+	OpSoftmaxCrossEntropyGrad: {Name: "SoftmaxCrossEntropyGrad", Arity: 3, Shape: lossGradShape, Lower: lowerCrossEntropyGrad},
+	OpMSELossGrad:             {Name: "MSELossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerValueLoss("MSELossGrad")},
+	OpBCEWithLogitsLossGrad:   {Name: "BCEWithLogitsLossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerValueLoss("BCEWithLogitsLossGrad")},
+	OpConv2dGradInput:         {Name: "Conv2dGradInput", Arity: 3, Shape: convGradShape(1), Lower: lowerConvGrad(true), Scratch: scratchConv(1)},
+	OpConv2dGradWeight:        {Name: "Conv2dGradWeight", Arity: 3, Shape: convGradShape(2), Lower: lowerConvGrad(false), Scratch: scratchConv(1)},
+	OpChannelSum:              {Name: "ChannelSum", Arity: 1, Shape: channelSumShape, Lower: lowerChannelSum},
+	OpMaxPool2dGrad:           {Name: "MaxPool2dGrad", Arity: 2, Shape: maxPoolGradShape, Lower: lowerMaxPoolGrad, Scratch: scratchPoolGrad},
+	OpBatchNormGradInput:      {Name: "BatchNormGradInput", Arity: 3, Shape: bnGradShape(1), Lower: lowerBatchNormGrad(true), Scratch: perChannel(2, 1)},
+	OpBatchNormGradWeight:     {Name: "BatchNormGradWeight", Arity: 3, Shape: bnGradShape(2), Lower: lowerBatchNormGrad(false), Scratch: perChannel(2, 1)},
+	OpRunningMean:             {Name: "RunningMean", Arity: 2, Shape: runningShape, Lower: lowerRunning("RunningMean")},
+	OpRunningVar:              {Name: "RunningVar", Arity: 2, Shape: runningShape, Lower: lowerRunning("RunningVar")},
+	OpBNFoldWeight:            {Name: "BNFoldWeight", Arity: 3, Shape: foldWeightShape, Lower: lowerBNFoldWeight},
+	OpBNFoldBias:              {Name: "BNFoldBias", Arity: 5, Shape: foldBiasShape, Lower: lowerBNFoldBias},
 
 	OpState:     {Name: "State", Source: true, Declared: true},
-	OpIncrement: {Name: "Increment", Arity: 1, Shape: incrementShape},
-	OpSGDBuf:    {Name: "SGDBuf", Arity: 4, Shape: updateShape},
-	OpSGDStep:   {Name: "SGDStep", Arity: 3, MinArity: 2, Shape: updateShape},
-	OpAdamM:     {Name: "AdamM", Arity: 3, Shape: updateShape},
-	OpAdamV:     {Name: "AdamV", Arity: 3, Shape: updateShape},
-	OpAdamStep:  {Name: "AdamStep", Arity: 4, Shape: updateShape},
+	OpIncrement: {Name: "Increment", Arity: 1, Shape: incrementShape, Lower: lowerUnary("Increment")},
+	OpSGDBuf:    {Name: "SGDBuf", Arity: 4, Shape: updateShape, Lower: lowerSGDBuf},
+	OpSGDStep:   {Name: "SGDStep", Arity: 3, MinArity: 2, Shape: updateShape, Lower: lowerSGDStep},
+	OpAdamM:     {Name: "AdamM", Arity: 3, Shape: updateShape, Lower: lowerAdamMoment("AdamM", "beta1", 0.9)},
+	OpAdamV:     {Name: "AdamV", Arity: 3, Shape: updateShape, Lower: lowerAdamMoment("AdamV", "beta2", 0.999)},
+	OpAdamStep:  {Name: "AdamStep", Arity: 4, Shape: updateShape, Lower: lowerAdamStep},
 }
 
 // Info returns op's row of the op table.
@@ -616,4 +622,13 @@ func foldBiasShape(args []Type, _ Attrs, _ Type) (Type, error) {
 		}
 	}
 	return Type{DType: args[1].DType, Shape: c.Clone()}, nil
+}
+
+// Ops returns every op of the table, in order.
+func Ops() []Op {
+	ops := make([]Op, 0, numOps-1)
+	for op := Op(1); op < numOps; op++ {
+		ops = append(ops, op)
+	}
+	return ops
 }

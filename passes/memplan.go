@@ -15,7 +15,9 @@ const Align = 64
 func Planned(v *ir.Value) bool { return !v.Op.Info().Source || v.Op == ir.OpDropoutMask }
 
 // memplan computes the lifetime of every value (from its definition to its
-// last use; outputs live to the end) and places the values in one arena,
+// last use; outputs live to the end) and of every scratch buffer an op
+// needs (from its op to the op the buffer is kept for), and places them in
+// one arena,
 // greedy by size as TFLite Micro does: largest first, each at the lowest
 // offset that does not overlap a placed value alive at the same time. The
 // plan is made for the graph's "batch" attribute (1 when absent).
@@ -23,6 +25,7 @@ func memplan(g *ir.Graph) {
 	batch := g.Attrs.Int("batch", 1)
 	type item struct {
 		v          *ir.Value
+		scratch    int // the index of a scratch buffer of v, or -1 for v
 		size       int
 		start, end int
 	}
@@ -51,11 +54,23 @@ func memplan(g *ir.Graph) {
 		if end < i {
 			end = i // computed and never read: still written
 		}
-		items = append(items, item{v, size, i, end})
+		items = append(items, item{v, -1, size, i, end})
 		naive += size
 	}
+	for i, v := range g.Values {
+		for k, s := range ir.ScratchOf(g, v) {
+			size := s.Type.Shape.Size(batch) * s.Type.DType.Size()
+			size = (size + Align - 1) / Align * Align
+			end := i
+			if s.Until != nil {
+				end = index[s.Until]
+			}
+			items = append(items, item{v, k, size, i, end})
+			naive += size
+		}
+	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].size > items[j].size })
-	plan := &ir.MemPlan{Batch: batch, Offset: map[int]int{}, NaiveBytes: naive}
+	plan := &ir.MemPlan{Batch: batch, Offset: map[int]int{}, Scratch: map[int][]int{}, NaiveBytes: naive}
 	type placed struct{ off, size, start, end int }
 	var done []placed
 	for _, it := range items {
@@ -75,7 +90,16 @@ func memplan(g *ir.Graph) {
 			}
 			off = max(off, p.off+p.size)
 		}
-		plan.Offset[it.v.ID] = off
+		if it.scratch < 0 {
+			plan.Offset[it.v.ID] = off
+		} else {
+			sc := plan.Scratch[it.v.ID]
+			for len(sc) <= it.scratch {
+				sc = append(sc, 0)
+			}
+			sc[it.scratch] = off
+			plan.Scratch[it.v.ID] = sc
+		}
 		plan.ArenaBytes = max(plan.ArenaBytes, off+it.size)
 		done = append(done, placed{off, it.size, it.start, it.end})
 	}
