@@ -208,7 +208,7 @@ func (g *gen) file() ([]byte, error) {
 	if g.opt.Weights {
 		b.WriteString("_ \"embed\"\n")
 	}
-	b.WriteString("\"encoding/binary\"\n\"encoding/json\"\n\"fmt\"\n\"math\"\n\"math/rand/v2\"\n\"os\"\n\"path/filepath\"\n\"sort\"\n\"strings\"\n\n\"github.com/nnc-go/nnc/kernels\"\n)\n\n")
+	b.WriteString("\"fmt\"\n\"math\"\n\"math/rand/v2\"\n\n\"github.com/nnc-go/nnc/kernels\"\n\"github.com/nnc-go/nnc/nncrt\"\n)\n\n")
 	fmt.Fprintf(&b, "// The shapes of one row of the input %s and of the output, and the batch\n", comment(in.Name))
 	b.WriteString("// the buffers are sized for: Forward cuts larger batches into pieces.\nconst (\n")
 	fmt.Fprintf(&b, "\tInputSize = %d // %s: %s, row-major\n", in.Type.Shape.Elems(), comment(in.Name), in.Type)
@@ -239,9 +239,10 @@ func (g *gen) file() ([]byte, error) {
 	}
 	fmt.Fprintf(&b, "// Model holds the parameters of %s and the buffers of its computations.\n", comment(p.Model))
 	b.WriteString("// A Model is not safe for concurrent use; make one per goroutine.\ntype Model struct {\n")
-	fmt.Fprintf(&b, "p [%d][]%s // parameters, buffers and optimizer state, by paramNames index\n", max(g.nf, 1), g.elem)
+	fmt.Fprintf(&b, "p [%d][]%s // parameters, buffers and optimizer state, numbered in the order of tensors\n", max(g.nf, 1), g.elem)
 	fmt.Fprintf(&b, "pi [%d][]int64 // int64 buffers (num_batches_tracked, optimizer.step)\n", max(g.ni, 1))
-	b.WriteString("rng *rand.Rand // dropout's generator\npcg *rand.PCG  // its source, whose state checkpoints save\n")
+	fmt.Fprintf(&b, "st *nncrt.Store[%s] // p and pi as checkpoints see them, and rng's state\n", g.elem)
+	b.WriteString("rng *rand.Rand // dropout's generator\n")
 	b.Write(g.fields.Bytes())
 	b.WriteString("}\n\n")
 
@@ -250,23 +251,34 @@ func (g *gen) file() ([]byte, error) {
 	if g.opt.Train {
 		g.trainFunc(&b, trainBody)
 		g.evalFunc(&b, evalBody)
-		g.stateFunc(&b)
-		g.rngFuncs(&b)
 	}
 	g.checkpointFuncs(&b)
 	b.Write(g.extra.Bytes())
-	return b.Bytes(), nil
+	return pruneImports(b.Bytes()), nil
 }
 
 // tables writes the names and shapes of the persistent tensors.
 func (g *gen) tables(b *bytes.Buffer) {
-	b.WriteString("// tensors lists the persistent tensors: the state_dict's, in order, then\n// the optimizer's state.\nvar tensors = []struct {\n\tname string\n\tshape []int\n\ti64 bool\n\tindex int\n\tinit string\n\tfanIn int\n\tstate bool\n}{\n")
+	b.WriteString("// tensors lists the persistent tensors: the state_dict's, in order, then\n// the optimizer's state. The k-th float tensor is Model.p[k], the k-th\n// int64 one Model.pi[k].\nvar tensors = []nncrt.Tensor{\n")
 	for _, p := range g.params {
 		dims := make([]string, len(p.shape))
 		for i, d := range p.shape {
 			dims[i] = strconv.Itoa(d)
 		}
-		fmt.Fprintf(b, "{%s, []int{%s}, %v, %d, %s, %d, %v},\n", strconv.Quote(p.name), strings.Join(dims, ", "), p.i64, p.index, strconv.Quote(p.init), p.fanIn, p.state)
+		fmt.Fprintf(b, "{Name: %s, Shape: []int{%s}", strconv.Quote(p.name), strings.Join(dims, ", "))
+		if p.i64 {
+			b.WriteString(", I64: true")
+		}
+		if p.init != "" {
+			fmt.Fprintf(b, ", Init: %s", strconv.Quote(p.init))
+		}
+		if p.fanIn != 0 {
+			fmt.Fprintf(b, ", FanIn: %d", p.fanIn)
+		}
+		if p.state {
+			b.WriteString(", State: true")
+		}
+		b.WriteString("},\n")
 	}
 	b.WriteString("}\n\n")
 }
@@ -279,15 +291,12 @@ func (g *gen) newFunc(b *bytes.Buffer) {
 		fmt.Fprintf(b, "initialised as PyTorch does by default, from seed %d (the same values `nnc run` starts from)", g.opt.Seed)
 	}
 	b.WriteString(", and every buffer its calls need.\nfunc New() (*Model, error) {\n")
-	fmt.Fprintf(b, "pcg := rand.NewPCG(%d, 0x64726f70)\nm := &Model{rng: rand.New(pcg), pcg: pcg}\n", g.opt.Seed)
-	b.WriteString("for _, t := range tensors {\nn := 1\nfor _, d := range t.shape {\nn *= d\n}\nif t.i64 {\nm.pi[t.index] = make([]int64, n)\n} else {\n")
-	fmt.Fprintf(b, "m.p[t.index] = make([]%s, n)\n}\n}\n", g.elem)
+	fmt.Fprintf(b, "m := &Model{}\nm.st, m.rng = nncrt.NewStore(tensors, m.p[:], m.pi[:], %d)\n", g.opt.Seed)
 	b.Write(g.inits.Bytes())
 	if g.opt.Weights {
 		b.WriteString("if err := m.Decode(weights); err != nil {\nreturn nil, fmt.Errorf(\"embedded weights: %v\", err)\n}\n")
 	} else {
-		fmt.Fprintf(b, "rng := rand.New(rand.NewPCG(%d, 0x6e6e63))\n", g.opt.Seed)
-		b.WriteString("for _, t := range tensors {\nif t.i64 || t.state {\ncontinue\n}\nswitch t.init {\ncase \"uniform\":\nbound := 1 / math.Sqrt(float64(t.fanIn))\nkernels.Uniform(m.p[t.index], -bound, bound, rng)\ncase \"ones\":\nkernels.Fill(m.p[t.index], 1)\n}\n}\n")
+		fmt.Fprintf(b, "m.st.Init(%d)\n", g.opt.Seed)
 	}
 	b.WriteString("return m, nil\n}\n\n")
 }
@@ -399,44 +408,6 @@ func (m *Model) Evaluate(x []%s, y %s, n int) (loss float64, correct int, err er
 	}
 	b.WriteString("return loss, correct, nil\n}\n\n")
 	fmt.Fprintf(b, "// EvalBatch is the largest batch of Evaluate.\nconst EvalBatch = %d\n\n", eg.Plan.Batch)
-}
-
-// stateFunc writes State: the persistent tensors by name, shared, for
-// checkpoints of the optimizer state and for nnc's training loop.
-func (g *gen) stateFunc(b *bytes.Buffer) {
-	fmt.Fprintf(b, `// State returns the model's persistent tensors by name, parameters,
-// buffers and optimizer state: the slices themselves, not copies, with
-// their shapes.
-func (m *Model) State() (f map[string][]%s, i64 map[string][]int64, shapes map[string][]int) {
-	%s// the caller may write them
-	f, i64, shapes = map[string][]%s{}, map[string][]int64{}, map[string][]int{}
-	for _, t := range tensors {
-		if t.i64 {
-			i64[t.name] = m.pi[t.index]
-		} else {
-			f[t.name] = m.p[t.index]
-		}
-		shapes[t.name] = t.shape
-	}
-	return f, i64, shapes
-}
-
-`, g.elem, g.markStale(), g.elem)
-}
-
-// rngFuncs writes RNGState and SetRNGState.
-func (g *gen) rngFuncs(b *bytes.Buffer) {
-	b.WriteString(`// RNGState returns the state of the generator of dropout's masks, which a
-// checkpoint of an interrupted run saves.
-func (m *Model) RNGState() []byte {
-	s, _ := m.pcg.MarshalBinary()
-	return s
-}
-
-// SetRNGState restores a state RNGState returned.
-func (m *Model) SetRNGState(s []byte) error { return m.pcg.UnmarshalBinary(s) }
-
-`)
 }
 
 // classes is the number of classes of a classification model.

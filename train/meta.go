@@ -90,7 +90,7 @@ func trainingInfo(src *ir.DataSource, dir, loss string, ds *data.Dataset) DataIn
 	if src.Kind != "csv" || !src.Header {
 		return d
 	}
-	names, err := csvHeader(resolve(dir, src.Path))
+	names, err := csvHeader(data.Resolve(dir, src.Path))
 	if err != nil {
 		return d
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/data"
 	"github.com/nnc-go/nnc/train"
 )
 
@@ -15,7 +16,7 @@ func TestMNISTExamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on MNIST for minutes")
 	}
-	if _, _, err := train.MNIST("train"); err != nil {
+	if _, _, err := data.MNIST("train"); err != nil {
 		t.Skip(err)
 	}
 	for _, c := range []struct {

@@ -7,17 +7,11 @@ package irismodel
 
 import (
 	_ "embed"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/nnc-go/nnc/kernels"
+	"github.com/nnc-go/nnc/nncrt"
 )
 
 // The shapes of one row of the input x and of the output, and the batch
@@ -34,48 +28,34 @@ const (
 var weights []byte
 
 // tensors lists the persistent tensors: the state_dict's, in order, then
-// the optimizer's state.
-var tensors = []struct {
-	name  string
-	shape []int
-	i64   bool
-	index int
-	init  string
-	fanIn int
-	state bool
-}{
-	{"fc1.weight", []int{16, 4}, false, 0, "uniform", 4, false},
-	{"fc1.bias", []int{16}, false, 1, "uniform", 4, false},
-	{"fc2.weight", []int{3, 16}, false, 2, "uniform", 16, false},
-	{"fc2.bias", []int{3}, false, 3, "uniform", 16, false},
+// the optimizer's state. The k-th float tensor is Model.p[k], the k-th
+// int64 one Model.pi[k].
+var tensors = []nncrt.Tensor{
+	{Name: "fc1.weight", Shape: []int{16, 4}, Init: "uniform", FanIn: 4},
+	{Name: "fc1.bias", Shape: []int{16}, Init: "uniform", FanIn: 4},
+	{Name: "fc2.weight", Shape: []int{3, 16}, Init: "uniform", FanIn: 16},
+	{Name: "fc2.bias", Shape: []int{3}, Init: "uniform", FanIn: 16},
 }
 
 // Model holds the parameters of Iris and the buffers of its computations.
 // A Model is not safe for concurrent use; make one per goroutine.
 type Model struct {
-	p      [4][]float32 // parameters, buffers and optimizer state, by paramNames index
-	pi     [1][]int64   // int64 buffers (num_batches_tracked, optimizer.step)
-	rng    *rand.Rand   // dropout's generator
-	pcg    *rand.PCG    // its source, whose state checkpoints save
-	arenaf []float32    // the memory plan of Iris.forward: 1216 bytes
+	p      [4][]float32          // parameters, buffers and optimizer state, numbered in the order of tensors
+	pi     [1][]int64            // int64 buffers (num_batches_tracked, optimizer.step)
+	st     *nncrt.Store[float32] // p and pi as checkpoints see them, and rng's state
+	rng    *rand.Rand            // dropout's generator
+	arenaf []byte                // the memory plan of Iris.forward: 1216 bytes
+	fv12   []float32             // v12 = LinearRelu at line 7
+	fv14   []float32             // v14 = Linear at line 7
 }
 
 // New returns the model with its parameters loaded from the embedded weights.safetensors, and every buffer its calls need.
 func New() (*Model, error) {
-	pcg := rand.NewPCG(0, 0x64726f70)
-	m := &Model{rng: rand.New(pcg), pcg: pcg}
-	for _, t := range tensors {
-		n := 1
-		for _, d := range t.shape {
-			n *= d
-		}
-		if t.i64 {
-			m.pi[t.index] = make([]int64, n)
-		} else {
-			m.p[t.index] = make([]float32, n)
-		}
-	}
-	m.arenaf = make([]float32, 304)
+	m := &Model{}
+	m.st, m.rng = nncrt.NewStore(tensors, m.p[:], m.pi[:], 0)
+	m.arenaf = kernels.NewArena(1216)
+	m.fv12 = kernels.View[float32](m.arenaf, 0, 256)
+	m.fv14 = kernels.View[float32](m.arenaf, 1024, 48)
 	if err := m.Decode(weights); err != nil {
 		return nil, fmt.Errorf("embedded weights: %v", err)
 	}
@@ -98,50 +78,17 @@ func (m *Model) Forward(out, x []float32, n int) error {
 }
 
 func (m *Model) forward(out, x []float32, n int) {
-	// v12 = LinearRelu
-	kernels.Linear(m.arenaf[0:0+n*16], x[:n*4], m.p[0], m.p[1], n, 4, 16, true)
-	// v14 = Linear
-	kernels.Linear(m.arenaf[256:256+n*3], m.arenaf[0:0+n*16], m.p[2], m.p[3], n, 16, 3, false)
-	copy(out, m.arenaf[256:256+n*3])
+	// v12 = LinearRelu at line 7
+	kernels.Linear(m.fv12[:n*16], x[:n*4], m.p[0], m.p[1], n, 4, 16, true)
+	// v14 = Linear at line 7
+	kernels.Linear(m.fv14[:n*3], m.fv12[:n*16], m.p[2], m.p[3], n, 16, 3, false)
+	copy(out, m.fv14[:n*3])
 }
 
 // Encode returns the model's state_dict (parameters and buffers, under
 // PyTorch's names) in the safetensors format, which PyTorch's
 // safetensors.torch.load_file reads.
-func (m *Model) Encode() []byte {
-	type entry struct {
-		DType   string `json:"dtype"`
-		Shape   []int  `json:"shape"`
-		Offsets [2]int `json:"data_offsets"`
-	}
-	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
-	var data []byte
-	for _, t := range tensors {
-		if t.state {
-			continue
-		}
-		begin := len(data)
-		if t.i64 {
-			for _, v := range m.pi[t.index] {
-				data = binary.LittleEndian.AppendUint64(data, uint64(v))
-			}
-			header[t.name] = entry{"I64", t.shape, [2]int{begin, len(data)}}
-			continue
-		}
-		buf := make([]byte, len(m.p[t.index])*4)
-		for i, v := range m.p[t.index] {
-			binary.LittleEndian.PutUint32(buf[i*4:], math.Float32bits(float32(v)))
-		}
-		data = append(data, buf...)
-		header[t.name] = entry{"F32", t.shape, [2]int{begin, len(data)}}
-	}
-	h, _ := json.Marshal(header)
-	for len(h)%8 != 0 {
-		h = append(h, ' ')
-	}
-	out := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
-	return append(append(out, h...), data...)
-}
+func (m *Model) Encode() []byte { return m.st.Encode() }
 
 // Decode replaces the parameters and buffers by those of a safetensors
 // file, which must hold exactly the model's tensors with their shapes and
@@ -149,111 +96,15 @@ func (m *Model) Encode() []byte {
 // it. Optimizer state (optimizer.NAME...), which checkpoints nnc saves
 // hold, is loaded when the model keeps it and ignored otherwise.
 func (m *Model) Decode(file []byte) error {
-	if len(file) < 8 {
-		return fmt.Errorf("safetensors: %d bytes, too short", len(file))
-	}
-	n := binary.LittleEndian.Uint64(file)
-	if n > uint64(len(file)-8) {
-		return fmt.Errorf("safetensors: header of %d bytes in a file of %d", n, len(file))
-	}
-	var header map[string]json.RawMessage
-	if err := json.Unmarshal(file[8:8+n], &header); err != nil {
-		return fmt.Errorf("safetensors: header: %v", err)
-	}
-	data := file[8+n:]
-	want := map[string]bool{}
-	for _, t := range tensors {
-		want[t.name] = true
-		raw, ok := header[t.name]
-		if !ok {
-			if t.state {
-				continue // optimizer state is optional: PyTorch's files have none
-			}
-			return fmt.Errorf("safetensors: tensor %q is missing", t.name)
-		}
-		var e struct {
-			DType   string `json:"dtype"`
-			Shape   []int  `json:"shape"`
-			Offsets [2]int `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return fmt.Errorf("safetensors: tensor %q: %v", t.name, err)
-		}
-		dt, size := "F32", 4
-		if t.i64 {
-			dt, size = "I64", 8
-		}
-		count := 1
-		for _, d := range t.shape {
-			count *= d
-		}
-		if e.DType != dt || fmt.Sprint(e.Shape) != fmt.Sprint(t.shape) {
-			return fmt.Errorf("safetensors: tensor %q is %s %v, the model's is %s %v", t.name, e.DType, e.Shape, dt, t.shape)
-		}
-		if e.Offsets[0] < 0 || e.Offsets[1] > len(data) || e.Offsets[1]-e.Offsets[0] != count*size {
-			return fmt.Errorf("safetensors: tensor %q: bad data offsets %v", t.name, e.Offsets)
-		}
-		raw2 := data[e.Offsets[0]:e.Offsets[1]]
-		if t.i64 {
-			for i := range m.pi[t.index] {
-				m.pi[t.index][i] = int64(binary.LittleEndian.Uint64(raw2[i*8:]))
-			}
-			continue
-		}
-		p := m.p[t.index]
-		decodeInto(p, raw2)
-	}
-	var extra []string
-	for name := range header {
-		if name != "__metadata__" && !want[name] && !strings.HasPrefix(name, "optimizer.") {
-			extra = append(extra, name)
-		}
-	}
-	if len(extra) > 0 {
-		sort.Strings(extra)
-		return fmt.Errorf("safetensors: unexpected tensor %q, the model has no such parameter", extra[0])
-	}
-	return nil
-}
-
-func decodeInto(p []float32, raw []byte) {
-	for i := range p {
-		p[i] = float32(math.Float32frombits(binary.LittleEndian.Uint32(raw[i*4:])))
-	}
+	return m.st.Decode(file)
 }
 
 // Save writes the state_dict to path in the safetensors format, through a
 // temporary file and a rename, so that path is never half-written.
-func (m *Model) Save(path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(m.Encode())
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
-}
+func (m *Model) Save(path string) error { return m.st.Save(path) }
 
 // Load replaces the parameters and buffers by those of the safetensors
 // file at path, as Decode does.
 func (m *Model) Load(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := m.Decode(b); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	return nil
+	return m.st.Load(path)
 }

@@ -1,0 +1,39 @@
+package train
+
+import (
+	"github.com/nnc-go/nnc/data"
+	"github.com/nnc-go/nnc/ir"
+)
+
+// Shape is what the data sources must agree with: the element counts of
+// one row of the model's input and output.
+type Shape struct {
+	features int // elements of one input row
+	outputs  int // elements of one output row
+}
+
+// ShapeOf returns the row sizes of p's entry model.
+func ShapeOf(p *ir.Program) Shape {
+	in := p.TrainGraph.Sources(ir.OpInput)[0]
+	out := p.Forward.Output("out")
+	return Shape{features: in.Type.Shape.Elems(), outputs: out.Type.Shape.Elems()}
+}
+
+// Load reads a data source for a model whose rows have sh's sizes, paths
+// relative to dir. The data package does the loading and the checks; Load
+// tells it the model's row sizes and the target kind the loss wants.
+func Load(src *ir.DataSource, dir, loss string, sh Shape) (*data.Dataset, error) {
+	kind := data.Classes
+	switch loss {
+	case "mse":
+		kind = data.Values
+	case "bce_with_logits":
+		kind = data.Binary
+	}
+	s := data.Source{
+		Kind: src.Kind, Samples: src.Samples, Classes: src.Classes, Seed: src.Seed,
+		Path: src.Path, Target: src.Target, TargetIndex: src.TargetIndex, Header: src.Header,
+		Split: src.Split, Images: src.Images, Labels: src.Labels,
+	}
+	return data.Open(s, dir, sh.features, sh.outputs, kind)
+}
