@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """compare.py: nnc against PyTorch (CPU) on the shapes of
-../shared/bench/torch_bench.py, alternating the two ROUNDS times, and
+bench/torch_bench.py, alternating the two ROUNDS times, and
 prints the median of each figure and the ratio PyTorch time / nnc time
 (above 1: nnc is faster) for the interpreter and the generated Go, then the
 single-precision GEMM at 256x256x256 (GFLOP/s) of both.
@@ -13,18 +13,23 @@ PyTorch multiplies matrices with: without them "one thread" is as many as
 the machine has. --blas-default leaves them unset, to show that setting.
 
 Needs Debian's PyTorch (apt-get install -y python3-torch) and Go.
+TORCH_BENCH names another peer script than bench/torch_bench.py.
 Usage: /usr/bin/python3 bench/compare.py [ROUNDS] [--threads N] [--blas-default]
 """
 import argparse, json, os, re, statistics, subprocess, sys, tempfile
 
-ap = argparse.ArgumentParser()
-ap.add_argument("rounds", nargs="?", type=int, default=5)
-ap.add_argument("--threads", type=int, default=1)
-ap.add_argument("--blas-default", action="store_true")
+ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+ap.add_argument("rounds", nargs="?", type=int, default=5, help="alternating rounds (default 5)")
+ap.add_argument("--threads", type=int, default=1, help="threads for both sides (default 1)")
+ap.add_argument("--blas-default", action="store_true", help="leave OpenBLAS/OpenMP threads unset for PyTorch")
 opt = ap.parse_args()
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-torch_script = os.environ.get("TORCH_BENCH", os.path.join(root, "..", "shared", "bench", "torch_bench.py"))
+torch_script = os.environ.get("TORCH_BENCH", os.path.join(root, "bench", "torch_bench.py"))
+if not os.path.exists(torch_script):
+    sys.exit(f"compare.py: the peer script {torch_script} does not exist")
+if subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode != 0:
+    sys.exit("compare.py: /usr/bin/python3 has no PyTorch (Debian: apt-get install -y python3-torch)")
 nnc = os.path.join(tempfile.mkdtemp(), "nnc")
 subprocess.run(["go", "build", "-o", nnc, "./cmd/nnc"], cwd=root, check=True)
 kbench = os.path.join(os.path.dirname(nnc), "kernels.test")
