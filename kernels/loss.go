@@ -58,7 +58,9 @@ func crossEntropy[T Float, I int32 | int64](fn string, dlogits, logits []T, targ
 		if best == t {
 			correct++
 		}
-		m := float64(row[best])
+		// Read before the loop below, which overwrites row when dlogits
+		// is logits.
+		m, lt := float64(row[best]), float64(row[t])
 		var d []T
 		if dlogits != nil {
 			d = dlogits[r*c : (r+1)*c]
@@ -81,7 +83,7 @@ func crossEntropy[T Float, I int32 | int64](fn string, dlogits, logits []T, targ
 				d[j] = T(e)
 			}
 		}
-		total += m - float64(row[t])
+		total += m - lt
 		prod *= s
 		if inChunk++; inChunk == chunk {
 			total += math.Log(prod)

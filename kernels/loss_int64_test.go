@@ -66,6 +66,18 @@ func testCrossEntropyInt64[T Float](t *testing.T) {
 	}
 	checkUnchanged(t, "dlogits of CrossEntropy", d32, d)
 
+	// In place (dlogits = logits): the same loss, count and gradient.
+	in := clone(logits)
+	lossIn, correctIn := CrossEntropyInt64(in, in, target, n, c)
+	if lossIn != loss || correctIn != correct {
+		t.Errorf("in place: %v, %d; want %v, %d", lossIn, correctIn, loss, correct)
+	}
+	checkUnchanged(t, "dlogits in place", in, d)
+	in = clone(logits)
+	if l, k := CrossEntropy(in, in, target32, n, c); l != loss || k != correct {
+		t.Errorf("CrossEntropy in place: %v, %d; want %v, %d", l, k, loss, correct)
+	}
+
 	bad := clone(target)
 	bad[n-1] = 1<<32 + 1 // 1 as an int32
 	mustPanic(t, "target past int32", func() { CrossEntropyInt64(nil, logits, bad, n, c) })
