@@ -9,6 +9,8 @@
 // expects (TargetKind). Every source returns a Dataset: one contiguous
 // row-major float32 buffer of features plus either class labels or float
 // targets, so that a batch is a handful of copy calls and no allocation.
+// Text (LoadText) gives int64 token ids instead, with a class target per
+// position.
 //
 // Errors about a file's contents name the file as it was given and, where
 // there is one, the line: "iris.csv:17: column "sepal_width": "abc" is not a
@@ -84,11 +86,27 @@ type Dataset struct {
 	// numbers. It may be shorter than Classes when the caller asked for more
 	// classes than the file names.
 	ClassNames []string
+
+	// Tokens, when not nil, holds integer features instead of X (which is
+	// then nil), for a model whose input is i64: N*Features token ids, as
+	// text files give (LoadText).
+	Tokens []int64
+	// TokenTargets, when not nil, holds one class index per input position
+	// instead of one per sample (Labels is then nil): sample i's targets
+	// are TokenTargets[i*Features : (i+1)*Features], in [0, Classes). For
+	// text, each position's target is the next character.
+	TokenTargets []int64
+	// Vocab holds, for text, the characters in id order: Vocab[k] has id k.
+	Vocab []rune
 }
 
 // Row returns the features of sample i: a slice of X's memory, or for a
-// data set held as Pixels a new slice. It panics if i is out of range.
+// data set held as Pixels a new slice. It panics if i is out of range or
+// the data set holds Tokens.
 func (d *Dataset) Row(i int) []float32 {
+	if d.Tokens != nil {
+		panic("data: Dataset.Row: " + d.Name + " holds token ids, not float features")
+	}
 	if d.Pixels != nil {
 		row := make([]float32, d.Features)
 		for j, b := range d.Pixels[i*d.Features : (i+1)*d.Features] {

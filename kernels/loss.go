@@ -18,10 +18,26 @@ import (
 // with CheckTargets first to report an error instead) or if a slice is
 // shorter than its shape.
 func CrossEntropy[T Float](dlogits, logits []T, target []int32, n, c int) (loss float64, correct int) {
-	need("CrossEntropy", "logits", len(logits), n*c)
-	need("CrossEntropy", "target", len(target), n)
+	return crossEntropy("CrossEntropy", dlogits, logits, target, n, c)
+}
+
+// CrossEntropyInt64 is CrossEntropy with int64 class indices, the type of
+// token ids: for logits of shape [N, T, C] and targets [N, T], n = N·T
+// rows give the mean over all positions and the number of positions
+// predicted right, as F.cross_entropy(logits.reshape(-1, C),
+// y.reshape(-1)) and its argmax do. It panics as CrossEntropy does (check
+// targets with CheckTargetsInt64).
+func CrossEntropyInt64[T Float](dlogits, logits []T, target []int64, n, c int) (loss float64, correct int) {
+	return crossEntropy("CrossEntropyInt64", dlogits, logits, target, n, c)
+}
+
+// crossEntropy is CrossEntropy for either type of class index; fn names
+// the caller in panics.
+func crossEntropy[T Float, I int32 | int64](fn string, dlogits, logits []T, target []I, n, c int) (loss float64, correct int) {
+	need(fn, "logits", len(logits), n*c)
+	need(fn, "target", len(target), n)
 	if dlogits != nil {
-		need("CrossEntropy", "dlogits", len(dlogits), n*c)
+		need(fn, "dlogits", len(dlogits), n*c)
 	}
 	invN := 1 / float64(n)
 	total := 0.0
@@ -34,15 +50,17 @@ func CrossEntropy[T Float](dlogits, logits []T, target []int32, n, c int) (loss 
 	prod, inChunk := 1.0, 0
 	for r := range n {
 		row := logits[r*c : (r+1)*c]
-		t := int(target[r])
-		if t < 0 || t >= c {
-			panic(fmt.Sprintf("kernels.CrossEntropy: target[%d] = %d outside [0, %d)", r, t, c))
+		if target[r] < 0 || int64(target[r]) >= int64(c) {
+			panic(fmt.Sprintf("kernels.%s: target[%d] = %d outside [0, %d)", fn, r, target[r], c))
 		}
+		t := int(target[r])
 		best := argmax(row)
 		if best == t {
 			correct++
 		}
-		m := float64(row[best])
+		// Read before the loop below, which overwrites row when dlogits
+		// is logits.
+		m, lt := float64(row[best]), float64(row[t])
 		var d []T
 		if dlogits != nil {
 			d = dlogits[r*c : (r+1)*c]
@@ -65,7 +83,7 @@ func CrossEntropy[T Float](dlogits, logits []T, target []int32, n, c int) (loss 
 				d[j] = T(e)
 			}
 		}
-		total += m - float64(row[t])
+		total += m - lt
 		prod *= s
 		if inChunk++; inChunk == chunk {
 			total += math.Log(prod)
@@ -115,6 +133,16 @@ func expNeg(x float64) float64 {
 func CheckTargets(target []int32, c int) int {
 	for i, t := range target {
 		if t < 0 || int(t) >= c {
+			return i
+		}
+	}
+	return -1
+}
+
+// CheckTargetsInt64 is CheckTargets for int64 class indices.
+func CheckTargetsInt64(target []int64, c int) int {
+	for i, t := range target {
+		if t < 0 || t >= int64(c) {
 			return i
 		}
 	}

@@ -305,12 +305,29 @@ class NestedBN(nn.Module):
         return self.head(h)
 
 
+class TokenMLP(nn.Module):  # case token_mlp
+    def __init__(self, vocab, d, hid):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.norm = nn.LayerNorm(d)
+        self.fc1 = nn.Linear(d, hid)
+        self.fc2 = nn.Linear(hid, vocab)
+
+    def forward(self, x):
+        h = self.norm(self.tok(x))
+        return self.fc2(F.relu(self.fc1(h)))
+
+
 # ---------------------------------------------------------------------------
 # The cases. "nn" is the model part of model.nn (the train block is added from
 # the other fields); "make" builds the equivalent PyTorch module. Optional:
 # "data" names the digits instead of random data (make_digits), "input" is the
 # model's input shape after N when it is not [features] (the CSV's 64 columns
 # reshaped, row-major, to it), "onednn" keeps oneDNN on (see generate).
+# A text case (data source "text") trains on the characters of its "corpus",
+# written as corpus.txt (make_text); "pending" writes it under pending/, out
+# of the reach of the Go tests' testdata/parity/*/model.nn, until nnc has
+# the ops it needs.
 # ---------------------------------------------------------------------------
 
 CASES = [
@@ -700,6 +717,44 @@ model NestedBN(ch = 4, hid = 16) {
 }
 """,
     ),
+    # Token models: i64 inputs from text("corpus.txt"), a target per
+    # position.
+    dict(
+        name="token_mlp",
+        covers="i64[N, ctx] input, Embedding(vocab, d), LayerNorm(d) over the "
+               "last dimension, Linear and relu on [N, ctx, d] values, "
+               "cross_entropy of [N, ctx, vocab] logits against [N, ctx] "
+               "targets (mean over positions; accuracy counts positions), "
+               "text(\"corpus.txt\") with 12 distinct characters",
+        seed=21, features=8, classes=12, batch=4, epochs=3,
+        data=dict(source="text", file="corpus.txt"), pending=True,
+        loss="cross_entropy",
+        optimizer=("Adam", [("lr", "0.01")]),
+        model="TokenMLP",
+        make=lambda: TokenMLP(12, 16, 32),
+        corpus="""\
+the rain in the hills is not as thin as the sea air
+a tall heron eats its toast on the shore at noon
+she sent ten notes to the station on the hill
+the latest train hints that rain is near the inlet
+its rails sit in the tall nettles near the north shore
+that tern is a sailor on a torn sail in the east
+her sister rests on a stone near these nettles
+""",
+        nn="""\
+model TokenMLP(vocab = 12, d = 16, ctx = 8) {
+    tok  = Embedding(vocab, d)
+    norm = LayerNorm(d)
+    fc1  = Linear(d, 32)
+    fc2  = Linear(32, vocab)
+
+    forward(x: i64[N, ctx]) {
+        h = norm(tok(x))
+        return fc2(relu(fc1(h)))
+    }
+}
+""",
+    ),
 ]
 
 
@@ -779,6 +834,23 @@ def make_random(case):
     return x, ystr
 
 
+def make_text(case):
+    """text("corpus.txt") as LANGUAGE.md defines it: the corpus's characters
+    (code points), ids by rank in the sorted distinct characters, sample i
+    = ids[iT, iT+T) with targets ids[iT+1, iT+T+1), both int64."""
+    text, T = case["corpus"], case["features"]
+    chars = list(text)
+    vocab = sorted(set(chars))
+    assert len(vocab) == case["classes"], (len(vocab), vocab)
+    ids = [vocab.index(c) for c in chars]
+    n = (len(ids) - 1) // T
+    assert n * T + 1 < len(ids), "keep a tail the samples do not use"
+    x = torch.tensor([ids[i * T:i * T + T] for i in range(n)], dtype=torch.int64)
+    y = torch.tensor([ids[i * T + 1:i * T + T + 1] for i in range(n)],
+                     dtype=torch.int64)
+    return text, x, y
+
+
 def make_data(case):
     """The CSV text and the tensors trained on: random data (make_random) or,
     when the case names its data, the digits (make_digits)."""
@@ -854,7 +926,8 @@ def read_safetensors(buf):
 
 def loss_fn(kind, out, y):
     if kind == "cross_entropy":
-        return F.cross_entropy(out, y)
+        # [N, T, C] logits: the mean over all N·T positions.
+        return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
     if kind == "mse":
         return F.mse_loss(out, y)
     if kind == "bce_with_logits":
@@ -863,8 +936,8 @@ def loss_fn(kind, out, y):
 
 
 def n_correct(kind, out, y):
-    if kind == "cross_entropy":
-        return int((torch.argmax(out, dim=1) == y).sum())
+    if kind == "cross_entropy":  # counts positions of [N, T, C] logits
+        return int((torch.argmax(out, dim=-1) == y).sum())
     if kind == "bce_with_logits":
         return int(((out > 0).to(torch.float32) == y).sum())
     return None
@@ -900,7 +973,9 @@ def make_optimizer(spec, params):
 def train(case, model, x, y):
     kind = case["loss"]
     opt = make_optimizer(case["optimizer"], model.parameters())
-    n, bs = case["samples"], case["batch"]
+    n, bs = len(x), case["batch"]
+    assert case.get("samples", n) == n, (case.get("samples"), n)
+    predictions = y[:1].numel() * n  # samples, or positions of token targets
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         assert n % bs != 1, "a one-row batch: BatchNorm needs two rows to train"
     epochs = []
@@ -919,7 +994,7 @@ def train(case, model, x, y):
                 correct += n_correct(kind, out.detach(), yb)
         e = {"epoch": epoch, "loss": sum(losses) / len(losses)}
         if kind != "mse":
-            e["accuracy"] = correct / n
+            e["accuracy"] = correct / predictions
         e["batch_losses"] = losses
         epochs.append(e)
 
@@ -928,7 +1003,7 @@ def train(case, model, x, y):
         out = model(x)
         final = {"split": "train", "loss": loss_fn(kind, out, y).item()}
         if kind != "mse":
-            final["accuracy"] = n_correct(kind, out, y) / n
+            final["accuracy"] = n_correct(kind, out, y) / predictions
     return {"epochs": epochs, "final": final}
 
 
@@ -959,13 +1034,15 @@ def _parse_models(text):
         for p in filter(None, (s.strip() for s in params.split(","))):
             k, v = (s.strip() for s in p.split("="))
             hp.append((k, literal(v) if "." in v or "e" in v else int(v)))
-        fm = re.search(r"forward\s*\((\w+)\s*:\s*f32\[([^\]]*)\]\)\s*\{", body)
+        fm = re.search(r"forward\s*\((\w+)\s*:\s*(f32|i64)\[([^\]]*)\]\)\s*\{",
+                       body)
         layers = [tuple(s.strip() for s in line.split("=", 1))
                   for line in body[:fm.start()].splitlines() if line.strip()]
         fbody = body[fm.end():body.rindex("}")]
         stmts = [line.strip() for line in fbody.splitlines() if line.strip()]
         models[name] = dict(hp=hp, layers=layers, arg=fm.group(1),
-                            shape=[s.strip() for s in fm.group(2).split(",")],
+                            dtype=fm.group(2),
+                            shape=[s.strip() for s in fm.group(3).split(",")],
                             stmts=stmts)
     return models, text
 
@@ -1018,6 +1095,15 @@ def _instantiate(models, name, env, prefix, shapes):
                 return ("batchnorm", p, rank)
             return mk
 
+        def embedding(num, dim, p=p):
+            shapes[p + "weight"] = (num, dim)
+            return ("embedding", p)
+
+        def layernorm(d, eps=1e-5, p=p):
+            shapes[p + "weight"] = (d,)
+            shapes[p + "bias"] = (d,)
+            return ("layernorm", p, eps)
+
         def sub(sname):
             def mk(*args, **kwargs):
                 return ("model", _instantiate(
@@ -1025,7 +1111,8 @@ def _instantiate(models, name, env, prefix, shapes):
             return mk
 
         ctors = {"Linear": linear, "Conv2d": conv2d, "MaxPool2d": maxpool2d,
-                 "BatchNorm1d": batchnorm(2), "BatchNorm2d": batchnorm(4)}
+                 "BatchNorm1d": batchnorm(2), "BatchNorm2d": batchnorm(4),
+                 "Embedding": embedding, "LayerNorm": layernorm}
         ctors.update({s: sub(s) for s in models})
         calls[lname] = eval(_py(decl), {"__builtins__": {}}, dict(env, **ctors))
 
@@ -1071,6 +1158,23 @@ def _instantiate(models, name, env, prefix, shapes):
                                     state[p + "bias"] if bias else None,
                                     stride=stride, padding=padding)
                 return conv
+            if kind == "embedding":
+                _, p = spec
+
+                def embed(h):
+                    assert h.dtype == torch.int64, (p, h.dtype)
+                    return state[p + "weight"][h]
+                return embed
+            if kind == "layernorm":
+                _, p, eps = spec
+
+                def layernorm(h):
+                    # Written out: the last dimension, biased variance.
+                    mean = h.mean(-1, keepdim=True)
+                    var = ((h - mean) ** 2).mean(-1, keepdim=True)
+                    return ((h - mean) / torch.sqrt(var + eps)
+                            * state[p + "weight"] + state[p + "bias"])
+                return layernorm
             if kind == "maxpool2d":
                 _, k, s = spec
 
@@ -1095,6 +1199,7 @@ def _instantiate(models, name, env, prefix, shapes):
         want = [x.shape[0] if d == "N" else eval(d, {}, dict(env))
                 for d in m["shape"]]
         assert list(x.shape) == want, (name, list(x.shape), want)
+        assert x.dtype == {"f32": torch.float64, "i64": torch.int64}[m["dtype"]]
         for st in m["stmts"]:
             if st.startswith("return "):
                 return eval(_py(st[len("return "):]), {"__builtins__": {}}, scope)
@@ -1123,12 +1228,14 @@ def check_model_text(case, nn_text, module, x):
     got = {k: tuple(v.shape) for k, v in state.items()}
     assert shapes == got, (case["name"], shapes, got)
     buffers = {k for k, _ in module.named_buffers()}
+    if x.is_floating_point():
+        x = x.double()
     for training in (False, True):
         ref_module = copy.deepcopy(module).double().train(training)
         mode = {"training": training, "updates": {}}
         with torch.no_grad():
-            ref = ref_module(x.double())
-            out = fwd(state, x.double(), mode)
+            ref = ref_module(x)
+            out = fwd(state, x, mode)
         assert out.shape == ref.shape, (out.shape, ref.shape)
         assert torch.allclose(out, ref, rtol=1e-12, atol=1e-12), \
             (case["name"], training)
@@ -1150,16 +1257,19 @@ def train_block(case):
         head += "(" + ", ".join("%s = %s" % kv for kv in case["overrides"]) + ")"
     kind, args = case["optimizer"]
     opt = "%s(%s)" % (kind, ", ".join("%s = %s" % kv for kv in args))
+    data = 'csv("train.csv", target = "label")'
+    if case.get("data", {}).get("source") == "text":
+        data = 'text("%s")' % case["data"]["file"]
     return """\
 train %s {
-    data      = csv("train.csv", target = "label")
+    data      = %s
     shuffle   = false
     loss      = %s
     optimizer = %s
     epochs    = %d
     batch     = %d
 }
-""" % (head, case["loss"], opt, case["epochs"], case["batch"])
+""" % (head, data, case["loss"], opt, case["epochs"], case["batch"])
 
 
 def write(path, data):
@@ -1181,7 +1291,8 @@ def generate(case):
 
 
 def _generate(case):
-    d = os.path.join(HERE, case["name"])
+    d = os.path.join(HERE, "pending" if case.get("pending") else "",
+                     case["name"])
     os.makedirs(d, exist_ok=True)
 
     covers = textwrap.wrap("Covers: %s; loss %s; optimizer %s." % (
@@ -1192,7 +1303,10 @@ def _generate(case):
     nn_sha = hashlib.sha256(nn_text.encode("utf-8")).hexdigest()
     meta = {"model": case["model"], "source_sha256": nn_sha}
 
-    csv_text, x, y = make_data(case)
+    if case.get("data", {}).get("source") == "text":
+        data_file, (data_text, x, y) = case["data"]["file"], make_text(case)
+    else:
+        data_file, (data_text, x, y) = "train.csv", make_data(case)
 
     torch.manual_seed(case["seed"])
     model = case["make"]()
@@ -1208,7 +1322,7 @@ def _generate(case):
     final = safetensors_bytes(model.state_dict(), meta)
 
     write(os.path.join(d, "model.nn"), nn_text)
-    write(os.path.join(d, "train.csv"), csv_text)
+    write(os.path.join(d, data_file), data_text)
     write(os.path.join(d, "init.safetensors"), init)
     write(os.path.join(d, "final.safetensors"), final)
     write(os.path.join(d, "expected.json"), json.dumps(expected, indent=2) + "\n")
