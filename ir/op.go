@@ -32,6 +32,10 @@ type OpInfo struct {
 	// NoGrad ops have outputs the loss does not depend on through
 	// differentiable paths (metrics, masks, state updates).
 	NoGrad bool
+	// Derived ops never reach the grad pass, so they need no VJP rule:
+	// gradients themselves, fused forms and folded batch norm, which
+	// passes emit after differentiation, and evaluation-mode forms.
+	Derived bool
 	// Lower returns the kernel calls that compute the value (lower.go);
 	// sources other than DropoutMask have none.
 	Lower func(g *Graph, v *Value) []Call
@@ -154,8 +158,8 @@ var opTable = [numOps]OpInfo{
 	OpGelu:    {Name: "Gelu", Arity: 1, Shape: sameShape, Lower: lowerUnary("Gelu")},
 
 	OpMatMul:     {Name: "MatMul", Arity: 2, Shape: matmulShape, Lower: lowerMatMul},
-	OpLinear:     {Name: "Linear", Arity: 3, MinArity: 2, Shape: linearShape, Lower: lowerLinear(false)},
-	OpLinearRelu: {Name: "LinearRelu", Arity: 3, MinArity: 2, Shape: linearShape, Lower: lowerLinear(true)},
+	OpLinear:     {Name: "Linear", Arity: 3, MinArity: 2, Shape: linearShape, Lower: lowerLinear(false), Derived: true},
+	OpLinearRelu: {Name: "LinearRelu", Arity: 3, MinArity: 2, Shape: linearShape, Lower: lowerLinear(true), Derived: true},
 
 	OpSoftmax:    {Name: "Softmax", Arity: 1, Shape: axisSameShape, Lower: lowerAxis("Softmax")},
 	OpLogSoftmax: {Name: "LogSoftmax", Arity: 1, Shape: axisSameShape, Lower: lowerAxis("LogSoftmax")},
@@ -165,9 +169,9 @@ var opTable = [numOps]OpInfo{
 	OpReshape:    {Name: "Reshape", Arity: 1, Declared: true, Shape: reshapeShape, Lower: lowerUnary("Copy")},
 
 	OpConv2d:         {Name: "Conv2d", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(false), Scratch: scratchConv(0)},
-	OpConv2dRelu:     {Name: "Conv2dRelu", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(true), Scratch: scratchConv(0)},
+	OpConv2dRelu:     {Name: "Conv2dRelu", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(true), Scratch: scratchConv(0), Derived: true},
 	OpMaxPool2d:      {Name: "MaxPool2d", Arity: 1, Shape: maxPoolShape, Lower: lowerMaxPool, Scratch: scratchPool},
-	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape, Lower: lowerBatchNorm},
+	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape, Lower: lowerBatchNorm, Derived: true},
 	OpBatchNormTrain: {Name: "BatchNormTrain", Arity: 3, Shape: batchNormShape, Lower: lowerBatchNormTrain, Scratch: perChannel(4, 0)},
 	OpDropoutMask:    {Name: "DropoutMask", Source: true, Declared: true, Shape: dropoutShape, Lower: lowerDropoutMask},
 
@@ -178,30 +182,30 @@ var opTable = [numOps]OpInfo{
 	OpCorrect:             {Name: "Correct", Arity: 2, Shape: correctShape, Lower: lowerCorrect, Scratch: scratchCorrect},
 	OpCorrectBinary:       {Name: "CorrectBinary", Arity: 2, Shape: correctShape, Lower: lowerValueLoss("CountCorrectBinary")},
 
-	OpReluGrad:                {Name: "ReluGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("ReluBackward")},
-	OpSigmoidGrad:             {Name: "SigmoidGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("SigmoidBackward")},
-	OpTanhGrad:                {Name: "TanhGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("TanhBackward")},
-	OpGeluGrad:                {Name: "GeluGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("GeluBackward")},
-	OpSoftmaxGrad:             {Name: "SoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("SoftmaxBackward")},
-	OpLogSoftmaxGrad:          {Name: "LogSoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("LogSoftmaxBackward")},
-	OpSumTo:                   {Name: "SumTo", Arity: 1, Declared: true, Shape: sumToShape, Lower: lowerShaped("ReduceTo")},
-	OpBroadcastTo:             {Name: "BroadcastTo", Arity: 1, Declared: true, Shape: broadcastToShape, Lower: lowerShaped("BroadcastTo")},
-	OpMatMulTN:                {Name: "MatMulTN", Arity: 2, Shape: matmulTNShape, Lower: lowerMatMulTN},
-	OpMatMulReluMask:          {Name: "MatMulReluMask", Arity: 3, Shape: matmulMaskShape, Lower: lowerMatMulReluMask},
-	OpNLLLossGrad:             {Name: "NLLLossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerClassLoss("NLLLossGrad")},
-	OpSoftmaxCrossEntropyGrad: {Name: "SoftmaxCrossEntropyGrad", Arity: 3, Shape: lossGradShape, Lower: lowerCrossEntropyGrad},
-	OpMSELossGrad:             {Name: "MSELossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerValueLoss("MSELossGrad")},
-	OpBCEWithLogitsLossGrad:   {Name: "BCEWithLogitsLossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerValueLoss("BCEWithLogitsLossGrad")},
-	OpConv2dGradInput:         {Name: "Conv2dGradInput", Arity: 3, Shape: convGradShape(1), Lower: lowerConvGrad(true), Scratch: scratchConv(1)},
-	OpConv2dGradWeight:        {Name: "Conv2dGradWeight", Arity: 3, Shape: convGradShape(2), Lower: lowerConvGrad(false), Scratch: scratchConv(1)},
-	OpChannelSum:              {Name: "ChannelSum", Arity: 1, Shape: channelSumShape, Lower: lowerChannelSum},
-	OpMaxPool2dGrad:           {Name: "MaxPool2dGrad", Arity: 2, Shape: maxPoolGradShape, Lower: lowerMaxPoolGrad, Scratch: scratchPoolGrad},
-	OpBatchNormGradInput:      {Name: "BatchNormGradInput", Arity: 3, Shape: bnGradShape(1), Lower: lowerBatchNormGrad(true), Scratch: perChannel(2, 1)},
-	OpBatchNormGradWeight:     {Name: "BatchNormGradWeight", Arity: 3, Shape: bnGradShape(2), Lower: lowerBatchNormGrad(false), Scratch: perChannel(2, 1)},
+	OpReluGrad:                {Name: "ReluGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("ReluBackward"), Derived: true},
+	OpSigmoidGrad:             {Name: "SigmoidGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("SigmoidBackward"), Derived: true},
+	OpTanhGrad:                {Name: "TanhGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("TanhBackward"), Derived: true},
+	OpGeluGrad:                {Name: "GeluGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("GeluBackward"), Derived: true},
+	OpSoftmaxGrad:             {Name: "SoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("SoftmaxBackward"), Derived: true},
+	OpLogSoftmaxGrad:          {Name: "LogSoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("LogSoftmaxBackward"), Derived: true},
+	OpSumTo:                   {Name: "SumTo", Arity: 1, Declared: true, Shape: sumToShape, Lower: lowerShaped("ReduceTo"), Derived: true},
+	OpBroadcastTo:             {Name: "BroadcastTo", Arity: 1, Declared: true, Shape: broadcastToShape, Lower: lowerShaped("BroadcastTo"), Derived: true},
+	OpMatMulTN:                {Name: "MatMulTN", Arity: 2, Shape: matmulTNShape, Lower: lowerMatMulTN, Derived: true},
+	OpMatMulReluMask:          {Name: "MatMulReluMask", Arity: 3, Shape: matmulMaskShape, Lower: lowerMatMulReluMask, Derived: true},
+	OpNLLLossGrad:             {Name: "NLLLossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerClassLoss("NLLLossGrad"), Derived: true},
+	OpSoftmaxCrossEntropyGrad: {Name: "SoftmaxCrossEntropyGrad", Arity: 3, Shape: lossGradShape, Lower: lowerCrossEntropyGrad, Derived: true},
+	OpMSELossGrad:             {Name: "MSELossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerValueLoss("MSELossGrad"), Derived: true},
+	OpBCEWithLogitsLossGrad:   {Name: "BCEWithLogitsLossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerValueLoss("BCEWithLogitsLossGrad"), Derived: true},
+	OpConv2dGradInput:         {Name: "Conv2dGradInput", Arity: 3, Shape: convGradShape(1), Lower: lowerConvGrad(true), Scratch: scratchConv(1), Derived: true},
+	OpConv2dGradWeight:        {Name: "Conv2dGradWeight", Arity: 3, Shape: convGradShape(2), Lower: lowerConvGrad(false), Scratch: scratchConv(1), Derived: true},
+	OpChannelSum:              {Name: "ChannelSum", Arity: 1, Shape: channelSumShape, Lower: lowerChannelSum, Derived: true},
+	OpMaxPool2dGrad:           {Name: "MaxPool2dGrad", Arity: 2, Shape: maxPoolGradShape, Lower: lowerMaxPoolGrad, Scratch: scratchPoolGrad, Derived: true},
+	OpBatchNormGradInput:      {Name: "BatchNormGradInput", Arity: 3, Shape: bnGradShape(1), Lower: lowerBatchNormGrad(true), Scratch: perChannel(2, 1), Derived: true},
+	OpBatchNormGradWeight:     {Name: "BatchNormGradWeight", Arity: 3, Shape: bnGradShape(2), Lower: lowerBatchNormGrad(false), Scratch: perChannel(2, 1), Derived: true},
 	OpRunningMean:             {Name: "RunningMean", Arity: 2, Shape: runningShape, Lower: lowerRunning("RunningMean")},
 	OpRunningVar:              {Name: "RunningVar", Arity: 2, Shape: runningShape, Lower: lowerRunning("RunningVar")},
-	OpBNFoldWeight:            {Name: "BNFoldWeight", Arity: 3, Shape: foldWeightShape, Lower: lowerBNFoldWeight},
-	OpBNFoldBias:              {Name: "BNFoldBias", Arity: 5, Shape: foldBiasShape, Lower: lowerBNFoldBias},
+	OpBNFoldWeight:            {Name: "BNFoldWeight", Arity: 3, Shape: foldWeightShape, Lower: lowerBNFoldWeight, Derived: true},
+	OpBNFoldBias:              {Name: "BNFoldBias", Arity: 5, Shape: foldBiasShape, Lower: lowerBNFoldBias, Derived: true},
 
 	OpState:     {Name: "State", Source: true, Declared: true},
 	OpIncrement: {Name: "Increment", Arity: 1, Shape: incrementShape, Lower: lowerUnary("Increment")},
