@@ -135,38 +135,51 @@ func TestParityGo(t *testing.T) {
 		t.Skip("builds Go programs")
 	}
 	dirs, _ := filepath.Glob("../testdata/parity/*/model.nn")
+	if len(dirs) < 13 {
+		t.Fatalf("found %d parity cases, want at least 13", len(dirs))
+	}
 	for _, m := range dirs {
-		dir := filepath.Dir(m)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			src, err := os.ReadFile(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := nnc.Compile(m, src, nnc.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			init := filepath.Join(dir, "init.safetensors")
-			var interpOut strings.Builder
-			if _, err := train.Run(p, train.Options{Source: src, Init: init, JSON: true, Out: &interpOut}); err != nil {
-				t.Fatal(err)
-			}
-			prog, err := native.TrainProgram(p, src, p.Train.Seed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			exe, err := native.Build(prog)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := exec.Command(exe, "-file", m, "-init", init, "-json").CombinedOutput()
-			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
-			if string(out) != interpOut.String() {
-				t.Errorf("generated code:\n%s\ninterpreter:\n%s", out, interpOut.String())
-			}
+		t.Run(filepath.Base(filepath.Dir(m)), func(t *testing.T) {
+			backendsAgree(t, m, filepath.Join(filepath.Dir(m), "init.safetensors"))
 		})
+	}
+}
+
+// backendsAgree trains the model of file m with the interpreter and with
+// the model compiled to Go, from the checkpoint init (or from the seed when
+// init is ""), and requires their output lines to be equal.
+func backendsAgree(t *testing.T, m, init string) {
+	t.Helper()
+	src, err := os.ReadFile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nnc.Compile(m, src, nnc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var interpOut strings.Builder
+	if _, err := train.Run(p, train.Options{Source: src, Init: init, JSON: true, Out: &interpOut}); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := native.TrainProgram(p, src, p.Train.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := native.Build(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-file", m, "-json"}
+	if init != "" {
+		args = append(args, "-init", init)
+	}
+	out, err := exec.Command(exe, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if string(out) != interpOut.String() {
+		t.Errorf("generated code:\n%s\ninterpreter:\n%s", out, interpOut.String())
 	}
 }
 

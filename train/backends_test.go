@@ -1,0 +1,73 @@
+package train_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/ir"
+)
+
+// notLowered lists the ops with a lowering that no graph a back end runs
+// can hold, and why; every other op must appear in a model that
+// TestParityGo or TestBackendsAgree runs on both back ends.
+var notLowered = map[ir.Op]string{
+	ir.OpNLLLoss:     "the fuse pass always merges it with its LogSoftmax into SoftmaxCrossEntropy",
+	ir.OpNLLLossGrad: "the fuse pass always merges it with its LogSoftmaxGrad into SoftmaxCrossEntropyGrad",
+}
+
+// TestOpCoverage requires every op of the table that back ends compute to
+// appear in the graphs of the models both back ends are held to agree on,
+// bit for bit: the parity cases and testdata/ops. An op added to the table
+// without such a model fails here.
+func TestOpCoverage(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/parity/*/model.nn")
+	ops, _ := filepath.Glob("../testdata/ops/*.nn")
+	if len(files) < 13 || len(ops) < 1 {
+		t.Fatalf("found %d parity models and %d op models", len(files), len(ops))
+	}
+	seen := map[ir.Op]bool{}
+	for _, f := range append(files, ops...) {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := nnc.Compile(f, src, nnc.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, g := range []*ir.Graph{p.Forward, p.TrainGraph, p.EvalGraph} {
+			for _, v := range g.Values {
+				seen[v.Op] = true
+			}
+		}
+	}
+	for _, op := range ir.Ops() {
+		info := op.Info()
+		_, excused := notLowered[op]
+		switch {
+		case info.Lower == nil:
+		case seen[op] && excused:
+			t.Errorf("%s is run by a model now: remove it from notLowered", op)
+		case !seen[op] && !excused:
+			t.Errorf("no model run on both back ends computes %s: add one to testdata/ops", op)
+		}
+	}
+}
+
+// TestBackendsAgree trains each model of testdata/ops with the interpreter
+// and with the generated Go code, from the same seed, and requires the
+// same output lines, bit for bit.
+func TestBackendsAgree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Go programs")
+	}
+	files, _ := filepath.Glob("../testdata/ops/*.nn")
+	if len(files) < 1 {
+		t.Fatal("no models in testdata/ops")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) { backendsAgree(t, f, "") })
+	}
+}
