@@ -10,6 +10,7 @@ import (
 
 	"gonum.org/v1/gonum/diff/fd"
 
+	"github.com/nnc-go/nnc/internal/testenv"
 	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/ir"
 )
@@ -636,6 +637,7 @@ func (r *rig) loadParams() {
 func (r *rig) step(t *testing.T) float64 {
 	t.Helper()
 	if err := r.m.Run(vjpBatch); err != nil {
+		testenv.NoInternal(t, err)
 		t.Fatalf("Run: %v", err)
 	}
 	loss, ok := r.m.Output("loss")

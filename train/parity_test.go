@@ -12,9 +12,14 @@ import (
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/internal/testenv"
 	"github.com/nnc-go/nnc/native"
 	"github.com/nnc-go/nnc/train"
 )
+
+// parityCases is how many cases testdata/parity holds: the README counts
+// them, and together they use every op, layer, loss and optimizer.
+const parityCases = 13
 
 // expected is testdata/parity/CASE/expected.json, written by gen.py from
 // PyTorch.
@@ -36,10 +41,7 @@ type expected struct {
 // within 1e-4 relative, the accuracies exactly, and the trained weights to
 // PyTorch's within 1e-4.
 func TestParity(t *testing.T) {
-	dirs, _ := filepath.Glob("../testdata/parity/*/model.nn")
-	if len(dirs) < 8 {
-		t.Fatalf("%d parity cases, want at least 8", len(dirs))
-	}
+	dirs := testenv.Glob(t, "../testdata/parity/*/model.nn", parityCases)
 	worst := 0.0
 	for _, m := range dirs {
 		dir := filepath.Dir(m)
@@ -64,6 +66,7 @@ func TestParity(t *testing.T) {
 			saved := filepath.Join(t.TempDir(), "final.safetensors")
 			rep, err := train.Run(p, train.Options{Source: src, Init: filepath.Join(dir, "init.safetensors"), Save: saved})
 			if err != nil {
+				testenv.NoInternal(t, err)
 				t.Fatal(err)
 			}
 			if len(rep.Epochs) != len(want.Epochs) {
@@ -134,8 +137,7 @@ func TestParityGo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go programs")
 	}
-	dirs, _ := filepath.Glob("../testdata/parity/*/model.nn")
-	for _, m := range dirs {
+	for _, m := range testenv.Glob(t, "../testdata/parity/*/model.nn", parityCases) {
 		dir := filepath.Dir(m)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			src, err := os.ReadFile(m)
@@ -149,6 +151,7 @@ func TestParityGo(t *testing.T) {
 			init := filepath.Join(dir, "init.safetensors")
 			var interpOut strings.Builder
 			if _, err := train.Run(p, train.Options{Source: src, Init: init, JSON: true, Out: &interpOut}); err != nil {
+				testenv.NoInternal(t, err)
 				t.Fatal(err)
 			}
 			prog, err := native.TrainProgram(p, src, p.Train.Seed)
