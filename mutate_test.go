@@ -80,4 +80,9 @@ func TestMutants(t *testing.T) {
 		}
 	}
 	t.Logf("%d mutants, %d compiled, the rest refused with positioned errors", mutants, compiled)
+	// Seeded, so the count is fixed (121): enough mutants must get
+	// through the parser and the checks for the passes to see them.
+	if compiled < mutants/20 {
+		t.Errorf("%d of %d mutants compiled: the passes saw too few", compiled, mutants)
+	}
 }

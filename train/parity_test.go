@@ -111,11 +111,21 @@ func compareWeights(t *testing.T, gotPath, wantPath string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(want.Tensors) == 0 {
+		t.Fatalf("%s holds no tensors to compare with", wantPath)
+	}
 	for _, w := range want.Tensors {
 		g := got.Get(w.Name)
 		if g == nil {
 			t.Errorf("saved checkpoint lacks %s", w.Name)
 			continue
+		}
+		if len(g.F32) != len(w.F32) || len(g.F64) != len(w.F64) || len(g.I64) != len(w.I64) {
+			t.Errorf("%s holds %d F32, %d F64 and %d I64 values, PyTorch's %d, %d and %d", w.Name, len(g.F32), len(g.F64), len(g.I64), len(w.F32), len(w.F64), len(w.I64))
+			continue
+		}
+		if len(w.F64) > 0 {
+			t.Errorf("%s: PyTorch's weights are float32, this test compares no F64", w.Name)
 		}
 		if !slices.Equal(g.I64, w.I64) {
 			t.Errorf("%s = %v after training, PyTorch %v", w.Name, g.I64, w.I64)
