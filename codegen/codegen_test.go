@@ -256,6 +256,9 @@ func TestGeneratedMatchesInterp(t *testing.T) {
 			} else {
 				want = interpRun[float32](t, p, dir, ds, 2)
 			}
+			if len(want.Forward) == 0 || len(want.Losses) != 2*((ds.N+p.Train.Batch-1)/p.Train.Batch) {
+				t.Fatalf("the interpreter gave %d outputs and %d losses for %d rows, batch %d, two epochs", len(want.Forward), len(want.Losses), ds.N, p.Train.Batch)
+			}
 			if len(got.Forward) != len(want.Forward) || len(got.Losses) != len(want.Losses) {
 				t.Fatalf("generated code gave %d outputs and %d losses, the interpreter %d and %d", len(got.Forward), len(got.Losses), len(want.Forward), len(want.Losses))
 			}

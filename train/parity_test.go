@@ -176,6 +176,9 @@ func TestParityGo(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
+			if lines := strings.Count(interpOut.String(), "\n"); lines != p.Train.Epochs+1 {
+				t.Fatalf("the interpreter printed %d lines, want %d epochs and the final one:\n%s", lines, p.Train.Epochs, interpOut.String())
+			}
 			if string(out) != interpOut.String() {
 				t.Errorf("generated code:\n%s\ninterpreter:\n%s", out, interpOut.String())
 			}
