@@ -17,6 +17,7 @@ import (
 	"github.com/nnc-go/nnc/codegen"
 	"github.com/nnc-go/nnc/data"
 	"github.com/nnc-go/nnc/internal/golden"
+	"github.com/nnc-go/nnc/internal/testenv"
 	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/train"
@@ -173,6 +174,7 @@ func interpRun[T interface{ ~float32 | ~float64 }](t *testing.T, p *ir.Program, 
 			fwd.Inputs()[0][j] = T(v)
 		}
 		if err := fwd.Run(n); err != nil {
+			testenv.NoInternal(t, err)
 			t.Fatal(err)
 		}
 		for _, v := range fwd.OutputTensor("out")[:n*(len(fwd.OutputTensor("out"))/rows)] {
@@ -196,6 +198,7 @@ func interpRun[T interface{ ~float32 | ~float64 }](t *testing.T, p *ir.Program, 
 				targets[j] = T(v)
 			}
 			if err := step.Run(n); err != nil {
+				testenv.NoInternal(t, err)
 				t.Fatal(err)
 			}
 			l, _ := step.Output("loss")
@@ -252,6 +255,9 @@ func TestGeneratedMatchesInterp(t *testing.T) {
 				want = interpRun[float64](t, p, dir, ds, 2)
 			} else {
 				want = interpRun[float32](t, p, dir, ds, 2)
+			}
+			if len(want.Forward) == 0 || len(want.Losses) != 2*((ds.N+p.Train.Batch-1)/p.Train.Batch) {
+				t.Fatalf("the interpreter gave %d outputs and %d losses for %d rows, batch %d, two epochs", len(want.Forward), len(want.Losses), ds.N, p.Train.Batch)
 			}
 			if len(got.Forward) != len(want.Forward) || len(got.Losses) != len(want.Losses) {
 				t.Fatalf("generated code gave %d outputs and %d losses, the interpreter %d and %d", len(got.Forward), len(got.Losses), len(want.Forward), len(want.Losses))
@@ -343,7 +349,7 @@ func TestHostileNames(t *testing.T) {
 // testdata/*.txtar hold in.nn and out/go (NNC_UPDATE=1 rewrites them). A
 // file whose in.nn has a train block is generated with --train.
 func TestGoldenSource(t *testing.T) {
-	golden.Run(t, "testdata/*.txtar", func(t *testing.T, a *txtar.Archive) map[string]string {
+	golden.RunAtLeast(t, "testdata/*.txtar", 3, func(t *testing.T, a *txtar.Archive) map[string]string {
 		src, _ := golden.Section(a, "in.nn")
 		p0, err := nnc.Compile("in.nn", []byte(src), nnc.Options{After: "none"})
 		if err != nil {
@@ -368,8 +374,7 @@ func TestGoldenCompiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go programs")
 	}
-	files, _ := filepath.Glob("testdata/*.txtar")
-	for _, f := range files {
+	for _, f := range testenv.Glob(t, "testdata/*.txtar", 3) {
 		a, err := txtar.ParseFile(f)
 		if err != nil {
 			t.Fatal(err)

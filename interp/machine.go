@@ -267,15 +267,16 @@ func (m *Machine[T]) OutputTensor(name string) []T {
 
 // Run executes one step on a batch of n rows (1 ≤ n ≤ Batch()), whose
 // inputs and targets the caller has written, and then replaces the stored
-// tensors by their new values. A kernel's complaint (a target outside the
-// classes) is returned as an error.
+// tensors by their new values. A kernel's complaint about the batch (a
+// target outside the classes) is returned as an error; any other panic as
+// an *InternalError (see ErrInternal).
 func (m *Machine[T]) Run(n int) (err error) {
 	if n < 1 || n > m.cap {
 		return fmt.Errorf("interp: batch of %d rows, the graph is planned for 1 to %d", n, m.cap)
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
+			err = m.panicked(n, r)
 		}
 	}()
 	for _, s := range m.steps {

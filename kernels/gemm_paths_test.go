@@ -4,16 +4,39 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/nnc-go/nnc/internal/testenv"
 )
 
 // gemmPaths runs f once for each float32 GEMM implementation this machine
 // has: the portable kernels, the AVX2 ones and the AVX-512 ones where the
-// CPU has them, the last alone and with 2 and 3 threads.
+// CPU has them, the last alone and with 2 and 3 threads. A path it cannot
+// run is a subtest that says why, skipped, or failed under CI=true when
+// the CPU lacks it: CI must test the assembly nnc ships.
 func gemmPaths(t *testing.T, f func(t *testing.T)) {
 	avx, avx2 := hasAVX512, hasAVX2
 	defer func() { hasAVX512, hasAVX2 = avx, avx2 }()
 	hasAVX512, hasAVX2 = false, false
 	t.Run("portable", f)
+	for _, p := range []struct {
+		level string
+		have  bool
+	}{{"avx2", avx2}, {"avx512", avx}} {
+		if p.have {
+			continue
+		}
+		level := p.level
+		t.Run(level, func(t *testing.T) {
+			why, ciMust := pathMissing(level)
+			if why == nil {
+				t.Fatalf("the %s kernels are off, and nothing says why", level)
+			}
+			if ciMust {
+				testenv.Require(t, "the "+level+" kernels", "run on a CPU that has them", why)
+			}
+			t.Skipf("the %s kernels are not tested: %v", level, why)
+		})
+	}
 	if avx2 {
 		hasAVX2 = true
 		t.Run("avx2", f)

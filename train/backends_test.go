@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/internal/testenv"
 	"github.com/nnc-go/nnc/ir"
 )
 
@@ -22,11 +23,8 @@ var notLowered = map[ir.Op]string{
 // bit for bit: the parity cases and testdata/ops. An op added to the table
 // without such a model fails here.
 func TestOpCoverage(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/parity/*/model.nn")
-	ops, _ := filepath.Glob("../testdata/ops/*.nn")
-	if len(files) < 13 || len(ops) < 1 {
-		t.Fatalf("found %d parity models and %d op models", len(files), len(ops))
-	}
+	files := testenv.Glob(t, "../testdata/parity/*/model.nn", parityCases)
+	ops := testenv.Glob(t, "../testdata/ops/*.nn", 1)
 	seen := map[ir.Op]bool{}
 	for _, f := range append(files, ops...) {
 		src, err := os.ReadFile(f)
@@ -63,11 +61,7 @@ func TestBackendsAgree(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go programs")
 	}
-	files, _ := filepath.Glob("../testdata/ops/*.nn")
-	if len(files) < 1 {
-		t.Fatal("no models in testdata/ops")
-	}
-	for _, f := range files {
+	for _, f := range testenv.Glob(t, "../testdata/ops/*.nn", 1) {
 		t.Run(filepath.Base(f), func(t *testing.T) { backendsAgree(t, f, "") })
 	}
 }

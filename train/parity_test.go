@@ -12,9 +12,14 @@ import (
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/internal/testenv"
 	"github.com/nnc-go/nnc/native"
 	"github.com/nnc-go/nnc/train"
 )
+
+// parityCases is how many cases testdata/parity holds: the README counts
+// them, and together they use every op, layer, loss and optimizer.
+const parityCases = 13
 
 // expected is testdata/parity/CASE/expected.json, written by gen.py from
 // PyTorch.
@@ -36,10 +41,7 @@ type expected struct {
 // within 1e-4 relative, the accuracies exactly, and the trained weights to
 // PyTorch's within 1e-4.
 func TestParity(t *testing.T) {
-	dirs, _ := filepath.Glob("../testdata/parity/*/model.nn")
-	if len(dirs) < 8 {
-		t.Fatalf("%d parity cases, want at least 8", len(dirs))
-	}
+	dirs := testenv.Glob(t, "../testdata/parity/*/model.nn", parityCases)
 	worst := 0.0
 	for _, m := range dirs {
 		dir := filepath.Dir(m)
@@ -64,6 +66,7 @@ func TestParity(t *testing.T) {
 			saved := filepath.Join(t.TempDir(), "final.safetensors")
 			rep, err := train.Run(p, train.Options{Source: src, Init: filepath.Join(dir, "init.safetensors"), Save: saved})
 			if err != nil {
+				testenv.NoInternal(t, err)
 				t.Fatal(err)
 			}
 			if len(rep.Epochs) != len(want.Epochs) {
@@ -108,11 +111,21 @@ func compareWeights(t *testing.T, gotPath, wantPath string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(want.Tensors) == 0 {
+		t.Fatalf("%s holds no tensors to compare with", wantPath)
+	}
 	for _, w := range want.Tensors {
 		g := got.Get(w.Name)
 		if g == nil {
 			t.Errorf("saved checkpoint lacks %s", w.Name)
 			continue
+		}
+		if len(g.F32) != len(w.F32) || len(g.F64) != len(w.F64) || len(g.I64) != len(w.I64) {
+			t.Errorf("%s holds %d F32, %d F64 and %d I64 values, PyTorch's %d, %d and %d", w.Name, len(g.F32), len(g.F64), len(g.I64), len(w.F32), len(w.F64), len(w.I64))
+			continue
+		}
+		if len(w.F64) > 0 {
+			t.Errorf("%s: PyTorch's weights are float32, this test compares no F64", w.Name)
 		}
 		if !slices.Equal(g.I64, w.I64) {
 			t.Errorf("%s = %v after training, PyTorch %v", w.Name, g.I64, w.I64)
@@ -134,11 +147,7 @@ func TestParityGo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go programs")
 	}
-	dirs, _ := filepath.Glob("../testdata/parity/*/model.nn")
-	if len(dirs) < 13 {
-		t.Fatalf("found %d parity cases, want at least 13", len(dirs))
-	}
-	for _, m := range dirs {
+	for _, m := range testenv.Glob(t, "../testdata/parity/*/model.nn", parityCases) {
 		t.Run(filepath.Base(filepath.Dir(m)), func(t *testing.T) {
 			backendsAgree(t, m, filepath.Join(filepath.Dir(m), "init.safetensors"))
 		})
@@ -160,6 +169,7 @@ func backendsAgree(t *testing.T, m, init string) {
 	}
 	var interpOut strings.Builder
 	if _, err := train.Run(p, train.Options{Source: src, Init: init, JSON: true, Out: &interpOut}); err != nil {
+		testenv.NoInternal(t, err)
 		t.Fatal(err)
 	}
 	prog, err := native.TrainProgram(p, src, p.Train.Seed)
@@ -177,6 +187,9 @@ func backendsAgree(t *testing.T, m, init string) {
 	out, err := exec.Command(exe, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	if lines := strings.Count(interpOut.String(), "\n"); lines != p.Train.Epochs+1 {
+		t.Fatalf("the interpreter printed %d lines, want %d epochs and the final one:\n%s", lines, p.Train.Epochs, interpOut.String())
 	}
 	if string(out) != interpOut.String() {
 		t.Errorf("generated code:\n%s\ninterpreter:\n%s", out, interpOut.String())

@@ -190,7 +190,7 @@ func forward[T kernels.Float](g *ir.Graph, f *checkpoint.File, path string, ds *
 	for b := 0; b < loader.Batches(); b++ {
 		n := feed.batch(loader, b)
 		if err := m.Run(n); err != nil {
-			return nil, fmt.Errorf("%s: rows %d to %d: %v", ds.Name, b*m.Batch()+1, b*m.Batch()+n, err)
+			return nil, fmt.Errorf("%s: rows %d to %d: %w", ds.Name, b*m.Batch()+1, b*m.Batch()+n, err)
 		}
 		for _, v := range y[:n*width] {
 			res = append(res, float64(v))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/internal/testenv"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/passes"
 	"github.com/nnc-go/nnc/train"
@@ -123,6 +124,7 @@ func trainBlobs(t *testing.T, dir string, n int, opt train.Options) (*train.Repo
 	}
 	rep, err := train.Run(p, opt)
 	if err != nil {
+		testenv.NoInternal(t, err)
 		t.Fatal(err)
 	}
 	return rep, labels
@@ -387,6 +389,7 @@ func TestQuietAndPlot(t *testing.T) {
 		opt.Out = &out
 		rep, err := train.Run(p, opt)
 		if err != nil {
+			testenv.NoInternal(t, err)
 			t.Fatal(err)
 		}
 		return rep, out.String()
@@ -433,6 +436,7 @@ func TestTestSetClasses(t *testing.T) {
 	}
 	got, err := train.Run(p, train.Options{})
 	if err != nil {
+		testenv.NoInternal(t, err)
 		t.Fatal(err)
 	}
 	// The same weights on a subset of the training rows: their accuracy
@@ -444,7 +448,9 @@ func TestTestSetClasses(t *testing.T) {
 
 	// A test class the training data lacks is an error.
 	write(t, filepath.Join(dir, "test.csv"), "a,b,c,d,kind\n1,2,3,4,delta\n")
-	if _, err := train.Run(p, train.Options{}); err == nil || !strings.Contains(err.Error(), `test.csv: class "delta" does not occur in the training data blobs.csv`) {
+	_, err = train.Run(p, train.Options{})
+	testenv.NoInternal(t, err)
+	if err == nil || !strings.Contains(err.Error(), `test.csv: class "delta" does not occur in the training data blobs.csv`) {
 		t.Errorf("unknown test class: got %v", err)
 	}
 }

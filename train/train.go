@@ -189,7 +189,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 				return rep, fmt.Errorf("epoch %d, batch %d: training diverged: %v (the parameters keep their last finite values)", e, b+1, err)
 			case err != nil:
 				bar.clear()
-				return rep, fmt.Errorf("epoch %d, batch %d: %v", e, b+1, err)
+				return rep, fmt.Errorf("epoch %d, batch %d: %w", e, b+1, err)
 			case math.IsNaN(l) || math.IsInf(l, 0):
 				bar.clear()
 				return rep, fmt.Errorf("epoch %d, batch %d: training diverged: the loss is %v", e, b+1, l)
@@ -248,7 +248,7 @@ func evaluate[T kernels.Float](s *side[T], ds *data.Dataset) (Epoch, error) {
 		n := feed.batch(loader, b)
 		l, c, err := s.run(n)
 		if err != nil {
-			return Epoch{}, fmt.Errorf("evaluation, batch %d: %v", b+1, err)
+			return Epoch{}, fmt.Errorf("evaluation, batch %d: %w", b+1, err)
 		}
 		lossSum += l * float64(n)
 		correct += c

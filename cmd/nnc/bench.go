@@ -74,6 +74,7 @@ func runBench(e *cmdEnv, args []string) int {
 	r, err := run(g, mode, opt)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nnc bench: %v\n", err)
+		debugStack(e.stderr, err)
 		return exitRuntime
 	}
 	if v.json {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/nnc-go/nnc/internal/testenv"
 )
 
 // TestMain makes the test binary double as nnc for the scripts, plus
@@ -37,6 +39,7 @@ func TestMain(m *testing.M) {
 // TestScript runs the CLI scripts in testdata/script; NNC_UPDATE=1 rewrites
 // their cmp'd files.
 func TestScript(t *testing.T) {
+	testenv.Glob(t, "testdata/script/*.txtar", 11) // testscript fails on none only
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: os.Getenv("NNC_UPDATE") != "",

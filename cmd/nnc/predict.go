@@ -67,6 +67,7 @@ func runPredict(e *cmdEnv, args []string) int {
 	preds, err := train.Predict(p, opt)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nnc predict: %v\n", err)
+		debugStack(e.stderr, err)
 		return exitRuntime
 	}
 	w := bufio.NewWriter(e.stdout)

@@ -97,6 +97,7 @@ func runRun(e *cmdEnv, args []string) int {
 	}
 	if _, err := train.Run(p, opt); err != nil {
 		fmt.Fprintf(e.stderr, "nnc run: %v\n", err)
+		debugStack(e.stderr, err)
 		var stopped *train.Interrupted
 		if errors.As(err, &stopped) {
 			return exitInterrupted
