@@ -86,10 +86,11 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 	fs.SetOutput(io.Discard)
 	file := fs.String("file", "model.nn", "")
 	model := fs.String("model", "", "")
+	name := fs.String("name", "nnc run", "") // the command, for messages
 	var set []string
 	fs.Func("set", "", func(s string) error { set = append(set, s); return nil })
 	var opt train.Options
-	fs.IntVar(&opt.Epochs, "epochs", 0, "")
+	fs.Func("epochs", "", func(s string) error { opt.Epochs = new(0); _, err := fmt.Sscan(s, opt.Epochs); return err })
 	var seed uint64
 	seedSet := false
 	fs.Func("seed", "", func(s string) error { _, err := fmt.Sscan(s, &seed); seedSet = err == nil; return err })
@@ -140,7 +141,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 		}()
 	}
 	if _, err := train.RunCompiled(p, c, opt); err != nil {
-		fmt.Fprintln(os.Stderr, "nnc run:", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", *name, err)
 		var stopped *train.Interrupted
 		if errors.As(err, &stopped) {
 			return 130

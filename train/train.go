@@ -31,8 +31,9 @@ import (
 type Options struct {
 	// Source is the model file's contents, hashed into checkpoints.
 	Source []byte
-	// Epochs overrides the train block's when > 0.
-	Epochs int
+	// Epochs overrides the train block's when non-nil; 0 runs no epoch:
+	// the final evaluation alone (of the weights of Init).
+	Epochs *int
 	// Seed overrides the train block's when non-nil.
 	Seed *uint64
 	// Init names a checkpoint to start from instead of the default
@@ -105,8 +106,8 @@ func Run(p *ir.Program, opt Options) (*Report, error) {
 func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	cfg := p.Train
 	epochs := cfg.Epochs
-	if opt.Epochs > 0 {
-		epochs = opt.Epochs
+	if opt.Epochs != nil {
+		epochs = *opt.Epochs
 	}
 	seed := cfg.Seed
 	if opt.Seed != nil {

@@ -38,7 +38,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd}
+	commands = []*command{runCmd, evalCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd}
 }
 
 // cmdEnv is what a subcommand writes to.
@@ -121,32 +121,34 @@ func hasFlags(fs *flag.FlagSet) bool {
 // flagVals holds every flag any subcommand takes; each subcommand
 // registers the ones it accepts.
 type flagVals struct {
-	model   string
-	set     setFlag
-	after   string
-	dot     bool
-	forward bool
-	verify  bool
-	list    bool
-	diff    bool
-	epochs  int
-	seed    uint64
-	seedSet bool
-	init    string
-	save    string
-	json    bool
-	backend string
-	batch   int
-	train   bool
-	resume  string
-	out     string
-	pkg     string
-	weights string
-	input   string
-	quiet   bool
-	plot    string
-	cpuprof string
-	threads int
+	model     string
+	set       setFlag
+	after     string
+	dot       bool
+	forward   bool
+	verify    bool
+	list      bool
+	diff      bool
+	epochs    int
+	epochsSet bool
+	lr        float64
+	seed      uint64
+	seedSet   bool
+	init      string
+	save      string
+	json      bool
+	backend   string
+	batch     int
+	train     bool
+	resume    string
+	out       string
+	pkg       string
+	weights   string
+	input     string
+	quiet     bool
+	plot      string
+	cpuprof   string
+	threads   int
 }
 
 // setFlag collects repeated --set p=v.
@@ -177,7 +179,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch c.name {
-	case "check", "ir", "run", "bench", "build", "predict":
+	case "check", "ir", "run", "bench", "build", "predict", "eval":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
 		fs.Var(&v.set, "set", "override a hyper-parameter: --set p=v (repeatable)")
 	}
@@ -188,7 +190,11 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.BoolVar(&v.forward, "forward", false, "print the forward graph even when the model has a train block")
 		fs.BoolVar(&v.verify, "verify", false, "check the graph's invariants after every pass")
 	case "run":
-		fs.IntVar(&v.epochs, "epochs", 0, "train for this many epochs instead of the train block's")
+		fs.Func("epochs", "train for this many epochs instead of the train block's; 0 trains none and prints the evaluation of the weights (--init)", func(s string) error {
+			_, err := fmt.Sscan(s, &v.epochs)
+			v.epochsSet = err == nil
+			return err
+		})
 		fs.Func("seed", "seed initialisation, shuffling and dropout (default: the train block's)", func(s string) error {
 			_, err := fmt.Sscan(s, &v.seed)
 			v.seedSet = err == nil
@@ -203,6 +209,11 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint")
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the training (interp backend) to this file, for go tool pprof")
+	case "eval":
+		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to evaluate (required)")
+		fs.BoolVar(&v.json, "json", false, "print the evaluation as one JSON object")
+		fs.StringVar(&v.backend, "backend", "interp", "interp, or go: evaluate with the model compiled to Go (needs the Go toolchain)")
+		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 	case "predict":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to predict with (required)")
 		fs.StringVar(&v.input, "input", "", "the rows to predict on: a CSV file whose every column is a feature, or an IDX file of images (required)")

@@ -31,7 +31,11 @@ func runRun(e *cmdEnv, args []string) int {
 		return code
 	}
 	if v.epochs < 0 {
-		fmt.Fprintf(e.stderr, "nnc run: --epochs must be positive, got %d\n", v.epochs)
+		fmt.Fprintf(e.stderr, "nnc run: --epochs must not be negative, got %d\n", v.epochs)
+		return exitModel
+	}
+	if v.plot != "" && v.epochsSet && v.epochs == 0 {
+		fmt.Fprintf(e.stderr, "nnc run: --plot needs at least one epoch\n")
 		return exitModel
 	}
 	if v.plot != "" {
@@ -50,8 +54,11 @@ func runRun(e *cmdEnv, args []string) int {
 	}
 	src, _ := os.ReadFile(file)
 	opt := train.Options{
-		Source: src, Epochs: v.epochs, Init: v.init, Save: v.save, JSON: v.json, Quiet: v.quiet, Plot: v.plot,
+		Source: src, Init: v.init, Save: v.save, JSON: v.json, Quiet: v.quiet, Plot: v.plot,
 		Out: e.stdout, Progress: train.ProgressWriter(e.stderr, v.quiet),
+	}
+	if v.epochsSet {
+		opt.Epochs = &v.epochs
 	}
 	if v.seedSet {
 		opt.Seed = &v.seed
@@ -116,20 +123,20 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 	}
 	prog, err := native.TrainProgram(p, src, seed)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nnc run: %v\n", err)
+		fmt.Fprintf(e.stderr, "nnc %s: %v\n", e.cmd.name, err)
 		return exitRuntime
 	}
 	exe, err := native.Build(prog)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		fmt.Fprintf(e.stderr, "nnc %s: --backend go: %v\n", e.cmd.name, err)
 		return exitRuntime
 	}
-	args := []string{"-file", file, "-model", p.Model}
+	args := []string{"-file", file, "-model", p.Model, "-name", "nnc " + e.cmd.name}
 	for k, val := range v.set {
 		args = append(args, "-set", k+"="+val)
 	}
-	if opt.Epochs > 0 {
-		args = append(args, "-epochs", fmt.Sprint(opt.Epochs))
+	if opt.Epochs != nil {
+		args = append(args, "-epochs", fmt.Sprint(*opt.Epochs))
 	}
 	if opt.Seed != nil {
 		args = append(args, "-seed", fmt.Sprint(*opt.Seed))
@@ -156,12 +163,15 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 	// cannot race the program's start as a signal would.
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		fmt.Fprintf(e.stderr, "nnc %s: --backend go: %v\n", e.cmd.name, err)
 		return exitRuntime
 	}
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		fmt.Fprintf(e.stderr, "nnc %s: --backend go: %v\n", e.cmd.name, err)
 		return exitRuntime
+	}
+	if opt.Stop == nil {
+		opt.Stop = new(atomic.Bool)
 	}
 	done := make(chan struct{})
 	defer close(done)
@@ -180,7 +190,7 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 		if errors.As(err, &exit) {
 			return exit.ExitCode()
 		}
-		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		fmt.Fprintf(e.stderr, "nnc %s: --backend go: %v\n", e.cmd.name, err)
 		return exitRuntime
 	}
 	return exitOK
