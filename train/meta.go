@@ -19,10 +19,12 @@ import (
 // Checkpoint metadata keys beyond the model's name and source hash. The
 // lists are JSON-encoded, as safetensors metadata values are strings.
 const (
-	metaLoss     = "loss"     // the train block's loss
-	metaClasses  = "classes"  // ["setosa","versicolor",...]: class k's name
-	metaFeatures = "features" // ["sepal_length",...]: the CSV's feature columns
-	metaTarget   = "target"   // the CSV's target column
+	metaLoss     = "loss"            // the train block's loss
+	metaClasses  = "classes"         // ["setosa","versicolor",...]: class k's name
+	metaFeatures = "features"        // ["sepal_length",...]: the CSV's feature columns
+	metaTarget   = "target"          // the CSV's target column
+	metaModel    = "model"           // the model's name
+	metaHParams  = "hyperparameters" // "hid=8, lr=0.01": the model's, in declaration order
 )
 
 // DataInfo is what a checkpoint records about the data its model was
@@ -60,6 +62,33 @@ func (d DataInfo) metadata(m map[string]string) {
 	if d.Target != "" {
 		m[metaTarget] = d.Target
 	}
+}
+
+// modelMetadata records in m the model p was compiled for: its name and
+// its hyper-parameters, which a checkpoint that does not fit names.
+func modelMetadata(m map[string]string, p *ir.Program) {
+	m[metaModel] = p.Model
+	hps := make([]string, len(p.HParams))
+	for i, hp := range p.HParams {
+		hps[i] = hp.Name + "=" + hp.Value.String()
+	}
+	if len(hps) > 0 {
+		m[metaHParams] = strings.Join(hps, ", ")
+	}
+}
+
+// savedFrom describes the model a checkpoint was saved from, for an error
+// about a checkpoint that does not fit: " (the file was saved from model
+// Flowers with hid=8)", or "" when its metadata does not say.
+func savedFrom(m map[string]string) string {
+	name := m[metaModel]
+	if name == "" {
+		return ""
+	}
+	if hps := m[metaHParams]; hps != "" {
+		return fmt.Sprintf(" (the file was saved from model %s with %s)", name, hps)
+	}
+	return fmt.Sprintf(" (the file was saved from model %s)", name)
 }
 
 // dataInfo reads a DataInfo from checkpoint metadata; keys it does not know
