@@ -34,6 +34,10 @@ type DataSource struct {
 	Target      string // csv: the target column's name, or ""
 	TargetIndex int    // csv: its index when Target is "", -1 for the last
 	Header      bool
+	// Normalize standardises each feature with the training data's mean
+	// and standard deviation (data only; the test set is scaled with the
+	// training data's statistics).
+	Normalize bool
 
 	Split          string // mnist: train or test
 	Images, Labels string // idx
@@ -112,6 +116,7 @@ var sourceSpecs = map[string][]argSpec{
 		{name: "path", aliases: []string{"file"}, kind: argString, required: true},
 		{name: "target", kind: argName},
 		{name: "header", kind: argBool, def: boolTrue},
+		{name: "normalize", kind: argBool, def: boolFalse},
 	},
 	"mnist": {
 		{name: "split", kind: argString, def: Const{kind: kString, S: "train"}, check: func(c Const) string {
@@ -251,6 +256,9 @@ func (b *builder) dataSource(key string, x dsl.Expr, c Const) *DataSource {
 		src.Samples, src.Classes, src.Seed = a.int("samples"), a.int("classes"), uint64(a.int("seed"))
 	case "csv":
 		src.Path, src.Header, src.TargetIndex = a.str("path"), a.bool("header"), -1
+		if src.Normalize = a.bool("normalize"); src.Normalize && key == "test" {
+			b.errs.Errorf(a.pos["normalize"], "csv: normalize belongs to data: the test set is standardised with the training data's statistics")
+		}
 		if t, ok := a.vals["target"]; ok {
 			switch t.kind {
 			case kString:

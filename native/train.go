@@ -120,7 +120,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 	if seedSet {
 		opt.Seed = &seed
 	}
-	opt.Source, opt.Out = source, os.Stdout
+	opt.Source, opt.Out, opt.Warn = source, os.Stdout, os.Stderr
 	if *progress {
 		opt.Progress = os.Stderr
 	}

@@ -23,6 +23,8 @@ const (
 	metaClasses  = "classes"         // ["setosa","versicolor",...]: class k's name
 	metaFeatures = "features"        // ["sepal_length",...]: the CSV's feature columns
 	metaTarget   = "target"          // the CSV's target column
+	metaMean     = "feature_mean"    // [55000.5,...]: csv(normalize = true)'s statistics
+	metaStd      = "feature_std"     // [1021.3,...]
 	metaModel    = "model"           // the model's name
 	metaHParams  = "hyperparameters" // "hid=8, lr=0.01": the model's, in declaration order
 )
@@ -44,6 +46,10 @@ type DataInfo struct {
 	// Target is the name of the training CSV's target column, when it has
 	// a header.
 	Target string
+	// Norm holds the statistics the features were standardised with
+	// (csv(..., normalize = true)), in the model's feature order; nil when
+	// they were not.
+	Norm *data.Standardization
 }
 
 // metadata adds d's fields to m.
@@ -61,6 +67,11 @@ func (d DataInfo) metadata(m map[string]string) {
 	}
 	if d.Target != "" {
 		m[metaTarget] = d.Target
+	}
+	if d.Norm != nil {
+		mean, _ := json.Marshal(d.Norm.Mean) // finite: Standardization.Check
+		std, _ := json.Marshal(d.Norm.Std)
+		m[metaMean], m[metaStd] = string(mean), string(std)
 	}
 }
 
@@ -108,8 +119,22 @@ func dataInfo(m map[string]string) (DataInfo, error) {
 			return DataInfo{}, fmt.Errorf("metadata %q is not a JSON list of strings", l.key)
 		}
 	}
+	mean, hasMean := m[metaMean]
+	std, hasStd := m[metaStd]
+	if hasMean || hasStd {
+		n := &data.Standardization{}
+		if json.Unmarshal([]byte(mean), &n.Mean) != nil || json.Unmarshal([]byte(std), &n.Std) != nil || n.Check(len(n.Mean)) != nil {
+			return DataInfo{}, fmt.Errorf("metadata %q and %q are not lists of as many finite numbers, the standard deviations positive", metaMean, metaStd)
+		}
+		d.Norm = n
+	}
 	return d, nil
 }
+
+// ReadDataInfo returns what the metadata of a checkpoint records about the
+// data its model was trained on (see DataInfo); a checkpoint that records
+// nothing, such as PyTorch's, gives the zero DataInfo.
+func ReadDataInfo(metadata map[string]string) (DataInfo, error) { return dataInfo(metadata) }
 
 // trainingInfo describes the training data ds, loaded from src, for the
 // checkpoint. Feature names are best effort: a header that cannot be read

@@ -209,6 +209,12 @@ func Predict(p *ir.Program, opt PredictOptions) (*Predictions, error) {
 	if err != nil {
 		return nil, err
 	}
+	if info.Norm != nil {
+		// The features as the model was trained on them.
+		if err := info.Norm.Apply(ds); err != nil {
+			return nil, fmt.Errorf("%s: %v", opt.Weights, err)
+		}
+	}
 	pr.N, pr.Labels, pr.Targets = ds.N, ds.Labels, ds.Targets
 	if ins[0].Type.DType == ir.F64 {
 		pr.Out, err = forward[float64](g, f, opt.Weights, ds)

@@ -6,6 +6,7 @@
 package train
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -58,6 +59,9 @@ type Options struct {
 	Quiet bool
 	// Out receives the progress lines.
 	Out io.Writer
+	// Warn, when not nil, receives warnings about the training: a
+	// classification loss still near log(K) after a few epochs.
+	Warn io.Writer
 	// Progress, when not nil, receives a progress bar during each epoch,
 	// erased before the epoch's line is printed on Out. ProgressWriter
 	// says whether a writer should get one.
@@ -129,6 +133,10 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		}
 		split = "test"
 	}
+	norm, err := standardize(cfg.Data, trainSet, evalSet, cmp.Or(opt.Resume, opt.Init))
+	if err != nil {
+		return nil, err
+	}
 	if opt.Plot != "" {
 		if err := CheckPlotPath(opt.Plot); err != nil {
 			return nil, err
@@ -158,6 +166,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	}
 	pr := printer{out: opt.Out, json: opt.JSON, quiet: opt.Quiet, classify: ir.IsClassification(cfg.Loss)}
 	rep := &Report{Data: trainingInfo(cfg.Data, dir, cfg.Loss, trainSet)}
+	rep.Data.Norm = norm
 	pr.classes(trainSet.ClassNames)
 	bar := newProgress(opt.Progress)
 	loader := data.NewLoader(trainSet, cfg.Batch, cfg.Shuffle, seed)
@@ -205,6 +214,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		}
 		rep.Epochs = append(rep.Epochs, ep)
 		pr.epoch(ep)
+		warnStuck(opt.Warn, p, ep, trainSet, rep.Data)
 		loader.Epoch()
 		if opt.Plot != "" && cfg.Test != nil {
 			te, err := evaluate(eng.eval, evalSet)

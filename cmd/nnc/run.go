@@ -55,7 +55,7 @@ func runRun(e *cmdEnv, args []string) int {
 	src, _ := os.ReadFile(file)
 	opt := train.Options{
 		Source: src, Init: v.init, Save: v.save, JSON: v.json, Quiet: v.quiet, Plot: v.plot,
-		Out: e.stdout, Progress: train.ProgressWriter(e.stderr, v.quiet),
+		Out: e.stdout, Warn: e.stderr, Progress: train.ProgressWriter(e.stderr, v.quiet),
 	}
 	if v.epochsSet {
 		opt.Epochs = &v.epochs
