@@ -91,6 +91,10 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 	fs.Func("set", "", func(s string) error { set = append(set, s); return nil })
 	var opt train.Options
 	fs.Func("epochs", "", func(s string) error { opt.Epochs = new(0); _, err := fmt.Sscan(s, opt.Epochs); return err })
+	var lr float64
+	var batch int
+	fs.Float64Var(&lr, "lr", 0, "")
+	fs.IntVar(&batch, "batch", 0, "")
 	var seed uint64
 	seedSet := false
 	fs.Func("seed", "", func(s string) error { _, err := fmt.Sscan(s, &seed); seedSet = err == nil; return err })
@@ -112,7 +116,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 		k, v, _ := strings.Cut(s, "=")
 		sets[k] = v
 	}
-	p, err := nnc.Compile(*file, source, nnc.Options{Options: ir.Options{Model: *model, Set: sets}})
+	p, err := nnc.Compile(*file, source, nnc.Options{Options: ir.Options{Model: *model, Set: sets}, LR: lr, TrainBatch: batch})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

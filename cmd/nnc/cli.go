@@ -200,6 +200,8 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 			v.seedSet = err == nil
 			return err
 		})
+		fs.Float64Var(&v.lr, "lr", 0, "the optimizer's learning rate instead of the train block's")
+		fs.IntVar(&v.batch, "batch", 0, "rows per training step instead of the train block's")
 		fs.StringVar(&v.init, "init", "", "start from this safetensors checkpoint instead of the default initialisation")
 		fs.StringVar(&v.save, "save", "", "write the trained parameters to this safetensors checkpoint")
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")

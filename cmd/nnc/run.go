@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -19,7 +21,7 @@ import (
 
 var runCmd = &command{
 	name:    "run",
-	usage:   "nnc run FILE [--model M] [--epochs N] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--resume CKPT] [--backend interp|go] [--threads N] [--cpuprofile FILE]",
+	usage:   "nnc run FILE [--model M] [--epochs N] [--lr LR] [--batch B] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--resume CKPT] [--backend interp|go] [--threads N] [--cpuprofile FILE]",
 	summary: "train a model per its train block, print the loss and accuracy of each epoch, then the final evaluation",
 	run:     runRun,
 }
@@ -44,7 +46,15 @@ func runRun(e *cmdEnv, args []string) int {
 			return exitModel
 		}
 	}
-	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v)})
+	if v.lr < 0 || math.IsNaN(v.lr) || math.IsInf(v.lr, 0) {
+		fmt.Fprintf(e.stderr, "nnc run: --lr must be a positive number, got %v\n", v.lr)
+		return exitModel
+	}
+	if v.batch < 0 {
+		fmt.Fprintf(e.stderr, "nnc run: --batch must be positive, got %d\n", v.batch)
+		return exitModel
+	}
+	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), LR: v.lr, TrainBatch: v.batch})
 	if !ok {
 		return code
 	}
@@ -140,6 +150,12 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 	}
 	if opt.Seed != nil {
 		args = append(args, "-seed", fmt.Sprint(*opt.Seed))
+	}
+	if v.lr > 0 {
+		args = append(args, "-lr", strconv.FormatFloat(v.lr, 'g', -1, 64))
+	}
+	if v.batch > 0 {
+		args = append(args, "-batch", fmt.Sprint(v.batch))
 	}
 	for flag, val := range map[string]string{"-init": opt.Init, "-save": opt.Save, "-plot": opt.Plot, "-resume": opt.Resume} {
 		if val != "" {
