@@ -181,7 +181,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	switch c.name {
 	case "check", "ir", "run", "bench", "build", "predict", "eval":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
-		fs.Var(&v.set, "set", "override a hyper-parameter: --set p=v (repeatable)")
+		fs.Var(&v.set, "set", "override a hyper-parameter, in the layers and the train block alike: --set p=v (repeatable)")
 	}
 	switch c.name {
 	case "ir":
