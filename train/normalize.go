@@ -52,17 +52,17 @@ func standardize(src *ir.DataSource, trainSet, evalSet *data.Dataset, path strin
 }
 
 // Training that has learned nothing by epoch stuckEpoch is worth a
-// warning: a classification loss at or above stuckShare·log(K) is what
-// guessing among K classes scores. A feature whose magnitude reaches
-// largeFeature, unscaled, is the usual cause.
+// warning: a classification loss at or above log(K) is what guessing among
+// K classes scores (and what a model scoring every class alike starts
+// from). A feature whose magnitude reaches largeFeature, unscaled, is the
+// usual cause.
 const (
 	stuckEpoch   = 3
-	stuckShare   = 0.95
 	largeFeature = 100
 )
 
 // warnStuck writes one line to w after epoch stuckEpoch of a
-// classification whose loss is still near or above log(K), naming the
+// classification whose loss is still at or above log(K), naming the
 // largest unscaled feature and suggesting normalize = true when one is
 // large. Random data, whose labels are noise, gets no warning.
 func warnStuck(w io.Writer, p *ir.Program, ep Epoch, ds *data.Dataset, info DataInfo) {
@@ -79,10 +79,10 @@ func warnStuck(w io.Writer, p *ir.Program, ep Epoch, ds *data.Dataset, info Data
 		return
 	}
 	chance := math.Log(float64(k))
-	if !(ep.Loss >= stuckShare*chance) { // a NaN loss stops training elsewhere
+	if !(ep.Loss >= chance) { // a NaN loss stops training elsewhere
 		return
 	}
-	msg := fmt.Sprintf("%s: warning: after %d epochs the loss %.4f is still near or above log(%d) = %.4f, what guessing scores", cfg.Data.Pos, ep.Epoch, ep.Loss, k, chance)
+	msg := fmt.Sprintf("%s: warning: after %d epochs the loss %.4f is still at or above log(%d) = %.4f, what guessing scores", cfg.Data.Pos, ep.Epoch, ep.Loss, k, chance)
 	if j, big := largestFeature(ds); info.Norm == nil && big >= largeFeature {
 		name := "feature " + strconv.Itoa(j+1)
 		if j < len(info.Features) {
