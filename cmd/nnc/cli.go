@@ -121,34 +121,34 @@ func hasFlags(fs *flag.FlagSet) bool {
 // flagVals holds every flag any subcommand takes; each subcommand
 // registers the ones it accepts.
 type flagVals struct {
-	model     string
-	set       setFlag
-	after     string
-	dot       bool
-	forward   bool
-	verify    bool
-	list      bool
-	diff      bool
-	epochs    int
-	epochsSet bool
-	lr        float64
-	seed      uint64
-	seedSet   bool
-	init      string
-	save      string
-	json      bool
-	backend   string
-	batch     int
-	train     bool
-	resume    string
-	out       string
-	pkg       string
-	weights   string
-	input     string
-	quiet     bool
-	plot      string
-	cpuprof   string
-	threads   int
+	model   string
+	set     setFlag
+	after   string
+	dot     bool
+	forward bool
+	verify  bool
+	list    bool
+	diff    bool
+	epochs  int
+	epSet   bool // --epochs was given (0 means no training)
+	lr      float64
+	seed    uint64
+	seedSet bool
+	init    string
+	save    string
+	json    bool
+	backend string
+	batch   int
+	train   bool
+	resume  string
+	out     string
+	pkg     string
+	weights string
+	input   string
+	quiet   bool
+	plot    string
+	cpuprof string
+	threads int
 }
 
 // setFlag collects repeated --set p=v.
@@ -191,8 +191,8 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.BoolVar(&v.verify, "verify", false, "check the graph's invariants after every pass")
 	case "run":
 		fs.Func("epochs", "train for this many epochs instead of the train block's; 0 trains none and prints the evaluation of the weights (--init)", func(s string) error {
-			_, err := fmt.Sscan(s, &v.epochs)
-			v.epochsSet = err == nil
+			n, err := strconv.Atoi(s)
+			v.epochs, v.epSet = n, err == nil
 			return err
 		})
 		fs.Func("seed", "seed initialisation, shuffling and dropout (default: the train block's)", func(s string) error {

@@ -36,7 +36,7 @@ func runRun(e *cmdEnv, args []string) int {
 		fmt.Fprintf(e.stderr, "nnc run: --epochs must not be negative, got %d\n", v.epochs)
 		return exitModel
 	}
-	if v.plot != "" && v.epochsSet && v.epochs == 0 {
+	if v.plot != "" && v.epSet && v.epochs == 0 {
 		fmt.Fprintf(e.stderr, "nnc run: --plot needs at least one epoch\n")
 		return exitModel
 	}
@@ -67,7 +67,7 @@ func runRun(e *cmdEnv, args []string) int {
 		Source: src, Init: v.init, Save: v.save, JSON: v.json, Quiet: v.quiet, Plot: v.plot,
 		Out: e.stdout, Warn: e.stderr, Progress: train.ProgressWriter(e.stderr, v.quiet),
 	}
-	if v.epochsSet {
+	if v.epSet {
 		opt.Epochs = &v.epochs
 	}
 	if v.seedSet {
