@@ -29,6 +29,10 @@ type Options struct {
 	// ForwardOnly runs the passes over the forward graph alone, leaving
 	// the training and evaluation graphs as built.
 	ForwardOnly bool
+	// LR and TrainBatch, when not 0, replace the train block's learning
+	// rate and batch (nnc run --lr, --batch).
+	LR         float64
+	TrainBatch int
 }
 
 // Compile parses src (the contents of filename), builds the program for
@@ -42,6 +46,11 @@ func Compile(filename string, src []byte, opt Options) (*ir.Program, error) {
 	p, err := ir.Build(f, opt.Options)
 	if err != nil {
 		return nil, err
+	}
+	if opt.LR != 0 || opt.TrainBatch != 0 {
+		if err := p.OverrideTraining(opt.LR, opt.TrainBatch); err != nil {
+			return nil, err
+		}
 	}
 	if opt.After == "none" {
 		return p, nil

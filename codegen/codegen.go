@@ -35,6 +35,11 @@ type Options struct {
 	Seed    uint64
 	// Train adds TrainStep (the program must have a training step).
 	Train bool
+	// Mean and Std, when not nil, are the per-feature statistics the model
+	// was trained with (csv(..., normalize = true)): Forward standardises
+	// its rows with them. TrainStep and Evaluate take rows standardised
+	// already, as nnc's training loop gives them.
+	Mean, Std []float64
 }
 
 // Generate returns the Go source of the package for p's entry model,
@@ -57,6 +62,9 @@ func Generate(p *ir.Program, opt Options) ([]byte, error) {
 	}
 	if opt.Train && (p.TrainGraph == nil || p.TrainGraph.Plan == nil || p.EvalGraph == nil || p.EvalGraph.Plan == nil) {
 		return nil, fmt.Errorf("codegen: --train needs a train block")
+	}
+	if err := checkStandardization(opt, in[0].Type.Shape.Elems()); err != nil {
+		return nil, err
 	}
 	g := &gen{p: p, opt: opt, elem: in[0].Type.DType.String(), hoisted: map[*ir.Value]bool{}}
 	g.elem = map[ir.DType]string{ir.F32: "float32", ir.F64: "float64"}[in[0].Type.DType]
@@ -223,6 +231,7 @@ func (g *gen) file() ([]byte, error) {
 		b.WriteString("//go:embed weights.safetensors\nvar weights []byte\n\n")
 	}
 	g.tables(&b)
+	g.standardization(&b)
 
 	fwdBody, err := g.graph(fwd, "f")
 	if err != nil {
@@ -307,19 +316,19 @@ func (g *gen) forwardFunc(b *bytes.Buffer, body string) {
 	fmt.Fprintf(b, `// Forward computes the model's output for n rows: x holds n×InputSize
 // values, row-major (%s), and out receives n×OutputSize (%s). Batches
 // larger than Batch are computed Batch rows at a time. Forward does not
-// allocate.
+// allocate.%[5]s
 func (m *Model) Forward(out, x []%[3]s, n int) error {
 	if n < 0 || len(x) < n*InputSize || len(out) < n*OutputSize {
 		return fmt.Errorf("Forward: %%d rows need %%d inputs and room for %%d outputs, got %%d and %%d", n, n*InputSize, n*OutputSize, len(x), len(out))
 	}
 	for i := 0; i < n; i += Batch {
 		k := min(Batch, n-i)
-		m.forward(out[i*OutputSize:(i+k)*OutputSize], x[i*InputSize:(i+k)*InputSize], k)
+		m.forward(out[i*OutputSize:(i+k)*OutputSize], %[4]s, k)
 	}
 	return nil
 }
 
-`, fwd.Sources(ir.OpInput)[0].Type, out.Type, g.elem)
+`, fwd.Sources(ir.OpInput)[0].Type, out.Type, g.elem, g.forwardInput("x[i*InputSize:(i+k)*InputSize]"), g.forwardDoc())
 	fmt.Fprintf(b, "func (m *Model) forward(out, x []%s, n int) {\n%s", g.elem, body)
 	fmt.Fprintf(b, "copy(out, %s)\n}\n\n", g.slice(fwd, out))
 }

@@ -81,7 +81,7 @@ func Build(f *dsl.File, opt Options) (*Program, error) {
 			b.errs.Errorf(t.Model.Pos, "train names unknown model %s%s", t.Model.Name, suggest(t.Model.Name, keys(b.models)))
 			continue
 		}
-		cfg := b.trainBlock(t)
+		cfg := b.trainBlock(t, opt)
 		if prev := trains[t.Model.Name]; prev != nil {
 			b.errs.Errorf(t.Pos, "second train block for model %s", t.Model.Name).Also(prev.Pos, "first here")
 			continue

@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/nnc-go/nnc/diag"
@@ -34,6 +35,10 @@ type DataSource struct {
 	Target      string // csv: the target column's name, or ""
 	TargetIndex int    // csv: its index when Target is "", -1 for the last
 	Header      bool
+	// Normalize standardises each feature with the training data's mean
+	// and standard deviation (data only; the test set is scaled with the
+	// training data's statistics).
+	Normalize bool
 
 	Split          string // mnist: train or test
 	Images, Labels string // idx
@@ -112,6 +117,7 @@ var sourceSpecs = map[string][]argSpec{
 		{name: "path", aliases: []string{"file"}, kind: argString, required: true},
 		{name: "target", kind: argName},
 		{name: "header", kind: argBool, def: boolTrue},
+		{name: "normalize", kind: argBool, def: boolFalse},
 	},
 	"mnist": {
 		{name: "split", kind: argString, def: Const{kind: kString, S: "train"}, check: func(c Const) string {
@@ -127,10 +133,11 @@ var sourceSpecs = map[string][]argSpec{
 	},
 }
 
-// trainBlock validates t's keys and values; the loss against the model's
-// output is checked when the training graph is built.
-func (b *builder) trainBlock(t *dsl.Train) *TrainConfig {
-	env := &constEnv{names: map[string]Const{}, errs: b.errs}
+// trainBlock validates t's keys and values, which may use the model's
+// hyper-parameters (optimizer = Adam(lr = lr)); the loss against the
+// model's output is checked when the training graph is built.
+func (b *builder) trainBlock(t *dsl.Train, opt Options) *TrainConfig {
+	env := b.trainEnv(t, opt)
 	cfg := &TrainConfig{Pos: t.Pos, Model: t.Model.Name, Batch: 32, Shuffle: true}
 	seen := map[string]*dsl.Assign{}
 	for _, a := range t.Body {
@@ -155,7 +162,7 @@ func (b *builder) trainBlock(t *dsl.Train) *TrainConfig {
 		}
 		switch key {
 		case "data", "test":
-			src := b.dataSource(key, a.Value, c)
+			src := b.dataSource(env, key, a.Value, c)
 			if key == "data" {
 				cfg.Data = src
 			} else {
@@ -168,7 +175,7 @@ func (b *builder) trainBlock(t *dsl.Train) *TrainConfig {
 			}
 			cfg.Loss = c.S
 		case "optimizer":
-			if o, ok := b.optimizer(a.Value, c); ok {
+			if o, ok := b.optimizer(env, a.Value, c); ok {
 				cfg.Optimizer = o
 			}
 		case "epochs":
@@ -198,7 +205,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (b *builder) optimizer(x dsl.Expr, c Const) (Optimizer, bool) {
+func (b *builder) optimizer(env *constEnv, x dsl.Expr, c Const) (Optimizer, bool) {
 	name := c.S
 	specs, ok := optimizerSpecs[name]
 	if !ok {
@@ -210,7 +217,6 @@ func (b *builder) optimizer(x dsl.Expr, c Const) (Optimizer, bool) {
 	if c.kind == kCall {
 		args = c.Call.Args
 	}
-	env := &constEnv{names: map[string]Const{}, errs: b.errs}
 	a, ok := env.bindArgs(name, x.Start(), args, specs)
 	if !ok {
 		return Optimizer{}, false
@@ -229,7 +235,7 @@ func (b *builder) optimizer(x dsl.Expr, c Const) (Optimizer, bool) {
 	return o, true
 }
 
-func (b *builder) dataSource(key string, x dsl.Expr, c Const) *DataSource {
+func (b *builder) dataSource(env *constEnv, key string, x dsl.Expr, c Const) *DataSource {
 	names := []string{"random", "csv", "mnist", "idx"}
 	specs, ok := sourceSpecs[c.S]
 	if !ok || c.kind != kCall {
@@ -240,7 +246,6 @@ func (b *builder) dataSource(key string, x dsl.Expr, c Const) *DataSource {
 		}
 		return nil
 	}
-	env := &constEnv{names: map[string]Const{}, errs: b.errs}
 	a, ok := env.bindArgs(c.S, x.Start(), c.Call.Args, specs)
 	if !ok {
 		return nil
@@ -251,6 +256,9 @@ func (b *builder) dataSource(key string, x dsl.Expr, c Const) *DataSource {
 		src.Samples, src.Classes, src.Seed = a.int("samples"), a.int("classes"), uint64(a.int("seed"))
 	case "csv":
 		src.Path, src.Header, src.TargetIndex = a.str("path"), a.bool("header"), -1
+		if src.Normalize = a.bool("normalize"); src.Normalize && key == "test" {
+			b.errs.Errorf(a.pos["normalize"], "csv: normalize belongs to data: the test set is standardised with the training data's statistics")
+		}
 		if t, ok := a.vals["target"]; ok {
 			switch t.kind {
 			case kString:
@@ -270,4 +278,78 @@ func (b *builder) dataSource(key string, x dsl.Expr, c Const) *DataSource {
 		src.Images, src.Labels = a.str("images"), a.str("labels")
 	}
 	return src
+}
+
+// trainEnv returns the constants a train block may use: the hyper-parameters
+// of its model, with the values the model is built with (the defaults,
+// over them the block's train M(p = v), and for the entry model --set).
+// Errors in those values are left to the model's build, which reports
+// them; a hyper-parameter whose value has one is not defined here.
+func (b *builder) trainEnv(t *dsl.Train, opt Options) *constEnv {
+	env := &constEnv{names: map[string]Const{}, errs: b.errs}
+	m := b.models[t.Model.Name]
+	if m == nil {
+		return env
+	}
+	entry := opt.Model
+	for _, tr := range b.file.Trains() {
+		if entry == "" && b.models[tr.Model.Name] != nil {
+			entry = tr.Model.Name
+		}
+	}
+	quiet := &constEnv{names: env.names, errs: &diag.List{}}
+	over := map[string]Const{}
+	for _, a := range t.Args {
+		if a.Key != nil {
+			if c, ok := quiet.eval(a.Value, false); ok {
+				over[a.Key.Name] = c
+			}
+		}
+	}
+	if m.Name.Name == entry {
+		for k, v := range opt.Set {
+			if c, err := ParseConst(v); err == nil {
+				over[k] = c
+			}
+		}
+	}
+	for _, p := range m.Params {
+		c, ok := over[p.Name.Name]
+		if !ok {
+			c, ok = quiet.eval(p.Value, false)
+		}
+		if ok && (c.kind == kInt || c.kind == kFloat || c.kind == kBool) {
+			env.names[p.Name.Name] = c
+		}
+	}
+	return env
+}
+
+// OverrideTraining replaces the learning rate (when lr > 0) and the batch
+// (when batch > 0) of p's train block, before the passes run, as nnc run's
+// --lr and --batch do.
+func (p *Program) OverrideTraining(lr float64, batch int) error {
+	if p.Train == nil {
+		return &UsageError{fmt.Sprintf("model %s has no train block to override", p.Model)}
+	}
+	if math.IsInf(lr, 0) || math.IsNaN(lr) || lr < 0 {
+		return &UsageError{fmt.Sprintf("--lr must be a positive number, got %v", lr)}
+	}
+	if batch < 0 {
+		return &UsageError{fmt.Sprintf("--batch must be positive, got %d", batch)}
+	}
+	cfg := p.Train
+	if lr > 0 {
+		cfg.Optimizer.LR = lr
+	}
+	if batch > 0 {
+		cfg.Batch = batch
+	}
+	if p.TrainGraph != nil {
+		p.TrainGraph.Attrs = trainAttrs(cfg)
+	}
+	if p.EvalGraph != nil {
+		p.EvalGraph.Attrs = p.EvalGraph.Attrs.Set("batch", cfg.Batch)
+	}
+	return nil
 }

@@ -86,10 +86,15 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 	fs.SetOutput(io.Discard)
 	file := fs.String("file", "model.nn", "")
 	model := fs.String("model", "", "")
+	name := fs.String("name", "nnc run", "") // the command, for messages
 	var set []string
 	fs.Func("set", "", func(s string) error { set = append(set, s); return nil })
 	var opt train.Options
-	fs.IntVar(&opt.Epochs, "epochs", 0, "")
+	fs.Func("epochs", "", func(s string) error { opt.Epochs = new(0); _, err := fmt.Sscan(s, opt.Epochs); return err })
+	var lr float64
+	var batch int
+	fs.Float64Var(&lr, "lr", 0, "")
+	fs.IntVar(&batch, "batch", 0, "")
 	var seed uint64
 	seedSet := false
 	fs.Func("seed", "", func(s string) error { _, err := fmt.Sscan(s, &seed); seedSet = err == nil; return err })
@@ -111,7 +116,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 		k, v, _ := strings.Cut(s, "=")
 		sets[k] = v
 	}
-	p, err := nnc.Compile(*file, source, nnc.Options{Options: ir.Options{Model: *model, Set: sets}})
+	p, err := nnc.Compile(*file, source, nnc.Options{Options: ir.Options{Model: *model, Set: sets}, LR: lr, TrainBatch: batch})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -119,7 +124,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 	if seedSet {
 		opt.Seed = &seed
 	}
-	opt.Source, opt.Out = source, os.Stdout
+	opt.Source, opt.Out, opt.Warn = source, os.Stdout, os.Stderr
 	if *progress {
 		opt.Progress = os.Stderr
 	}
@@ -140,7 +145,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 		}()
 	}
 	if _, err := train.RunCompiled(p, c, opt); err != nil {
-		fmt.Fprintln(os.Stderr, "nnc run:", err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", *name, err)
 		var stopped *train.Interrupted
 		if errors.As(err, &stopped) {
 			return 130

@@ -63,7 +63,7 @@ func loadTensors[T kernels.Float](store *interp.Store[T], g *ir.Graph, f *checkp
 		}
 	}
 	if err := checkpoint.Check(f, specs); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return fmt.Errorf("%s: %v%s", path, err, savedFrom(f.Metadata))
 	}
 	for _, s := range specs {
 		t := f.Get(s.Name)
@@ -108,7 +108,8 @@ func saveCheckpoint[T kernels.Float](store *interp.Store[T], p *ir.Program, src 
 // optimizer.step) and, for an interrupted run, its position.
 func saveState[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byte, info DataInfo, pos *Position, path string) error {
 	sum := sha256.Sum256(src)
-	f := &checkpoint.File{Metadata: map[string]string{"model": p.Model, "source_sha256": hex.EncodeToString(sum[:]), "format": "pt"}}
+	f := &checkpoint.File{Metadata: map[string]string{"source_sha256": hex.EncodeToString(sum[:]), "format": "pt"}}
+	modelMetadata(f.Metadata, p)
 	info.metadata(f.Metadata)
 	if pos != nil {
 		pos.metadata(f.Metadata)

@@ -19,10 +19,14 @@ import (
 // Checkpoint metadata keys beyond the model's name and source hash. The
 // lists are JSON-encoded, as safetensors metadata values are strings.
 const (
-	metaLoss     = "loss"     // the train block's loss
-	metaClasses  = "classes"  // ["setosa","versicolor",...]: class k's name
-	metaFeatures = "features" // ["sepal_length",...]: the CSV's feature columns
-	metaTarget   = "target"   // the CSV's target column
+	metaLoss     = "loss"            // the train block's loss
+	metaClasses  = "classes"         // ["setosa","versicolor",...]: class k's name
+	metaFeatures = "features"        // ["sepal_length",...]: the CSV's feature columns
+	metaTarget   = "target"          // the CSV's target column
+	metaMean     = "feature_mean"    // [55000.5,...]: csv(normalize = true)'s statistics
+	metaStd      = "feature_std"     // [1021.3,...]
+	metaModel    = "model"           // the model's name
+	metaHParams  = "hyperparameters" // "hid=8, lr=0.01": the model's, in declaration order
 )
 
 // DataInfo is what a checkpoint records about the data its model was
@@ -42,6 +46,10 @@ type DataInfo struct {
 	// Target is the name of the training CSV's target column, when it has
 	// a header.
 	Target string
+	// Norm holds the statistics the features were standardised with
+	// (csv(..., normalize = true)), in the model's feature order; nil when
+	// they were not.
+	Norm *data.Standardization
 }
 
 // metadata adds d's fields to m.
@@ -60,6 +68,38 @@ func (d DataInfo) metadata(m map[string]string) {
 	if d.Target != "" {
 		m[metaTarget] = d.Target
 	}
+	if d.Norm != nil {
+		mean, _ := json.Marshal(d.Norm.Mean) // finite: Standardization.Check
+		std, _ := json.Marshal(d.Norm.Std)
+		m[metaMean], m[metaStd] = string(mean), string(std)
+	}
+}
+
+// modelMetadata records in m the model p was compiled for: its name and
+// its hyper-parameters, which a checkpoint that does not fit names.
+func modelMetadata(m map[string]string, p *ir.Program) {
+	m[metaModel] = p.Model
+	hps := make([]string, len(p.HParams))
+	for i, hp := range p.HParams {
+		hps[i] = hp.Name + "=" + hp.Value.String()
+	}
+	if len(hps) > 0 {
+		m[metaHParams] = strings.Join(hps, ", ")
+	}
+}
+
+// savedFrom describes the model a checkpoint was saved from, for an error
+// about a checkpoint that does not fit: " (the file was saved from model
+// Flowers with hid=8)", or "" when its metadata does not say.
+func savedFrom(m map[string]string) string {
+	name := m[metaModel]
+	if name == "" {
+		return ""
+	}
+	if hps := m[metaHParams]; hps != "" {
+		return fmt.Sprintf(" (the file was saved from model %s with %s)", name, hps)
+	}
+	return fmt.Sprintf(" (the file was saved from model %s)", name)
 }
 
 // dataInfo reads a DataInfo from checkpoint metadata; keys it does not know
@@ -79,8 +119,22 @@ func dataInfo(m map[string]string) (DataInfo, error) {
 			return DataInfo{}, fmt.Errorf("metadata %q is not a JSON list of strings", l.key)
 		}
 	}
+	mean, hasMean := m[metaMean]
+	std, hasStd := m[metaStd]
+	if hasMean || hasStd {
+		n := &data.Standardization{}
+		if json.Unmarshal([]byte(mean), &n.Mean) != nil || json.Unmarshal([]byte(std), &n.Std) != nil || n.Check(len(n.Mean)) != nil {
+			return DataInfo{}, fmt.Errorf("metadata %q and %q are not lists of as many finite numbers, the standard deviations positive", metaMean, metaStd)
+		}
+		d.Norm = n
+	}
 	return d, nil
 }
+
+// ReadDataInfo returns what the metadata of a checkpoint records about the
+// data its model was trained on (see DataInfo); a checkpoint that records
+// nothing, such as PyTorch's, gives the zero DataInfo.
+func ReadDataInfo(metadata map[string]string) (DataInfo, error) { return dataInfo(metadata) }
 
 // trainingInfo describes the training data ds, loaded from src, for the
 // checkpoint. Feature names are best effort: a header that cannot be read

@@ -17,6 +17,7 @@ func TestDataInfoRoundTrip(t *testing.T) {
 		{Loss: "mse"},
 		{Loss: "cross_entropy", Classes: []string{"a b", `"q"`, "é"}, Features: []string{"x", "y,z"}, Target: "kind"},
 		{Loss: "cross_entropy", Classes: []string{}, Features: []string{}},
+		{Loss: "cross_entropy", Norm: &data.Standardization{Mean: []float64{55000.125, -0.1}, Std: []float64{1e-3, 1}}},
 	} {
 		m := map[string]string{"model": "M"}
 		d.metadata(m)
@@ -26,6 +27,17 @@ func TestDataInfoRoundTrip(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, d) {
 			t.Errorf("round trip of %+v gave %+v (metadata %v)", d, got, m)
+		}
+	}
+	for _, bad := range []map[string]string{
+		{"feature_mean": "[1,2]"},
+		{"feature_mean": "[1,2]", "feature_std": "[1]"},
+		{"feature_mean": "[1]", "feature_std": "[0]"},
+		{"feature_mean": `["a"]`, "feature_std": "[1]"},
+		{"feature_mean": "1", "feature_std": "1"},
+	} {
+		if _, err := dataInfo(bad); err == nil || !strings.Contains(err.Error(), `metadata "feature_mean" and "feature_std" are not lists`) {
+			t.Errorf("%v: got %v", bad, err)
 		}
 	}
 	for _, bad := range []string{"a,b", `{"a":1}`, `[1,2]`, "null", ""} {

@@ -68,6 +68,58 @@ type Predictions struct {
 	// Data is what the checkpoint records about the training data: the
 	// class names, if any, are Data.Classes.
 	Data DataInfo
+	// The answers, when the input held the training target column (by the
+	// name the checkpoint records): Labels holds the class of each row for
+	// TaskClasses, Targets N*Width values otherwise. Both are nil without.
+	Labels  []int32
+	Targets []float32
+}
+
+// HasAnswers reports whether the input held the target column.
+func (p *Predictions) HasAnswers() bool { return p.Labels != nil || p.Targets != nil }
+
+// Score returns the mean loss of the predictions against the answers, as
+// the training loss computes it (cross-entropy of the softmax, binary
+// cross-entropy of the logits, or the mean squared error over every
+// output), and the accuracy: the share of rows whose predicted class is
+// the answer (of outputs whose sign matches a 0/1 answer, for TaskBinary),
+// NaN for TaskValues. Without answers both are NaN.
+func (p *Predictions) Score() (loss, accuracy float64) {
+	if !p.HasAnswers() || p.N == 0 {
+		return math.NaN(), math.NaN()
+	}
+	right := 0
+	switch {
+	case p.Task == TaskClasses && p.Labels != nil:
+		var probs []float64
+		for i := range p.N {
+			k := int(p.Labels[i])
+			if p.Class(i) == k {
+				right++
+			}
+			probs = p.Probabilities(i, probs)
+			loss -= math.Log(probs[k])
+		}
+		return loss / float64(p.N), float64(right) / float64(p.N)
+	case p.Task == TaskBinary && p.Targets != nil:
+		for j, x := range p.Out {
+			y := float64(p.Targets[j])
+			// max(x, 0) - x*y + log(1 + exp(-|x|)), as PyTorch computes it.
+			loss += max(x, 0) - x*y + math.Log1p(math.Exp(-math.Abs(x)))
+			if (x > 0) == (y > 0.5) {
+				right++
+			}
+		}
+		n := float64(len(p.Out))
+		return loss / n, float64(right) / n
+	case p.Targets != nil:
+		for j, x := range p.Out {
+			d := x - float64(p.Targets[j])
+			loss += d * d
+		}
+		return loss / float64(len(p.Out)), math.NaN()
+	}
+	return math.NaN(), math.NaN()
 }
 
 // Row returns the outputs of row i.
@@ -149,14 +201,21 @@ func Predict(p *ir.Program, opt PredictOptions) (*Predictions, error) {
 	if opt.Loss != "" {
 		info.Loss = opt.Loss
 	}
-	ds, err := loadInputs(opt.Input, ins[0].Type.Shape.Elems(), info)
-	if err != nil {
-		return nil, err
-	}
-	pr := &Predictions{Task: TaskOf(info.Loss), N: ds.N, Width: out.Type.Shape.Elems(), Data: info}
+	pr := &Predictions{Task: TaskOf(info.Loss), Width: out.Type.Shape.Elems(), Data: info}
 	if pr.Task == TaskClasses && pr.Width < 2 {
 		pr.Task = TaskValues
 	}
+	ds, err := loadInputs(opt.Input, ins[0].Type.Shape.Elems(), info, pr.Task, pr.Width)
+	if err != nil {
+		return nil, err
+	}
+	if info.Norm != nil {
+		// The features as the model was trained on them.
+		if err := info.Norm.Apply(ds); err != nil {
+			return nil, fmt.Errorf("%s: %v", opt.Weights, err)
+		}
+	}
+	pr.N, pr.Labels, pr.Targets = ds.N, ds.Labels, ds.Targets
 	if ins[0].Type.DType == ir.F64 {
 		pr.Out, err = forward[float64](g, f, opt.Weights, ds)
 	} else {
@@ -200,8 +259,10 @@ func forward[T kernels.Float](g *ir.Graph, f *checkpoint.File, path string, ds *
 }
 
 // loadInputs reads the rows to predict on from path, for a model whose
-// input takes features values per row.
-func loadInputs(path string, features int, info DataInfo) (*data.Dataset, error) {
+// input takes features values per row and outputs width per row. A CSV
+// file that holds the training target column, by the name info records,
+// gives the answers too: class labels for TaskClasses, values otherwise.
+func loadInputs(path string, features int, info DataInfo, task Task, width int) (*data.Dataset, error) {
 	if isIDX(path) {
 		ds, err := data.LoadIDXImages(path)
 		if err != nil {
@@ -218,16 +279,35 @@ func loadInputs(path string, features int, info DataInfo) (*data.Dataset, error)
 	}
 	header := !allNumbers(first)
 	var order []int // the file's column of each feature, when reordered
+	opt := data.CSVOptions{NoTarget: true, Header: header, Features: len(first)}
 	if header && info.Features != nil && len(info.Features) == features {
-		if order, err = matchColumns(path, first, info); err != nil {
+		cols := first
+		if t := slices.Index(first, info.Target); info.Target != "" && t >= 0 {
+			// The answers: read as the training data's target was.
+			cols = slices.Delete(slices.Clone(first), t, t+1)
+			opt = data.CSVOptions{Target: info.Target, Header: true, Features: len(cols), Kind: data.Values}
+			switch task {
+			case TaskClasses:
+				opt.Kind, opt.Classes = data.Classes, width
+			case TaskBinary:
+				opt.Kind = data.Binary
+			}
+		}
+		if order, err = matchColumns(path, cols, info); err != nil {
 			return nil, err
 		}
 	} else if len(first) != features {
 		return nil, fmt.Errorf("%s: %s, the model's input takes %d", path, plural(len(first), "column"), features)
 	}
-	ds, err := data.LoadCSV(path, data.CSVOptions{NoTarget: true, Header: header, Features: len(first)})
+	ds, err := data.LoadCSV(path, opt)
 	if err != nil {
 		return nil, err
+	}
+	if err := trainingClasses(ds, info); err != nil {
+		return nil, err
+	}
+	if ds.Targets != nil && ds.TargetWidth != width {
+		return nil, fmt.Errorf("%s: 1 target column, the model outputs %d values per row", path, width)
 	}
 	if order != nil {
 		x := make([]float32, ds.N*features)
@@ -240,6 +320,32 @@ func loadInputs(path string, features int, info DataInfo) (*data.Dataset, error)
 		ds.X, ds.Features = x, features
 	}
 	return ds, nil
+}
+
+// trainingClasses renumbers the labels of ds, whose target column held
+// class names, after the names of the training classes, as the checkpoint
+// records them; a name the training data did not have is an error.
+func trainingClasses(ds *data.Dataset, info DataInfo) error {
+	classes := info.Classes
+	if ds.ClassNames == nil {
+		return nil
+	}
+	if classes == nil {
+		return fmt.Errorf("%s: target column %q holds names, but the checkpoint records no class names", ds.Name, info.Target)
+	}
+	ids := make([]int32, len(ds.ClassNames))
+	for k, name := range ds.ClassNames {
+		i := slices.Index(classes, name)
+		if i < 0 {
+			return fmt.Errorf("%s: class %q does not occur in the training data (its classes are %s)", ds.Name, name, strings.Join(classes, ", "))
+		}
+		ids[k] = int32(i)
+	}
+	for i, l := range ds.Labels {
+		ds.Labels[i] = ids[l]
+	}
+	ds.ClassNames = classes
+	return nil
 }
 
 // matchColumns returns the column of header that holds each of the
@@ -264,11 +370,7 @@ func matchColumns(path string, header []string, info DataInfo) ([]int, error) {
 		msgs = append(msgs, "missing "+columns(missing))
 	}
 	if len(extra) > 0 {
-		s := "extra " + columns(extra)
-		if len(extra) == 1 && extra[0] == info.Target {
-			s += " (the training target)"
-		}
-		msgs = append(msgs, s)
+		msgs = append(msgs, "extra "+columns(extra))
 	}
 	if len(msgs) == 0 && len(header) != len(info.Features) {
 		msgs = append(msgs, fmt.Sprintf("%s for %d features: a column name is repeated", plural(len(header), "column"), len(info.Features)))

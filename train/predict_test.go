@@ -201,10 +201,33 @@ func TestPredictRoundTrip(t *testing.T) {
 		t.Error("a file without a header predicts differently")
 	}
 
+	// A file that still holds the target column gives the answers: the
+	// score of the predictions is the run's final evaluation.
+	answers := filepath.Join(dir, "answers.csv")
+	write(t, answers, csv)
+	again, err = train.Predict(p, train.PredictOptions{Weights: weights, Input: answers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(again.Out, preds.Out) || !again.HasAnswers() || len(again.Labels) != 150 {
+		t.Fatalf("with the target column: outputs differ: %v, %d answers", !slices.Equal(again.Out, preds.Out), len(again.Labels))
+	}
+	for i, l := range again.Labels {
+		if again.Label(int(l)) != labels[i] {
+			t.Fatalf("row %d: answer %d (%s), the file says %s", i+1, l, again.Label(int(l)), labels[i])
+		}
+	}
+	loss, acc := again.Score()
+	if acc != rep.Final.Accuracy || math.Abs(loss-rep.Final.Loss) > 1e-5*rep.Final.Loss {
+		t.Errorf("score with the answers: loss %v, accuracy %v; the run: loss %v, accuracy %v", loss, acc, rep.Final.Loss, rep.Final.Accuracy)
+	}
+	if preds.HasAnswers() {
+		t.Error("a file without the target column has answers")
+	}
+
 	for _, tt := range []struct {
 		name, csv, want string
 	}{
-		{"with the target", csv, `: extra column "kind" (the training target); the model was trained on a, b, c, d`},
 		{"missing", reorder(csv, []int{0, 1, 3}), `: missing column "c"; the model was trained on a, b, c, d`},
 		{"missing and extra", "a,b,x,d,y\n1,2,3,4,5\n", `: missing column "c"; extra columns "x", "y"; the model`},
 		{"repeated", "a,b,c,d,d\n1,2,3,4,5\n", `: 5 columns for 4 features: a column name is repeated`},
@@ -231,7 +254,7 @@ func TestPredictRoundTrip(t *testing.T) {
 	}
 	wide := filepath.Join(dir, "wide.nn")
 	write(t, wide, strings.Replace(blobModel, "hid = 16", "hid = 5", 1))
-	if _, err := train.Predict(compileForward(t, wide, 8), train.PredictOptions{Weights: weights, Input: features}); err == nil || !strings.Contains(err.Error(), `"fc1.weight" has shape [16 4], model expects [5 4]`) {
+	if _, err := train.Predict(compileForward(t, wide, 8), train.PredictOptions{Weights: weights, Input: features}); err == nil || !strings.Contains(err.Error(), `"fc1.weight" has shape [16 4], model expects [5 4] (the file was saved from model Blobs with hid=16)`) {
 		t.Errorf("another model's weights: got %v", err)
 	}
 }
@@ -246,12 +269,13 @@ func TestCheckpointMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"model":    "Blobs",
-		"format":   "pt",
-		"loss":     "cross_entropy",
-		"classes":  `["alpha","beta","gamma"]`,
-		"features": `["a","b","c","d"]`,
-		"target":   "kind",
+		"model":           "Blobs",
+		"hyperparameters": "hid=16",
+		"format":          "pt",
+		"loss":            "cross_entropy",
+		"classes":         `["alpha","beta","gamma"]`,
+		"features":        `["a","b","c","d"]`,
+		"target":          "kind",
 	}
 	for k, v := range want {
 		if f.Metadata[k] != v {

@@ -94,7 +94,7 @@ func TestResumeNeedsPosition(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "w.safetensors")
-	if _, err := Run(p, Options{Source: src, Save: path, Epochs: 1}); err != nil {
+	if _, err := Run(p, Options{Source: src, Save: path, Epochs: new(1)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Run(p, Options{Source: src, Resume: path}); err == nil || !strings.Contains(err.Error(), "no position") {

@@ -15,6 +15,7 @@
 package train
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -32,8 +33,9 @@ import (
 type Options struct {
 	// Source is the model file's contents, hashed into checkpoints.
 	Source []byte
-	// Epochs overrides the train block's when > 0.
-	Epochs int
+	// Epochs overrides the train block's when non-nil; 0 runs no epoch:
+	// the final evaluation alone (of the weights of Init).
+	Epochs *int
 	// Seed overrides the train block's when non-nil.
 	Seed *uint64
 	// Init names a checkpoint to start from instead of the default
@@ -58,6 +60,9 @@ type Options struct {
 	Quiet bool
 	// Out receives the progress lines.
 	Out io.Writer
+	// Warn, when not nil, receives warnings about the training: a
+	// classification loss still near log(K) after a few epochs.
+	Warn io.Writer
 	// Progress, when not nil, receives a progress bar during each epoch,
 	// erased before the epoch's line is printed on Out. ProgressWriter
 	// says whether a writer should get one.
@@ -106,8 +111,8 @@ func Run(p *ir.Program, opt Options) (*Report, error) {
 func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	cfg := p.Train
 	epochs := cfg.Epochs
-	if opt.Epochs > 0 {
-		epochs = opt.Epochs
+	if opt.Epochs != nil {
+		epochs = *opt.Epochs
 	}
 	seed := cfg.Seed
 	if opt.Seed != nil {
@@ -128,6 +133,10 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 			return nil, err
 		}
 		split = "test"
+	}
+	norm, err := standardize(cfg.Data, trainSet, evalSet, cmp.Or(opt.Resume, opt.Init))
+	if err != nil {
+		return nil, err
 	}
 	if opt.Plot != "" {
 		if err := CheckPlotPath(opt.Plot); err != nil {
@@ -158,6 +167,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	}
 	pr := printer{out: opt.Out, json: opt.JSON, quiet: opt.Quiet, classify: ir.IsClassification(cfg.Loss)}
 	rep := &Report{Data: trainingInfo(cfg.Data, dir, cfg.Loss, trainSet)}
+	rep.Data.Norm = norm
 	pr.classes(trainSet.ClassNames)
 	bar := newProgress(opt.Progress)
 	loader := data.NewLoader(trainSet, cfg.Batch, cfg.Shuffle, seed)
@@ -205,6 +215,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		}
 		rep.Epochs = append(rep.Epochs, ep)
 		pr.epoch(ep)
+		warnStuck(opt.Warn, p, ep, trainSet, rep.Data)
 		loader.Epoch()
 		if opt.Plot != "" && cfg.Test != nil {
 			te, err := evaluate(eng.eval, evalSet)

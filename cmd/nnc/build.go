@@ -46,6 +46,7 @@ func runBuild(e *cmdEnv, args []string) int {
 		return exitModel
 	}
 	var weights []byte
+	var mean, std []float64 // the training data's statistics, for a model trained on standardised features
 	if v.weights != "" {
 		b, err := os.ReadFile(v.weights)
 		if err != nil {
@@ -53,12 +54,15 @@ func runBuild(e *cmdEnv, args []string) int {
 			return exitRuntime
 		}
 		weights, err = stateDict(b, p)
+		if err == nil {
+			mean, std, err = trainedScaling(weights)
+		}
 		if err != nil {
 			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", v.weights, err)
 			return exitRuntime
 		}
 	}
-	src, err := codegen.Generate(p, codegen.Options{Package: pkg, Source: filepath.Base(file), Weights: weights != nil, Train: v.train})
+	src, err := codegen.Generate(p, codegen.Options{Package: pkg, Source: filepath.Base(file), Weights: weights != nil, Train: v.train, Mean: mean, Std: std})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
 		return exitModel

@@ -38,7 +38,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd}
+	commands = []*command{runCmd, evalCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd}
 }
 
 // cmdEnv is what a subcommand writes to.
@@ -130,6 +130,8 @@ type flagVals struct {
 	list    bool
 	diff    bool
 	epochs  int
+	epSet   bool // --epochs was given (0 means no training)
+	lr      float64
 	seed    uint64
 	seedSet bool
 	init    string
@@ -177,9 +179,9 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch c.name {
-	case "check", "ir", "run", "bench", "build", "predict":
+	case "check", "ir", "run", "bench", "build", "predict", "eval":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
-		fs.Var(&v.set, "set", "override a hyper-parameter: --set p=v (repeatable)")
+		fs.Var(&v.set, "set", "override a hyper-parameter, in the layers and the train block alike: --set p=v (repeatable)")
 	}
 	switch c.name {
 	case "ir":
@@ -188,12 +190,18 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.BoolVar(&v.forward, "forward", false, "print the forward graph even when the model has a train block")
 		fs.BoolVar(&v.verify, "verify", false, "check the graph's invariants after every pass")
 	case "run":
-		fs.IntVar(&v.epochs, "epochs", 0, "train for this many epochs instead of the train block's")
+		fs.Func("epochs", "train for this many epochs instead of the train block's; 0 trains none and prints the evaluation of the weights (--init)", func(s string) error {
+			n, err := strconv.Atoi(s)
+			v.epochs, v.epSet = n, err == nil
+			return err
+		})
 		fs.Func("seed", "seed initialisation, shuffling and dropout (default: the train block's)", func(s string) error {
 			_, err := fmt.Sscan(s, &v.seed)
 			v.seedSet = err == nil
 			return err
 		})
+		fs.Float64Var(&v.lr, "lr", 0, "the optimizer's learning rate instead of the train block's")
+		fs.IntVar(&v.batch, "batch", 0, "rows per training step instead of the train block's")
 		fs.StringVar(&v.init, "init", "", "start from this safetensors checkpoint instead of the default initialisation")
 		fs.StringVar(&v.save, "save", "", "write the trained parameters to this safetensors checkpoint")
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
@@ -203,6 +211,11 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint")
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the training (interp backend) to this file, for go tool pprof")
+	case "eval":
+		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to evaluate (required)")
+		fs.BoolVar(&v.json, "json", false, "print the evaluation as one JSON object")
+		fs.StringVar(&v.backend, "backend", "interp", "interp, or go: evaluate with the model compiled to Go (needs the Go toolchain)")
+		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 	case "predict":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to predict with (required)")
 		fs.StringVar(&v.input, "input", "", "the rows to predict on: a CSV file whose every column is a feature, or an IDX file of images (required)")

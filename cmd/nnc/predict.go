@@ -90,8 +90,14 @@ func batchFirst(g *ir.Graph) bool {
 // printPredictions writes one line per row of preds: for class scores the
 // class (its name when the checkpoint has one) and the softmax
 // probabilities, for binary logits the class and the sigmoid probability,
-// and for values the values. With asJSON each line is a JSON object.
+// and for values the values. The text starts with a header naming the
+// columns; with asJSON each line is a JSON object. When the input held the
+// answers, a last line gives the accuracy (classification) or the loss.
 func printPredictions(w *bufio.Writer, preds *train.Predictions, asJSON bool) {
+	if !asJSON {
+		fmt.Fprintln(w, predictionHeader(preds))
+	}
+	defer printScore(w, preds, asJSON)
 	var probs []float64
 	for i := range preds.N {
 		probs = preds.Probabilities(i, probs)
@@ -117,6 +123,83 @@ func printPredictions(w *bufio.Writer, preds *train.Predictions, asJSON bool) {
 		default:
 			fmt.Fprintln(w, joinFloats(probs, 'g', 6))
 		}
+	}
+}
+
+// predictionHeader names the columns of the text lines: the probability
+// columns by class, "class  p(setosa) p(versicolor) p(virginica)" (class
+// numbers when the checkpoint names none), "class  p(1)" for a binary
+// logit ("c0 c1  p(c0=1) p(c1=1)" for several), and the outputs for values (the training target's name when
+// there is one output).
+func predictionHeader(preds *train.Predictions) string {
+	names := make([]string, preds.Width)
+	for j := range names {
+		switch preds.Task {
+		case train.TaskClasses:
+			label := preds.Label(j)
+			if label == "" {
+				label = strconv.Itoa(j)
+			}
+			names[j] = "p(" + label + ")"
+		case train.TaskBinary:
+			names[j] = "p(1)"
+			if preds.Width > 1 {
+				names[j] = fmt.Sprintf("p(c%d=1)", j)
+			}
+		default:
+			names[j] = fmt.Sprintf("output%d", j)
+			if preds.Width == 1 {
+				names[j] = "output"
+				if t := preds.Data.Target; t != "" {
+					names[j] = t
+				}
+			}
+		}
+	}
+	switch preds.Task {
+	case train.TaskClasses:
+		return "class  " + strings.Join(names, " ")
+	case train.TaskBinary:
+		if preds.Width == 1 {
+			return "class  " + names[0]
+		}
+		cs := make([]string, preds.Width)
+		for j := range cs {
+			cs[j] = fmt.Sprintf("c%d", j)
+		}
+		return strings.Join(cs, " ") + "  " + strings.Join(names, " ")
+	}
+	return strings.Join(names, " ")
+}
+
+// printScore writes, when the input held the answers, the accuracy of a
+// classifier ("accuracy 0.9333") or the loss of a regression ("loss
+// 0.251234"), or with asJSON {"rows":15,"loss":0.18,"accuracy":0.93}.
+func printScore(w *bufio.Writer, preds *train.Predictions, asJSON bool) {
+	if !preds.HasAnswers() {
+		return
+	}
+	loss, acc := preds.Score()
+	classify := preds.Task != train.TaskValues
+	if asJSON {
+		type score struct {
+			Rows     int         `json:"rows"`
+			Loss     jsonNumber  `json:"loss"`
+			Accuracy *jsonNumber `json:"accuracy,omitempty"`
+		}
+		sc := score{Rows: preds.N, Loss: jsonNumber(loss)}
+		if classify {
+			a := jsonNumber(acc)
+			sc.Accuracy = &a
+		}
+		b, _ := json.Marshal(sc) // cannot fail: jsonNumber encodes every float
+		w.Write(append(b, '\n'))
+		return
+	}
+	if classify {
+		fmt.Fprintf(w, "accuracy %.4f\n", acc)
+	} else {
+		fmt.Fprintf(w, "loss %.6f\n", loss)
 	}
 }
 

@@ -100,7 +100,11 @@ func TestPredictAgreesWithRun(t *testing.T) {
 		return fmt.Sprintf("train accuracy %.4f", float64(right)/float64(len(labels)))
 	}
 	var text []string
-	for _, line := range strings.Split(strings.TrimSpace(nnc("predict", model, "--weights", ckpt, "--input", features)), "\n") {
+	lines := strings.Split(strings.TrimSpace(nnc("predict", model, "--weights", ckpt, "--input", features)), "\n")
+	if lines[0] != "class  p(setosa) p(versicolor) p(virginica)" {
+		t.Errorf("header %q", lines[0])
+	}
+	for _, line := range lines[1:] {
 		name, _, _ := strings.Cut(line, "  ")
 		text = append(text, name)
 	}

@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -19,7 +21,7 @@ import (
 
 var runCmd = &command{
 	name:    "run",
-	usage:   "nnc run FILE [--model M] [--epochs N] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--resume CKPT] [--backend interp|go] [--threads N] [--cpuprofile FILE]",
+	usage:   "nnc run FILE [--model M] [--epochs N] [--lr LR] [--batch B] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--resume CKPT] [--backend interp|go] [--threads N] [--cpuprofile FILE]",
 	summary: "train a model per its train block, print the loss and accuracy of each epoch, then the final evaluation",
 	run:     runRun,
 }
@@ -31,7 +33,11 @@ func runRun(e *cmdEnv, args []string) int {
 		return code
 	}
 	if v.epochs < 0 {
-		fmt.Fprintf(e.stderr, "nnc run: --epochs must be positive, got %d\n", v.epochs)
+		fmt.Fprintf(e.stderr, "nnc run: --epochs must not be negative, got %d\n", v.epochs)
+		return exitModel
+	}
+	if v.plot != "" && v.epSet && v.epochs == 0 {
+		fmt.Fprintf(e.stderr, "nnc run: --plot needs at least one epoch\n")
 		return exitModel
 	}
 	if v.plot != "" {
@@ -40,7 +46,15 @@ func runRun(e *cmdEnv, args []string) int {
 			return exitModel
 		}
 	}
-	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v)})
+	if v.lr < 0 || math.IsNaN(v.lr) || math.IsInf(v.lr, 0) {
+		fmt.Fprintf(e.stderr, "nnc run: --lr must be a positive number, got %v\n", v.lr)
+		return exitModel
+	}
+	if v.batch < 0 {
+		fmt.Fprintf(e.stderr, "nnc run: --batch must be positive, got %d\n", v.batch)
+		return exitModel
+	}
+	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), LR: v.lr, TrainBatch: v.batch})
 	if !ok {
 		return code
 	}
@@ -50,8 +64,11 @@ func runRun(e *cmdEnv, args []string) int {
 	}
 	src, _ := os.ReadFile(file)
 	opt := train.Options{
-		Source: src, Epochs: v.epochs, Init: v.init, Save: v.save, JSON: v.json, Quiet: v.quiet, Plot: v.plot,
-		Out: e.stdout, Progress: train.ProgressWriter(e.stderr, v.quiet),
+		Source: src, Init: v.init, Save: v.save, JSON: v.json, Quiet: v.quiet, Plot: v.plot,
+		Out: e.stdout, Warn: e.stderr, Progress: train.ProgressWriter(e.stderr, v.quiet),
+	}
+	if v.epSet {
+		opt.Epochs = &v.epochs
 	}
 	if v.seedSet {
 		opt.Seed = &v.seed
@@ -117,23 +134,29 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 	}
 	prog, err := native.TrainProgram(p, src, seed)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nnc run: %v\n", err)
+		fmt.Fprintf(e.stderr, "nnc %s: %v\n", e.cmd.name, err)
 		return exitRuntime
 	}
 	exe, err := native.Build(prog)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		fmt.Fprintf(e.stderr, "nnc %s: --backend go: %v\n", e.cmd.name, err)
 		return exitRuntime
 	}
-	args := []string{"-file", file, "-model", p.Model}
+	args := []string{"-file", file, "-model", p.Model, "-name", "nnc " + e.cmd.name}
 	for k, val := range v.set {
 		args = append(args, "-set", k+"="+val)
 	}
-	if opt.Epochs > 0 {
-		args = append(args, "-epochs", fmt.Sprint(opt.Epochs))
+	if opt.Epochs != nil {
+		args = append(args, "-epochs", fmt.Sprint(*opt.Epochs))
 	}
 	if opt.Seed != nil {
 		args = append(args, "-seed", fmt.Sprint(*opt.Seed))
+	}
+	if v.lr > 0 {
+		args = append(args, "-lr", strconv.FormatFloat(v.lr, 'g', -1, 64))
+	}
+	if v.batch > 0 {
+		args = append(args, "-batch", fmt.Sprint(v.batch))
 	}
 	for flag, val := range map[string]string{"-init": opt.Init, "-save": opt.Save, "-plot": opt.Plot, "-resume": opt.Resume} {
 		if val != "" {
@@ -157,12 +180,15 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 	// cannot race the program's start as a signal would.
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		fmt.Fprintf(e.stderr, "nnc %s: --backend go: %v\n", e.cmd.name, err)
 		return exitRuntime
 	}
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		fmt.Fprintf(e.stderr, "nnc %s: --backend go: %v\n", e.cmd.name, err)
 		return exitRuntime
+	}
+	if opt.Stop == nil {
+		opt.Stop = new(atomic.Bool)
 	}
 	done := make(chan struct{})
 	defer close(done)
@@ -181,7 +207,7 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 		if errors.As(err, &exit) {
 			return exit.ExitCode()
 		}
-		fmt.Fprintf(e.stderr, "nnc run: --backend go: %v\n", err)
+		fmt.Fprintf(e.stderr, "nnc %s: --backend go: %v\n", e.cmd.name, err)
 		return exitRuntime
 	}
 	return exitOK
