@@ -66,8 +66,11 @@ func Generate(p *ir.Program, opt Options) ([]byte, error) {
 	if err := checkStandardization(opt, in[0].Type.Shape.Elems()); err != nil {
 		return nil, err
 	}
-	g := &gen{p: p, opt: opt, elem: in[0].Type.DType.String(), hoisted: map[*ir.Value]bool{}}
-	g.elem = map[ir.DType]string{ir.F32: "float32", ir.F64: "float64"}[in[0].Type.DType]
+	g := &gen{p: p, opt: opt, elem: "float32", hoisted: map[*ir.Value]bool{}}
+	if out.Type.DType == ir.F64 {
+		g.elem = "float64"
+	}
+	g.xtype = "[]" + g.goType(in[0].Type.DType)
 	if err := g.collect(); err != nil {
 		return nil, err
 	}
@@ -133,6 +136,7 @@ type gen struct {
 	p      *ir.Program
 	opt    Options
 	elem   string // float32 or float64
+	xtype  string // the Go type of the input: []float32, []int64...
 	params []*param
 	byName map[string]*param
 	nf, ni int // float and int64 persistent tensors
@@ -317,8 +321,8 @@ func (g *gen) forwardFunc(b *bytes.Buffer, body string) {
 // values, row-major (%s), and out receives n×OutputSize (%s). Batches
 // larger than Batch are computed Batch rows at a time. Forward does not
 // allocate.%[5]s
-func (m *Model) Forward(out, x []%[3]s, n int) error {
-	if n < 0 || len(x) < n*InputSize || len(out) < n*OutputSize {
+func (m *Model) Forward(out []%[3]s, x %[6]s, n int) (err error) {
+	%[7]sif n < 0 || len(x) < n*InputSize || len(out) < n*OutputSize {
 		return fmt.Errorf("Forward: %%d rows need %%d inputs and room for %%d outputs, got %%d and %%d", n, n*InputSize, n*OutputSize, len(x), len(out))
 	}
 	for i := 0; i < n; i += Batch {
@@ -328,8 +332,8 @@ func (m *Model) Forward(out, x []%[3]s, n int) error {
 	return nil
 }
 
-`, fwd.Sources(ir.OpInput)[0].Type, out.Type, g.elem, g.forwardInput("x[i*InputSize:(i+k)*InputSize]"), g.forwardDoc())
-	fmt.Fprintf(b, "func (m *Model) forward(out, x []%s, n int) {\n%s", g.elem, body)
+`, fwd.Sources(ir.OpInput)[0].Type, out.Type, g.elem, g.forwardInput("x[i*InputSize:(i+k)*InputSize]"), g.forwardDoc(), g.xtype, g.recoverIDs("Forward"))
+	fmt.Fprintf(b, "func (m *Model) forward(out []%s, x %s, n int) {\n%s", g.elem, g.xtype, body)
 	fmt.Fprintf(b, "copy(out, %s)\n}\n\n", g.slice(fwd, out))
 }
 
@@ -341,11 +345,13 @@ func (g *gen) trainFunc(b *bytes.Buffer, body string) {
 			target = v
 		}
 	}
-	ytype := "[]int32"
+	ytype := "[]" + g.goType(target.Type.DType)
 	ydoc := "the class index of each row"
-	if target.Type.DType != ir.I32 {
-		ytype = "[]" + g.elem
-		ydoc = fmt.Sprintf("n×%d target values", target.Type.Shape.Elems())
+	switch target.Type.DType {
+	case ir.I64:
+		ydoc = fmt.Sprintf("n×%d class indices, one per position", target.Type.Shape.Size(1))
+	case ir.F32, ir.F64:
+		ydoc = fmt.Sprintf("n×%d target values", target.Type.Shape.Size(1))
 	}
 	classify := tg.Output("correct") != nil
 	fmt.Fprintf(b, `// TrainStep runs one training step on a batch of n rows (1 ≤ n ≤
@@ -355,16 +361,14 @@ func (g *gen) trainFunc(b *bytes.Buffer, body string) {
 // n×InputSize values; y holds %s. It returns the batch's mean loss and,
 // for classification, how many rows the model predicted right before the
 // update. TrainStep does not allocate.
-func (m *Model) TrainStep(x []%s, y %s, n int) (loss float64, correct int, err error) {
-`, comment(g.p.Train.Loss), comment(g.p.Train.Optimizer.Name), ydoc, g.elem, ytype)
+func (m *Model) TrainStep(x %s, y %s, n int) (loss float64, correct int, err error) {
+%s`, comment(g.p.Train.Loss), comment(g.p.Train.Optimizer.Name), ydoc, g.xtype, ytype, g.recoverIDs("TrainStep"))
 	yn := "n"
-	if target.Type.DType != ir.I32 {
-		yn = fmt.Sprintf("n*%d", target.Type.Shape.Elems())
+	if per := target.Type.Shape.Size(1); per != 1 {
+		yn = fmt.Sprintf("n*%d", per)
 	}
 	fmt.Fprintf(b, "if n < 1 || n > TrainBatch || len(x) < n*InputSize || len(y) < %s {\nreturn 0, 0, fmt.Errorf(\"TrainStep: %%d rows (at most %%d) need %%d inputs and %%d targets, got %%d and %%d\", n, TrainBatch, n*InputSize, %s, len(x), len(y))\n}\n", yn, yn)
-	if target.Type.DType == ir.I32 {
-		fmt.Fprintf(b, "if i := kernels.CheckTargets(y[:n], %d); i >= 0 {\nreturn 0, 0, fmt.Errorf(\"TrainStep: target %%d of row %%d is outside the %d classes\", y[i], i)\n}\n", g.classes(), g.classes())
-	}
+	b.WriteString(g.checkTargets("TrainStep", target, yn))
 	b.WriteString(body)
 	lossV := tg.Output("loss")
 	fmt.Fprintf(b, "loss = float64(%s[0])\n", g.slice(tg, lossV))
@@ -393,23 +397,21 @@ func (m *Model) TrainStep(x []%s, y %s, n int) (loss float64, correct int, err e
 // loss, without updates.
 func (g *gen) evalFunc(b *bytes.Buffer, body string) {
 	eg := g.p.EvalGraph
-	ytype := "[]int32"
-	for _, v := range eg.Values {
-		if v.Op == ir.OpTarget && v.Type.DType != ir.I32 {
-			ytype = "[]" + g.elem
-		}
+	target := eg.Sources(ir.OpTarget)[0]
+	ytype := "[]" + g.goType(target.Type.DType)
+	yn := "n"
+	if per := target.Type.Shape.Size(1); per != 1 {
+		yn = fmt.Sprintf("n*%d", per)
 	}
 	fmt.Fprintf(b, `// Evaluate computes the loss of a batch of n rows (1 ≤ n ≤ EvalBatch) in
 // evaluation mode (running statistics, no dropout), as TrainStep takes its
 // rows, and how many the model predicts right; it changes nothing.
-func (m *Model) Evaluate(x []%s, y %s, n int) (loss float64, correct int, err error) {
-	if n < 1 || n > EvalBatch || len(x) < n*InputSize {
-		return 0, 0, fmt.Errorf("Evaluate: %%d rows (at most %%d) need %%d inputs, got %%d", n, EvalBatch, n*InputSize, len(x))
+func (m *Model) Evaluate(x %s, y %s, n int) (loss float64, correct int, err error) {
+	%sif n < 1 || n > EvalBatch || len(x) < n*InputSize || len(y) < %s {
+		return 0, 0, fmt.Errorf("Evaluate: %%d rows (at most %%d) need %%d inputs and %%d targets, got %%d and %%d", n, EvalBatch, n*InputSize, %s, len(x), len(y))
 	}
-`, g.elem, ytype)
-	if ytype == "[]int32" {
-		fmt.Fprintf(b, "if i := kernels.CheckTargets(y[:n], %d); i >= 0 {\nreturn 0, 0, fmt.Errorf(\"Evaluate: target %%d of row %%d is outside the %d classes\", y[i], i)\n}\n", g.classes(), g.classes())
-	}
+`, g.xtype, ytype, g.recoverIDs("Evaluate"), yn, yn)
+	b.WriteString(g.checkTargets("Evaluate", target, yn))
 	b.WriteString(body)
 	fmt.Fprintf(b, "loss = float64(%s[0])\n", g.slice(eg, eg.Output("loss")))
 	if c := eg.Output("correct"); c != nil {
@@ -421,5 +423,30 @@ func (m *Model) Evaluate(x []%s, y %s, n int) (loss float64, correct int, err er
 
 // classes is the number of classes of a classification model.
 func (g *gen) classes() int {
-	return g.p.Forward.Output("out").Type.Shape.Elems()
+	s := g.p.Forward.Output("out").Type.Shape
+	return s[s.Rank()-1]
+}
+
+// checkTargets is the statement of method that refuses class targets
+// outside the classes, before any kernel sees them; yn is the number of
+// targets of n rows.
+func (g *gen) checkTargets(method string, target *ir.Value, yn string) string {
+	check := map[ir.DType]string{ir.I32: "CheckTargets", ir.I64: "CheckTargetsInt64"}[target.Type.DType]
+	if check == "" {
+		return ""
+	}
+	c, where := g.classes(), "of row"
+	if target.Type.DType == ir.I64 {
+		where = "at position"
+	}
+	return fmt.Sprintf("if i := kernels.%s(y[:%s], %d); i >= 0 {\nreturn 0, 0, fmt.Errorf(\"%s: target %%d %s %%d is outside the %d classes\", y[i], i)\n}\n", check, yn, c, method, where, c)
+}
+
+// recoverIDs is the statement that turns the panic of an id outside an
+// embedding's table, in a model with integer inputs, into method's error.
+func (g *gen) recoverIDs(method string) string {
+	if g.xtype != "[]int64" {
+		return ""
+	}
+	return fmt.Sprintf("defer func() {\nif r := recover(); r != nil {\ne, ok := r.(*kernels.IDError)\nif !ok {\npanic(r)\n}\nerr = fmt.Errorf(\"%s: token %%d (of row %%d, position %%d) is outside the embedding's %%d ids\", e.ID, e.Pos/InputSize+1, e.Pos%%InputSize+1, e.Num)\n}\n}()\n", method)
 }

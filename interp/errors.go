@@ -23,11 +23,21 @@ type InternalError = bug.Error
 // batch has one of them, that is the error, said in the model's terms;
 // any other panic is an internal error. Checking after the panic, not
 // before each step, keeps the steps that succeed free of the checks.
-func (m *Machine[T]) panicked(n int, r any) error {
+func (m *Machine[T]) panicked(n int, at *ir.Value, r any) error {
+	if e, ok := r.(*kernels.IDError); ok {
+		// An id outside an embedding's table: say where in the batch.
+		per := 1
+		for _, a := range at.Args {
+			if a.Type.DType == ir.I64 {
+				per = a.Type.Shape.Size(1)
+			}
+		}
+		return fmt.Errorf("token id %d at row %d, position %d of the batch is outside the %d ids of %s at %s", e.ID, e.Pos/per+1, e.Pos%per+1, e.Num, at.Op, at.Pos)
+	}
 	for _, v := range m.g.Values {
 		// Class targets follow the logits they score.
 		for i, t := range v.Args {
-			if i == 0 || t.Op != ir.OpTarget || t.Type.DType != ir.I32 {
+			if i == 0 || t.Op != ir.OpTarget {
 				continue
 			}
 			logits := v.Args[i-1].Type.Shape
@@ -35,6 +45,11 @@ func (m *Machine[T]) panicked(n int, r any) error {
 			if y := m.bufs[t.ID].i32; len(y) >= n {
 				if j := kernels.CheckTargets(y[:n], c); j >= 0 {
 					return fmt.Errorf("target %d of row %d of the batch is outside the model's %d classes", y[j], j+1, c)
+				}
+			}
+			if y, per := m.bufs[t.ID].i64, t.Type.Shape.Size(1); len(y) >= n*per {
+				if j := kernels.CheckTargetsInt64(y[:n*per], c); j >= 0 {
+					return fmt.Errorf("target %d at row %d, position %d of the batch is outside the model's %d classes", y[j], j/per+1, j%per+1, c)
 				}
 			}
 		}

@@ -41,6 +41,8 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) { kernels.Add(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
 	case "AddTo":
 		return func(n int) { kernels.AddTo(a[0].floats(n), a[1].floats(n)) }, nil
+	case "Arange":
+		return func(n int) { kernels.Arange(a[0].int64s(n)) }, nil
 	case "Argmax":
 		return func(n int) { kernels.Argmax(a[0].int32s(n), a[1].floats(n), a[2].dim.At(n), a[3].dim.At(n)) }, nil
 	case "BCEWithLogitsLoss":
@@ -111,15 +113,27 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.CountCorrect(a[0].int32s(n), a[1].int32s(n), a[2].floats(n), a[3].int32s(n), a[4].dim.At(n), a[5].dim.At(n))
 		}, nil
+	case "CountCorrect64":
+		return func(n int) {
+			kernels.CountCorrect64(a[0].int32s(n), a[1].int32s(n), a[2].floats(n), a[3].int64s(n), a[4].dim.At(n), a[5].dim.At(n))
+		}, nil
 	case "CountCorrectBinary":
 		return func(n int) { kernels.CountCorrectBinary(a[0].int32s(n), a[1].floats(n), a[2].floats(n)) }, nil
 	case "CrossEntropyGrad":
 		return func(n int) {
 			kernels.CrossEntropyGrad(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].int32s(n), a[4].dim.At(n), a[5].dim.At(n))
 		}, nil
+	case "CrossEntropyGrad64":
+		return func(n int) {
+			kernels.CrossEntropyGrad64(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].int64s(n), a[4].dim.At(n), a[5].dim.At(n))
+		}, nil
 	case "CrossEntropyLoss":
 		return func(n int) {
 			kernels.CrossEntropyLoss(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].int32s(n), a[4].dim.At(n), a[5].dim.At(n))
+		}, nil
+	case "CrossEntropyLoss64":
+		return func(n int) {
+			kernels.CrossEntropyLoss64(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].int64s(n), a[4].dim.At(n), a[5].dim.At(n))
 		}, nil
 	case "Div":
 		return func(n int) { kernels.Div(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
@@ -129,12 +143,36 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) { kernels.DropoutBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
 	case "DropoutMask":
 		return func(n int) { kernels.DropoutMask(a[0].floats(n), a[1].float, rng) }, nil
+	case "Embedding":
+		return func(n int) {
+			kernels.Embedding(a[0].floats(n), a[1].floats(n), a[2].int64s(n), a[3].dim.At(n), a[4].dim.At(n))
+		}, nil
+	case "EmbeddingBackward":
+		return func(n int) {
+			kernels.EmbeddingBackward(a[0].floats(n), a[1].floats(n), a[2].int64s(n), a[3].dim.At(n), a[4].dim.At(n))
+		}, nil
 	case "Gelu":
 		return func(n int) { kernels.Gelu(a[0].floats(n), a[1].floats(n)) }, nil
 	case "GeluBackward":
 		return func(n int) { kernels.GeluBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
 	case "Increment":
 		return func(n int) { kernels.Increment(a[0].int64s(n), a[1].int64s(n)) }, nil
+	case "LayerNorm":
+		return func(n int) {
+			kernels.LayerNorm(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].dim.At(n), a[7].dim.At(n), a[8].float)
+		}, nil
+	case "LayerNormBackward":
+		return func(n int) {
+			kernels.LayerNormBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].floats(n), a[7].floats(n), a[8].dim.At(n), a[9].dim.At(n))
+		}, nil
+	case "LayerNormGradInput":
+		return func(n int) {
+			kernels.LayerNormGradInput(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].dim.At(n), a[7].dim.At(n))
+		}, nil
+	case "LayerNormGradWeight":
+		return func(n int) {
+			kernels.LayerNormGradWeight(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].dim.At(n), a[6].dim.At(n))
+		}, nil
 	case "Linear":
 		return func(n int) {
 			kernels.Linear(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].dim.At(n), a[5].dim.At(n), a[6].dim.At(n), a[7].flag)
@@ -256,6 +294,7 @@ var kernelSigs = map[string]string{
 	"AdamV":                 "FFFFxx",
 	"Add":                   "FFF",
 	"AddTo":                 "FF",
+	"Arange":                "L",
 	"Argmax":                "IFnn",
 	"BCEWithLogitsLoss":     "FFF",
 	"BCEWithLogitsLossGrad": "FFFF",
@@ -276,16 +315,25 @@ var kernelSigs = map[string]string{
 	"Copy":                  "FF",
 	"CopyScale":             "FFF",
 	"CountCorrect":          "IIFInn",
+	"CountCorrect64":        "IIFLnn",
 	"CountCorrectBinary":    "IFF",
 	"CrossEntropyGrad":      "FFFInn",
+	"CrossEntropyGrad64":    "FFFLnn",
 	"CrossEntropyLoss":      "FFFInn",
+	"CrossEntropyLoss64":    "FFFLnn",
 	"Div":                   "FFF",
 	"Dropout":               "FFF",
 	"DropoutBackward":       "FFF",
 	"DropoutMask":           "FxR",
+	"Embedding":             "FFLnn",
+	"EmbeddingBackward":     "FFLnn",
 	"Gelu":                  "FF",
 	"GeluBackward":          "FFF",
 	"Increment":             "LL",
+	"LayerNorm":             "FFFFFFnnx",
+	"LayerNormBackward":     "FFFFFFFFnn",
+	"LayerNormGradInput":    "FFFFFFnn",
+	"LayerNormGradWeight":   "FFFFFnn",
 	"Linear":                "FFFFnnnb",
 	"LinearBackward":        "FFFFFFnnn",
 	"LogSoftmax":            "FFnnn",

@@ -205,13 +205,27 @@ func (m *Machine[T]) Input(name string) []T {
 	return nil
 }
 
-// Inputs returns the buffers of the inputs in order.
+// Tensor is a buffer of a machine, sized for its largest batch: one of F
+// (the machine's float type), I32 and I64 is set, as Type says.
+type Tensor[T kernels.Float] struct {
+	Name string
+	Type ir.Type
+	F    []T
+	I32  []int32
+	I64  []int64
+}
+
+func (m *Machine[T]) tensorOf(v *ir.Value) Tensor[T] {
+	b := m.bufs[v.ID]
+	return Tensor[T]{Name: v.Name, Type: v.Type, F: b.f, I32: b.i32, I64: b.i64}
+}
+
+// Inputs returns the float buffers of the inputs in order (nil for an
+// integer input).
 func (m *Machine[T]) Inputs() [][]T {
 	var bs [][]T
-	for _, v := range m.g.Values {
-		if v.Op == ir.OpInput {
-			bs = append(bs, m.bufs[v.ID].f)
-		}
+	for _, t := range m.InputTensors() {
+		bs = append(bs, t.F)
 	}
 	return bs
 }
@@ -219,12 +233,32 @@ func (m *Machine[T]) Inputs() [][]T {
 // Targets returns the buffers of the training targets: class indices, or
 // float targets, whichever the loss takes (the other is nil).
 func (m *Machine[T]) Targets() ([]int32, []T) {
+	t, _ := m.Target()
+	return t.I32, t.F
+}
+
+// InputTensors returns the buffers of the inputs, in the order forward
+// declares them.
+func (m *Machine[T]) InputTensors() []Tensor[T] {
+	var ts []Tensor[T]
 	for _, v := range m.g.Values {
-		if v.Op == ir.OpTarget {
-			return m.bufs[v.ID].i32, m.bufs[v.ID].f
+		if v.Op == ir.OpInput {
+			ts = append(ts, m.tensorOf(v))
 		}
 	}
-	return nil, nil
+	return ts
+}
+
+// Target returns the buffer of the training targets: class indices (I32),
+// class indices per position (I64) or float values (F), whichever the loss
+// takes; false when the graph has none.
+func (m *Machine[T]) Target() (Tensor[T], bool) {
+	for _, v := range m.g.Values {
+		if v.Op == ir.OpTarget {
+			return m.tensorOf(v), true
+		}
+	}
+	return Tensor[T]{}, false
 }
 
 // RNGState returns the state of the generator of the random ops
@@ -274,12 +308,14 @@ func (m *Machine[T]) Run(n int) (err error) {
 	if n < 1 || n > m.cap {
 		return fmt.Errorf("interp: batch of %d rows, the graph is planned for 1 to %d", n, m.cap)
 	}
+	at := 0 // the step running, for the error of a panic
 	defer func() {
 		if r := recover(); r != nil {
-			err = m.panicked(n, r)
+			err = m.panicked(n, m.stepOf[at], r)
 		}
 	}()
-	for _, s := range m.steps {
+	for i, s := range m.steps {
+		at = i
 		s(n)
 	}
 	for _, c := range m.checks {

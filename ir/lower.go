@@ -338,20 +338,29 @@ func scratchCrossEntropy(g *Graph, v *Value) []Scratch {
 	return nil
 }
 
+// by64 names the int64-target form of a class-loss kernel when the
+// targets t are token ids.
+func by64(kernel string, t *Value) string {
+	if t.Type.DType == I64 {
+		return kernel + "64"
+	}
+	return kernel
+}
+
 func lowerCrossEntropy(g *Graph, v *Value) []Call {
 	x, y := v.Args[0], v.Args[1]
 	grad := none
 	if g.CrossEntropyGrad(v) != nil {
 		grad = scratch(v, 0)
 	}
-	return []Call{call("CrossEntropyLoss", buf(v), grad, buf(x), buf(y), dim(rows(x.Type.Shape, classes(x))), num(classes(x)))}
+	return []Call{call(by64("CrossEntropyLoss", y), buf(v), grad, buf(x), buf(y), dim(rows(x.Type.Shape, classes(x))), num(classes(x)))}
 }
 
 func lowerCrossEntropyGrad(g *Graph, v *Value) []Call {
 	if loss := g.crossEntropyLoss(v); loss != nil {
 		return []Call{call("CopyScale", buf(v), scratch(loss, 0), buf(v.Args[0]))}
 	}
-	return lowerClassLoss("CrossEntropyGrad")(g, v)
+	return lowerClassLoss(by64("CrossEntropyGrad", v.Args[2]))(g, v)
 }
 
 func scratchCorrect(_ *Graph, v *Value) []Scratch {
@@ -361,7 +370,7 @@ func scratchCorrect(_ *Graph, v *Value) []Scratch {
 
 func lowerCorrect(_ *Graph, v *Value) []Call {
 	x := v.Args[0]
-	return []Call{call("CountCorrect", buf(v), scratch(v, 0), buf(x), buf(v.Args[1]), dim(rows(x.Type.Shape, classes(x))), num(classes(x)))}
+	return []Call{call(by64("CountCorrect", v.Args[1]), buf(v), scratch(v, 0), buf(x), buf(v.Args[1]), dim(rows(x.Type.Shape, classes(x))), num(classes(x)))}
 }
 
 func lowerConv(relu bool) func(*Graph, *Value) []Call {
@@ -531,3 +540,56 @@ func ScratchOf(g *Graph, v *Value) []Scratch {
 	}
 	return nil
 }
+
+func lowerEmbedding(_ *Graph, v *Value) []Call {
+	w := v.Args[1].Type.Shape
+	return []Call{call("Embedding", buf(v), buf(v.Args[1]), buf(v.Args[0]), num(w[0]), num(w[1]))}
+}
+
+func lowerEmbeddingGrad(_ *Graph, v *Value) []Call {
+	w := v.Type.Shape
+	return []Call{call("EmbeddingBackward", buf(v), buf(v.Args[0]), buf(v.Args[1]), num(w[0]), num(w[1]))}
+}
+
+// LayerNorm keeps each row's mean and 1/std in scratch buffers that live
+// until the last gradient op that reads them, which finds them through its
+// argument y, the LayerNorm value.
+func scratchLayerNorm(g *Graph, v *Value) []Scratch {
+	var until *Value
+	for _, u := range g.Values {
+		if (u.Op == OpLayerNormGradInput || u.Op == OpLayerNormGradWeight) && u.Args[len(u.Args)-1] == v {
+			until = u
+		}
+	}
+	x := v.Type.Shape
+	t := Type{DType: v.Type.DType, Shape: x[:x.Rank()-1].Clone()}
+	return []Scratch{{Type: t, Until: until}, {Type: t, Until: until}}
+}
+
+// lastDim is the size of the last dimension of x and the number of rows
+// before it.
+func lastDim(x *Value) (rowsDim Dim, d int) {
+	s := x.Type.Shape
+	d = s[s.Rank()-1]
+	return rows(s, d), d
+}
+
+func lowerLayerNorm(_ *Graph, v *Value) []Call {
+	r, d := lastDim(v)
+	return []Call{call("LayerNorm", buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), scratch(v, 0), scratch(v, 1),
+		dim(r), num(d), flt(v.Attrs.Float("eps", 1e-5)))}
+}
+
+func lowerLayerNormGradInput(_ *Graph, v *Value) []Call {
+	r, d := lastDim(v)
+	y := v.Args[3]
+	return []Call{call("LayerNormGradInput", buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), scratch(y, 0), scratch(y, 1), dim(r), num(d))}
+}
+
+func lowerLayerNormGradWeight(_ *Graph, v *Value) []Call {
+	r, d := lastDim(v.Args[1])
+	y := v.Args[2]
+	return []Call{call("LayerNormGradWeight", buf(v), buf(v.Args[0]), buf(v.Args[1]), scratch(y, 0), scratch(y, 1), dim(r), num(d))}
+}
+
+func lowerArange(_ *Graph, v *Value) []Call { return []Call{call("Arange", buf(v))} }

@@ -87,6 +87,11 @@ const (
 	OpBatchNormTrain // {eps}: x, weight, bias; batch statistics
 	OpDropoutMask    // {p}: a mask of 0 and 1/(1-p) of the declared type
 
+	// Sequence layers.
+	OpEmbedding // ids (i64), weight [num, dim]: the rows of weight the ids select
+	OpLayerNorm // {eps} x [..., d], weight [d], bias [d]: over the last dimension
+	OpArange    // {n}: the i64[n] constant 0, 1, ..., n-1 (positions)
+
 	// Losses, mean over the batch, and metrics.
 	OpNLLLoss             // log-probabilities, class targets
 	OpSoftmaxCrossEntropy // logits, class targets: log_softmax + NLL in one
@@ -114,6 +119,9 @@ const (
 	OpConv2dGradWeight        // {stride, padding} dy, x, w: the gradient of its weight
 	OpChannelSum              // dy [N, C, ...]: the sum per channel, a per-channel bias's gradient
 	OpMaxPool2dGrad           // {kernel, stride} dy, x: dy routed to each window's maximum
+	OpEmbeddingGrad           // dy, ids, weight: dy scattered into the rows of weight the ids selected
+	OpLayerNormGradInput      // dy, x, weight, y: the gradient of LayerNorm's input (y is its output)
+	OpLayerNormGradWeight     // dy, x, y: the gradient of its weight
 	OpBatchNormGradInput      // {eps} dy, x, weight: the gradient of BatchNormTrain's input
 	OpBatchNormGradWeight     // {eps} dy, x, weight: the gradient of its weight
 	OpRunningMean             // {momentum} running_mean, x: BatchNorm's new running mean
@@ -173,6 +181,9 @@ var opTable = [numOps]OpInfo{
 	OpMaxPool2d:      {Name: "MaxPool2d", Arity: 1, Shape: maxPoolShape, Lower: lowerMaxPool, Scratch: scratchPool},
 	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape, Lower: lowerBatchNorm, Derived: true},
 	OpBatchNormTrain: {Name: "BatchNormTrain", Arity: 3, Shape: batchNormShape, Lower: lowerBatchNormTrain, Scratch: perChannel(4, 0)},
+	OpEmbedding:      {Name: "Embedding", Arity: 2, Shape: embeddingShape, Lower: lowerEmbedding},
+	OpLayerNorm:      {Name: "LayerNorm", Arity: 3, Shape: layerNormShape, Lower: lowerLayerNorm, Scratch: scratchLayerNorm},
+	OpArange:         {Name: "Arange", Shape: arangeShape, Lower: lowerArange, NoGrad: true},
 	OpDropoutMask:    {Name: "DropoutMask", Source: true, Declared: true, Shape: dropoutShape, Lower: lowerDropoutMask},
 
 	OpNLLLoss:             {Name: "NLLLoss", Arity: 2, Shape: classLossShape, Lower: lowerClassLoss("NLLLossOut")},
@@ -200,6 +211,9 @@ var opTable = [numOps]OpInfo{
 	OpConv2dGradWeight:        {Name: "Conv2dGradWeight", Arity: 3, Shape: convGradShape(2), Lower: lowerConvGrad(false), Scratch: scratchConv(1), Derived: true},
 	OpChannelSum:              {Name: "ChannelSum", Arity: 1, Shape: channelSumShape, Lower: lowerChannelSum, Derived: true},
 	OpMaxPool2dGrad:           {Name: "MaxPool2dGrad", Arity: 2, Shape: maxPoolGradShape, Lower: lowerMaxPoolGrad, Scratch: scratchPoolGrad, Derived: true},
+	OpEmbeddingGrad:           {Name: "EmbeddingGrad", Arity: 3, Shape: embeddingGradShape, Lower: lowerEmbeddingGrad, Derived: true},
+	OpLayerNormGradInput:      {Name: "LayerNormGradInput", Arity: 4, Shape: layerNormGradShape(1), Lower: lowerLayerNormGradInput, Derived: true},
+	OpLayerNormGradWeight:     {Name: "LayerNormGradWeight", Arity: 3, Shape: layerNormGradShape(-1), Lower: lowerLayerNormGradWeight, Derived: true},
 	OpBatchNormGradInput:      {Name: "BatchNormGradInput", Arity: 3, Shape: bnGradShape(1), Lower: lowerBatchNormGrad(true), Scratch: perChannel(2, 1), Derived: true},
 	OpBatchNormGradWeight:     {Name: "BatchNormGradWeight", Arity: 3, Shape: bnGradShape(2), Lower: lowerBatchNormGrad(false), Scratch: perChannel(2, 1), Derived: true},
 	OpRunningMean:             {Name: "RunningMean", Arity: 2, Shape: runningShape, Lower: lowerRunning("RunningMean")},
@@ -451,12 +465,77 @@ func batchNormShape(args []Type, _ Attrs, _ Type) (Type, error) {
 	return args[0], nil
 }
 
+// classLossShape: logits [..., C] against class indices [...], i32 (the
+// classes of a data set) or i64 (token ids).
 func classLossShape(args []Type, _ Attrs, _ Type) (Type, error) {
 	x, t := args[0], args[1]
-	if x.Shape.Rank() != 2 || t.DType != I32 || !t.Shape.Equal(x.Shape[:1]) {
-		return Type{}, fmt.Errorf("class loss of %s with targets %s: needs [N, C] and i32[N]", x, t)
+	if r := x.Shape.Rank(); r < 2 || (t.DType != I32 && t.DType != I64) || !t.Shape.Equal(x.Shape[:r-1]) {
+		return Type{}, fmt.Errorf("class loss of %s with targets %s: needs [N, ..., C] and i32 or i64 [N, ...]", x, t)
 	}
 	return Type{DType: x.DType, Shape: Shape{}}, nil
+}
+
+func arangeShape(_ []Type, attrs Attrs, _ Type) (Type, error) {
+	n := attrs.Int("n", 0)
+	if n < 1 {
+		return Type{}, fmt.Errorf("arange(%d): needs a positive length", n)
+	}
+	return Type{DType: I64, Shape: Shape{n}}, nil
+}
+
+func embeddingShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	ids, w := args[0], args[1]
+	if ids.DType != I64 || w.Shape.Rank() != 2 || !w.DType.IsFloat() || w.Shape.HasBatch() {
+		return Type{}, fmt.Errorf("embedding of %s in a table %s: needs i64 ids and a [num, dim] table", ids, w)
+	}
+	out := append(ids.Shape.Clone(), w.Shape[1])
+	if err := checkShape(out); err != nil {
+		return Type{}, err
+	}
+	return Type{DType: w.DType, Shape: out}, nil
+}
+
+func embeddingGradShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	y, err := embeddingShape(args[1:], attrs, decl)
+	if err != nil {
+		return Type{}, err
+	}
+	if !y.Equal(args[0]) {
+		return Type{}, fmt.Errorf("embedding gradient %s for an output of type %s", args[0], y)
+	}
+	return args[2], nil
+}
+
+func layerNormShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if err := sameDType(args); err != nil {
+		return Type{}, err
+	}
+	x := args[0].Shape
+	if x.Rank() < 1 || x[x.Rank()-1] == Batch {
+		return Type{}, fmt.Errorf("layer norm of %s: needs a last dimension of fixed size", x)
+	}
+	d := Shape{x[x.Rank()-1]}
+	for _, a := range args[1:] {
+		if !a.Shape.Equal(d) {
+			return Type{}, fmt.Errorf("layer norm of %s with a weight or bias of shape %s, not %s", x, a.Shape, d)
+		}
+	}
+	return args[0], nil
+}
+
+// layerNormGradShape: the gradient of LayerNorm's input (i = 1) given dy,
+// x, weight and its output y, or of its weight (i = -1) given dy, x, y.
+func layerNormGradShape(i int) func([]Type, Attrs, Type) (Type, error) {
+	return func(args []Type, _ Attrs, _ Type) (Type, error) {
+		dy, x, y := args[0], args[1], args[len(args)-1]
+		if !dy.Equal(x) || !y.Equal(x) || x.Shape.Rank() < 1 {
+			return Type{}, fmt.Errorf("layer norm gradient %s for an input %s and output %s", dy, x, y)
+		}
+		if i == 1 {
+			return x, nil
+		}
+		return Type{DType: x.DType, Shape: Shape{x.Shape[x.Shape.Rank()-1]}}, nil
+	}
 }
 
 func valueLossShape(args []Type, _ Attrs, _ Type) (Type, error) {

@@ -42,6 +42,17 @@ func init() {
 				g.NewValue(OpChannelSum, nil, v.Pos, dy),
 			}
 		},
+		OpEmbedding: func(g *Graph, v, dy *Value) []*Value {
+			return []*Value{nil, g.NewValue(OpEmbeddingGrad, nil, v.Pos, dy, v.Args[0], v.Args[1])}
+		},
+		OpLayerNorm: func(g *Graph, v, dy *Value) []*Value {
+			x, w := v.Args[0], v.Args[1]
+			return []*Value{
+				g.NewValue(OpLayerNormGradInput, nil, v.Pos, dy, x, w, v),
+				g.NewValue(OpLayerNormGradWeight, nil, v.Pos, dy, x, v),
+				reduce(g, v, dy, v.Args[2]),
+			}
+		},
 		OpNLLLoss:             lossGrad(OpNLLLossGrad),
 		OpSoftmaxCrossEntropy: lossGrad(OpSoftmaxCrossEntropyGrad),
 		OpMSELoss:             lossGrad(OpMSELossGrad),

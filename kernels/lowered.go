@@ -153,3 +153,54 @@ func SGDBufAt[T Float](dst, buf, grad, param []T, step []int64, momentum, dampen
 func AdamStepAt[T Float](dst, param, m, v []T, step []int64, lr, beta1, beta2, eps, weightDecay float64, decoupled bool) {
 	AdamStep(dst, param, m, v, int(step[0]), lr, beta1, beta2, eps, weightDecay, decoupled)
 }
+
+// Embedding is EmbeddingForward for the lowered IR: an id outside
+// [0, num) panics with the *IDError, which the back ends recover and
+// report as an error of the input, naming the id and where it is.
+func Embedding[T Float](out, weight []T, ids []int64, num, dim int) {
+	if err := EmbeddingForward(out, weight, ids, num, dim); err != nil {
+		panic(err)
+	}
+}
+
+// CrossEntropyLoss64 is CrossEntropyLoss with int64 class targets (token
+// ids).
+func CrossEntropyLoss64[T Float](loss, dlogits, logits []T, target []int64, n, c int) {
+	l, _ := CrossEntropyInt64(dlogits, logits, target, n, c)
+	loss[0] = T(l)
+}
+
+// CrossEntropyGrad64 is CrossEntropyGrad with int64 class targets.
+func CrossEntropyGrad64[T Float](dlogits, dloss, logits []T, target []int64, n, c int) {
+	CrossEntropyInt64(dlogits, logits, target, n, c)
+	scaleBy(dlogits, dloss)
+}
+
+// CountCorrect64 is CountCorrect with int64 class targets.
+func CountCorrect64[T Float](count, pred []int32, x []T, target []int64, n, c int) {
+	Argmax(pred, x, n, c)
+	hit := int32(0)
+	for i, p := range pred[:n] {
+		if int64(p) == target[i] {
+			hit++
+		}
+	}
+	count[0] = hit
+}
+
+// LayerNormGradInput is LayerNormBackward's input gradient alone.
+func LayerNormGradInput[T Float](dx, dy, x, weight, mean, rstd []T, rows, d int) {
+	LayerNormBackward(dx, nil, nil, dy, x, weight, mean, rstd, rows, d)
+}
+
+// LayerNormGradWeight is LayerNormBackward's weight gradient alone.
+func LayerNormGradWeight[T Float](dweight, dy, x, mean, rstd []T, rows, d int) {
+	LayerNormBackward(nil, dweight, nil, dy, x, nil, mean, rstd, rows, d)
+}
+
+// Arange sets dst[i] to i.
+func Arange(dst []int64) {
+	for i := range dst {
+		dst[i] = int64(i)
+	}
+}

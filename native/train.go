@@ -30,11 +30,20 @@ func TrainProgram(p *ir.Program, src []byte, seed uint64) (Program, error) {
 	if p.Forward.Sources(ir.OpInput)[0].Type.DType == ir.F64 {
 		elem = "float64"
 	}
-	y := "labels"
-	if p.Train.Loss != "cross_entropy" {
-		y = "targets"
+	x := "b.X"
+	if p.TrainGraph.Sources(ir.OpInput)[0].Type.DType == ir.I64 {
+		x = "b.IDs"
 	}
-	main := strings.NewReplacer("ELEM", elem, "YARG", y).Replace(trainMain)
+	y := "b.Targets"
+	if t := p.TrainGraph.Sources(ir.OpTarget); len(t) == 1 {
+		switch t[0].Type.DType {
+		case ir.I32:
+			y = "b.Labels"
+		case ir.I64:
+			y = "b.Tokens"
+		}
+	}
+	main := strings.NewReplacer("ELEM", elem, "XARG", x, "YARG", y).Replace(trainMain)
 	return Program{Files: map[string][]byte{"main.go": []byte(main), "model/model.go": code, "model.nn": src}}, nil
 }
 
@@ -61,11 +70,11 @@ func main() {
 		os.Exit(1)
 	}
 	c := &train.Compiled[ELEM]{
-		TrainStep: func(x []ELEM, labels []int32, targets []ELEM, n int) (float64, int, error) {
-			return m.TrainStep(x, YARG, n)
+		TrainStep: func(b *train.Batch[ELEM], n int) (float64, int, error) {
+			return m.TrainStep(XARG, YARG, n)
 		},
-		Evaluate: func(x []ELEM, labels []int32, targets []ELEM, n int) (float64, int, error) {
-			return m.Evaluate(x, YARG, n)
+		Evaluate: func(b *train.Batch[ELEM], n int) (float64, int, error) {
+			return m.Evaluate(XARG, YARG, n)
 		},
 		TrainBatch: model.TrainBatch,
 		EvalBatch:  model.EvalBatch,

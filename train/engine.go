@@ -29,20 +29,35 @@ type machineRNG[T kernels.Float] struct{ m *interp.Machine[T] }
 func (r machineRNG[T]) state() []byte           { return r.m.RNGState() }
 func (r machineRNG[T]) setState(b []byte) error { return r.m.SetRNGState(b) }
 
-// side is one compiled computation: its input and target buffers, sized
-// for cap rows, and run, which computes a batch of n rows and returns its
-// mean loss and how many rows it predicted right.
+// Batch holds the buffers a step reads its batch from, sized for its
+// largest batch, row-major: the input (X for a float input, IDs for token
+// ids) and the targets (Labels for class indices, Tokens for a class per
+// position, Targets for float values). The fields the model does not take
+// are nil.
+type Batch[T kernels.Float] struct {
+	X       []T
+	IDs     []int64
+	Labels  []int32
+	Tokens  []int64
+	Targets []T
+}
+
+// side is one compiled computation: its batch buffers, sized for cap rows,
+// and run, which computes a batch of n rows and returns its mean loss and
+// how many rows (or positions) it predicted right.
 type side[T kernels.Float] struct {
-	x       []T
-	labels  []int32
-	targets []T
-	cap     int
-	run     func(n int) (loss, correct float64, err error)
+	b   Batch[T]
+	cap int
+	run func(n int) (loss, correct float64, err error)
 }
 
 func machineSide[T kernels.Float](m *interp.Machine[T]) *side[T] {
-	s := &side[T]{x: m.Inputs()[0], cap: m.Batch()}
-	s.labels, s.targets = m.Targets()
+	s := &side[T]{cap: m.Batch()}
+	in := m.InputTensors()[0]
+	s.b.X, s.b.IDs = in.F, in.I64
+	if y, ok := m.Target(); ok {
+		s.b.Labels, s.b.Tokens, s.b.Targets = y.I32, y.I64, y.F
+	}
 	s.run = func(n int) (float64, float64, error) {
 		if err := m.Run(n); err != nil {
 			l, _ := m.Output("loss")
@@ -76,10 +91,11 @@ func interpEngine[T kernels.Float](p *ir.Program, seed uint64) (*engine[T], erro
 // program `nnc run --backend go` builds fills it in from the generated
 // package.
 type Compiled[T kernels.Float] struct {
-	// TrainStep and Evaluate take class targets in labels, float targets
-	// in targets (the other is nil), as the generated methods do.
-	TrainStep func(x []T, labels []int32, targets []T, n int) (loss float64, correct int, err error)
-	Evaluate  func(x []T, labels []int32, targets []T, n int) (loss float64, correct int, err error)
+	// TrainStep and Evaluate take a batch of n rows from the buffers of
+	// b that the model's input and targets use, as the generated methods
+	// do.
+	TrainStep func(b *Batch[T], n int) (loss float64, correct int, err error)
+	Evaluate  func(b *Batch[T], n int) (loss float64, correct int, err error)
 	// TrainBatch and EvalBatch are the generated constants.
 	TrainBatch, EvalBatch int
 	// State returns the model's tensors (the generated State method).
@@ -117,15 +133,31 @@ func compiledEngine[T kernels.Float](p *ir.Program, compiled any) (*engine[T], e
 	f, i64, shapes := c.State()
 	store := interp.StoreOf(f, i64, shapes, p.TrainGraph)
 	sh := ShapeOf(p)
-	side := func(rows int, call func(x []T, labels []int32, targets []T, n int) (float64, int, error)) *side[T] {
-		s := &side[T]{x: make([]T, rows*sh.features), cap: rows}
-		if p.Train.Loss == "cross_entropy" {
-			s.labels = make([]int32, rows)
+	in := p.TrainGraph.Sources(ir.OpInput)[0]
+	var target *ir.Value
+	if ts := p.TrainGraph.Sources(ir.OpTarget); len(ts) == 1 {
+		target = ts[0]
+	}
+	side := func(rows int, call func(b *Batch[T], n int) (float64, int, error)) *side[T] {
+		s := &side[T]{cap: rows}
+		if in.Type.DType == ir.I64 {
+			s.b.IDs = make([]int64, rows*sh.features)
 		} else {
-			s.targets = make([]T, rows*sh.outputs)
+			s.b.X = make([]T, rows*sh.features)
+		}
+		if target != nil {
+			per := target.Type.Shape.Size(1)
+			switch target.Type.DType {
+			case ir.I32:
+				s.b.Labels = make([]int32, rows*per)
+			case ir.I64:
+				s.b.Tokens = make([]int64, rows*per)
+			default:
+				s.b.Targets = make([]T, rows*per)
+			}
 		}
 		s.run = func(n int) (float64, float64, error) {
-			l, c, err := call(s.x, s.labels, s.targets, n)
+			l, c, err := call(&s.b, n)
 			if err != nil && (math.IsNaN(l) || math.IsInf(l, 0)) {
 				err = &interp.NonFinite{Output: "loss"}
 			}

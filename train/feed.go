@@ -5,49 +5,47 @@ import (
 	"github.com/nnc-go/nnc/kernels"
 )
 
-// feeder copies batches from a loader into the input and target buffers of
-// a step, converting float32 data to the model's element type.
+// feeder copies batches from a loader into the buffers of a step,
+// converting float32 data to the model's element type.
 type feeder[T kernels.Float] struct {
-	x       []T
-	labels  []int32
-	targets []T
-	stageX  []float32 // for float64 models: the loader writes float32
-	stageT  []float32
-	feat    int // features per row
-	width   int // float targets per row
+	b      *Batch[T]
+	stageX []float32 // for float64 models: the loader writes float32
+	stageT []float32
+	feat   int // features per row
+	width  int // float targets per row
 }
 
 func newFeeder[T kernels.Float](s *side[T], ds *data.Dataset) *feeder[T] {
-	f := &feeder[T]{x: s.x, labels: s.labels, targets: s.targets, feat: ds.Features, width: ds.TargetWidth}
-	if len(f.targets) == 0 {
-		f.targets = nil
+	f := &feeder[T]{b: &s.b, feat: ds.Features, width: ds.TargetWidth}
+	if ds.Tokens != nil {
+		return f
 	}
-	if len(f.labels) == 0 {
-		f.labels = nil
-	}
-	if xs, ok := any(f.x).([]float32); ok {
+	if xs, ok := any(f.b.X).([]float32); ok {
 		f.stageX = xs
-		if f.targets != nil {
-			f.stageT = any(f.targets).([]float32)
+		if f.b.Targets != nil {
+			f.stageT = any(f.b.Targets).([]float32)
 		}
 	} else {
-		f.stageX = make([]float32, len(f.x))
-		if f.targets != nil {
-			f.stageT = make([]float32, len(f.targets))
+		f.stageX = make([]float32, len(f.b.X))
+		if f.b.Targets != nil {
+			f.stageT = make([]float32, len(f.b.Targets))
 		}
 	}
 	return f
 }
 
 func (f *feeder[T]) batch(l *data.Loader, i int) int {
-	n := l.Batch(i, f.stageX, f.labels, f.stageT)
-	if _, direct := any(f.x).([]float32); !direct {
+	if f.stageX == nil {
+		return l.BatchTokens(i, f.b.IDs, f.b.Tokens)
+	}
+	n := l.Batch(i, f.stageX, f.b.Labels, f.stageT)
+	if _, direct := any(f.b.X).([]float32); !direct {
 		for j, v := range f.stageX[:n*f.feat] {
-			f.x[j] = T(v)
+			f.b.X[j] = T(v)
 		}
-		if f.targets != nil {
+		if f.b.Targets != nil {
 			for j, v := range f.stageT[:n*f.width] {
-				f.targets[j] = T(v)
+				f.b.Targets[j] = T(v)
 			}
 		}
 	}

@@ -209,7 +209,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 			bar.step(n, lossSum/float64(b+1))
 		}
 		bar.clear()
-		ep := Epoch{Epoch: e, Epochs: epochs, Loss: lossSum / float64(loader.Batches()), Accuracy: correct / float64(trainSet.N)}
+		ep := Epoch{Epoch: e, Epochs: epochs, Loss: lossSum / float64(loader.Batches()), Accuracy: correct / float64(trainSet.N*predictions(trainSet))}
 		if !pr.classify {
 			ep.Accuracy = math.NaN()
 		}
@@ -264,5 +264,14 @@ func evaluate[T kernels.Float](s *side[T], ds *data.Dataset) (Epoch, error) {
 		lossSum += l * float64(n)
 		correct += c
 	}
-	return Epoch{Loss: lossSum / float64(ds.N), Accuracy: correct / float64(ds.N)}, nil
+	return Epoch{Loss: lossSum / float64(ds.N), Accuracy: correct / float64(ds.N*predictions(ds))}, nil
+}
+
+// predictions is the number of predictions a sample of ds makes: one,
+// or one per position for a class target per position (text).
+func predictions(ds *data.Dataset) int {
+	if ds.TokenTargets != nil {
+		return ds.Features
+	}
+	return 1
 }
