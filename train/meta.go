@@ -81,7 +81,7 @@ func modelMetadata(m map[string]string, p *ir.Program) {
 	m[metaModel] = p.Model
 	hps := make([]string, len(p.HParams))
 	for i, hp := range p.HParams {
-		hps[i] = hp.Name + "=" + hp.Value.String()
+		hps[i] = hp.Name + "=" + fmt.Sprint(hp.Value)
 	}
 	if len(hps) > 0 {
 		m[metaHParams] = strings.Join(hps, ", ")

@@ -118,7 +118,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	if opt.Seed != nil {
 		seed = *opt.Seed
 	}
-	dir := filepath.Dir(p.File.Name)
+	dir := filepath.Dir(p.File)
 	shape := ShapeOf(p)
 	trainSet, err := Load(cfg.Data, dir, cfg.Loss, shape)
 	if err != nil {

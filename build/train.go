@@ -1,4 +1,4 @@
-package ir
+package build
 
 import (
 	"fmt"
@@ -7,63 +7,8 @@ import (
 
 	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/dsl"
+	"github.com/nnc-go/nnc/ir"
 )
-
-// TrainConfig is a validated train block.
-type TrainConfig struct {
-	Pos       diag.Pos
-	Model     string
-	Data      *DataSource
-	Test      *DataSource // nil: the final report is on the training data
-	Loss      string      // cross_entropy, mse, bce_with_logits
-	Optimizer Optimizer
-	Epochs    int
-	Batch     int
-	Shuffle   bool
-	Seed      uint64
-}
-
-// DataSource is a validated data source: random, csv, mnist or idx.
-type DataSource struct {
-	Pos  diag.Pos
-	Kind string
-
-	Samples, Classes int // random; Classes 0 means the model's
-	Seed             uint64
-
-	Path        string // csv, relative to the model file's folder
-	Target      string // csv: the target column's name, or ""
-	TargetIndex int    // csv: its index when Target is "", -1 for the last
-	Header      bool
-	// Normalize standardises each feature with the training data's mean
-	// and standard deviation (data only; the test set is scaled with the
-	// training data's statistics).
-	Normalize bool
-
-	Split          string // mnist: train or test
-	Images, Labels string // idx
-}
-
-// Optimizer is a validated optimizer with every hyper-parameter explicit.
-type Optimizer struct {
-	Pos         diag.Pos
-	Name        string // SGD, Adam, AdamW
-	LR          float64
-	Momentum    float64
-	Dampening   float64
-	WeightDecay float64
-	Nesterov    bool
-	Beta1       float64
-	Beta2       float64
-	Eps         float64
-}
-
-// Losses lists the losses nnc knows, as the train block spells them.
-var Losses = []string{"cross_entropy", "mse", "bce_with_logits"}
-
-// IsClassification reports whether loss predicts classes (and so has an
-// accuracy).
-func IsClassification(loss string) bool { return loss == "cross_entropy" || loss == "bce_with_logits" }
 
 func nonNegative(c Const) string {
 	if c.F < 0 {
@@ -85,19 +30,37 @@ var trainSpecs = map[string]argSpec{
 	"seed":      {name: "seed", kind: argCount},
 }
 
-var optimizerSpecs = map[string][]argSpec{
-	"SGD": {
-		{name: "lr", kind: argFloat, required: true, check: nonNegative},
-		{name: "momentum", kind: argFloat, def: floatConst(0), check: nonNegative},
-		{name: "dampening", kind: argFloat, def: floatConst(0)},
-		{name: "weight_decay", kind: argFloat, def: floatConst(0), check: nonNegative},
-		{name: "nesterov", kind: argBool, def: boolFalse},
-	},
-	"Adam":  adamSpecs(0),
-	"AdamW": adamSpecs(0.01),
+// optimizerKind is a row of the optimizer table: its hyper-parameters with
+// their defaults, in the order the training graph's attributes list them.
+type optimizerKind struct {
+	name string
+	args []argSpec
+	// check validates the arguments together; it returns a problem or "".
+	check func(a boundArgs) string
 }
 
-func adamSpecs(wd float64) []argSpec {
+var optimizerTable = []*optimizerKind{
+	{
+		name: "SGD",
+		args: []argSpec{
+			{name: "lr", kind: argFloat, required: true, check: nonNegative},
+			{name: "momentum", kind: argFloat, def: floatConst(0), check: nonNegative},
+			{name: "dampening", kind: argFloat, def: floatConst(0)},
+			{name: "weight_decay", kind: argFloat, def: floatConst(0), check: nonNegative},
+			{name: "nesterov", kind: argBool, def: boolFalse},
+		},
+		check: func(a boundArgs) string {
+			if a.bool("nesterov") && (a.float("momentum") <= 0 || a.float("dampening") != 0) {
+				return "nesterov needs a positive momentum and zero dampening"
+			}
+			return ""
+		},
+	},
+	{name: "Adam", args: adamArgs(0)},
+	{name: "AdamW", args: adamArgs(0.01)},
+}
+
+func adamArgs(wd float64) []argSpec {
 	return []argSpec{
 		{name: "lr", kind: argFloat, def: floatConst(0.001), check: nonNegative},
 		{name: "beta1", kind: argFloat, def: floatConst(0.9), check: probability},
@@ -136,9 +99,9 @@ var sourceSpecs = map[string][]argSpec{
 // trainBlock validates t's keys and values, which may use the model's
 // hyper-parameters (optimizer = Adam(lr = lr)); the loss against the
 // model's output is checked when the training graph is built.
-func (b *builder) trainBlock(t *dsl.Train, opt Options) *TrainConfig {
+func (b *builder) trainBlock(t *dsl.Train, opt Options) *ir.TrainConfig {
 	env := b.trainEnv(t, opt)
-	cfg := &TrainConfig{Pos: t.Pos, Model: t.Model.Name, Batch: 32, Shuffle: true}
+	cfg := &ir.TrainConfig{Pos: t.Pos, Model: t.Model.Name, Batch: 32, Shuffle: true}
 	seen := map[string]*dsl.Assign{}
 	for _, a := range t.Body {
 		key := a.Name.Name
@@ -169,8 +132,8 @@ func (b *builder) trainBlock(t *dsl.Train, opt Options) *TrainConfig {
 				cfg.Test = src
 			}
 		case "loss":
-			if c.kind != kName || !contains(Losses, c.S) {
-				b.errs.Errorf(a.Value.Start(), "unknown loss %s; nnc knows %s", dsl.ExprString(a.Value), strings.Join(Losses, ", "))
+			if c.kind != kName || lossNamed(c.S) == nil {
+				b.errs.Errorf(a.Value.Start(), "unknown loss %s; nnc knows %s", dsl.ExprString(a.Value), strings.Join(lossNames(), ", "))
 				continue
 			}
 			cfg.Loss = c.S
@@ -196,46 +159,42 @@ func (b *builder) trainBlock(t *dsl.Train, opt Options) *TrainConfig {
 	return cfg
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+func (b *builder) optimizer(env *constEnv, x dsl.Expr, c Const) (ir.Optimizer, bool) {
+	name := c.S
+	var row *optimizerKind
+	names := make([]string, len(optimizerTable))
+	for i, r := range optimizerTable {
+		names[i] = r.name
+		if r.name == name {
+			row = r
 		}
 	}
-	return false
-}
-
-func (b *builder) optimizer(env *constEnv, x dsl.Expr, c Const) (Optimizer, bool) {
-	name := c.S
-	specs, ok := optimizerSpecs[name]
-	if !ok {
-		names := []string{"SGD", "Adam", "AdamW"}
+	if row == nil {
 		b.errs.Errorf(x.Start(), "unknown optimizer %s; nnc knows %s", name, strings.Join(names, ", "))
-		return Optimizer{}, false
+		return ir.Optimizer{}, false
 	}
 	var args []*dsl.Arg
 	if c.kind == kCall {
 		args = c.Call.Args
 	}
-	a, ok := env.bindArgs(name, x.Start(), args, specs)
-	if !ok {
-		return Optimizer{}, false
+	a, good := env.bindArgs(name, x.Start(), args, row.args)
+	if !good {
+		return ir.Optimizer{}, false
 	}
-	o := Optimizer{Pos: x.Start(), Name: name, LR: a.float("lr")}
-	switch name {
-	case "SGD":
-		o.Momentum, o.Dampening, o.WeightDecay, o.Nesterov = a.float("momentum"), a.float("dampening"), a.float("weight_decay"), a.bool("nesterov")
-		if o.Nesterov && (o.Momentum <= 0 || o.Dampening != 0) {
-			b.errs.Errorf(x.Start(), "SGD: nesterov needs a positive momentum and zero dampening")
-			return Optimizer{}, false
+	if row.check != nil {
+		if msg := row.check(a); msg != "" {
+			b.errs.Errorf(x.Start(), "%s: %s", name, msg)
+			return ir.Optimizer{}, false
 		}
-	default:
-		o.Beta1, o.Beta2, o.Eps, o.WeightDecay = a.float("beta1"), a.float("beta2"), a.float("eps"), a.float("weight_decay")
+	}
+	o := ir.Optimizer{Pos: x.Start(), Name: name}
+	for _, spec := range row.args {
+		o.Attrs = append(o.Attrs, ir.Attr{Key: spec.name, Val: a.vals[spec.name].value()})
 	}
 	return o, true
 }
 
-func (b *builder) dataSource(env *constEnv, key string, x dsl.Expr, c Const) *DataSource {
+func (b *builder) dataSource(env *constEnv, key string, x dsl.Expr, c Const) *ir.DataSource {
 	names := []string{"random", "csv", "mnist", "idx"}
 	specs, ok := sourceSpecs[c.S]
 	if !ok || c.kind != kCall {
@@ -250,7 +209,7 @@ func (b *builder) dataSource(env *constEnv, key string, x dsl.Expr, c Const) *Da
 	if !ok {
 		return nil
 	}
-	src := &DataSource{Pos: x.Start(), Kind: c.S}
+	src := &ir.DataSource{Pos: x.Start(), Kind: c.S}
 	switch c.S {
 	case "random":
 		src.Samples, src.Classes, src.Seed = a.int("samples"), a.int("classes"), uint64(a.int("seed"))
@@ -328,7 +287,7 @@ func (b *builder) trainEnv(t *dsl.Train, opt Options) *constEnv {
 // OverrideTraining replaces the learning rate (when lr > 0) and the batch
 // (when batch > 0) of p's train block, before the passes run, as nnc run's
 // --lr and --batch do.
-func (p *Program) OverrideTraining(lr float64, batch int) error {
+func OverrideTraining(p *ir.Program, lr float64, batch int) error {
 	if p.Train == nil {
 		return &UsageError{fmt.Sprintf("model %s has no train block to override", p.Model)}
 	}
@@ -340,7 +299,7 @@ func (p *Program) OverrideTraining(lr float64, batch int) error {
 	}
 	cfg := p.Train
 	if lr > 0 {
-		cfg.Optimizer.LR = lr
+		cfg.Optimizer.Attrs = cfg.Optimizer.Attrs.Set("lr", lr)
 	}
 	if batch > 0 {
 		cfg.Batch = batch
