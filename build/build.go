@@ -196,7 +196,7 @@ func (b *builder) overrides(m *dsl.Model, args []*dsl.Arg, set map[string]string
 		if !names[k] {
 			return nil, &UsageError{fmt.Sprintf("--set %s: model %s has no hyper-parameter %s%s", k, m.Name.Name, k, suggest(k, keys(names)))}
 		}
-		c, err := ParseConst(set[k])
+		c, err := parseConst(set[k])
 		if err != nil {
 			return nil, &UsageError{fmt.Sprintf("--set %s=%s: %v", k, set[k], err)}
 		}
@@ -205,9 +205,9 @@ func (b *builder) overrides(m *dsl.Model, args []*dsl.Arg, set map[string]string
 	return over, nil
 }
 
-// ParseConst parses a command-line value: an integer, a number, true or
+// parseConst parses a command-line value: an integer, a number, true or
 // false, or else a string.
-func ParseConst(s string) (Const, error) {
+func parseConst(s string) (Const, error) {
 	s = strings.TrimSpace(s)
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return intConst(i), nil
@@ -270,7 +270,6 @@ type instance struct {
 type layer struct {
 	name   string // full name: res.fc
 	decl   *dsl.Assign
-	kind   string // Linear, Conv2d, ... or a model's name
 	lk     *layerKind
 	args   boundArgs
 	params map[string]*ir.Value
@@ -428,7 +427,7 @@ func (in *instance) declareLayer(a *dsl.Assign) {
 		in.layers[name] = &layer{name: in.prefix + name, decl: a, bad: true}
 		return
 	}
-	l := &layer{name: in.prefix + name, decl: a, kind: call.Fun.Name, params: map[string]*ir.Value{}, bad: true}
+	l := &layer{name: in.prefix + name, decl: a, params: map[string]*ir.Value{}, bad: true}
 	in.layers[name] = l
 	kindName := call.Fun.Name
 	if lk := layerTable[kindName]; lk != nil {
@@ -436,8 +435,8 @@ func (in *instance) declareLayer(a *dsl.Assign) {
 		if !ok {
 			return
 		}
-		if kindName == "MaxPool2d" && !args.has("stride") {
-			args.vals["stride"] = args.vals["kernel"]
+		if lk.defaults != nil {
+			lk.defaults(args)
 		}
 		l.lk, l.args, l.desc = lk, args, lk.describe(args)
 	} else if sub := b.models[kindName]; sub != nil {

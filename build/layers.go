@@ -13,6 +13,9 @@ import (
 // says, for messages, what input it expects.
 type layerKind struct {
 	args []argSpec
+	// defaults, when set, fills in the defaults that depend on other
+	// arguments (MaxPool2d's stride is its kernel).
+	defaults func(a boundArgs)
 	// params returns the layer's parameters and buffers in state_dict
 	// order, given its bound arguments.
 	params func(a boundArgs) []paramSpec
@@ -128,8 +131,12 @@ var layerTable = map[string]*layerKind{
 	"MaxPool2d": {
 		args: []argSpec{
 			{name: "kernel", aliases: []string{"kernel_size"}, kind: argSize, required: true},
-			// Unset, the stride is the kernel (bound in declareLayer).
 			{name: "stride", kind: argSize},
+		},
+		defaults: func(a boundArgs) {
+			if !a.has("stride") {
+				a.vals["stride"] = a.vals["kernel"]
+			}
 		},
 		params:   func(boundArgs) []paramSpec { return nil },
 		describe: func(a boundArgs) string { return fmt.Sprintf("MaxPool2d(%d)", a.int("kernel")) },

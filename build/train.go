@@ -267,7 +267,7 @@ func (b *builder) trainEnv(t *dsl.Train, opt Options) *constEnv {
 	}
 	if m.Name.Name == entry {
 		for k, v := range opt.Set {
-			if c, err := ParseConst(v); err == nil {
+			if c, err := parseConst(v); err == nil {
 				over[k] = c
 			}
 		}
