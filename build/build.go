@@ -9,8 +9,8 @@
 //
 // What the language knows is held in tables, one row per thing, each
 // declaring its arguments with their defaults once: layerTable (layers.go:
-// parameters and lowering to ops), builtins (builtin.go), lossTable and
-// optimizerTable (train.go), and the data sources. Shapes are checked in
+// parameters and lowering to ops), builtins (builtin.go), lossTable
+// (loss.go), and optimizerTable and sourceTable (train.go). Shapes are checked in
 // one place, the op's shape rule in package ir: when a rule refuses, the
 // *ir.ShapeError it returns says which argument and what kind of fault,
 // and the builder decorates it with the user's words (the expression's

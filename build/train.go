@@ -70,29 +70,77 @@ func adamArgs(wd float64) []argSpec {
 	}
 }
 
-var sourceSpecs = map[string][]argSpec{
-	"random": {
-		{name: "samples", kind: argSize, required: true},
-		{name: "classes", kind: argSize},
-		{name: "seed", kind: argCount, def: intConst(0)},
+// sourceKind is a row of the data source table: its arguments with their
+// defaults, and how they fill in the validated source.
+type sourceKind struct {
+	name string
+	args []argSpec
+	set  func(b *builder, key string, src *ir.DataSource, a boundArgs) // key: data or test
+}
+
+var sourceTable = []*sourceKind{
+	{
+		name: "random",
+		args: []argSpec{
+			{name: "samples", kind: argSize, required: true},
+			{name: "classes", kind: argSize},
+			{name: "seed", kind: argCount, def: intConst(0)},
+		},
+		set: func(_ *builder, _ string, src *ir.DataSource, a boundArgs) {
+			src.Samples, src.Classes, src.Seed = a.int("samples"), a.int("classes"), uint64(a.int("seed"))
+		},
 	},
-	"csv": {
-		{name: "path", aliases: []string{"file"}, kind: argString, required: true},
-		{name: "target", kind: argName},
-		{name: "header", kind: argBool, def: boolTrue},
-		{name: "normalize", kind: argBool, def: boolFalse},
-	},
-	"mnist": {
-		{name: "split", kind: argString, def: Const{kind: kString, S: "train"}, check: func(c Const) string {
-			if c.S != "train" && c.S != "test" {
-				return fmt.Sprintf(`must be "train" or "test", got %s`, c)
+	{
+		name: "csv",
+		args: []argSpec{
+			{name: "path", aliases: []string{"file"}, kind: argString, required: true},
+			{name: "target", kind: argName},
+			{name: "header", kind: argBool, def: boolTrue},
+			{name: "normalize", kind: argBool, def: boolFalse},
+		},
+		set: func(b *builder, key string, src *ir.DataSource, a boundArgs) {
+			src.Path, src.Header, src.TargetIndex = a.str("path"), a.bool("header"), -1
+			if src.Normalize = a.bool("normalize"); src.Normalize && key == "test" {
+				b.errs.Errorf(a.pos["normalize"], "csv: normalize belongs to data: the test set is standardised with the training data's statistics")
 			}
-			return ""
-		}},
+			t, ok := a.vals["target"]
+			if !ok {
+				return
+			}
+			switch t.kind {
+			case kString:
+				src.Target = t.S
+			case kInt:
+				if t.I < 0 {
+					b.errs.Errorf(a.pos["target"], "csv: target column index must not be negative, got %d", t.I)
+				}
+				src.TargetIndex = int(t.I)
+			default:
+				b.errs.Errorf(a.pos["target"], "csv: target must be a column name (a string) or a column index, got %s", t)
+			}
+		},
 	},
-	"idx": {
-		{name: "images", kind: argString, required: true},
-		{name: "labels", kind: argString, required: true},
+	{
+		name: "mnist",
+		args: []argSpec{
+			{name: "split", kind: argString, def: Const{kind: kString, S: "train"}, check: func(c Const) string {
+				if c.S != "train" && c.S != "test" {
+					return fmt.Sprintf(`must be "train" or "test", got %s`, c)
+				}
+				return ""
+			}},
+		},
+		set: func(_ *builder, _ string, src *ir.DataSource, a boundArgs) { src.Split = a.str("split") },
+	},
+	{
+		name: "idx",
+		args: []argSpec{
+			{name: "images", kind: argString, required: true},
+			{name: "labels", kind: argString, required: true},
+		},
+		set: func(_ *builder, _ string, src *ir.DataSource, a boundArgs) {
+			src.Images, src.Labels = a.str("images"), a.str("labels")
+		},
 	},
 }
 
@@ -195,47 +243,28 @@ func (b *builder) optimizer(env *constEnv, x dsl.Expr, c Const) (ir.Optimizer, b
 }
 
 func (b *builder) dataSource(env *constEnv, key string, x dsl.Expr, c Const) *ir.DataSource {
-	names := []string{"random", "csv", "mnist", "idx"}
-	specs, ok := sourceSpecs[c.S]
-	if !ok || c.kind != kCall {
-		if ok {
+	var row *sourceKind
+	names := make([]string, len(sourceTable))
+	for i, r := range sourceTable {
+		names[i] = r.name
+		if r.name == c.S {
+			row = r
+		}
+	}
+	if row == nil || c.kind != kCall {
+		if row != nil {
 			b.errs.Errorf(x.Start(), "%s = %s: a data source is called, as %s(...)", key, c.S, c.S)
 		} else {
 			b.errs.Errorf(x.Start(), "unknown data source %s; nnc knows %s", c.S, strings.Join(names, ", "))
 		}
 		return nil
 	}
-	a, ok := env.bindArgs(c.S, x.Start(), c.Call.Args, specs)
+	a, ok := env.bindArgs(c.S, x.Start(), c.Call.Args, row.args)
 	if !ok {
 		return nil
 	}
 	src := &ir.DataSource{Pos: x.Start(), Kind: c.S}
-	switch c.S {
-	case "random":
-		src.Samples, src.Classes, src.Seed = a.int("samples"), a.int("classes"), uint64(a.int("seed"))
-	case "csv":
-		src.Path, src.Header, src.TargetIndex = a.str("path"), a.bool("header"), -1
-		if src.Normalize = a.bool("normalize"); src.Normalize && key == "test" {
-			b.errs.Errorf(a.pos["normalize"], "csv: normalize belongs to data: the test set is standardised with the training data's statistics")
-		}
-		if t, ok := a.vals["target"]; ok {
-			switch t.kind {
-			case kString:
-				src.Target = t.S
-			case kInt:
-				if t.I < 0 {
-					b.errs.Errorf(a.pos["target"], "csv: target column index must not be negative, got %d", t.I)
-				}
-				src.TargetIndex = int(t.I)
-			default:
-				b.errs.Errorf(a.pos["target"], "csv: target must be a column name (a string) or a column index, got %s", t)
-			}
-		}
-	case "mnist":
-		src.Split = a.str("split")
-	case "idx":
-		src.Images, src.Labels = a.str("images"), a.str("labels")
-	}
+	row.set(b, key, src, a)
 	return src
 }
 
