@@ -8,7 +8,7 @@ import (
 // lossKind is a row of the loss table: what the loss needs of the model's
 // output, the targets it takes and the IR it appends.
 type lossKind struct {
-	name string // as the train block spells it
+	loss ir.Loss // its String is the train block's spelling
 	// check validates the model's output (whose first dimension is the
 	// batch) and the data source against the loss; it reports and
 	// returns false when they do not fit.
@@ -22,7 +22,7 @@ type lossKind struct {
 
 var lossTable = []*lossKind{
 	{
-		name: "cross_entropy",
+		loss: ir.CrossEntropy,
 		check: func(b *builder, cfg *ir.TrainConfig, s ir.Shape) bool {
 			if s.Rank() != 2 || s[1] < 2 {
 				b.errs.Errorf(cfg.Pos, "train %s: cross_entropy needs class scores [N, C] with C ≥ 2; the model returns %s", cfg.Model, s)
@@ -34,7 +34,9 @@ var lossTable = []*lossKind{
 			}
 			return true
 		},
-		target: func(ir.Type) ir.Type { return ir.Type{DType: ir.I32, Shape: ir.Shape{ir.Batch}} },
+		target: func(out ir.Type) ir.Type {
+			return ir.Type{DType: ir.CrossEntropy.TargetDType(out.DType), Shape: ir.Shape{ir.Batch}}
+		},
 		apply: func(bl *ir.Builder, out, y *ir.Value) (*ir.Value, *ir.Value, error) {
 			logp, err := bl.Op(ir.OpLogSoftmax, ir.Attrs{{Key: "dim", Val: 1}}, out.Pos, out)
 			if err != nil {
@@ -49,16 +51,16 @@ var lossTable = []*lossKind{
 		},
 	},
 	{
-		name:   "mse",
+		loss:   ir.MSE,
 		check:  func(*builder, *ir.TrainConfig, ir.Shape) bool { return true },
-		target: func(out ir.Type) ir.Type { return out },
+		target: sameTarget,
 		apply: func(bl *ir.Builder, out, y *ir.Value) (*ir.Value, *ir.Value, error) {
 			loss, err := bl.Op(ir.OpMSELoss, nil, out.Pos, out, y)
 			return loss, nil, err
 		},
 	},
 	{
-		name: "bce_with_logits",
+		loss: ir.BCEWithLogits,
 		check: func(b *builder, cfg *ir.TrainConfig, _ ir.Shape) bool {
 			if src := cfg.Data; src != nil && src.Kind == "random" && src.Classes > 2 {
 				b.errs.Errorf(src.Pos, "random: bce_with_logits has 2 classes, not %d", src.Classes)
@@ -66,7 +68,7 @@ var lossTable = []*lossKind{
 			}
 			return true
 		},
-		target: func(out ir.Type) ir.Type { return out },
+		target: sameTarget,
 		apply: func(bl *ir.Builder, out, y *ir.Value) (*ir.Value, *ir.Value, error) {
 			loss, err := bl.Op(ir.OpBCEWithLogitsLoss, nil, out.Pos, out, y)
 			if err != nil {
@@ -78,9 +80,23 @@ var lossTable = []*lossKind{
 	},
 }
 
+// sameTarget: targets of the output's type, one per output value.
+func sameTarget(out ir.Type) ir.Type {
+	return ir.Type{DType: out.DType, Shape: out.Shape}
+}
+
 func lossNamed(name string) *lossKind {
 	for _, row := range lossTable {
-		if row.name == name {
+		if row.loss.String() == name {
+			return row
+		}
+	}
+	return nil
+}
+
+func lossOf(l ir.Loss) *lossKind {
+	for _, row := range lossTable {
+		if row.loss == l {
 			return row
 		}
 	}
@@ -90,7 +106,7 @@ func lossNamed(name string) *lossKind {
 func lossNames() []string {
 	names := make([]string, len(lossTable))
 	for i, row := range lossTable {
-		names[i] = row.name
+		names[i] = row.loss.String()
 	}
 	return names
 }
@@ -112,18 +128,18 @@ func (b *builder) addLoss(bl *ir.Builder, cfg *ir.TrainConfig) {
 		b.errs.Errorf(at, "train %s: the model returns %s; training needs the batch as its first dimension", cfg.Model, s)
 		return
 	}
-	row := lossNamed(cfg.Loss)
+	row := lossOf(cfg.Loss)
 	if row == nil || !row.check(b, cfg, s) {
 		return // a missing or unknown loss is reported by trainBlock
 	}
 	y, err := bl.Target("y", row.target(out.Type), diag.Pos{})
 	if err != nil {
-		b.errs.Errorf(at, "train %s: %s: %v", cfg.Model, row.name, err)
+		b.errs.Errorf(at, "train %s: %s: %v", cfg.Model, row.loss, err)
 		return
 	}
 	loss, correct, err := row.apply(bl, out, y)
 	if err != nil {
-		b.errs.Errorf(at, "train %s: %s: %v", cfg.Model, row.name, err)
+		b.errs.Errorf(at, "train %s: %s: %v", cfg.Model, row.loss, err)
 		return
 	}
 	loss.Name = "loss"

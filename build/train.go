@@ -180,11 +180,12 @@ func (b *builder) trainBlock(t *dsl.Train, opt Options) *ir.TrainConfig {
 				cfg.Test = src
 			}
 		case "loss":
-			if c.kind != kName || lossNamed(c.S) == nil {
+			row := lossNamed(c.S)
+			if c.kind != kName || row == nil {
 				b.errs.Errorf(a.Value.Start(), "unknown loss %s; nnc knows %s", dsl.ExprString(a.Value), strings.Join(lossNames(), ", "))
 				continue
 			}
-			cfg.Loss = c.S
+			cfg.Loss = row.loss
 		case "optimizer":
 			if o, ok := b.optimizer(env, a.Value, c); ok {
 				cfg.Optimizer = o

@@ -356,7 +356,7 @@ func (g *gen) trainFunc(b *bytes.Buffer, body string) {
 // for classification, how many rows the model predicted right before the
 // update. TrainStep does not allocate.
 func (m *Model) TrainStep(x []%s, y %s, n int) (loss float64, correct int, err error) {
-`, comment(g.p.Train.Loss), comment(g.p.Train.Optimizer.Name), ydoc, g.elem, ytype)
+`, comment(g.p.Train.Loss.String()), comment(g.p.Train.Optimizer.Name), ydoc, g.elem, ytype)
 	yn := "n"
 	if target.Type.DType != ir.I32 {
 		yn = fmt.Sprintf("n*%d", target.Type.Shape.Elems())

@@ -222,3 +222,34 @@ func TestNoFrontEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestLoss: one loss type, spelled as the train block spells it, says what
+// the targets are and whether predictions are classes.
+func TestLoss(t *testing.T) {
+	for _, tt := range []struct {
+		loss           ir.Loss
+		name           string
+		classification bool
+		target         ir.DType
+	}{
+		{ir.CrossEntropy, "cross_entropy", true, ir.I32},
+		{ir.MSE, "mse", false, ir.F64},
+		{ir.BCEWithLogits, "bce_with_logits", true, ir.F64},
+	} {
+		got, ok := ir.ParseLoss(tt.name)
+		if !ok || got != tt.loss || got.String() != tt.name || !got.Valid() {
+			t.Errorf("ParseLoss(%q) = %v, %v", tt.name, got, ok)
+		}
+		if got.Classification() != tt.classification || got.TargetDType(ir.F64) != tt.target {
+			t.Errorf("%s: Classification %v, TargetDType(f64) %s", tt.name, got.Classification(), got.TargetDType(ir.F64))
+		}
+	}
+	for _, s := range []string{"", "none", "Loss(4)", "CrossEntropy"} {
+		if l, ok := ir.ParseLoss(s); ok || l != ir.NoLoss {
+			t.Errorf("ParseLoss(%q) = %v, %v; want NoLoss, false", s, l, ok)
+		}
+	}
+	if ir.NoLoss.Valid() || ir.NoLoss.Classification() || ir.Loss(9).Valid() || ir.Loss(9).String() != "Loss(9)" || ir.NoLoss.String() != "none" {
+		t.Error("NoLoss and out-of-range losses are not valid losses")
+	}
+}

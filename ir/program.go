@@ -2,6 +2,7 @@ package ir
 
 import (
 	"math"
+	"strconv"
 
 	"github.com/nnc-go/nnc/diag"
 )
@@ -41,7 +42,7 @@ type TrainConfig struct {
 	Model     string
 	Data      *DataSource
 	Test      *DataSource // nil: the final report is on the training data
-	Loss      string      // cross_entropy, mse, bce_with_logits
+	Loss      Loss
 	Optimizer Optimizer
 	Epochs    int
 	Batch     int
@@ -80,12 +81,57 @@ type Optimizer struct {
 	Attrs Attrs
 }
 
-// Losses lists the losses nnc knows, as the train block spells them.
-var Losses = []string{"cross_entropy", "mse", "bce_with_logits"}
+// Loss is a training loss. It says what the targets are (class indices
+// or values), whether predictions are classes with an accuracy, and how
+// the outputs of a trained model read. Its String is the train block's
+// spelling.
+type Loss uint8
 
-// IsClassification reports whether loss predicts classes (and so has an
-// accuracy).
-func IsClassification(loss string) bool { return loss == "cross_entropy" || loss == "bce_with_logits" }
+const (
+	NoLoss        Loss = iota // none given ("none"): outputs are read as values
+	CrossEntropy              // class scores [N, C] against class indices
+	MSE                       // values against values
+	BCEWithLogits             // logits against targets in [0, 1], class 1 when positive
+	numLosses
+)
+
+var lossNames = [numLosses]string{NoLoss: "none", CrossEntropy: "cross_entropy", MSE: "mse", BCEWithLogits: "bce_with_logits"}
+
+// Losses lists the losses, in the order messages list them.
+var Losses = []Loss{CrossEntropy, MSE, BCEWithLogits}
+
+// ParseLoss returns the loss the train block spells s.
+func ParseLoss(s string) (Loss, bool) {
+	for _, l := range Losses {
+		if lossNames[l] == s {
+			return l, true
+		}
+	}
+	return NoLoss, false
+}
+
+func (l Loss) String() string {
+	if l < numLosses {
+		return lossNames[l]
+	}
+	return "Loss(" + strconv.Itoa(int(l)) + ")"
+}
+
+// Valid reports whether l is one of Losses.
+func (l Loss) Valid() bool { return l > NoLoss && l < numLosses }
+
+// Classification reports whether l predicts classes, and so has an
+// accuracy.
+func (l Loss) Classification() bool { return l == CrossEntropy || l == BCEWithLogits }
+
+// TargetDType returns the element type of l's targets for a model whose
+// outputs are of type out: I32 class indices for CrossEntropy, else out.
+func (l Loss) TargetDType(out DType) DType {
+	if l == CrossEntropy {
+		return I32
+	}
+	return out
+}
 
 // InitBound returns the bound b of PyTorch's default U(-b, b) initialisation
 // of Linear and Conv2d parameters: 1/sqrt(fan_in).

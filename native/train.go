@@ -32,7 +32,7 @@ func TrainProgram(p *ir.Program, src []byte, seed uint64) (Program, error) {
 		elem = "float64"
 	}
 	y := "labels"
-	if p.Train.Loss != "cross_entropy" {
+	if p.Train.Loss != ir.CrossEntropy {
 		y = "targets"
 	}
 	main := strings.NewReplacer("ELEM", elem, "YARG", y).Replace(trainMain)

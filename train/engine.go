@@ -119,7 +119,7 @@ func compiledEngine[T kernels.Float](p *ir.Program, compiled any) (*engine[T], e
 	sh := ShapeOf(p)
 	side := func(rows int, call func(x []T, labels []int32, targets []T, n int) (float64, int, error)) *side[T] {
 		s := &side[T]{x: make([]T, rows*sh.features), cap: rows}
-		if p.Train.Loss == "cross_entropy" {
+		if p.Train.Loss == ir.CrossEntropy {
 			s.labels = make([]int32, rows)
 		} else {
 			s.targets = make([]T, rows*sh.outputs)
