@@ -72,7 +72,8 @@ func NewGraph(name, file string) *Graph { return &Graph{Name: name, File: file} 
 
 // NewValue appends a value computing op over args. Its type is derived by
 // the op's shape rule, so a pass cannot create an ill-typed value: a shape
-// rule failing here is a compiler bug, and NewValue panics.
+// rule failing here is a compiler bug, and NewValue panics. Front ends,
+// whose input is the user's, use Builder, which returns the error.
 func (g *Graph) NewValue(op Op, attrs Attrs, pos diag.Pos, args ...*Value) *Value {
 	info := op.Info()
 	if info.Declared {
