@@ -180,3 +180,35 @@ func TestUsageError(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestOverrideTraining: --lr and --batch replace the optimizer row's lr
+// and the batch in the train block and in the graphs' attributes; a train
+// block may use the model's hyper-parameters.
+func TestOverrideTraining(t *testing.T) {
+	const src = "model M(rate = 0.5) {\n    fc = Linear(4, 2)\n    forward(x: f32[N, 4]) {\n        return fc(x)\n    }\n}\ntrain M {\n epochs = 1\n data = random(samples = 4)\n loss = cross_entropy\n optimizer = SGD(lr = rate, momentum = 0.9)\n}\n"
+	p, err := buildSrc(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lr, _ := p.TrainGraph.Attrs.Get("lr"); lr != 0.5 {
+		t.Errorf("lr = rate gives %v, want 0.5", lr)
+	}
+	if err := build.OverrideTraining(p, 0.25, 16); err != nil {
+		t.Fatal(err)
+	}
+	want := `{batch=16,optimizer="SGD",lr=0.25,momentum=0.9,dampening=0.0,weight_decay=0.0,nesterov=false}`
+	if got := ir.Print(p.TrainGraph); !strings.Contains(got, want) {
+		t.Errorf("training graph after the override, want %s:\n%s", want, got)
+	}
+	if p.Train.Batch != 16 || p.EvalGraph.Attrs.Int("batch", 0) != 16 {
+		t.Errorf("batch %d, evaluation graph's %d; want 16", p.Train.Batch, p.EvalGraph.Attrs.Int("batch", 0))
+	}
+	var usage *build.UsageError
+	if err := build.OverrideTraining(p, -1, 0); !errors.As(err, &usage) || err.Error() != "--lr must be a positive number, got -1" {
+		t.Errorf("negative lr: %v", err)
+	}
+	p.Train = nil
+	if err := build.OverrideTraining(p, 0.1, 0); !errors.As(err, &usage) || err.Error() != "model M has no train block to override" {
+		t.Errorf("no train block: %v", err)
+	}
+}
