@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/build"
 	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/internal/testenv"
-	"github.com/nnc-go/nnc/ir"
 )
 
 // TestMutants compiles thousands of random mutations of the example and
@@ -61,7 +61,7 @@ func TestMutants(t *testing.T) {
 		}
 		p, err := nnc.Compile("m.nn", src, nnc.Options{Verify: true})
 		var list *diag.ErrorList
-		var usage *ir.UsageError
+		var usage *build.UsageError
 		switch {
 		case err == nil:
 			compiled++

@@ -3,13 +3,14 @@
 //
 // The pipeline, one verb per stage:
 //
-//	src ──dsl.Parse──► AST ──ir.Build──► Program (graphs, shapes checked)
+//	src ──dsl.Parse──► AST ──build.Build──► ir.Program (graphs, shapes checked)
 //	    ──passes.Run──► optimized graphs
 //
 // Compile runs it all; each stage is usable on its own from its package.
 package nnc
 
 import (
+	"github.com/nnc-go/nnc/build"
 	"github.com/nnc-go/nnc/dsl"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/passes"
@@ -17,7 +18,7 @@ import (
 
 // Options configure Compile.
 type Options struct {
-	ir.Options
+	build.Options
 	// After stops the pass pipeline after the named pass; "" runs it all
 	// and "none" runs none.
 	After string
@@ -37,18 +38,18 @@ type Options struct {
 
 // Compile parses src (the contents of filename), builds the program for
 // the selected model and runs the passes over its graphs. Errors in the
-// model file are a *diag.ErrorList; bad options an *ir.UsageError.
+// model file are a *diag.ErrorList; bad options a *build.UsageError.
 func Compile(filename string, src []byte, opt Options) (*ir.Program, error) {
 	f, err := dsl.Parse(filename, src)
 	if err != nil {
 		return nil, err
 	}
-	p, err := ir.Build(f, opt.Options)
+	p, err := build.Build(f, opt.Options)
 	if err != nil {
 		return nil, err
 	}
 	if opt.LR != 0 || opt.TrainBatch != 0 {
-		if err := p.OverrideTraining(opt.LR, opt.TrainBatch); err != nil {
+		if err := build.OverrideTraining(p, opt.LR, opt.TrainBatch); err != nil {
 			return nil, err
 		}
 	}

@@ -16,7 +16,7 @@ import (
 // training step) in a native program built for this machine.
 func Go(p *ir.Program, mode string, opt Options) (*Result, error) {
 	train := mode == "train"
-	src, err := codegen.Generate(p, codegen.Options{Package: "model", Source: p.File.Name, Train: train, Seed: opt.Seed})
+	src, err := codegen.Generate(p, codegen.Options{Package: "model", Source: p.File, Train: train, Seed: opt.Seed})
 	if err != nil {
 		return nil, err
 	}

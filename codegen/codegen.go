@@ -362,7 +362,7 @@ func (g *gen) trainFunc(b *bytes.Buffer, body string) {
 // for classification, how many rows the model predicted right before the
 // update. TrainStep does not allocate.
 func (m *Model) TrainStep(x %s, y %s, n int) (loss float64, correct int, err error) {
-%s`, comment(g.p.Train.Loss), comment(g.p.Train.Optimizer.Name), ydoc, g.xtype, ytype, g.recoverIDs("TrainStep"))
+%s`, comment(g.p.Train.Loss.String()), comment(g.p.Train.Optimizer.Name), ydoc, g.xtype, ytype, g.recoverIDs("TrainStep"))
 	yn := "n"
 	if per := target.Type.Shape.Size(1); per != 1 {
 		yn = fmt.Sprintf("n*%d", per)

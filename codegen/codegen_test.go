@@ -78,6 +78,7 @@ import (
 	"testing"
 
 	"github.com/nnc-go/nnc/data"
+	"github.com/nnc-go/nnc/ir"
 	"gentest/model"
 )
 
@@ -91,7 +92,7 @@ func main() {
 			panic(err)
 		}
 	}
-	ds, err := data.LoadCSV(os.Args[2], data.CSVOptions{Target: "label", Header: true, Kind: data.TargetKind(KIND)})
+	ds, err := data.LoadCSV(os.Args[2], data.CSVOptions{Target: "label", Header: true, Loss: ir.LOSS})
 	if err != nil {
 		panic(err)
 	}
@@ -224,19 +225,19 @@ func TestGeneratedMatchesInterp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kind, targets, targets0 := "0", "ds.Labels[i:]", "ds.Labels"
+			loss, targets, targets0 := "CrossEntropy", "ds.Labels[i:]", "ds.Labels"
 			switch p.Train.Loss {
-			case "mse":
-				kind, targets, targets0 = "1", "yt[i*TW:]", "yt"
-			case "bce_with_logits":
-				kind, targets, targets0 = "2", "yt[i*TW:]", "yt"
+			case ir.MSE:
+				loss, targets, targets0 = "MSE", "yt[i*TW:]", "yt"
+			case ir.BCEWithLogits:
+				loss, targets, targets0 = "BCEWithLogits", "yt[i*TW:]", "yt"
 			}
 			elem := "float32"
 			if p.Forward.Sources(ir.OpInput)[0].Type.DType == ir.F64 {
 				elem = "float64"
 			}
-			h := strings.NewReplacer("KIND", kind, "TARGETS0", targets0, "TARGETS", targets, "BATCH", fmt.Sprint(p.Train.Batch), "EPOCHS", "2", "ELEM", elem).Replace(harness)
-			if kind != "0" {
+			h := strings.NewReplacer("LOSS", loss, "TARGETS0", targets0, "TARGETS", targets, "BATCH", fmt.Sprint(p.Train.Batch), "EPOCHS", "2", "ELEM", elem).Replace(harness)
+			if p.Train.Loss != ir.CrossEntropy {
 				h = strings.Replace(h, "\tbatch := ", "\tconst TW = model.OutputSize\n\tyt := make([]ELEMT, len(ds.Targets))\n\tfor i, v := range ds.Targets {\n\t\tyt[i] = ELEMT(v)\n\t}\n\tbatch := ", 1)
 				h = strings.ReplaceAll(h, "ELEMT", elem)
 			}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nnc-go/nnc/ir"
 )
 
 // CSVOptions says how LoadCSV reads a file: which column holds the target,
@@ -27,14 +29,14 @@ type CSVOptions struct {
 	// the language's default, header = true, is the caller's to apply.
 	Header bool
 	// NoTarget makes every column a feature, as for inputs to predict on;
-	// Target, TargetIndex, Kind and Classes are then ignored.
+	// Target, TargetIndex, Loss and Classes are then ignored.
 	NoTarget bool
-	// Kind is the kind of target. With Classes, a numeric target column
-	// must hold non-negative integers ("1" or "1.0"); a column that holds
-	// anything else maps its distinct values, sorted, to classes 0..K-1.
-	// With Values, targets must be numbers, and with Binary, numbers in
-	// [0, 1].
-	Kind TargetKind
+	// Loss is the loss the targets are for. With ir.CrossEntropy, a
+	// numeric target column must hold non-negative integers ("1" or
+	// "1.0"); a column that holds anything else maps its distinct values,
+	// sorted, to classes 0..K-1. With ir.MSE, targets must be numbers, and
+	// with ir.BCEWithLogits, numbers in [0, 1].
+	Loss ir.Loss
 	// Classes, when > 0, is the model's number of classes: class labels
 	// must lie in [0, Classes), and the data set reports Classes classes.
 	// When 0, the data set has one class more than its largest label.
@@ -75,8 +77,8 @@ var errNamedTargets = errors.New("class targets are names")
 // file once assuming numeric class labels and, if a label turns out not to
 // be a number, once more taking them as names.
 func parseCSV(name string, src []byte, opt CSVOptions) (*Dataset, error) {
-	if opt.Kind != Classes && opt.Kind != Values && opt.Kind != Binary {
-		return nil, fmt.Errorf("%s: unknown target kind %v", name, opt.Kind)
+	if !opt.NoTarget && !opt.Loss.Valid() {
+		return nil, fmt.Errorf("%s: unknown loss %v", name, opt.Loss)
 	}
 	src = bytes.TrimPrefix(src, []byte("\uFEFF"))
 	p := &csvParser{name: name, src: src, opt: opt}
@@ -171,7 +173,7 @@ func (p *csvParser) parse(named bool) (*Dataset, error) {
 	}
 	rows := min(lines, len(p.src)/ncols+1)
 	ds := &Dataset{Name: p.name, Features: nf, X: make([]float32, 0, rows*nf)}
-	classes := p.target >= 0 && opt.Kind == Classes
+	classes := p.target >= 0 && opt.Loss == ir.CrossEntropy
 	switch {
 	case classes:
 		ds.Labels = make([]int32, 0, rows)
@@ -241,7 +243,7 @@ func (p *csvParser) parse(named bool) (*Dataset, error) {
 				if err != nil {
 					return fail(err)
 				}
-				if opt.Kind == Binary && !(v >= 0 && v <= 1) {
+				if opt.Loss == ir.BCEWithLogits && !(v >= 0 && v <= 1) {
 					return fail(p.errorf(j, "target %s is outside [0, 1]", s))
 				}
 				ds.Targets = append(ds.Targets, float32(v))

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nnc-go/nnc/ir"
 )
 
 // writeFile writes content to a file called name in a new temporary
@@ -26,7 +28,7 @@ func writeFile(t testing.TB, name, content string) string {
 }
 
 func TestLoadCSV(t *testing.T) {
-	last := CSVOptions{TargetIndex: -1, Header: true}
+	last := CSVOptions{TargetIndex: -1, Header: true, Loss: ir.CrossEntropy}
 	tests := []struct {
 		name string
 		src  string
@@ -40,32 +42,32 @@ func TestLoadCSV(t *testing.T) {
 	}, {
 		name: "labels written as floats, classes from the model",
 		src:  "a,y\n1,1.0\n2,0.0\n",
-		opt:  CSVOptions{TargetIndex: -1, Header: true, Classes: 4, Features: 1},
+		opt:  CSVOptions{TargetIndex: -1, Header: true, Classes: 4, Features: 1, Loss: ir.CrossEntropy},
 		want: &Dataset{N: 2, Features: 1, X: []float32{1, 2}, Labels: []int32{1, 0}, Classes: 4},
 	}, {
 		name: "target by name in the middle",
 		src:  "a,y,b\n1,1,2\n3,0,4\n",
-		opt:  CSVOptions{Target: "y", Header: true},
+		opt:  CSVOptions{Target: "y", Header: true, Loss: ir.CrossEntropy},
 		want: &Dataset{N: 2, Features: 2, X: []float32{1, 2, 3, 4}, Labels: []int32{1, 0}, Classes: 2},
 	}, {
 		name: "target by index, first column, no header",
 		src:  "1,10,20\n0,30,40\n",
-		opt:  CSVOptions{TargetIndex: 0},
+		opt:  CSVOptions{TargetIndex: 0, Loss: ir.CrossEntropy},
 		want: &Dataset{N: 2, Features: 2, X: []float32{10, 20, 30, 40}, Labels: []int32{1, 0}, Classes: 2},
 	}, {
 		name: "negative index counts from the end",
 		src:  "a,b,c\n1,2,3\n",
-		opt:  CSVOptions{TargetIndex: -2, Header: true, Kind: Values},
+		opt:  CSVOptions{TargetIndex: -2, Header: true, Loss: ir.MSE},
 		want: &Dataset{N: 1, Features: 2, X: []float32{1, 3}, Targets: []float32{2}, TargetWidth: 1},
 	}, {
 		name: "values",
 		src:  "x,y\n1,-2.5\n2,1e3\n",
-		opt:  CSVOptions{TargetIndex: -1, Header: true, Kind: Values},
+		opt:  CSVOptions{TargetIndex: -1, Header: true, Loss: ir.MSE},
 		want: &Dataset{N: 2, Features: 1, X: []float32{1, 2}, Targets: []float32{-2.5, 1000}, TargetWidth: 1},
 	}, {
 		name: "binary",
 		src:  "x,y\n1,0\n2,1\n3,0.25\n",
-		opt:  CSVOptions{TargetIndex: -1, Header: true, Kind: Binary},
+		opt:  CSVOptions{TargetIndex: -1, Header: true, Loss: ir.BCEWithLogits},
 		want: &Dataset{N: 3, Features: 1, X: []float32{1, 2, 3}, Targets: []float32{0, 1, 0.25}, TargetWidth: 1},
 	}, {
 		name: "no target",
@@ -80,7 +82,7 @@ func TestLoadCSV(t *testing.T) {
 			"6.3,3.3,virginica\n" +
 			"4.9,3.0,setosa\n" +
 			"5.8,2.7,virginica\n",
-		opt: CSVOptions{Target: "species", Header: true},
+		opt: CSVOptions{Target: "species", Header: true, Loss: ir.CrossEntropy},
 		want: &Dataset{
 			N: 5, Features: 2,
 			X:          []float32{5.1, 3.5, 7.0, 3.2, 6.3, 3.3, 4.9, 3.0, 5.8, 2.7},
@@ -91,12 +93,12 @@ func TestLoadCSV(t *testing.T) {
 	}, {
 		name: "string targets sorted, not in order of appearance",
 		src:  "x,y\n1,yes\n2,no\n3,yes\n",
-		opt:  CSVOptions{TargetIndex: -1, Header: true, Classes: 3},
+		opt:  CSVOptions{TargetIndex: -1, Header: true, Classes: 3, Loss: ir.CrossEntropy},
 		want: &Dataset{N: 3, Features: 1, X: []float32{1, 2, 3}, Labels: []int32{1, 0, 1}, Classes: 3, ClassNames: []string{"no", "yes"}},
 	}, {
 		name: "a target column that turns non-numeric late holds names",
 		src:  "x,y\n1,10\n2,9\n3,cat\n4,9\n",
-		opt:  CSVOptions{TargetIndex: -1, Header: true, Classes: 3},
+		opt:  CSVOptions{TargetIndex: -1, Header: true, Classes: 3, Loss: ir.CrossEntropy},
 		want: &Dataset{N: 4, Features: 1, X: []float32{1, 2, 3, 4}, Labels: []int32{0, 1, 2, 1}, Classes: 3, ClassNames: []string{"10", "9", "cat"}},
 	}, {
 		name: "CRLF, spaces, quotes, BOM and blank lines",
@@ -125,26 +127,26 @@ func TestLoadCSV(t *testing.T) {
 }
 
 func TestLoadCSVErrors(t *testing.T) {
-	classes3 := CSVOptions{TargetIndex: -1, Header: true, Classes: 3}
+	classes3 := CSVOptions{TargetIndex: -1, Header: true, Classes: 3, Loss: ir.CrossEntropy}
 	tests := []struct {
 		name string // file name
 		src  string
 		opt  CSVOptions
 		want string
 	}{
-		{"iris.csv", "sepal_length,sepal_width,species\n5.1,3.5,setosa\n4.9,abc,setosa\n", CSVOptions{Target: "species", Header: true},
+		{"iris.csv", "sepal_length,sepal_width,species\n5.1,3.5,setosa\n4.9,abc,setosa\n", CSVOptions{Target: "species", Header: true, Loss: ir.CrossEntropy},
 			`iris.csv:3: column "sepal_width": "abc" is not a number`},
 		{"data.csv", "a,b,c,d,e,y\n1,2,3,4,5,0\n1,2,3,4,5,0\n1,2,3,4,0\n", classes3,
 			`data.csv:4: 5 columns, header has 6`},
-		{"data.csv", "\n1,2,3\n1,2,3\n1,2\n", CSVOptions{TargetIndex: -1},
+		{"data.csv", "\n1,2,3\n1,2,3\n1,2\n", CSVOptions{TargetIndex: -1, Loss: ir.CrossEntropy},
 			`data.csv:4: 2 columns, line 2 has 3`},
 		{"data.csv", "", classes3, `data.csv: empty file`},
 		{"data.csv", "\uFEFF\r\n  \n\n", classes3, `data.csv: empty file`},
 		{"data.csv", "a,b,y\n", classes3, `data.csv: no data rows`},
 		{"data.csv", "a,b,y\n\n  \n", classes3, `data.csv: no data rows`},
-		{"data.csv", "a,b,c\n1,2,3\n", CSVOptions{Target: "y", Header: true},
+		{"data.csv", "a,b,c\n1,2,3\n", CSVOptions{Target: "y", Header: true, Loss: ir.CrossEntropy},
 			`data.csv: target column "y" not found; columns are a, b, c`},
-		{"data.csv", "c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12,c13,c14\n", CSVOptions{Target: "y", Header: true},
+		{"data.csv", "c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12,c13,c14\n", CSVOptions{Target: "y", Header: true, Loss: ir.CrossEntropy},
 			`data.csv: target column "y" not found; columns are c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, ... (2 more), c14`},
 		{"data.csv", "a,y\n1,0\n1,1\n1,2\n1,0\n1,1\n1,2\n1,0\n1,7\n1,0\n", classes3,
 			`data.csv:9: label 7 is outside the model's 3 classes`},
@@ -154,41 +156,42 @@ func TestLoadCSVErrors(t *testing.T) {
 			`data.csv:2: label -1 is not a class index (a non-negative integer)`},
 		{"data.csv", "a,y\n1,NaN\n", classes3,
 			`data.csv:2: label NaN is not a class index (a non-negative integer)`},
-		{"data.csv", "a,y\n1,3e9\n", CSVOptions{TargetIndex: -1, Header: true},
+		{"data.csv", "a,y\n1,3e9\n", CSVOptions{TargetIndex: -1, Header: true, Loss: ir.CrossEntropy},
 			`data.csv:2: label 3e9 is too large`},
-		{"data.csv", "a,y\n1,1e400\n", CSVOptions{TargetIndex: -1, Header: true},
+		{"data.csv", "a,y\n1,1e400\n", CSVOptions{TargetIndex: -1, Header: true, Loss: ir.CrossEntropy},
 			`data.csv:2: label 1e400 is too large`},
 		{"data.csv", "a,y\n1,5\n1,0\nx,0\n", classes3, // the earlier error is reported
 			`data.csv:2: label 5 is outside the model's 3 classes`},
-		{"data.csv", "1,2,3,4,5,6,7,8,9,0\n", CSVOptions{TargetIndex: -1, Features: 10},
+		{"data.csv", "1,2,3,4,5,6,7,8,9,0\n", CSVOptions{TargetIndex: -1, Features: 10, Loss: ir.CrossEntropy},
 			`data.csv has 9 feature columns, the model's input takes 10`},
-		{"data.csv", "a,y\n1,0\n", CSVOptions{TargetIndex: -1, Header: true, Features: 2},
+		{"data.csv", "a,y\n1,0\n", CSVOptions{TargetIndex: -1, Header: true, Features: 2, Loss: ir.CrossEntropy},
 			`data.csv has 1 feature column, the model's input takes 2`},
-		{"data.csv", "y\n0\n", CSVOptions{TargetIndex: -1, Header: true},
+		{"data.csv", "y\n0\n", CSVOptions{TargetIndex: -1, Header: true, Loss: ir.CrossEntropy},
 			`data.csv: no feature columns, only the target column "y"`},
 		{"data.csv", "a,b,y\n1,,0\n", classes3, `data.csv:2: column "b" is empty`},
 		{"data.csv", "a,b,y\n1,2,\n", classes3, `data.csv:2: column "y" is empty`},
 		{"data.csv", "a,,y\n1,x,0\n", classes3, `data.csv:2: column 2: "x" is not a number`},
-		{"data.csv", "1,x,0\n", CSVOptions{TargetIndex: -1}, `data.csv:1: column 2: "x" is not a number`},
+		{"data.csv", "1,x,0\n", CSVOptions{TargetIndex: -1, Loss: ir.CrossEntropy}, `data.csv:1: column 2: "x" is not a number`},
 		{"data.csv", "a,b,y\n1,NaN,0\n", classes3, `data.csv:2: column "b": "NaN" is not a finite number`},
 		{"data.csv", "a,b,y\n1,-Inf,0\n", classes3, `data.csv:2: column "b": "-Inf" is not a finite number`},
 		{"data.csv", "a,b,y\n1,1e50,0\n", classes3, `data.csv:2: column "b": "1e50" is out of range for float32`},
-		{"data.csv", "a,y\n1,0\n2,1.5\n", CSVOptions{TargetIndex: -1, Header: true, Kind: Binary},
+		{"data.csv", "a,y\n1,0\n2,1.5\n", CSVOptions{TargetIndex: -1, Header: true, Loss: ir.BCEWithLogits},
 			`data.csv:3: target 1.5 is outside [0, 1]`},
-		{"data.csv", "a,y\n1,abc\n", CSVOptions{TargetIndex: -1, Header: true, Kind: Values},
+		{"data.csv", "a,y\n1,abc\n", CSVOptions{TargetIndex: -1, Header: true, Loss: ir.MSE},
 			`data.csv:2: column "y": "abc" is not a number`},
-		{"data.csv", "1,2\n", CSVOptions{Target: "y"},
+		{"data.csv", "1,2\n", CSVOptions{Target: "y", Loss: ir.CrossEntropy},
 			`data.csv: target column "y" is given by name, but the file has no header`},
-		{"data.csv", "y,a,y\n1,2,3\n", CSVOptions{Target: "y", Header: true},
+		{"data.csv", "y,a,y\n1,2,3\n", CSVOptions{Target: "y", Header: true, Loss: ir.CrossEntropy},
 			`data.csv: target column "y" is ambiguous: columns 1 and 3 have that name`},
-		{"data.csv", "a,b\n1,2\n", CSVOptions{TargetIndex: 2, Header: true},
+		{"data.csv", "a,b\n1,2\n", CSVOptions{TargetIndex: 2, Header: true, Loss: ir.CrossEntropy},
 			`data.csv: target column index 2 is out of range for 2 columns`},
-		{"data.csv", "a,b\n1,2\n", CSVOptions{TargetIndex: -3, Header: true},
+		{"data.csv", "a,b\n1,2\n", CSVOptions{TargetIndex: -3, Header: true, Loss: ir.CrossEntropy},
 			`data.csv: target column index -3 is out of range for 2 columns`},
-		{"iris.csv", "x,species\n1,setosa\n2,versicolor\n3,virginica\n", CSVOptions{Target: "species", Header: true, Classes: 2},
+		{"iris.csv", "x,species\n1,setosa\n2,versicolor\n3,virginica\n", CSVOptions{Target: "species", Header: true, Classes: 2, Loss: ir.CrossEntropy},
 			`iris.csv: target column "species" has 3 distinct values, more than the model's 2 classes`},
 		{"data.csv", "a,y\n1,0\n1 \"2\",0\n", classes3, `data.csv:3:3: bare " in non-quoted-field`},
-		{"data.csv", "a,y\n1,0\n", CSVOptions{Kind: 3}, `data.csv: unknown target kind TargetKind(3)`},
+		{"data.csv", "a,y\n1,0\n", CSVOptions{Loss: 4}, `data.csv: unknown loss Loss(4)`},
+		{"data.csv", "a,y\n1,0\n", CSVOptions{}, `data.csv: unknown loss none`},
 		{"data.csv", "a,\"y\"x\n1,0\n", classes3, `data.csv:1:5: extraneous or missing " in quoted-field`},
 		{"data.csv", "a,y\n1,0\n\"1,0\n", classes3, `data.csv:3:6: extraneous or missing " in quoted-field`},
 	}
@@ -207,12 +210,12 @@ func TestLoadCSVErrors(t *testing.T) {
 
 func TestLoadCSVFileErrors(t *testing.T) {
 	path := writeFile(t, "data.csv", "a,y\n1,0\nq,1\n")
-	_, err := LoadCSV(path, CSVOptions{TargetIndex: -1, Header: true})
+	_, err := LoadCSV(path, CSVOptions{TargetIndex: -1, Header: true, Loss: ir.CrossEntropy})
 	if want := path + `:3: column "a": "q" is not a number`; err == nil || err.Error() != want {
 		t.Errorf("LoadCSV: error %v, want %s", err, want)
 	}
 
-	_, err = LoadCSV(filepath.Join(t.TempDir(), "missing.csv"), CSVOptions{})
+	_, err = LoadCSV(filepath.Join(t.TempDir(), "missing.csv"), CSVOptions{Loss: ir.CrossEntropy})
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("LoadCSV of a missing file: error %v, want fs.ErrNotExist", err)
 	}
@@ -222,13 +225,13 @@ func TestLoadCSVFileErrors(t *testing.T) {
 // starts, quoted newlines and blank lines included.
 func TestLoadCSVLineNumbers(t *testing.T) {
 	src := "a,b,y\n\"x\ny\",1,0\n\n1,\"\n\nz\",1\n"
-	_, err := parseCSV("data.csv", []byte(src), CSVOptions{TargetIndex: -1, Header: true})
+	_, err := parseCSV("data.csv", []byte(src), CSVOptions{TargetIndex: -1, Header: true, Loss: ir.CrossEntropy})
 	want := `data.csv:2: column "a": "x\ny" is not a number`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %s", err, want)
 	}
 	src = "a,b,y\n1,1,0\n\n1,\"\n\nz\",1\n"
-	_, err = parseCSV("data.csv", []byte(src), CSVOptions{TargetIndex: -1, Header: true})
+	_, err = parseCSV("data.csv", []byte(src), CSVOptions{TargetIndex: -1, Header: true, Loss: ir.CrossEntropy})
 	want = `data.csv:4: column "b": "z" is not a number`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error %v, want %s", err, want)
@@ -256,7 +259,7 @@ func csvFile(size, features int) []byte {
 
 func TestLoadCSVLarge(t *testing.T) {
 	src := csvFile(1<<20, 16)
-	ds, err := parseCSV("big.csv", src, CSVOptions{TargetIndex: -1, Header: true, Classes: 10, Features: 16})
+	ds, err := parseCSV("big.csv", src, CSVOptions{TargetIndex: -1, Header: true, Classes: 10, Features: 16, Loss: ir.CrossEntropy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +279,7 @@ func BenchmarkLoadCSV(b *testing.B) {
 	if err := os.WriteFile(path, csvFile(size, 32), 0o666); err != nil {
 		b.Fatal(err)
 	}
-	opt := CSVOptions{TargetIndex: -1, Header: true, Classes: 10}
+	opt := CSVOptions{TargetIndex: -1, Header: true, Classes: 10, Loss: ir.CrossEntropy}
 	b.SetBytes(size)
 	for b.Loop() {
 		if _, err := LoadCSV(path, opt); err != nil {
@@ -331,7 +334,7 @@ func FuzzLoadCSV(f *testing.F) {
 			TargetIndex: target,
 			Header:      header,
 			NoTarget:    kind >= 4,
-			Kind:        TargetKind(kind % 4),
+			Loss:        ir.Loss(kind%4 + 1),
 			Classes:     int(classes),
 		}
 		ds, err := parseCSV("fuzz.csv", src, opt)
@@ -347,7 +350,7 @@ func FuzzLoadCSV(f *testing.F) {
 			if ds.Labels != nil || ds.Targets != nil {
 				t.Fatal("targets without a target column")
 			}
-		case opt.Kind == Classes:
+		case opt.Loss == ir.CrossEntropy:
 			if ds.Labels == nil || opt.Classes > 0 && ds.Classes != opt.Classes {
 				t.Fatalf("Labels = %v, Classes = %d, want %d classes", ds.Labels, ds.Classes, opt.Classes)
 			}

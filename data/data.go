@@ -3,10 +3,11 @@
 // into shuffled mini-batches.
 //
 // The package knows nothing about models. A caller that has a model at hand
-// passes what the data must agree with as plain numbers: the number of
-// features per sample (the element count of the model's input shape, however
-// it is shaped), the number of classes, and the kind of target the loss
-// expects (TargetKind). Every source returns a Dataset: one contiguous
+// passes what the data must agree with: the number of features per sample
+// (the element count of the model's input shape, however it is shaped), the
+// number of classes, and the loss the targets are for (ir.Loss: class
+// indices for CrossEntropy, float values for MSE, values in [0, 1] for
+// BCEWithLogits). Every source returns a Dataset: one contiguous
 // row-major float32 buffer of features plus either class labels or float
 // targets, so that a batch is a handful of copy calls and no allocation.
 // Text (LoadText) gives int64 token ids instead, with a class target per
@@ -17,38 +18,6 @@
 // number". Errors from the operating system (a missing file) are returned as
 // they are, so errors.Is(err, fs.ErrNotExist) holds.
 package data
-
-import "strconv"
-
-// TargetKind says what a data set's targets are, which follows from the loss
-// the caller trains with.
-type TargetKind int
-
-const (
-	// Classes targets are class indices 0..K-1, one per sample, held in
-	// Dataset.Labels (for cross_entropy).
-	Classes TargetKind = iota
-	// Values targets are arbitrary float values, held in Dataset.Targets
-	// (for mse).
-	Values
-	// Binary targets are float values in [0, 1], held in Dataset.Targets
-	// (for bce_with_logits). Random draws them from {0, 1}.
-	Binary
-)
-
-// String returns the kind's name in lower case: "classes", "values" or
-// "binary".
-func (k TargetKind) String() string {
-	switch k {
-	case Classes:
-		return "classes"
-	case Values:
-		return "values"
-	case Binary:
-		return "binary"
-	}
-	return "TargetKind(" + strconv.Itoa(int(k)) + ")"
-}
 
 // Dataset holds N samples compactly. Sample i's features are
 // X[i*Features : (i+1)*Features]; its target is Labels[i] when the data set
@@ -69,10 +38,10 @@ type Dataset struct {
 	// bytes, MNIST takes 47 MB rather than 188 MB; batches are converted as
 	// they are copied out.
 	Pixels []uint8
-	// Labels holds the class index of each sample (Classes targets): N
+	// Labels holds the class index of each sample (CrossEntropy targets): N
 	// values in [0, Classes). It is nil for float targets.
 	Labels []int32
-	// Targets holds the float targets (Values or Binary targets),
+	// Targets holds the float targets (MSE or BCEWithLogits targets),
 	// N*TargetWidth values. It is nil for class targets.
 	Targets []float32
 	// TargetWidth is the number of float targets per sample; 0 for class

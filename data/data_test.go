@@ -3,20 +3,14 @@ package data
 import (
 	"slices"
 	"testing"
+
+	"github.com/nnc-go/nnc/ir"
 )
 
 func TestRow(t *testing.T) {
-	ds := indexed(3, Classes)
+	ds := indexed(3, ir.CrossEntropy)
 	row := ds.Row(1)
 	if !slices.Equal(row, []float32{1, -1}) || cap(row) != 2 {
 		t.Errorf("Row(1) = %v with capacity %d, want [1 -1] with capacity 2", row, cap(row))
-	}
-}
-
-func TestTargetKindString(t *testing.T) {
-	for k, want := range map[TargetKind]string{Classes: "classes", Values: "values", Binary: "binary", 3: "TargetKind(3)"} {
-		if got := k.String(); got != want {
-			t.Errorf("TargetKind(%d).String() = %q, want %q", int(k), got, want)
-		}
 	}
 }

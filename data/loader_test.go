@@ -5,17 +5,19 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nnc-go/nnc/ir"
 )
 
 // indexed returns a data set of n samples whose features (two per sample),
 // label and target all encode the sample's index, so that a batch shows
 // which samples it holds and whether their parts stayed together.
-func indexed(n int, kind TargetKind) *Dataset {
+func indexed(n int, loss ir.Loss) *Dataset {
 	ds := &Dataset{Name: "indexed", N: n, Features: 2, X: make([]float32, 2*n)}
 	for i := range n {
 		ds.X[2*i], ds.X[2*i+1] = float32(i), float32(-i)
 	}
-	if kind == Classes {
+	if loss == ir.CrossEntropy {
 		ds.Classes = n
 		ds.Labels = make([]int32, n)
 		for i := range n {
@@ -68,7 +70,7 @@ func isPermutation(order []int, n int) bool {
 
 func TestLoaderShuffle(t *testing.T) {
 	const n = 103
-	ds := indexed(n, Classes)
+	ds := indexed(n, ir.CrossEntropy)
 	a := NewLoader(ds, 10, true, 42)
 	b := NewLoader(ds, 10, true, 42)
 	c := NewLoader(ds, 10, true, 43)
@@ -98,7 +100,7 @@ func TestLoaderShuffle(t *testing.T) {
 }
 
 func TestLoaderNoShuffle(t *testing.T) {
-	l := NewLoader(indexed(7, Values), 3, false, 42)
+	l := NewLoader(indexed(7, ir.MSE), 3, false, 42)
 	want := []int{0, 1, 2, 3, 4, 5, 6}
 	for e := range 2 {
 		if got := epoch(t, l); !slices.Equal(got, want) {
@@ -120,7 +122,7 @@ func TestLoaderBatches(t *testing.T) {
 		{1, 1, []int{1}},
 	}
 	for _, tt := range tests {
-		ds := indexed(tt.n, Classes)
+		ds := indexed(tt.n, ir.CrossEntropy)
 		l := NewLoader(ds, tt.batch, true, 1)
 		x := make([]float32, tt.batch*ds.Features)
 		labels := make([]int32, tt.batch)
@@ -137,7 +139,7 @@ func TestLoaderBatches(t *testing.T) {
 // TestLoaderBatchContents checks a batch's exact contents, including that
 // the buffers beyond a short last batch are left alone.
 func TestLoaderBatchContents(t *testing.T) {
-	l := NewLoader(indexed(5, Values), 3, false, 0)
+	l := NewLoader(indexed(5, ir.MSE), 3, false, 0)
 	x := []float32{9, 9, 9, 9, 9, 9}
 	targets := []float32{9, 9, 9}
 	if n := l.Batch(1, x, nil, targets); n != 2 {
@@ -152,7 +154,7 @@ func TestLoaderBatchContents(t *testing.T) {
 }
 
 func TestLoaderBatchAllocs(t *testing.T) {
-	ds := indexed(100, Classes)
+	ds := indexed(100, ir.CrossEntropy)
 	l := NewLoader(ds, 16, true, 3)
 	x := make([]float32, 16*ds.Features)
 	labels := make([]int32, 16)
@@ -171,7 +173,7 @@ func TestLoaderBatchAllocs(t *testing.T) {
 }
 
 func TestLoaderPanics(t *testing.T) {
-	ds := indexed(10, Classes)
+	ds := indexed(10, ir.CrossEntropy)
 	tests := []struct {
 		name string
 		f    func()

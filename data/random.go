@@ -3,6 +3,8 @@ package data
 import (
 	"fmt"
 	"math/rand/v2"
+
+	"github.com/nnc-go/nnc/ir"
 )
 
 // maxElements bounds the size of a generated data set (4 GiB of float32),
@@ -19,26 +21,26 @@ const randomStream = 0x6e6e632d64617461 // "nnc-data"
 // features are drawn from N(0, 1) by a PCG generator seeded with seed
 // (math/rand/v2), so that equal arguments give equal data sets.
 //
-// For Classes targets the labels are uniform in [0, classes). For Values
-// and Binary targets, classes is instead the number of targets per sample
-// (the width of the model's output), drawn from N(0, 1) for Values and from
-// {0, 1} with equal chance for Binary. All features are drawn before the
-// targets, so the features do not depend on kind or classes.
-func Random(samples, features, classes int, kind TargetKind, seed uint64) (*Dataset, error) {
+// For ir.CrossEntropy the labels are uniform in [0, classes). For ir.MSE
+// and ir.BCEWithLogits, classes is instead the number of targets per sample
+// (the width of the model's output), drawn from N(0, 1) for MSE and from
+// {0, 1} with equal chance for BCEWithLogits. All features are drawn
+// before the targets, so the features do not depend on loss or classes.
+func Random(samples, features, classes int, loss ir.Loss, seed uint64) (*Dataset, error) {
 	switch {
-	case kind != Classes && kind != Values && kind != Binary:
-		return nil, fmt.Errorf("random: unknown target kind %v", kind)
+	case !loss.Valid():
+		return nil, fmt.Errorf("random: unknown loss %v", loss)
 	case samples < 1:
 		return nil, fmt.Errorf("random: samples = %d, want at least 1", samples)
 	case features < 1:
 		return nil, fmt.Errorf("random: features = %d, want at least 1", features)
-	case classes < 1 && kind == Classes:
+	case classes < 1 && loss == ir.CrossEntropy:
 		return nil, fmt.Errorf("random: classes = %d, want at least 1", classes)
 	case classes < 1:
 		return nil, fmt.Errorf("random: %d targets per sample, want at least 1", classes)
 	case features > maxElements/samples:
 		return nil, fmt.Errorf("random: %d samples of %d features is too large", samples, features)
-	case kind != Classes && classes > maxElements/samples:
+	case loss != ir.CrossEntropy && classes > maxElements/samples:
 		return nil, fmt.Errorf("random: %d samples of %d targets is too large", samples, classes)
 	}
 	rng := rand.New(rand.NewPCG(seed, randomStream))
@@ -51,20 +53,20 @@ func Random(samples, features, classes int, kind TargetKind, seed uint64) (*Data
 	for i := range ds.X {
 		ds.X[i] = float32(rng.NormFloat64())
 	}
-	switch kind {
-	case Classes:
+	switch loss {
+	case ir.CrossEntropy:
 		ds.Classes = classes
 		ds.Labels = make([]int32, samples)
 		for i := range ds.Labels {
 			ds.Labels[i] = int32(rng.IntN(classes))
 		}
-	case Values:
+	case ir.MSE:
 		ds.TargetWidth = classes
 		ds.Targets = make([]float32, samples*classes)
 		for i := range ds.Targets {
 			ds.Targets[i] = float32(rng.NormFloat64())
 		}
-	case Binary:
+	case ir.BCEWithLogits:
 		ds.TargetWidth = classes
 		ds.Targets = make([]float32, samples*classes)
 		for i := range ds.Targets {

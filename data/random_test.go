@@ -5,10 +5,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nnc-go/nnc/ir"
 )
 
 func TestRandom(t *testing.T) {
-	for _, kind := range []TargetKind{Classes, Values, Binary} {
+	for _, kind := range []ir.Loss{ir.CrossEntropy, ir.MSE, ir.BCEWithLogits} {
 		t.Run(kind.String(), func(t *testing.T) {
 			ds, err := Random(1000, 10, 3, kind, 7)
 			if err != nil {
@@ -24,7 +26,7 @@ func TestRandom(t *testing.T) {
 			}
 
 			switch kind {
-			case Classes:
+			case ir.CrossEntropy:
 				if ds.Classes != 3 || ds.Targets != nil {
 					t.Errorf("Classes %d, Targets %v", ds.Classes, ds.Targets)
 				}
@@ -37,7 +39,7 @@ func TestRandom(t *testing.T) {
 						t.Errorf("%d labels of class %d in 1000, want about 333", n, c)
 					}
 				}
-			case Values:
+			case ir.MSE:
 				if ds.TargetWidth != 3 || ds.Labels != nil || ds.Classes != 0 {
 					t.Errorf("TargetWidth %d, Labels %v, Classes %d", ds.TargetWidth, ds.Labels, ds.Classes)
 				}
@@ -45,7 +47,7 @@ func TestRandom(t *testing.T) {
 				if math.Abs(mean) > 0.1 || math.Abs(sd-1) > 0.1 {
 					t.Errorf("targets: mean %.3f, standard deviation %.3f, want about 0 and 1", mean, sd)
 				}
-			case Binary:
+			case ir.BCEWithLogits:
 				if ds.TargetWidth != 3 || ds.Labels != nil || ds.Classes != 0 {
 					t.Errorf("TargetWidth %d, Labels %v, Classes %d", ds.TargetWidth, ds.Labels, ds.Classes)
 				}
@@ -79,17 +81,17 @@ func meanSD(x []float32) (mean, sd float64) {
 }
 
 func TestRandomDeterministic(t *testing.T) {
-	a, _ := Random(50, 4, 5, Classes, 1)
-	b, _ := Random(50, 4, 5, Classes, 1)
+	a, _ := Random(50, 4, 5, ir.CrossEntropy, 1)
+	b, _ := Random(50, 4, 5, ir.CrossEntropy, 1)
 	if diff := cmp.Diff(a, b); diff != "" {
 		t.Errorf("same seed, different data (-first +second):\n%s", diff)
 	}
-	c, _ := Random(50, 4, 5, Classes, 2)
+	c, _ := Random(50, 4, 5, ir.CrossEntropy, 2)
 	if cmp.Equal(a.X, c.X) || cmp.Equal(a.Labels, c.Labels) {
 		t.Error("seeds 1 and 2 give the same data")
 	}
 	// The features do not depend on the kind of target.
-	v, _ := Random(50, 4, 1, Values, 1)
+	v, _ := Random(50, 4, 1, ir.MSE, 1)
 	if !cmp.Equal(a.X, v.X) {
 		t.Error("features change with the kind of target")
 	}
@@ -98,7 +100,7 @@ func TestRandomDeterministic(t *testing.T) {
 // TestRandomPinned pins the first values of a seed, so that a change to
 // the generator, which would change every training run, is noticed.
 func TestRandomPinned(t *testing.T) {
-	ds, err := Random(2, 2, 10, Classes, 0)
+	ds, err := Random(2, 2, 10, ir.CrossEntropy, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,23 +110,24 @@ func TestRandomPinned(t *testing.T) {
 		Labels: []int32{2, 6},
 	}
 	if diff := cmp.Diff(want, ds); diff != "" {
-		t.Errorf("Random(2, 2, 10, Classes, 0) changed (-want +got):\n%s", diff)
+		t.Errorf("Random(2, 2, 10, ir.CrossEntropy, 0) changed (-want +got):\n%s", diff)
 	}
 }
 
 func TestRandomErrors(t *testing.T) {
 	tests := []struct {
 		samples, features, classes int
-		kind                       TargetKind
+		kind                       ir.Loss
 		want                       string
 	}{
-		{0, 10, 2, Classes, "random: samples = 0, want at least 1"},
-		{10, 0, 2, Classes, "random: features = 0, want at least 1"},
-		{10, 10, 0, Classes, "random: classes = 0, want at least 1"},
-		{10, 10, 0, Values, "random: 0 targets per sample, want at least 1"},
-		{10, 10, 1, 7, "random: unknown target kind TargetKind(7)"},
-		{1 << 20, 1 << 20, 2, Classes, "random: 1048576 samples of 1048576 features is too large"},
-		{1 << 20, 1, 1 << 20, Binary, "random: 1048576 samples of 1048576 targets is too large"},
+		{0, 10, 2, ir.CrossEntropy, "random: samples = 0, want at least 1"},
+		{10, 0, 2, ir.CrossEntropy, "random: features = 0, want at least 1"},
+		{10, 10, 0, ir.CrossEntropy, "random: classes = 0, want at least 1"},
+		{10, 10, 0, ir.MSE, "random: 0 targets per sample, want at least 1"},
+		{10, 10, 1, 7, "random: unknown loss Loss(7)"},
+		{10, 10, 1, ir.NoLoss, "random: unknown loss none"},
+		{1 << 20, 1 << 20, 2, ir.CrossEntropy, "random: 1048576 samples of 1048576 features is too large"},
+		{1 << 20, 1, 1 << 20, ir.BCEWithLogits, "random: 1048576 samples of 1048576 targets is too large"},
 	}
 	for _, tt := range tests {
 		_, err := Random(tt.samples, tt.features, tt.classes, tt.kind, 0)

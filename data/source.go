@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/nnc-go/nnc/ir"
 )
 
 // Source names a data set as a train block's data or test field does:
@@ -26,46 +28,46 @@ type Source struct {
 }
 
 // Open loads the data set src names for a model whose samples have
-// features input values and outputs output values, trained towards targets
-// of the given kind. Relative paths are relative to dir. The data set must
+// features input values and outputs output values, trained with loss
+// (which says what the targets are). Relative paths are relative to dir. The data set must
 // fit: a CSV's float targets are outputs wide, an IDX file's images have
 // features values and labels below outputs (which then is its number of
 // classes).
-func Open(src Source, dir string, features, outputs int, kind TargetKind) (*Dataset, error) {
+func Open(src Source, dir string, features, outputs int, loss ir.Loss) (*Dataset, error) {
 	classes := outputs
 	switch src.Kind {
 	case "random":
-		if kind == Classes && src.Classes > 0 {
+		if loss == ir.CrossEntropy && src.Classes > 0 {
 			classes = src.Classes
 		}
-		return Random(src.Samples, features, classes, kind, src.Seed)
+		return Random(src.Samples, features, classes, loss, src.Seed)
 	case "csv":
-		opt := CSVOptions{Target: src.Target, TargetIndex: src.TargetIndex, Header: src.Header, Kind: kind, Features: features}
-		if kind == Classes {
+		opt := CSVOptions{Target: src.Target, TargetIndex: src.TargetIndex, Header: src.Header, Loss: loss, Features: features}
+		if loss == ir.CrossEntropy {
 			opt.Classes = classes
 		}
 		ds, err := LoadCSV(Resolve(dir, src.Path), opt)
 		if err != nil {
 			return nil, err
 		}
-		if kind != Classes && ds.TargetWidth != outputs {
+		if loss != ir.CrossEntropy && ds.TargetWidth != outputs {
 			return nil, fmt.Errorf("%s: %d target column(s), the model outputs %d values per sample", src.Path, ds.TargetWidth, outputs)
 		}
 		return ds, nil
 	case "idx":
-		return openIDX(Resolve(dir, src.Images), Resolve(dir, src.Labels), features, outputs, kind)
+		return openIDX(Resolve(dir, src.Images), Resolve(dir, src.Labels), features, outputs, loss)
 	case "mnist":
 		images, labels, err := MNIST(src.Split)
 		if err != nil {
 			return nil, err
 		}
-		return openIDX(images, labels, features, outputs, kind)
+		return openIDX(images, labels, features, outputs, loss)
 	}
 	return nil, fmt.Errorf("unknown data source %s", src.Kind)
 }
 
-func openIDX(images, labels string, features, outputs int, kind TargetKind) (*Dataset, error) {
-	if kind != Classes {
+func openIDX(images, labels string, features, outputs int, loss ir.Loss) (*Dataset, error) {
+	if loss != ir.CrossEntropy {
 		return nil, fmt.Errorf("IDX data has class labels: train it with cross_entropy")
 	}
 	ds, err := LoadIDX(images, labels)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/nnc-go/nnc/ir"
 )
 
 func TestOpen(t *testing.T) {
@@ -18,34 +20,34 @@ func TestOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx := Source{Kind: "idx", Images: "images", Labels: "labels"}
-	ds, err := Open(idx, dir, 6, 12, Classes)
+	ds, err := Open(idx, dir, 6, 12, ir.CrossEntropy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ds.N != 3 || ds.Classes != 12 {
 		t.Errorf("idx: %d samples of %d classes, want 3 of 12 (the model's outputs)", ds.N, ds.Classes)
 	}
-	ds, err = Open(Source{Kind: "random", Samples: 5, Classes: 3}, dir, 4, 10, Classes)
+	ds, err = Open(Source{Kind: "random", Samples: 5, Classes: 3}, dir, 4, 10, ir.CrossEntropy)
 	if err != nil || ds.Classes != 3 || ds.Features != 4 {
 		t.Errorf("random(classes = 3): %+v, %v", ds, err)
 	}
-	if ds, err = Open(Source{Kind: "random", Samples: 5, Classes: 3}, dir, 4, 2, Values); err != nil || ds.TargetWidth != 2 {
+	if ds, err = Open(Source{Kind: "random", Samples: 5, Classes: 3}, dir, 4, 2, ir.MSE); err != nil || ds.TargetWidth != 2 {
 		t.Errorf("random for mse: %+v, %v", ds, err)
 	}
 	for _, tt := range []struct {
 		src      Source
 		features int
 		outputs  int
-		kind     TargetKind
+		loss     ir.Loss
 		want     string
 	}{
-		{idx, 6, 10, Values, "IDX data has class labels: train it with cross_entropy"},
-		{idx, 5, 10, Classes, filepath.Join(dir, "images") + " holds samples of 6 values, the model's input takes 5"},
-		{idx, 6, 9, Classes, filepath.Join(dir, "labels") + " holds labels up to 9, the model scores 9 classes"},
-		{Source{Kind: "csv", Path: "two.csv", Header: true, TargetIndex: -1}, 3, 2, Values, "two.csv: 1 target column(s), the model outputs 2 values per sample"},
-		{Source{Kind: "text"}, 1, 1, Classes, "unknown data source text"},
+		{idx, 6, 10, ir.MSE, "IDX data has class labels: train it with cross_entropy"},
+		{idx, 5, 10, ir.CrossEntropy, filepath.Join(dir, "images") + " holds samples of 6 values, the model's input takes 5"},
+		{idx, 6, 9, ir.CrossEntropy, filepath.Join(dir, "labels") + " holds labels up to 9, the model scores 9 classes"},
+		{Source{Kind: "csv", Path: "two.csv", Header: true, TargetIndex: -1}, 3, 2, ir.MSE, "two.csv: 1 target column(s), the model outputs 2 values per sample"},
+		{Source{Kind: "text"}, 1, 1, ir.CrossEntropy, "unknown data source text"},
 	} {
-		if _, err := Open(tt.src, dir, tt.features, tt.outputs, tt.kind); err == nil || err.Error() != tt.want {
+		if _, err := Open(tt.src, dir, tt.features, tt.outputs, tt.loss); err == nil || err.Error() != tt.want {
 			t.Errorf("Open(%+v): error %v, want %s", tt.src, err, tt.want)
 		}
 	}

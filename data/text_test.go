@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nnc-go/nnc/ir"
 )
 
 func TestLoadText(t *testing.T) {
@@ -171,7 +173,7 @@ func TestLoaderBatchTokens(t *testing.T) {
 	}
 	mustPanic(t, "batch out of range", func() { NewLoader(ds, 2, false, 0).BatchTokens(3, make([]int64, 4), nil) })
 	mustPanic(t, "short x", func() { NewLoader(ds, 2, false, 0).BatchTokens(0, make([]int64, 3), nil) })
-	mustPanic(t, "no tokens", func() { NewLoader(indexed(3, Classes), 2, false, 0).BatchTokens(0, make([]int64, 4), nil) })
+	mustPanic(t, "no tokens", func() { NewLoader(indexed(3, ir.CrossEntropy), 2, false, 0).BatchTokens(0, make([]int64, 4), nil) })
 	mustPanic(t, "Row of tokens", func() { ds.Row(0) })
 }
 

@@ -5,7 +5,7 @@
 // turns that parse tree into the small AST below, which knows nothing of
 // the IR. Comments are kept beside the tree so that Format can print a file
 // back in canonical layout without losing them. The parser stops at its first
-// error; resolving names and checking shapes is ir.Build's job.
+// error; resolving names and checking shapes is build.Build's job.
 package dsl
 
 import "github.com/nnc-go/nnc/diag"

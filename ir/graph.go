@@ -1,7 +1,14 @@
-// Package ir is nnc's intermediate representation: a typed, statically
-// shaped SSA graph per entry point (a model's forward pass, its training
-// step), built from the AST by Build, rewritten by the passes, and executed
-// by the interpreter or turned into Go by the code generator.
+// Package ir is nnc's intermediate representation, and nothing of the
+// language: a typed, statically shaped SSA graph per entry point (a
+// model's forward pass, its training step), built by a front end through
+// Builder (package build for the nnc language), rewritten by the passes,
+// and executed by the interpreter or turned into Go by the code generator.
+//
+// The op table (op.go) holds a row per op: its name, arity, shape rule
+// and VJP. A shape rule that refuses its arguments returns a *ShapeError
+// saying which argument and what is wrong, which a front end turns into a
+// message in its user's terms. Program is what a front end returns: the
+// graphs and the train block's configuration.
 //
 // A Graph is a list of Values in topological order. Every Value has a stable
 // ID (never renumbered, so the text of a graph before and after a pass can
@@ -65,7 +72,8 @@ func NewGraph(name, file string) *Graph { return &Graph{Name: name, File: file} 
 
 // NewValue appends a value computing op over args. Its type is derived by
 // the op's shape rule, so a pass cannot create an ill-typed value: a shape
-// rule failing here is a compiler bug, and NewValue panics.
+// rule failing here is a compiler bug, and NewValue panics. Front ends,
+// whose input is the user's, use Builder, which returns the error.
 func (g *Graph) NewValue(op Op, attrs Attrs, pos diag.Pos, args ...*Value) *Value {
 	info := op.Info()
 	if info.Declared {
@@ -98,18 +106,19 @@ func (g *Graph) add(v *Value) *Value {
 	return v
 }
 
-// inferType applies op's shape rule after checking the arity.
+// inferType applies op's shape rule after checking the arity. Its errors
+// are *ShapeError.
 func inferType(op Op, args []*Value, attrs Attrs, decl Type) (Type, error) {
 	info := op.Info()
 	if op == OpInvalid || op >= numOps {
-		return Type{}, fmt.Errorf("invalid op")
+		return Type{}, &ShapeError{Op: op, Arg: -1, Msg: "invalid op"}
 	}
 	min := info.MinArity
 	if min == 0 {
 		min = info.Arity
 	}
 	if len(args) < min || len(args) > info.Arity {
-		return Type{}, fmt.Errorf("%s takes %d arguments, has %d", info.Name, info.Arity, len(args))
+		return Type{}, &ShapeError{Op: op, Arg: -1, Kind: ShapeArity, Msg: fmt.Sprintf("%s takes %d arguments, has %d", info.Name, info.Arity, len(args))}
 	}
 	if info.Shape == nil {
 		return decl, nil
@@ -118,7 +127,16 @@ func inferType(op Op, args []*Value, attrs Attrs, decl Type) (Type, error) {
 	for i, a := range args {
 		ts[i] = a.Type
 	}
-	return info.Shape(ts, attrs, decl)
+	t, err := info.Shape(ts, attrs, decl)
+	if err != nil {
+		se, ok := err.(*ShapeError)
+		if !ok {
+			se = &ShapeError{Arg: -1, Msg: err.Error()}
+		}
+		se.Op = op
+		return Type{}, se
+	}
+	return t, nil
 }
 
 // Output returns the value of the output named name, or nil.

@@ -1,9 +1,14 @@
 package ir_test
 
 import (
+	"errors"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/ir"
 )
 
@@ -123,4 +128,128 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("print/parse not stable:\n%s\n---\n%s", out, out2)
 		}
 	})
+}
+
+// TestBuilderReturnsShapeErrors: a front end adding ill-shaped values gets
+// a *ShapeError naming the op, the argument and the kind of fault, never a
+// panic, and the graph is left without the value.
+func TestBuilderReturnsShapeErrors(t *testing.T) {
+	b := ir.NewBuilder("G", "g.nn")
+	x, err := b.Input("x", ir.Type{DType: ir.F32, Shape: ir.Shape{ir.Batch, 4}}, diag.Pos{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := b.Param("w", ir.Type{DType: ir.F32, Shape: ir.Shape{3, 5}}, ir.Attrs{{Key: "init", Val: "zeros"}}, diag.Pos{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(b.Graph().Values)
+	tests := []struct {
+		add  func() (*ir.Value, error)
+		op   ir.Op
+		arg  int
+		kind ir.ShapeKind
+		msg  string
+	}{
+		{func() (*ir.Value, error) { return b.Op(ir.OpAdd, nil, diag.Pos{}, x, w) }, ir.OpAdd, -1, ir.ShapeBroadcast, "shapes [N, 4] and [3, 5] do not broadcast"},
+		{func() (*ir.Value, error) { return b.Op(ir.OpMatMul, nil, diag.Pos{}, x, w) }, ir.OpMatMul, -1, ir.ShapeInner, "matmul of [N, 4] and [3, 5]: inner dimensions 4 and 3 differ"},
+		{func() (*ir.Value, error) { return b.Op(ir.OpSoftmax, ir.Attrs{{Key: "dim", Val: 2}}, diag.Pos{}, x) }, ir.OpSoftmax, 0, ir.ShapeAxis, "dim 2 out of range for [N, 4]"},
+		{func() (*ir.Value, error) { return b.Op(ir.OpMean, ir.Attrs{{Key: "dim", Val: 0}}, diag.Pos{}, x) }, ir.OpMean, 0, ir.ShapeBatchAxis, "mean over the batch dimension of [N, 4]"},
+		{func() (*ir.Value, error) {
+			return b.Op(ir.OpMaxPool2d, ir.Attrs{{Key: "kernel", Val: 2}}, diag.Pos{}, x)
+		}, ir.OpMaxPool2d, 0, ir.ShapeRank, "maxpool2d of [N, 4]: needs [N, C, H, W] and a positive kernel"},
+		{func() (*ir.Value, error) { return b.Op(ir.OpRelu, nil, diag.Pos{}) }, ir.OpRelu, -1, ir.ShapeArity, "Relu takes 1 arguments, has 0"},
+		{func() (*ir.Value, error) { return b.Op(ir.OpRelu, nil, diag.Pos{}, nil) }, ir.OpRelu, -1, ir.ShapeMismatch, "Relu of a missing argument"},
+		{func() (*ir.Value, error) { return b.Op(ir.OpReshape, nil, diag.Pos{}, x) }, ir.OpReshape, -1, ir.ShapeDeclared, "Reshape needs a declared type"},
+		{func() (*ir.Value, error) {
+			return b.Declared(ir.OpReshape, ir.Type{DType: ir.F32, Shape: ir.Shape{ir.Batch, 3}}, nil, diag.Pos{}, x)
+		}, ir.OpReshape, 0, ir.ShapeDeclared, "cannot reshape [N, 4] into [N, 3]"},
+		{func() (*ir.Value, error) {
+			return b.Param("w", ir.Type{DType: ir.F32, Shape: ir.Shape{1}}, nil, diag.Pos{})
+		}, ir.OpParam, -1, ir.ShapeDeclared, "parameter w added twice"},
+		{func() (*ir.Value, error) { return b.Input("y", ir.Type{DType: ir.F32, Shape: ir.Shape{0}}, diag.Pos{}) }, ir.OpInput, -1, ir.ShapeDeclared, "Input y: dimension 0 in [0]"},
+		{func() (*ir.Value, error) { return b.Input("y", ir.Type{Shape: ir.Shape{2}}, diag.Pos{}) }, ir.OpInput, -1, ir.ShapeDeclared, "Input y has no element type"},
+	}
+	for i, tt := range tests {
+		v, err := tt.add()
+		var se *ir.ShapeError
+		if v != nil || !errors.As(err, &se) {
+			t.Errorf("%d: got %v, %v; want a *ShapeError", i, v, err)
+			continue
+		}
+		if se.Op != tt.op || se.Arg != tt.arg || se.Kind != tt.kind || se.Error() != tt.msg {
+			t.Errorf("%d: got {%s %d %d %q}, want {%s %d %d %q}", i, se.Op, se.Arg, se.Kind, se.Msg, tt.op, tt.arg, tt.kind, tt.msg)
+		}
+	}
+	if len(b.Graph().Values) != n {
+		t.Errorf("refused values were added: %d values, want %d", len(b.Graph().Values), n)
+	}
+	y, err := b.Op(ir.OpMatMul, ir.Attrs{{Key: "tb", Val: true}}, diag.Pos{}, x, mustParam(t, b))
+	if err != nil || y.Type.String() != "f32[N,3]" {
+		t.Fatalf("MatMul: %v, %v", y, err)
+	}
+	b.Output("out", y)
+	if err := ir.Verify(b.Graph()); err != nil {
+		t.Error(err)
+	}
+}
+
+func mustParam(t *testing.T, b *ir.Builder) *ir.Value {
+	v, err := b.Param("v", ir.Type{DType: ir.F32, Shape: ir.Shape{3, 4}}, ir.Attrs{{Key: "init", Val: "zeros"}}, diag.Pos{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestNoFrontEnd: ir knows no language; a front end imports ir, not the
+// other way round.
+func TestNoFrontEnd(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if p := strings.Trim(imp.Path.Value, `"`); strings.HasPrefix(p, "github.com/nnc-go/nnc/") && p != "github.com/nnc-go/nnc/diag" && p != "github.com/nnc-go/nnc/ir" {
+				t.Errorf("%s imports %s: ir depends on nothing of nnc but diag", name, p)
+			}
+		}
+	}
+}
+
+// TestLoss: one loss type, spelled as the train block spells it, says what
+// the targets are and whether predictions are classes.
+func TestLoss(t *testing.T) {
+	for _, tt := range []struct {
+		loss           ir.Loss
+		name           string
+		classification bool
+		target         ir.DType
+	}{
+		{ir.CrossEntropy, "cross_entropy", true, ir.I32},
+		{ir.MSE, "mse", false, ir.F64},
+		{ir.BCEWithLogits, "bce_with_logits", true, ir.F64},
+	} {
+		got, ok := ir.ParseLoss(tt.name)
+		if !ok || got != tt.loss || got.String() != tt.name || !got.Valid() {
+			t.Errorf("ParseLoss(%q) = %v, %v", tt.name, got, ok)
+		}
+		if got.Classification() != tt.classification || got.TargetDType(ir.F64) != tt.target {
+			t.Errorf("%s: Classification %v, TargetDType(f64) %s", tt.name, got.Classification(), got.TargetDType(ir.F64))
+		}
+	}
+	for _, s := range []string{"", "none", "Loss(4)", "CrossEntropy"} {
+		if l, ok := ir.ParseLoss(s); ok || l != ir.NoLoss {
+			t.Errorf("ParseLoss(%q) = %v, %v; want NoLoss, false", s, l, ok)
+		}
+	}
+	if ir.NoLoss.Valid() || ir.NoLoss.Classification() || ir.Loss(9).Valid() || ir.Loss(9).String() != "Loss(9)" || ir.NoLoss.String() != "none" {
+		t.Error("NoLoss and out-of-range losses are not valid losses")
+	}
 }

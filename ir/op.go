@@ -280,7 +280,7 @@ func dropoutShape(_ []Type, attrs Attrs, decl Type) (Type, error) {
 func sameDType(args []Type) error {
 	for _, a := range args[1:] {
 		if a.DType != args[0].DType {
-			return fmt.Errorf("mixed element types %s and %s", args[0].DType, a.DType)
+			return shapeErr(ShapeDType, -1, "mixed element types %s and %s", args[0].DType, a.DType)
 		}
 	}
 	return nil
@@ -292,7 +292,7 @@ func broadcastShape(args []Type, _ Attrs, _ Type) (Type, error) {
 	}
 	s, ok := Broadcast(args[0].Shape, args[1].Shape)
 	if !ok {
-		return Type{}, fmt.Errorf("shapes %s and %s do not broadcast", args[0].Shape, args[1].Shape)
+		return Type{}, shapeErr(ShapeBroadcast, -1, "shapes %s and %s do not broadcast", args[0].Shape, args[1].Shape)
 	}
 	return Type{DType: args[0].DType, Shape: s}, nil
 }
@@ -310,9 +310,9 @@ func matmulShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	batched := rb > 2
 	switch {
 	case ra < 2 || rb < 2:
-		return Type{}, fmt.Errorf("matmul of %s and %s: operands need 2 dimensions or more", a, b)
+		return Type{}, shapeErr(ShapeRank, min(ra, 2)/2, "matmul of %s and %s: operands need 2 dimensions or more", a, b)
 	case batched && (ra != rb || !a[:ra-2].Equal(b[:rb-2])):
-		return Type{}, fmt.Errorf("matmul of %s and %s: batch dimensions differ", a, b)
+		return Type{}, shapeErr(ShapeBatchDims, -1, "matmul of %s and %s: batch dimensions differ", a, b)
 	case !batched && ta && ra != 2:
 		return Type{}, fmt.Errorf("matmul of %s and %s: a transposed left operand must be 2-D", a, b)
 	}
@@ -325,7 +325,7 @@ func matmulShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 		kb, n = n, kb
 	}
 	if k != kb {
-		return Type{}, fmt.Errorf("matmul of %s and %s: inner dimensions %s and %s differ", a, b, dimString(k), dimString(kb))
+		return Type{}, shapeErr(ShapeInner, -1, "matmul of %s and %s: inner dimensions %s and %s differ", a, b, dimString(k), dimString(kb))
 	}
 	out := append(a[:ra-2].Clone(), m, n)
 	if err := checkShape(out); err != nil {
@@ -367,7 +367,7 @@ func NormAxis(dim, rank int) (int, bool) {
 
 func axisSameShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	if _, ok := NormAxis(attrs.Int("dim", -1), args[0].Shape.Rank()); !ok {
-		return Type{}, fmt.Errorf("dim %d out of range for %s", attrs.Int("dim", -1), args[0].Shape)
+		return Type{}, shapeErr(ShapeAxis, 0, "dim %d out of range for %s", attrs.Int("dim", -1), args[0].Shape)
 	}
 	return args[0], nil
 }
@@ -376,7 +376,7 @@ func reduceShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	s := args[0].Shape
 	d, ok := NormAxis(attrs.Int("dim", -1), s.Rank())
 	if !ok {
-		return Type{}, fmt.Errorf("dim %d out of range for %s", attrs.Int("dim", -1), s)
+		return Type{}, shapeErr(ShapeAxis, 0, "dim %d out of range for %s", attrs.Int("dim", -1), s)
 	}
 	out := append(s[:d:d].Clone(), s[d+1:]...)
 	return Type{DType: args[0].DType, Shape: out}, nil
@@ -387,7 +387,7 @@ func reduceShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 func meanShape(args []Type, attrs Attrs, decl Type) (Type, error) {
 	s := args[0].Shape
 	if d, ok := NormAxis(attrs.Int("dim", -1), s.Rank()); ok && s[d] == Batch {
-		return Type{}, fmt.Errorf("mean over the batch dimension of %s", s)
+		return Type{}, shapeErr(ShapeBatchAxis, 0, "mean over the batch dimension of %s", s)
 	}
 	return reduceShape(args, attrs, decl)
 }
@@ -395,7 +395,7 @@ func meanShape(args []Type, attrs Attrs, decl Type) (Type, error) {
 func reshapeShape(args []Type, _ Attrs, decl Type) (Type, error) {
 	in, out := args[0].Shape, decl.Shape
 	if in.HasBatch() != out.HasBatch() || in.Elems() != out.Elems() {
-		return Type{}, fmt.Errorf("cannot reshape %s into %s", in, out)
+		return Type{}, shapeErr(ShapeDeclared, 0, "cannot reshape %s into %s", in, out)
 	}
 	if decl.DType != args[0].DType {
 		return Type{}, fmt.Errorf("reshape changes element type %s to %s", args[0].DType, decl.DType)
@@ -422,7 +422,7 @@ func conv2dShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	}
 	x, w := args[0].Shape, args[1].Shape
 	if x.Rank() != 4 || w.Rank() != 4 || x[1] != w[1] || w[2] != w[3] {
-		return Type{}, fmt.Errorf("conv2d of %s with weight %s: needs [N, C, H, W] and [out, C, k, k]", x, w)
+		return Type{}, shapeErr(ShapeMismatch, 0, "conv2d of %s with weight %s: needs [N, C, H, W] and [out, C, k, k]", x, w)
 	}
 	if len(args) == 3 && !args[2].Shape.Equal(Shape{w[0]}) {
 		return Type{}, fmt.Errorf("conv2d bias %s does not match weight %s", args[2].Shape, w)
@@ -430,7 +430,7 @@ func conv2dShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	s, p := attrs.Int("stride", 1), attrs.Int("padding", 0)
 	h, wd := ConvOut(x[2], w[2], s, p), ConvOut(x[3], w[3], s, p)
 	if h <= 0 || wd <= 0 {
-		return Type{}, fmt.Errorf("conv2d kernel %d larger than padded input %s", w[2], x)
+		return Type{}, shapeErr(ShapeWindow, 0, "conv2d kernel %d larger than padded input %s", w[2], x)
 	}
 	return Type{DType: args[0].DType, Shape: Shape{x[0], w[0], h, wd}}, nil
 }
@@ -440,11 +440,11 @@ func maxPoolShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	k := attrs.Int("kernel", 0)
 	s := attrs.Int("stride", k)
 	if x.Rank() != 4 || k <= 0 {
-		return Type{}, fmt.Errorf("maxpool2d of %s: needs [N, C, H, W] and a positive kernel", x)
+		return Type{}, shapeErr(ShapeRank, 0, "maxpool2d of %s: needs [N, C, H, W] and a positive kernel", x)
 	}
 	h, w := ConvOut(x[2], k, s, 0), ConvOut(x[3], k, s, 0)
 	if h <= 0 || w <= 0 {
-		return Type{}, fmt.Errorf("maxpool2d kernel %d larger than input %s", k, x)
+		return Type{}, shapeErr(ShapeWindow, 0, "maxpool2d kernel %d larger than input %s", k, x)
 	}
 	return Type{DType: args[0].DType, Shape: Shape{x[0], x[1], h, w}}, nil
 }
@@ -455,11 +455,11 @@ func batchNormShape(args []Type, _ Attrs, _ Type) (Type, error) {
 	}
 	x := args[0].Shape
 	if x.Rank() != 2 && x.Rank() != 4 {
-		return Type{}, fmt.Errorf("batchnorm of %s: needs [N, C] or [N, C, H, W]", x)
+		return Type{}, shapeErr(ShapeRank, 0, "batchnorm of %s: needs [N, C] or [N, C, H, W]", x)
 	}
 	for _, a := range args[1:] {
 		if !a.Shape.Equal(Shape{x[1]}) {
-			return Type{}, fmt.Errorf("batchnorm of %s with a statistic of shape %s", x, a.Shape)
+			return Type{}, shapeErr(ShapeMismatch, 0, "batchnorm of %s with a statistic of shape %s", x, a.Shape)
 		}
 	}
 	return args[0], nil

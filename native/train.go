@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/build"
 	"github.com/nnc-go/nnc/codegen"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/kernels"
@@ -22,7 +23,7 @@ import (
 // p: the generated package with its training step, seeded with seed, and a
 // main that embeds the model's source and runs TrainMain.
 func TrainProgram(p *ir.Program, src []byte, seed uint64) (Program, error) {
-	code, err := codegen.Generate(p, codegen.Options{Package: "model", Source: p.File.Name, Train: true, Seed: seed})
+	code, err := codegen.Generate(p, codegen.Options{Package: "model", Source: p.File, Train: true, Seed: seed})
 	if err != nil {
 		return Program{}, err
 	}
@@ -125,7 +126,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 		k, v, _ := strings.Cut(s, "=")
 		sets[k] = v
 	}
-	p, err := nnc.Compile(*file, source, nnc.Options{Options: ir.Options{Model: *model, Set: sets}, LR: lr, TrainBatch: batch})
+	p, err := nnc.Compile(*file, source, nnc.Options{Options: build.Options{Model: *model, Set: sets}, LR: lr, TrainBatch: batch})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -17,7 +17,7 @@ import (
 // is left alone.
 //
 // Only values that depend on a parameter get gradients. A parameter with no
-// path to the loss gets none: ir.Build warns about it, and the optimizer
+// path to the loss gets none: build.Build warns about it, and the optimizer
 // leaves it as it is, as torch.optim does for a parameter whose grad is
 // None. An op on a path from a parameter to the loss without a VJP rule
 // stops the pass with a diagnostic at that op's position.

@@ -15,7 +15,7 @@ import (
 //
 // The rules are torch.optim's (SGD with momentum, dampening, weight decay
 // and Nesterov; Adam; AdamW's decoupled weight decay), read from the
-// graph's attributes, which ir.Build sets from the train block.
+// graph's attributes, which build.Build sets from the train block.
 func optim(g *ir.Graph) {
 	name := g.Attrs.String("optimizer")
 	if name == "" || g.Output("optimizer.step") != nil {

@@ -1,5 +1,5 @@
 // Package passes holds the rewrites nnc runs over an ir.Graph between
-// ir.Build and a back end, one pass per file, listed in order in the table
+// build.Build and a back end, one pass per file, listed in order in the table
 // below as Go's SSA back end lists its passes (cmd/compile/internal/ssa's
 // compile.go): a pass is a plain func(*ir.Graph), its name a single word
 // usable as `nnc ir --after NAME`, and constraints on the order are data,

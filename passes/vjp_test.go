@@ -808,7 +808,7 @@ func TestVJP(t *testing.T) {
 	}
 }
 
-// mlpStep is a training step of a two-layer classifier as ir.Build writes
+// mlpStep is a training step of a two-layer classifier as build.Build writes
 // it for `h = relu(fc1(x)); return fc2(h)` with cross_entropy.
 const mlpStep = `graph MLP.train_step "mlp.nn" {batch=4,optimizer="SGD",lr=0.1,momentum=0.0,dampening=0.0,weight_decay=0.0,nesterov=false} {
   v0 = Input <f64[N,4]> (x) @5:13

@@ -21,19 +21,12 @@ func ShapeOf(p *ir.Program) Shape {
 
 // Load reads a data source for a model whose rows have sh's sizes, paths
 // relative to dir. The data package does the loading and the checks; Load
-// tells it the model's row sizes and the target kind the loss wants.
-func Load(src *ir.DataSource, dir, loss string, sh Shape) (*data.Dataset, error) {
-	kind := data.Classes
-	switch loss {
-	case "mse":
-		kind = data.Values
-	case "bce_with_logits":
-		kind = data.Binary
-	}
+// tells it the model's row sizes and the loss.
+func Load(src *ir.DataSource, dir string, loss ir.Loss, sh Shape) (*data.Dataset, error) {
 	s := data.Source{
 		Kind: src.Kind, Samples: src.Samples, Classes: src.Classes, Seed: src.Seed,
 		Path: src.Path, Target: src.Target, TargetIndex: src.TargetIndex, Header: src.Header,
 		Split: src.Split, Images: src.Images, Labels: src.Labels,
 	}
-	return data.Open(s, dir, sh.features, sh.outputs, kind)
+	return data.Open(s, dir, sh.features, sh.outputs, loss)
 }

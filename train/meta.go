@@ -33,9 +33,9 @@ const (
 // trained on, so that predictions can name classes and inputs can be
 // matched to the training features by name.
 type DataInfo struct {
-	// Loss is the train block's loss: cross_entropy, mse or
-	// bce_with_logits.
-	Loss string
+	// Loss is the train block's loss; NoLoss when the checkpoint records
+	// none that nnc knows.
+	Loss ir.Loss
 	// Classes holds the class names in class order (Classes[k] is class k)
 	// when the training target column held names; nil otherwise.
 	Classes []string
@@ -54,8 +54,8 @@ type DataInfo struct {
 
 // metadata adds d's fields to m.
 func (d DataInfo) metadata(m map[string]string) {
-	if d.Loss != "" {
-		m[metaLoss] = d.Loss
+	if d.Loss.Valid() {
+		m[metaLoss] = d.Loss.String()
 	}
 	if d.Classes != nil {
 		b, _ := json.Marshal(d.Classes)
@@ -81,7 +81,7 @@ func modelMetadata(m map[string]string, p *ir.Program) {
 	m[metaModel] = p.Model
 	hps := make([]string, len(p.HParams))
 	for i, hp := range p.HParams {
-		hps[i] = hp.Name + "=" + hp.Value.String()
+		hps[i] = hp.Name + "=" + fmt.Sprint(hp.Value)
 	}
 	if len(hps) > 0 {
 		m[metaHParams] = strings.Join(hps, ", ")
@@ -106,7 +106,8 @@ func savedFrom(m map[string]string) string {
 // are ignored, and a checkpoint without them (such as PyTorch's) gives the
 // zero DataInfo.
 func dataInfo(m map[string]string) (DataInfo, error) {
-	d := DataInfo{Loss: m[metaLoss], Target: m[metaTarget]}
+	loss, _ := ir.ParseLoss(m[metaLoss])
+	d := DataInfo{Loss: loss, Target: m[metaTarget]}
 	for _, l := range []struct {
 		key string
 		dst *[]string
@@ -139,7 +140,7 @@ func ReadDataInfo(metadata map[string]string) (DataInfo, error) { return dataInf
 // trainingInfo describes the training data ds, loaded from src, for the
 // checkpoint. Feature names are best effort: a header that cannot be read
 // again, or whose names are empty or repeated, records none.
-func trainingInfo(src *ir.DataSource, dir, loss string, ds *data.Dataset) DataInfo {
+func trainingInfo(src *ir.DataSource, dir string, loss ir.Loss, ds *data.Dataset) DataInfo {
 	d := DataInfo{Loss: loss, Classes: ds.ClassNames}
 	if src.Kind != "csv" || !src.Header {
 		return d

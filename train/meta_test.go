@@ -14,10 +14,10 @@ import (
 func TestDataInfoRoundTrip(t *testing.T) {
 	for _, d := range []DataInfo{
 		{},
-		{Loss: "mse"},
-		{Loss: "cross_entropy", Classes: []string{"a b", `"q"`, "é"}, Features: []string{"x", "y,z"}, Target: "kind"},
-		{Loss: "cross_entropy", Classes: []string{}, Features: []string{}},
-		{Loss: "cross_entropy", Norm: &data.Standardization{Mean: []float64{55000.125, -0.1}, Std: []float64{1e-3, 1}}},
+		{Loss: ir.MSE},
+		{Loss: ir.CrossEntropy, Classes: []string{"a b", `"q"`, "é"}, Features: []string{"x", "y,z"}, Target: "kind"},
+		{Loss: ir.CrossEntropy, Classes: []string{}, Features: []string{}},
+		{Loss: ir.CrossEntropy, Norm: &data.Standardization{Mean: []float64{55000.125, -0.1}, Std: []float64{1e-3, 1}}},
 	} {
 		m := map[string]string{"model": "M"}
 		d.metadata(m)
@@ -62,18 +62,18 @@ func TestTrainingInfo(t *testing.T) {
 		want DataInfo
 	}{
 		{ir.DataSource{Kind: "csv", Path: "named.csv", Target: "kind", Header: true},
-			DataInfo{Loss: "cross_entropy", Classes: []string{"x"}, Features: []string{"a", "b"}, Target: "kind"}},
+			DataInfo{Loss: ir.CrossEntropy, Classes: []string{"x"}, Features: []string{"a", "b"}, Target: "kind"}},
 		{ir.DataSource{Kind: "csv", Path: "named.csv", TargetIndex: 0, Header: true},
-			DataInfo{Loss: "cross_entropy", Classes: []string{"x"}, Features: []string{"b", "kind"}, Target: "a"}},
+			DataInfo{Loss: ir.CrossEntropy, Classes: []string{"x"}, Features: []string{"b", "kind"}, Target: "a"}},
 		{ir.DataSource{Kind: "csv", Path: "named.csv", TargetIndex: -1, Header: true},
-			DataInfo{Loss: "cross_entropy", Classes: []string{"x"}, Features: []string{"a", "b"}, Target: "kind"}},
+			DataInfo{Loss: ir.CrossEntropy, Classes: []string{"x"}, Features: []string{"a", "b"}, Target: "kind"}},
 		{ir.DataSource{Kind: "csv", Path: "dup.csv", TargetIndex: -1, Header: true},
-			DataInfo{Loss: "cross_entropy", Classes: []string{"x"}, Target: "kind"}},
+			DataInfo{Loss: ir.CrossEntropy, Classes: []string{"x"}, Target: "kind"}},
 		{ir.DataSource{Kind: "csv", Path: "named.csv", TargetIndex: -1},
-			DataInfo{Loss: "cross_entropy", Classes: []string{"x"}}},
-		{ir.DataSource{Kind: "random"}, DataInfo{Loss: "cross_entropy", Classes: []string{"x"}}},
+			DataInfo{Loss: ir.CrossEntropy, Classes: []string{"x"}}},
+		{ir.DataSource{Kind: "random"}, DataInfo{Loss: ir.CrossEntropy, Classes: []string{"x"}}},
 	} {
-		if got := trainingInfo(&tt.src, dir, "cross_entropy", ds); !reflect.DeepEqual(got, tt.want) {
+		if got := trainingInfo(&tt.src, dir, ir.CrossEntropy, ds); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%+v: got %+v, want %+v", tt.src, got, tt.want)
 		}
 	}

@@ -72,9 +72,9 @@ func warnStuck(w io.Writer, p *ir.Program, ep Epoch, ds *data.Dataset, info Data
 	}
 	k := 2 // bce_with_logits: each output is a choice of two
 	switch cfg.Loss {
-	case "cross_entropy":
+	case ir.CrossEntropy:
 		k = ShapeOf(p).outputs
-	case "bce_with_logits":
+	case ir.BCEWithLogits:
 	default:
 		return
 	}

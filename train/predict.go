@@ -18,32 +18,6 @@ import (
 	"github.com/nnc-go/nnc/kernels"
 )
 
-// Task says what a model's outputs mean, which follows from the loss it
-// was trained with.
-type Task int
-
-const (
-	// TaskValues outputs are taken as they are (mse, or no loss known).
-	TaskValues Task = iota
-	// TaskClasses outputs are class scores (cross_entropy): the prediction
-	// is the first highest score, its probabilities the softmax.
-	TaskClasses
-	// TaskBinary outputs are logits (bce_with_logits): each predicts class
-	// 1 when positive, with probability its sigmoid.
-	TaskBinary
-)
-
-// TaskOf returns the task of a model trained with loss.
-func TaskOf(loss string) Task {
-	switch loss {
-	case "cross_entropy":
-		return TaskClasses
-	case "bce_with_logits":
-		return TaskBinary
-	}
-	return TaskValues
-}
-
 // PredictOptions configure Predict.
 type PredictOptions struct {
 	// Weights names the safetensors checkpoint holding the model's
@@ -53,13 +27,18 @@ type PredictOptions struct {
 	// or an IDX file of images (possibly gzip-compressed).
 	Input string
 	// Loss is the loss the model was trained with, which says how to read
-	// its outputs; "" takes the one the checkpoint records, if any.
-	Loss string
+	// its outputs; NoLoss takes the one the checkpoint records, if any.
+	Loss ir.Loss
 }
 
 // Predictions are the outputs of a model's forward pass for each input row.
 type Predictions struct {
-	Task Task
+	// Loss says how the outputs read: class scores for CrossEntropy
+	// (the prediction is the first highest score, its probabilities the
+	// softmax), logits for BCEWithLogits (each predicts class 1 when
+	// positive, with probability its sigmoid), values for anything else
+	// (MSE, no loss known, or class scores of a single column).
+	Loss ir.Loss
 	// N is the number of rows, Width the number of outputs per row.
 	N, Width int
 	// Out holds the outputs, row-major: N*Width class scores, logits or
@@ -82,15 +61,15 @@ func (p *Predictions) HasAnswers() bool { return p.Labels != nil || p.Targets !=
 // the training loss computes it (cross-entropy of the softmax, binary
 // cross-entropy of the logits, or the mean squared error over every
 // output), and the accuracy: the share of rows whose predicted class is
-// the answer (of outputs whose sign matches a 0/1 answer, for TaskBinary),
-// NaN for TaskValues. Without answers both are NaN.
+// the answer (of outputs whose sign matches a 0/1 answer, for
+// BCEWithLogits), NaN for values. Without answers both are NaN.
 func (p *Predictions) Score() (loss, accuracy float64) {
 	if !p.HasAnswers() || p.N == 0 {
 		return math.NaN(), math.NaN()
 	}
 	right := 0
 	switch {
-	case p.Task == TaskClasses && p.Labels != nil:
+	case p.Loss == ir.CrossEntropy && p.Labels != nil:
 		var probs []float64
 		for i := range p.N {
 			k := int(p.Labels[i])
@@ -101,7 +80,7 @@ func (p *Predictions) Score() (loss, accuracy float64) {
 			loss -= math.Log(probs[k])
 		}
 		return loss / float64(p.N), float64(right) / float64(p.N)
-	case p.Task == TaskBinary && p.Targets != nil:
+	case p.Loss == ir.BCEWithLogits && p.Targets != nil:
 		for j, x := range p.Out {
 			y := float64(p.Targets[j])
 			// max(x, 0) - x*y + log(1 + exp(-|x|)), as PyTorch computes it.
@@ -125,7 +104,7 @@ func (p *Predictions) Score() (loss, accuracy float64) {
 // Row returns the outputs of row i.
 func (p *Predictions) Row(i int) []float64 { return p.Out[i*p.Width : (i+1)*p.Width] }
 
-// Class returns the class predicted for row i of a TaskClasses task: the
+// Class returns the class predicted for row i of CrossEntropy scores: the
 // index of its first highest score (a NaN counts as highest), as
 // torch.argmax and the training accuracy pick it.
 func (p *Predictions) Class(i int) int {
@@ -143,13 +122,13 @@ func (p *Predictions) Label(k int) string {
 }
 
 // Probabilities returns the probabilities of row i in dst (grown as
-// needed): the softmax of the scores for TaskClasses, the sigmoid of each
-// logit for TaskBinary, and the outputs themselves for TaskValues.
+// needed): the softmax of the scores for CrossEntropy, the sigmoid of each
+// logit for BCEWithLogits, and the outputs themselves otherwise.
 func (p *Predictions) Probabilities(i int, dst []float64) []float64 {
 	row := p.Row(i)
 	dst = append(dst[:0], row...)
-	switch p.Task {
-	case TaskClasses:
+	switch p.Loss {
+	case ir.CrossEntropy:
 		m := math.Inf(-1)
 		for _, v := range row {
 			m = max(m, v)
@@ -162,7 +141,7 @@ func (p *Predictions) Probabilities(i int, dst []float64) []float64 {
 		for j := range dst {
 			dst[j] /= s
 		}
-	case TaskBinary:
+	case ir.BCEWithLogits:
 		for j, v := range row {
 			dst[j] = 1 / (1 + math.Exp(-v))
 		}
@@ -198,14 +177,14 @@ func Predict(p *ir.Program, opt PredictOptions) (*Predictions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", opt.Weights, err)
 	}
-	if opt.Loss != "" {
+	if opt.Loss != ir.NoLoss {
 		info.Loss = opt.Loss
 	}
-	pr := &Predictions{Task: TaskOf(info.Loss), Width: out.Type.Shape.Elems(), Data: info}
-	if pr.Task == TaskClasses && pr.Width < 2 {
-		pr.Task = TaskValues
+	pr := &Predictions{Loss: info.Loss, Width: out.Type.Shape.Elems(), Data: info}
+	if pr.Loss == ir.CrossEntropy && pr.Width < 2 {
+		pr.Loss = ir.NoLoss
 	}
-	ds, err := loadInputs(opt.Input, ins[0].Type.Shape.Elems(), info, pr.Task, pr.Width)
+	ds, err := loadInputs(opt.Input, ins[0].Type.Shape.Elems(), info, pr.Loss, pr.Width)
 	if err != nil {
 		return nil, err
 	}
@@ -261,8 +240,8 @@ func forward[T kernels.Float](g *ir.Graph, f *checkpoint.File, path string, ds *
 // loadInputs reads the rows to predict on from path, for a model whose
 // input takes features values per row and outputs width per row. A CSV
 // file that holds the training target column, by the name info records,
-// gives the answers too: class labels for TaskClasses, values otherwise.
-func loadInputs(path string, features int, info DataInfo, task Task, width int) (*data.Dataset, error) {
+// gives the answers too: class labels for CrossEntropy, values otherwise.
+func loadInputs(path string, features int, info DataInfo, loss ir.Loss, width int) (*data.Dataset, error) {
 	if isIDX(path) {
 		ds, err := data.LoadIDXImages(path)
 		if err != nil {
@@ -285,12 +264,12 @@ func loadInputs(path string, features int, info DataInfo, task Task, width int) 
 		if t := slices.Index(first, info.Target); info.Target != "" && t >= 0 {
 			// The answers: read as the training data's target was.
 			cols = slices.Delete(slices.Clone(first), t, t+1)
-			opt = data.CSVOptions{Target: info.Target, Header: true, Features: len(cols), Kind: data.Values}
-			switch task {
-			case TaskClasses:
-				opt.Kind, opt.Classes = data.Classes, width
-			case TaskBinary:
-				opt.Kind = data.Binary
+			opt = data.CSVOptions{Target: info.Target, Header: true, Features: len(cols), Loss: ir.MSE}
+			switch loss {
+			case ir.CrossEntropy:
+				opt.Loss, opt.Classes = ir.CrossEntropy, width
+			case ir.BCEWithLogits:
+				opt.Loss = ir.BCEWithLogits
 			}
 		}
 		if order, err = matchColumns(path, cols, info); err != nil {

@@ -149,12 +149,12 @@ func TestPredictRoundTrip(t *testing.T) {
 	write(t, features, reorder(csv, []int{0, 1, 2, 3}))
 	p := compileForward(t, filepath.Join(dir, "blobs.nn"), 32) // several batches, the last one short
 	weights := filepath.Join(dir, "model.safetensors")
-	preds, err := train.Predict(p, train.PredictOptions{Weights: weights, Input: features, Loss: "cross_entropy"})
+	preds, err := train.Predict(p, train.PredictOptions{Weights: weights, Input: features, Loss: ir.CrossEntropy})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if preds.N != 150 || preds.Width != 3 || preds.Task != train.TaskClasses {
-		t.Fatalf("got N=%d Width=%d Task=%v", preds.N, preds.Width, preds.Task)
+	if preds.N != 150 || preds.Width != 3 || preds.Loss != ir.CrossEntropy {
+		t.Fatalf("got N=%d Width=%d Loss=%v", preds.N, preds.Width, preds.Loss)
 	}
 	if !slices.Equal(preds.Data.Classes, []string{"alpha", "beta", "gamma"}) {
 		t.Errorf("class names %q", preds.Data.Classes)
@@ -186,8 +186,8 @@ func TestPredictRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Task != train.TaskClasses || !slices.Equal(again.Out, preds.Out) {
-		t.Errorf("columns by name: task %v, outputs differ: %v", again.Task, !slices.Equal(again.Out, preds.Out))
+	if again.Loss != ir.CrossEntropy || !slices.Equal(again.Out, preds.Out) {
+		t.Errorf("columns by name: loss %v, outputs differ: %v", again.Loss, !slices.Equal(again.Out, preds.Out))
 	}
 
 	// Without a header the columns are taken in order.
@@ -297,8 +297,8 @@ func TestCheckpointMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if preds.Task != train.TaskValues || preds.Label(0) != "" || preds.N != 30 {
-		t.Errorf("without metadata: task %v, label %q, %d rows", preds.Task, preds.Label(0), preds.N)
+	if preds.Loss != ir.NoLoss || preds.Label(0) != "" || preds.N != 30 {
+		t.Errorf("without metadata: loss %v, label %q, %d rows", preds.Loss, preds.Label(0), preds.N)
 	}
 
 	// Metadata that is not a list is a corrupt checkpoint.
@@ -340,7 +340,7 @@ func TestPredictIDX(t *testing.T) {
 	}
 	path := filepath.Join(dir, "images-idx3-ubyte")
 	write(t, path, string(img))
-	preds, err := train.Predict(p, train.PredictOptions{Weights: weights, Input: path, Loss: "cross_entropy"})
+	preds, err := train.Predict(p, train.PredictOptions{Weights: weights, Input: path, Loss: ir.CrossEntropy})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	if opt.Seed != nil {
 		seed = *opt.Seed
 	}
-	dir := filepath.Dir(p.File.Name)
+	dir := filepath.Dir(p.File)
 	shape := ShapeOf(p)
 	trainSet, err := Load(cfg.Data, dir, cfg.Loss, shape)
 	if err != nil {
@@ -165,7 +165,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	pr := printer{out: opt.Out, json: opt.JSON, quiet: opt.Quiet, classify: ir.IsClassification(cfg.Loss)}
+	pr := printer{out: opt.Out, json: opt.JSON, quiet: opt.Quiet, classify: cfg.Loss.Classification()}
 	rep := &Report{Data: trainingInfo(cfg.Data, dir, cfg.Loss, trainSet)}
 	rep.Data.Norm = norm
 	pr.classes(trainSet.ClassNames)

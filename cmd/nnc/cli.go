@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/build"
 	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/kernels"
@@ -317,7 +318,7 @@ func (e *cmdEnv) compile(file string, opt nnc.Options) (p *ir.Program, code int,
 // report prints a compile error and returns the exit status it calls for.
 func (e *cmdEnv) report(err error) int {
 	var list *diag.ErrorList
-	var usage *ir.UsageError
+	var usage *build.UsageError
 	switch {
 	case errors.As(err, &list):
 		fmt.Fprintln(e.stderr, list.Error())

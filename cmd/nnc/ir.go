@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/build"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/passes"
 )
@@ -16,8 +17,8 @@ var irCmd = &command{
 	run:     runIR,
 }
 
-func irOptions(v *flagVals) ir.Options {
-	return ir.Options{Model: v.model, Set: v.set}
+func irOptions(v *flagVals) build.Options {
+	return build.Options{Model: v.model, Set: v.set}
 }
 
 func runIR(e *cmdEnv, args []string) int {

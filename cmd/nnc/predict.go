@@ -106,15 +106,15 @@ func printPredictions(w *bufio.Writer, preds *train.Predictions, asJSON bool) {
 			w.WriteByte('\n')
 			continue
 		}
-		switch preds.Task {
-		case train.TaskClasses:
+		switch preds.Loss {
+		case ir.CrossEntropy:
 			k := preds.Class(i)
 			label := preds.Label(k)
 			if label == "" {
 				label = strconv.Itoa(k)
 			}
 			fmt.Fprintf(w, "%s  %s\n", label, joinFloats(probs, 'f', 4))
-		case train.TaskBinary:
+		case ir.BCEWithLogits:
 			classes := make([]string, len(probs))
 			for j, logit := range preds.Row(i) {
 				classes[j] = strconv.Itoa(binaryClass(logit))
@@ -134,14 +134,14 @@ func printPredictions(w *bufio.Writer, preds *train.Predictions, asJSON bool) {
 func predictionHeader(preds *train.Predictions) string {
 	names := make([]string, preds.Width)
 	for j := range names {
-		switch preds.Task {
-		case train.TaskClasses:
+		switch preds.Loss {
+		case ir.CrossEntropy:
 			label := preds.Label(j)
 			if label == "" {
 				label = strconv.Itoa(j)
 			}
 			names[j] = "p(" + label + ")"
-		case train.TaskBinary:
+		case ir.BCEWithLogits:
 			names[j] = "p(1)"
 			if preds.Width > 1 {
 				names[j] = fmt.Sprintf("p(c%d=1)", j)
@@ -156,10 +156,10 @@ func predictionHeader(preds *train.Predictions) string {
 			}
 		}
 	}
-	switch preds.Task {
-	case train.TaskClasses:
+	switch preds.Loss {
+	case ir.CrossEntropy:
 		return "class  " + strings.Join(names, " ")
-	case train.TaskBinary:
+	case ir.BCEWithLogits:
 		if preds.Width == 1 {
 			return "class  " + names[0]
 		}
@@ -180,7 +180,7 @@ func printScore(w *bufio.Writer, preds *train.Predictions, asJSON bool) {
 		return
 	}
 	loss, acc := preds.Score()
-	classify := preds.Task != train.TaskValues
+	classify := preds.Loss.Classification()
 	if asJSON {
 		type score struct {
 			Rows     int         `json:"rows"`
@@ -244,11 +244,11 @@ func predictionJSON(preds *train.Predictions, i int, probs []float64) []byte {
 		nums[j] = jsonNumber(q)
 	}
 	var row any
-	switch preds.Task {
-	case train.TaskClasses:
+	switch preds.Loss {
+	case ir.CrossEntropy:
 		k := preds.Class(i)
 		row = classRow{Row: i + 1, Class: k, Label: preds.Label(k), Probabilities: nums}
-	case train.TaskBinary:
+	case ir.BCEWithLogits:
 		logits := preds.Row(i)
 		if len(logits) == 1 {
 			row = binaryRow{Row: i + 1, Class: binaryClass(logits[0]), Probability: nums[0]}

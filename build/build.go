@@ -1,4 +1,22 @@
-package ir
+// Package build is the front end of the nnc language: it turns a parsed
+// model file (package dsl) into an ir.Program, through the public
+// ir.Builder that any other front end would use too.
+//
+// Build resolves every name (hyper-parameters, layers, variables, models
+// used as layers), evaluates the constant expressions of hyper-parameters
+// and layer arguments, inlines nested models, validates the train blocks
+// and appends the loss, collecting every error with its position.
+//
+// What the language knows is held in tables, one row per thing, each
+// declaring its arguments with their defaults once: layerTable (layers.go:
+// parameters and lowering to ops), builtins (builtin.go), lossTable
+// (loss.go), and optimizerTable and sourceTable (train.go). Shapes are checked in
+// one place, the op's shape rule in package ir: when a rule refuses, the
+// *ir.ShapeError it returns says which argument and what kind of fault,
+// and the builder decorates it with the user's words (the expression's
+// text, the layer's constructor and declaration, the shapes with the
+// user's name for the batch dimension) at the expression's position.
+package build
 
 import (
 	"fmt"
@@ -8,6 +26,7 @@ import (
 
 	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/dsl"
+	"github.com/nnc-go/nnc/ir"
 )
 
 // Options select and configure the model Build compiles.
@@ -20,32 +39,6 @@ type Options struct {
 	Set map[string]string
 }
 
-// Program is a checked model file, compiled for one entry model.
-type Program struct {
-	File  *dsl.File
-	Model string // the entry model
-	// HParams are the entry model's hyper-parameters after overrides, in
-	// declaration order.
-	HParams []HParam
-	// Forward is the forward pass in evaluation mode; its output is "out".
-	Forward *Graph
-	// Train is the entry model's train block, or nil.
-	Train *TrainConfig
-	// TrainGraph is the forward pass in training mode followed by the loss:
-	// outputs "loss" and, for classification, "correct". Nil without Train.
-	TrainGraph *Graph
-	// EvalGraph is the forward pass in evaluation mode followed by the
-	// loss, for the final report. Nil without Train.
-	EvalGraph *Graph
-	Warnings  []*diag.Diagnostic
-}
-
-// HParam is a hyper-parameter and its value.
-type HParam struct {
-	Name  string
-	Value Const
-}
-
 // UsageError is an error in the command-line options given to Build (an
 // unknown --model or --set name), not in the file.
 type UsageError struct{ Msg string }
@@ -55,7 +48,7 @@ func (e *UsageError) Error() string { return e.Msg }
 // Build resolves names, evaluates hyper-parameters, infers every shape and
 // validates the train blocks of f, collecting all errors; it returns them
 // as a *diag.ErrorList (sorted, capped), or a *UsageError for bad options.
-func Build(f *dsl.File, opt Options) (*Program, error) {
+func Build(f *dsl.File, opt Options) (*ir.Program, error) {
 	b := &builder{file: f, errs: &diag.List{}, models: map[string]*dsl.Model{}}
 	models := f.Models()
 	if len(models) == 0 {
@@ -74,7 +67,7 @@ func Build(f *dsl.File, opt Options) (*Program, error) {
 	}
 
 	// Every train block is validated, whatever the entry model.
-	trains := map[string]*TrainConfig{}
+	trains := map[string]*ir.TrainConfig{}
 	var trainDecls []*dsl.Train
 	for _, t := range f.Trains() {
 		if b.models[t.Model.Name] == nil {
@@ -105,7 +98,7 @@ func Build(f *dsl.File, opt Options) (*Program, error) {
 	// Each model is checked on its own with its defaults, so that an error
 	// in a model the entry does not use is still found; the entry and the
 	// models with train blocks are built with their overrides.
-	p := &Program{File: f, Model: entry}
+	p := &ir.Program{File: f.Name, Model: entry}
 	for _, m := range models {
 		if b.models[m.Name.Name] != m {
 			continue
@@ -131,21 +124,23 @@ func Build(f *dsl.File, opt Options) (*Program, error) {
 			p.Forward = fwd
 			if inst != nil {
 				for _, hp := range m.Params {
-					p.HParams = append(p.HParams, HParam{hp.Name.Name, inst.env.names[hp.Name.Name]})
+					if c, ok := inst.env.names[hp.Name.Name]; ok {
+						p.HParams = append(p.HParams, ir.HParam{Name: hp.Name.Name, Value: c.value()})
+					}
 				}
 			}
 		}
 		if cfg := trains[name]; cfg != nil && fwd != nil {
-			_, tg := b.buildGraph(m, over, true, false)
+			tinst, tg := b.buildGraph(m, over, true, false)
 			if tg != nil {
-				b.addLoss(tg, cfg, fwd)
+				b.addLoss(tinst.bld, cfg)
 				tg.Attrs = trainAttrs(cfg)
 			}
-			_, eg := b.buildGraph(m, over, false, false)
+			einst, eg := b.buildGraph(m, over, false, false)
 			if eg != nil {
 				eg.Name = m.Name.Name + ".eval"
-				b.addLoss(eg, cfg, fwd)
-				eg.Attrs = Attrs{{"batch", cfg.Batch}}
+				b.addLoss(einst.bld, cfg)
+				eg.Attrs = ir.Attrs{{Key: "batch", Val: cfg.Batch}}
 			}
 			if name == entry {
 				p.Train, p.TrainGraph, p.EvalGraph = cfg, tg, eg
@@ -201,7 +196,7 @@ func (b *builder) overrides(m *dsl.Model, args []*dsl.Arg, set map[string]string
 		if !names[k] {
 			return nil, &UsageError{fmt.Sprintf("--set %s: model %s has no hyper-parameter %s%s", k, m.Name.Name, k, suggest(k, keys(names)))}
 		}
-		c, err := ParseConst(set[k])
+		c, err := parseConst(set[k])
 		if err != nil {
 			return nil, &UsageError{fmt.Sprintf("--set %s=%s: %v", k, set[k], err)}
 		}
@@ -210,9 +205,9 @@ func (b *builder) overrides(m *dsl.Model, args []*dsl.Arg, set map[string]string
 	return over, nil
 }
 
-// ParseConst parses a command-line value: an integer, a number, true or
+// parseConst parses a command-line value: an integer, a number, true or
 // false, or else a string.
-func ParseConst(s string) (Const, error) {
+func parseConst(s string) (Const, error) {
 	s = strings.TrimSpace(s)
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return intConst(i), nil
@@ -235,13 +230,13 @@ type builder struct {
 	// updates are the new values of buffers a training graph computes
 	// (BatchNorm's running statistics), by buffer name, in order; reset
 	// for each graph.
-	updates     map[string]*Value
+	updates     map[string]*ir.Value
 	updateOrder []string
 }
 
 // current returns the latest value of buffer v in the graph being built:
 // its update when one was computed already (a layer used twice), else v.
-func (b *builder) current(v *Value) *Value {
+func (b *builder) current(v *ir.Value) *ir.Value {
 	if u := b.updates[v.Name]; u != nil {
 		return u
 	}
@@ -249,7 +244,7 @@ func (b *builder) current(v *Value) *Value {
 }
 
 // update records the new value of buffer name.
-func (b *builder) update(name string, v *Value) {
+func (b *builder) update(name string, v *ir.Value) {
 	if b.updates[name] == nil {
 		b.updateOrder = append(b.updateOrder, name)
 	}
@@ -260,7 +255,7 @@ func (b *builder) update(name string, v *Value) {
 // model, or a model used as a layer, whose parameters get prefix.
 type instance struct {
 	b        *builder
-	g        *Graph
+	bld      *ir.Builder // of the graph being built, shared by nested models
 	decl     *dsl.Model
 	prefix   string // "" or "res." for a nested model
 	env      *constEnv
@@ -268,17 +263,16 @@ type instance struct {
 	order    []*layer
 	training bool
 	stack    []string // models being instantiated, to catch recursion
-	dtype    DType
+	dtype    ir.DType
 }
 
 // layer is a declared layer of an instance.
 type layer struct {
 	name   string // full name: res.fc
 	decl   *dsl.Assign
-	kind   string // Linear, Conv2d, ... or a model's name
 	lk     *layerKind
 	args   boundArgs
-	params map[string]*Value
+	params map[string]*ir.Value
 	sub    *instance // for a model used as a layer
 	desc   string    // Linear(20, 2)
 	calls  int
@@ -288,15 +282,15 @@ type layer struct {
 // buildGraph instantiates model m as an entry point and builds its forward
 // graph in evaluation or training mode. It returns nil when errors were
 // found (they are in b.errs).
-func (b *builder) buildGraph(m *dsl.Model, over map[string]override, training, warn bool) (*instance, *Graph) {
+func (b *builder) buildGraph(m *dsl.Model, over map[string]override, training, warn bool) (*instance, *ir.Graph) {
 	before := len(b.errs.Diags)
 	mode := "forward"
 	if training {
 		mode = "train_step"
 	}
-	g := NewGraph(m.Name.Name+"."+mode, b.file.Name)
-	b.updates, b.updateOrder = map[string]*Value{}, nil
-	inst := b.instantiate(g, m, over, "", nil, training)
+	bld := ir.NewBuilder(m.Name.Name+"."+mode, b.file.Name)
+	b.updates, b.updateOrder = map[string]*ir.Value{}, nil
+	inst := b.instantiate(bld, m, over, "", nil, training)
 	if inst == nil {
 		return nil, nil
 	}
@@ -314,25 +308,33 @@ func (b *builder) buildGraph(m *dsl.Model, over map[string]override, training, w
 		if scope.batchName == "" {
 			scope.batchName = batchName
 		}
-		if inst.dtype == InvalidDType {
+		if inst.dtype == ir.InvalidDType {
 			inst.dtype = t.DType
 		} else if t.DType != inst.dtype {
 			b.errs.Errorf(in.DType.Pos, "input %s is %s, an earlier input is %s: inputs share one element type", in.Name.Name, t.DType, inst.dtype)
 		}
-		v := g.NewDeclared(OpInput, t, nil, in.Name.Pos)
-		v.Name = in.Name.Name
+		v, err := bld.Input(in.Name.Name, t, in.Name.Pos)
+		if err != nil {
+			b.errs.Errorf(in.Name.Pos, "input %s: %v", in.Name.Name, err)
+			continue
+		}
 		inputs = append(inputs, operand{v: v, text: in.Name.Name})
 	}
 	if len(inputs) != len(fwd.Inputs) {
 		return inst, nil
 	}
-	inst.createParams()
+	if inst.dtype == ir.InvalidDType {
+		inst.dtype = ir.F32 // a forward without inputs: its errors are elsewhere
+	}
+	if !inst.createParams() {
+		return inst, nil
+	}
 	out := inst.callForward(inputs, scope, warn)
 	if out == nil || errorsSince(b.errs, before) {
 		return inst, nil
 	}
-	g.SetOutput("out", out)
-	return inst, g
+	bld.Output("out", out)
+	return inst, bld.Graph()
 }
 
 func errorsSince(l *diag.List, n int) bool {
@@ -345,14 +347,14 @@ func errorsSince(l *diag.List, n int) bool {
 }
 
 // instantiate evaluates m's hyper-parameters and declares its layers.
-func (b *builder) instantiate(g *Graph, m *dsl.Model, over map[string]override, prefix string, stack []string, training bool) *instance {
+func (b *builder) instantiate(bld *ir.Builder, m *dsl.Model, over map[string]override, prefix string, stack []string, training bool) *instance {
 	for _, s := range stack {
 		if s == m.Name.Name {
 			b.errs.Errorf(m.Name.Pos, "model %s uses itself: %s", m.Name.Name, strings.Join(append(stack, m.Name.Name), " → "))
 			return nil
 		}
 	}
-	inst := &instance{b: b, g: g, decl: m, prefix: prefix, layers: map[string]*layer{},
+	inst := &instance{b: b, bld: bld, decl: m, prefix: prefix, layers: map[string]*layer{},
 		env: &constEnv{names: map[string]Const{}, errs: b.errs}, training: training,
 		stack: append(append([]string(nil), stack...), m.Name.Name)}
 	declared := map[string]diag.Pos{}
@@ -425,7 +427,7 @@ func (in *instance) declareLayer(a *dsl.Assign) {
 		in.layers[name] = &layer{name: in.prefix + name, decl: a, bad: true}
 		return
 	}
-	l := &layer{name: in.prefix + name, decl: a, kind: call.Fun.Name, params: map[string]*Value{}, bad: true}
+	l := &layer{name: in.prefix + name, decl: a, params: map[string]*ir.Value{}, bad: true}
 	in.layers[name] = l
 	kindName := call.Fun.Name
 	if lk := layerTable[kindName]; lk != nil {
@@ -433,8 +435,8 @@ func (in *instance) declareLayer(a *dsl.Assign) {
 		if !ok {
 			return
 		}
-		if kindName == "MaxPool2d" && !args.has("stride") {
-			args.vals["stride"] = args.vals["kernel"]
+		if lk.defaults != nil {
+			lk.defaults(args)
 		}
 		l.lk, l.args, l.desc = lk, args, lk.describe(args)
 	} else if sub := b.models[kindName]; sub != nil {
@@ -450,13 +452,13 @@ func (in *instance) declareLayer(a *dsl.Assign) {
 		for k, v := range args.vals {
 			over[k] = override{v, args.pos[k]}
 		}
-		l.sub = b.instantiate(in.g, sub, over, l.name+".", in.stack, in.training)
+		l.sub = b.instantiate(in.bld, sub, over, l.name+".", in.stack, in.training)
 		if l.sub == nil {
 			return
 		}
 		l.desc = dsl.ExprString(call)
 	} else {
-		if isBuiltin(kindName) {
+		if builtinTable[kindName] != nil {
 			b.errs.Errorf(call.Fun.Pos, "%s is a function, not a layer: call it in forward, as %s(x)", kindName, kindName)
 			return
 		}
@@ -478,80 +480,87 @@ func rawSpecs(specs []argSpec) []argSpec {
 }
 
 // createParams adds the Param and Buffer values of every layer, in
-// declaration order (the state_dict order), recursively.
-func (in *instance) createParams() {
+// declaration order (the state_dict order), recursively. It reports
+// whether they all could be.
+func (in *instance) createParams() bool {
 	for _, l := range in.order {
 		if l.sub != nil {
 			l.sub.dtype = in.dtype
-			l.sub.createParams()
+			if !l.sub.createParams() {
+				return false
+			}
 			continue
 		}
 		for _, ps := range l.lk.params(l.args) {
 			dt := ps.dtype
-			if dt == InvalidDType {
+			if dt == ir.InvalidDType {
 				dt = in.dtype
 			}
-			op := OpParam
+			add := in.bld.Param
 			if ps.buffer {
-				op = OpBuffer
+				add = in.bld.Buffer
 			}
-			attrs := Attrs{{"init", ps.init}}
+			attrs := ir.Attrs{{Key: "init", Val: ps.init}}
 			if ps.fanIn > 0 {
-				attrs = append(attrs, Attr{"fan_in", ps.fanIn})
+				attrs = append(attrs, ir.Attr{Key: "fan_in", Val: ps.fanIn})
 			}
-			v := in.g.NewDeclared(op, Type{DType: dt, Shape: ps.shape}, attrs, l.decl.Name.Pos)
-			v.Name = l.name + "." + ps.name
+			v, err := add(l.name+"."+ps.name, ir.Type{DType: dt, Shape: ps.shape}, attrs, l.decl.Name.Pos)
+			if err != nil {
+				in.b.errs.Errorf(l.decl.Name.Pos, "layer %s: %v", l.name, err)
+				return false
+			}
 			l.params[ps.name] = v
 		}
 	}
+	return true
 }
 
 // inputType evaluates a forward input's declared type.
-func (in *instance) inputType(x *dsl.Input) (Type, string, bool) {
+func (in *instance) inputType(x *dsl.Input) (ir.Type, string, bool) {
 	b := in.b
-	dt, ok := ParseDType(x.DType.Name)
+	dt, ok := ir.ParseDType(x.DType.Name)
 	if !ok || !dt.IsFloat() {
 		b.errs.Errorf(x.DType.Pos, "unknown element type %s for input %s; inputs are f32 or f64", x.DType.Name, x.Name.Name)
-		return Type{}, "", false
+		return ir.Type{}, "", false
 	}
-	t := Type{DType: dt, Shape: Shape{}}
+	t := ir.Type{DType: dt, Shape: ir.Shape{}}
 	batch := ""
 	for i, d := range x.Dims {
 		if id, isIdent := d.(*dsl.Ident); isIdent {
 			if _, known := in.env.names[id.Name]; !known {
 				if batch != "" {
 					b.errs.Errorf(id.Pos, "input %s has two symbolic dimensions, %s and %s: only the batch dimension may be symbolic", x.Name.Name, batch, id.Name)
-					return Type{}, "", false
+					return ir.Type{}, "", false
 				}
 				if i != 0 {
 					b.errs.Errorf(id.Pos, "input %s: the batch dimension %s must come first", x.Name.Name, id.Name)
-					return Type{}, "", false
+					return ir.Type{}, "", false
 				}
 				batch = id.Name
-				t.Shape = append(t.Shape, Batch)
+				t.Shape = append(t.Shape, ir.Batch)
 				continue
 			}
 		}
 		c, ok := in.env.eval(d, false)
 		if !ok {
-			return Type{}, "", false
+			return ir.Type{}, "", false
 		}
 		if msg := checkKind(argSpec{kind: argSize}, c); msg != "" {
 			b.errs.Errorf(d.Start(), "input %s: dimension %s %s", x.Name.Name, dsl.ExprString(d), msg)
-			return Type{}, "", false
+			return ir.Type{}, "", false
 		}
 		t.Shape = append(t.Shape, int(c.I))
 	}
 	if len(x.Dims) == 0 {
 		b.errs.Errorf(x.Name.Pos, "input %s has no dimensions", x.Name.Name)
-		return Type{}, "", false
+		return ir.Type{}, "", false
 	}
 	return t, batch, true
 }
 
 // warnUnused warns about layers whose parameters cannot reach the loss (or
 // the output, without a train block): they would never be trained.
-func (b *builder) warnUnused(inst *instance, p *Program) {
+func (b *builder) warnUnused(inst *instance, p *ir.Program) {
 	g := p.TrainGraph
 	if g == nil {
 		g = p.Forward
@@ -577,7 +586,7 @@ func (b *builder) warnUnused(inst *instance, p *Program) {
 			}
 			var dead []string
 			for _, v := range l.params {
-				if v.Op == OpParam && !live[v.ID] {
+				if v.Op == ir.OpParam && !live[v.ID] {
 					dead = append(dead, v.Name)
 				}
 			}
@@ -592,14 +601,7 @@ func (b *builder) warnUnused(inst *instance, p *Program) {
 
 // trainAttrs are the attributes of a training step: what the optim and
 // memplan passes need of the train block.
-func trainAttrs(cfg *TrainConfig) Attrs {
+func trainAttrs(cfg *ir.TrainConfig) ir.Attrs {
 	o := cfg.Optimizer
-	as := Attrs{{"batch", cfg.Batch}, {"optimizer", o.Name}, {"lr", o.LR}}
-	switch o.Name {
-	case "SGD":
-		as = append(as, Attr{"momentum", o.Momentum}, Attr{"dampening", o.Dampening}, Attr{"weight_decay", o.WeightDecay}, Attr{"nesterov", o.Nesterov})
-	case "Adam", "AdamW":
-		as = append(as, Attr{"beta1", o.Beta1}, Attr{"beta2", o.Beta2}, Attr{"eps", o.Eps}, Attr{"weight_decay", o.WeightDecay})
-	}
-	return as
+	return append(ir.Attrs{{Key: "batch", Val: cfg.Batch}, {Key: "optimizer", Val: o.Name}}, o.Attrs...)
 }

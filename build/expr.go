@@ -1,16 +1,18 @@
-package ir
+package build
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/dsl"
+	"github.com/nnc-go/nnc/ir"
 )
 
 // operand is the value of an expression in forward: a tensor or a
 // compile-time constant, with the expression's text for messages.
 type operand struct {
-	v    *Value
+	v    *ir.Value
 	c    *Const
 	text string
 }
@@ -27,10 +29,10 @@ type binding struct {
 type scope struct {
 	vars      map[string]*binding
 	batchName string // the user's name for the batch dimension
-	batchDim  int    // Batch, or a size when a nested model's N is bound to one
+	batchDim  int    // ir.Batch, or a size when a nested model's N is bound to one
 }
 
-func (s *scope) shape(sh Shape) string {
+func (s *scope) shape(sh ir.Shape) string {
 	name := s.batchName
 	if name == "" {
 		name = "N"
@@ -38,17 +40,13 @@ func (s *scope) shape(sh Shape) string {
 	return sh.Format(name, ", ")
 }
 
-var builtinNames = []string{"relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax", "flatten", "reshape", "sum", "mean", "matmul"}
-
-func isBuiltin(name string) bool { return contains(builtinNames, name) }
-
 // callForward inlines the forward of in with the given arguments, bound to
 // its inputs, and returns the returned value.
-func (in *instance) callForward(args []operand, sc *scope, warn bool) *Value {
+func (in *instance) callForward(args []operand, sc *scope, warn bool) *ir.Value {
 	b := in.b
 	fwd := in.forwardDecl()
 	if sc.batchDim == 0 {
-		sc.batchDim = Batch
+		sc.batchDim = ir.Batch
 	}
 	for i, x := range fwd.Inputs {
 		name := x.Name.Name
@@ -62,7 +60,7 @@ func (in *instance) callForward(args []operand, sc *scope, warn bool) *Value {
 		}
 		sc.vars[name] = &binding{op: args[i], pos: x.Name.Pos, used: true}
 	}
-	var result *Value
+	var result *ir.Value
 	for _, st := range fwd.Body {
 		if result != nil {
 			b.errs.Errorf(st.Start(), "statement after return")
@@ -164,7 +162,12 @@ func (in *instance) expr(x dsl.Expr, sc *scope) (operand, bool) {
 			c, ok := in.env.eval(x, false)
 			return operand{c: &c, text: text}, ok
 		}
-		return operand{v: in.g.NewValue(OpNeg, nil, x.Pos, op.v), text: text}, true
+		v, err := in.bld.Op(ir.OpNeg, nil, x.Pos, op.v)
+		if err != nil {
+			in.shapeError(x.Pos, text, err)
+			return operand{}, false
+		}
+		return operand{v: v, text: text}, true
 	case *dsl.Binary:
 		l, ok1 := in.expr(x.X, sc)
 		r, ok2 := in.expr(x.Y, sc)
@@ -178,8 +181,23 @@ func (in *instance) expr(x dsl.Expr, sc *scope) (operand, bool) {
 	return operand{}, false
 }
 
+// shapeError reports a shape rule's refusal that no message of the
+// language anticipates, in the rule's own words after the expression.
+func (in *instance) shapeError(pos diag.Pos, text string, err error) {
+	in.b.errs.Errorf(pos, "%s: %v", text, err)
+}
+
+// shapeKind returns the kind of a shape rule's refusal.
+func shapeKind(err error) ir.ShapeKind {
+	var se *ir.ShapeError
+	if errors.As(err, &se) {
+		return se.Kind
+	}
+	return ir.ShapeMismatch
+}
+
 // tensor turns a constant operand into a scalar Const value.
-func (in *instance) tensor(op operand, pos diag.Pos) *Value {
+func (in *instance) tensor(op operand, pos diag.Pos) *ir.Value {
 	if op.v != nil {
 		return op.v
 	}
@@ -187,8 +205,15 @@ func (in *instance) tensor(op operand, pos diag.Pos) *Value {
 		in.b.errs.Errorf(pos, "%s is %s, not a number", op.text, op.c.kindName())
 		return nil
 	}
-	return in.g.NewDeclared(OpConst, Type{DType: in.dtype, Shape: Shape{}}, Attrs{{"value", op.c.F}}, pos)
+	v, err := in.bld.Const(op.c.F, in.dtype, pos)
+	if err != nil {
+		in.shapeError(pos, op.text, err)
+		return nil
+	}
+	return v
 }
+
+var binaryOps = map[string]ir.Op{"+": ir.OpAdd, "-": ir.OpSub, "*": ir.OpMul, "/": ir.OpDiv}
 
 func (in *instance) binary(opText string, pos diag.Pos, l, r operand, sc *scope, text string) (operand, bool) {
 	b := in.b
@@ -211,28 +236,37 @@ func (in *instance) binary(opText string, pos diag.Pos, l, r operand, sc *scope,
 	if lv == nil || rv == nil {
 		return operand{}, false
 	}
-	if _, ok := Broadcast(lv.Type.Shape, rv.Type.Shape); !ok {
+	v, err := in.bld.Op(binaryOps[opText], nil, pos, lv, rv)
+	switch {
+	case err == nil:
+		return operand{v: v, text: text}, true
+	case shapeKind(err) == ir.ShapeBroadcast:
 		b.errs.Errorf(pos, "%s: cannot broadcast %s %s with %s %s", text, l.text, sc.shape(lv.Type.Shape), r.text, sc.shape(rv.Type.Shape))
-		return operand{}, false
+	default:
+		in.shapeError(pos, text, err)
 	}
-	op := map[string]Op{"+": OpAdd, "-": OpSub, "*": OpMul, "/": OpDiv}[opText]
-	return operand{v: in.g.NewValue(op, nil, pos, lv, rv), text: text}, true
+	return operand{}, false
+}
+
+// matmulWhy says, in the user's words, why two tensors do not multiply.
+var matmulWhy = map[ir.ShapeKind]string{
+	ir.ShapeRank:      "both operands need 2 dimensions or more",
+	ir.ShapeBatchDims: "the batch dimensions differ",
+	ir.ShapeInner:     "the inner dimensions differ",
 }
 
 func (in *instance) matmul(pos diag.Pos, l, r operand, sc *scope, text string) (operand, bool) {
-	a, bb := l.v.Type.Shape, r.v.Type.Shape
-	if _, err := matmulShape([]Type{l.v.Type, r.v.Type}, nil, Type{}); err != nil {
-		why := "the inner dimensions differ"
-		switch {
-		case a.Rank() < 2 || bb.Rank() < 2:
-			why = "both operands need 2 dimensions or more"
-		case bb.Rank() > 2 && (a.Rank() != bb.Rank() || !a[:a.Rank()-2].Equal(bb[:bb.Rank()-2])):
-			why = "the batch dimensions differ"
+	v, err := in.bld.Op(ir.OpMatMul, nil, pos, l.v, r.v)
+	if err != nil {
+		why, ok := matmulWhy[shapeKind(err)]
+		if !ok {
+			in.shapeError(pos, text, err)
+			return operand{}, false
 		}
-		in.b.errs.Errorf(pos, "%s: %s: %s is %s, %s is %s", text, why, l.text, sc.shape(a), r.text, sc.shape(bb))
+		in.b.errs.Errorf(pos, "%s: %s: %s is %s, %s is %s", text, why, l.text, sc.shape(l.v.Type.Shape), r.text, sc.shape(r.v.Type.Shape))
 		return operand{}, false
 	}
-	return operand{v: in.g.NewValue(OpMatMul, nil, pos, l.v, r.v), text: text}, true
+	return operand{v: v, text: text}, true
 }
 
 // call evaluates a call in forward: a layer, a model used as a layer or a
@@ -260,21 +294,21 @@ func (in *instance) call(x *dsl.Call, sc *scope, text string) (operand, bool) {
 		v := in.callLayer(l, x, args, sc, text)
 		return operand{v: v, text: text}, v != nil
 	}
-	if isBuiltin(name) {
-		return in.builtin(x, sc, text)
+	if bk := builtinTable[name]; bk != nil {
+		return in.builtin(bk, x, sc, text)
 	}
 	if layerTable[name] != nil || b.models[name] != nil {
 		b.errs.Errorf(x.Fun.Pos, "%s creates a layer: declare it before forward, as layer = %s, and call the layer", text, text)
 		return operand{}, false
 	}
-	cands := append(append([]string(nil), builtinNames...), keys(in.layers)...)
+	cands := append(builtinNames(), keys(in.layers)...)
 	b.errs.Errorf(x.Fun.Pos, "undefined function %s%s", name, suggest(name, cands))
 	return operand{}, false
 }
 
 // callLayer applies a declared layer to its arguments, checking their
 // shapes against what the layer expects.
-func (in *instance) callLayer(l *layer, x *dsl.Call, args []operand, sc *scope, text string) *Value {
+func (in *instance) callLayer(l *layer, x *dsl.Call, args []operand, sc *scope, text string) *ir.Value {
 	b := in.b
 	pos := x.Fun.Pos
 	if l.sub != nil {
@@ -290,93 +324,26 @@ func (in *instance) callLayer(l *layer, x *dsl.Call, args []operand, sc *scope, 
 		return nil
 	}
 	xv, s := arg.v, arg.v.Type.Shape
-	fail := func(format string, a ...any) *Value {
+	lk := l.lk
+	fail := func(format string, a ...any) *ir.Value {
 		b.errs.Errorf(pos, "%s: %s", text, fmt.Sprintf(format, a...)).Also(l.decl.Name.Pos, "%s declared here", l.decl.Name.Name)
 		return nil
 	}
-	switch l.kind {
-	case "Linear":
-		inF := l.args.int("in")
-		if s.Rank() < 1 || s[s.Rank()-1] != inF {
-			return fail("%s expects %d input features, %s is %s", l.desc, inF, arg.text, sc.shape(s))
-		}
-		if s.Rank() == 1 {
-			// A single sample, as torch.nn.Linear takes one: a row of one.
-			row := in.g.NewDeclared(OpReshape, Type{DType: xv.Type.DType, Shape: Shape{1, inF}}, nil, pos, xv)
-			y := in.linear(l, row, pos)
-			return in.g.NewDeclared(OpReshape, Type{DType: xv.Type.DType, Shape: Shape{l.args.int("out")}}, nil, pos, y)
-		}
-		return in.linear(l, xv, pos)
-	case "Conv2d":
-		c, k := l.args.int("in"), l.args.int("kernel")
-		st, pad := l.args.int("stride"), l.args.int("padding")
-		if s.Rank() != 4 || s[1] != c {
-			return fail("%s expects [N, %d, H, W] input, %s is %s", l.desc, c, arg.text, sc.shape(s))
-		}
-		if ConvOut(s[2], k, st, pad) <= 0 || ConvOut(s[3], k, st, pad) <= 0 {
-			return fail("%s: kernel %d does not fit the %dx%d input with padding %d", l.desc, k, s[2], s[3], pad)
-		}
-		attrs := Attrs{{"stride", st}, {"padding", pad}}
-		if bias := l.params["bias"]; bias != nil {
-			return in.g.NewValue(OpConv2d, attrs, pos, xv, l.params["weight"], bias)
-		}
-		return in.g.NewValue(OpConv2d, attrs, pos, xv, l.params["weight"])
-	case "MaxPool2d":
-		k, st := l.args.int("kernel"), l.args.int("stride")
-		if s.Rank() != 4 {
-			return fail("%s expects [N, C, H, W] input, %s is %s", l.desc, arg.text, sc.shape(s))
-		}
-		if ConvOut(s[2], k, st, 0) <= 0 || ConvOut(s[3], k, st, 0) <= 0 {
-			return fail("%s: window %d does not fit the %dx%d input", l.desc, k, s[2], s[3])
-		}
-		return in.g.NewValue(OpMaxPool2d, Attrs{{"kernel", k}, {"stride", st}}, pos, xv)
-	case "Dropout":
-		p := l.args.float("p")
-		if !in.training || p == 0 {
-			return xv
-		}
-		mask := in.g.NewDeclared(OpDropoutMask, xv.Type, Attrs{{"p", p}}, pos)
-		return in.g.NewValue(OpMul, nil, pos, xv, mask)
-	case "BatchNorm1d", "BatchNorm2d":
-		rank, layout := 2, "[N, %d]"
-		if l.kind == "BatchNorm2d" {
-			rank, layout = 4, "[N, %d, H, W]"
-		}
-		c := l.lk.args[0].name
-		if s.Rank() != rank || s[1] != l.args.int(c) {
-			return fail("%s expects "+layout+" input, %s is %s", l.desc, l.args.int(c), arg.text, sc.shape(s))
-		}
-		attrs := Attrs{{"eps", l.args.float("eps")}, {"momentum", l.args.float("momentum")}}
-		if in.training {
-			y := in.g.NewValue(OpBatchNormTrain, attrs, pos, xv, l.params["weight"], l.params["bias"])
-			mom := Attrs{{"momentum", l.args.float("momentum")}}
-			for _, st := range []struct {
-				name string
-				op   Op
-			}{{"running_mean", OpRunningMean}, {"running_var", OpRunningVar}} {
-				buf := l.params[st.name]
-				in.b.update(buf.Name, in.g.NewValue(st.op, mom, pos, in.b.current(buf), xv))
-			}
-			nbt := l.params["num_batches_tracked"]
-			in.b.update(nbt.Name, in.g.NewValue(OpIncrement, nil, pos, in.b.current(nbt)))
-			return y
-		}
-		return in.g.NewValue(OpBatchNorm, attrs, pos, xv, l.params["weight"], l.params["bias"], l.params["running_mean"], l.params["running_var"])
+	if lk.rank != 0 && s.Rank() != lk.rank {
+		return fail("%s expects %s, %s is %s", l.desc, lk.expects(l.args), arg.text, sc.shape(s))
 	}
-	panic("ir: layer kind " + l.kind)
-}
-
-// linear emits x·Wᵀ + b for a Linear layer.
-func (in *instance) linear(l *layer, xv *Value, pos diag.Pos) *Value {
-	mm := in.g.NewValue(OpMatMul, Attrs{{"tb", true}}, pos, xv, l.params["weight"])
-	if bias := l.params["bias"]; bias != nil {
-		return in.g.NewValue(OpAdd, nil, pos, mm, bias)
+	y, err := lk.apply(&layerCall{in: in, l: l, pos: pos}, xv)
+	if err != nil {
+		if shapeKind(err) == ir.ShapeWindow && lk.window != nil {
+			return fail("%s: %s", l.desc, lk.window(l.args, s))
+		}
+		return fail("%s expects %s, %s is %s", l.desc, lk.expects(l.args), arg.text, sc.shape(s))
 	}
-	return mm
+	return y
 }
 
 // callModel inlines the forward of a model used as a layer.
-func (in *instance) callModel(l *layer, x *dsl.Call, args []operand, sc *scope, text string) *Value {
+func (in *instance) callModel(l *layer, x *dsl.Call, args []operand, sc *scope, text string) *ir.Value {
 	b := in.b
 	sub := l.sub
 	fwd := sub.forwardDecl()
@@ -402,7 +369,7 @@ func (in *instance) callModel(l *layer, x *dsl.Call, args []operand, sc *scope, 
 		match := got.DType == want.DType && got.Shape.Rank() == want.Shape.Rank()
 		for j := 0; match && j < len(want.Shape); j++ {
 			switch {
-			case want.Shape[j] != Batch:
+			case want.Shape[j] != ir.Batch:
 				match = got.Shape[j] == want.Shape[j]
 			case inner.batchDim == 0:
 				inner.batchDim, inner.batchName = got.Shape[j], batch

@@ -1,4 +1,4 @@
-package ir
+package build
 
 import (
 	"fmt"
@@ -50,6 +50,19 @@ func (c Const) String() string {
 		return strconv.Quote(c.S)
 	case kCall:
 		return dsl.ExprString(c.Call)
+	}
+	return c.S
+}
+
+// value returns c as an int64, a float64, a bool or a string.
+func (c Const) value() any {
+	switch c.kind {
+	case kInt:
+		return c.I
+	case kFloat:
+		return c.F
+	case kBool:
+		return c.B
 	}
 	return c.S
 }
