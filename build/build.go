@@ -308,10 +308,14 @@ func (b *builder) buildGraph(m *dsl.Model, over map[string]override, training, w
 		if scope.batchName == "" {
 			scope.batchName = batchName
 		}
-		if inst.dtype == ir.InvalidDType {
+		// The float inputs give the model its element type; integer
+		// inputs (token ids) are indices.
+		switch {
+		case !t.DType.IsFloat():
+		case inst.dtype == ir.InvalidDType:
 			inst.dtype = t.DType
-		} else if t.DType != inst.dtype {
-			b.errs.Errorf(in.DType.Pos, "input %s is %s, an earlier input is %s: inputs share one element type", in.Name.Name, t.DType, inst.dtype)
+		case t.DType != inst.dtype:
+			b.errs.Errorf(in.DType.Pos, "input %s is %s, an earlier input is %s: float inputs share one element type", in.Name.Name, t.DType, inst.dtype)
 		}
 		v, err := bld.Input(in.Name.Name, t, in.Name.Pos)
 		if err != nil {
@@ -324,7 +328,7 @@ func (b *builder) buildGraph(m *dsl.Model, over map[string]override, training, w
 		return inst, nil
 	}
 	if inst.dtype == ir.InvalidDType {
-		inst.dtype = ir.F32 // a forward without inputs: its errors are elsewhere
+		inst.dtype = ir.F32 // no float input: token ids, or errors elsewhere
 	}
 	if !inst.createParams() {
 		return inst, nil
@@ -519,8 +523,8 @@ func (in *instance) createParams() bool {
 func (in *instance) inputType(x *dsl.Input) (ir.Type, string, bool) {
 	b := in.b
 	dt, ok := ir.ParseDType(x.DType.Name)
-	if !ok || !dt.IsFloat() {
-		b.errs.Errorf(x.DType.Pos, "unknown element type %s for input %s; inputs are f32 or f64", x.DType.Name, x.Name.Name)
+	if !ok || (!dt.IsFloat() && dt != ir.I64) {
+		b.errs.Errorf(x.DType.Pos, "unknown element type %s for input %s; inputs are f32, f64 or i64 (token ids)", x.DType.Name, x.Name.Name)
 		return ir.Type{}, "", false
 	}
 	t := ir.Type{DType: dt, Shape: ir.Shape{}}

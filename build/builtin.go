@@ -129,6 +129,7 @@ func init() {
 		reduction("sum", ir.OpSum),
 		reduction("mean", ir.OpMean),
 		{name: "matmul", raw: true, apply: builtinMatmul},
+		{name: "arange", raw: true, apply: builtinArange},
 	}
 	builtinTable = map[string]*builtinKind{}
 	for _, bk := range builtins {
@@ -285,4 +286,14 @@ func builtinReshape(c *builtinCall) (operand, bool) {
 		return bad()
 	}
 	return operand{v: v, text: text}, true
+}
+
+// builtinArange is the i64[n] constant 0..n-1, n an integer constant:
+// the positions of a sequence, for a positional embedding.
+func builtinArange(c *builtinCall) (operand, bool) {
+	if len(c.rest) != 0 || c.x.c == nil || c.x.c.kind != kInt || c.x.c.I < 1 {
+		c.in.b.errs.Errorf(c.pos, "%s: arange takes one positive integer constant, such as a hyper-parameter", c.text)
+		return operand{}, false
+	}
+	return c.op(ir.OpArange, ir.Attrs{{Key: "n", Val: int(c.x.c.I)}})
 }

@@ -168,6 +168,37 @@ var layerTable = map[string]*layerKind{
 			return c.op(ir.OpMul, nil, x, mask)
 		},
 	},
+	"Embedding": {
+		args: []argSpec{
+			{name: "num_embeddings", kind: argSize, required: true},
+			{name: "embedding_dim", kind: argSize, required: true},
+		},
+		params: func(a boundArgs) []paramSpec {
+			return []paramSpec{{name: "weight", shape: ir.Shape{a.int("num_embeddings"), a.int("embedding_dim")}, init: "normal"}}
+		},
+		describe: func(a boundArgs) string {
+			return fmt.Sprintf("Embedding(%d, %d)", a.int("num_embeddings"), a.int("embedding_dim"))
+		},
+		expects: func(boundArgs) string { return "i64 token ids" },
+		apply: func(c *layerCall, x *ir.Value) (*ir.Value, error) {
+			return c.op(ir.OpEmbedding, nil, x, c.param("weight"))
+		},
+	},
+	"LayerNorm": {
+		args: []argSpec{
+			{name: "normalized_shape", kind: argSize, required: true},
+			{name: "eps", kind: argFloat, def: floatConst(1e-5), check: positive},
+		},
+		params: func(a boundArgs) []paramSpec {
+			d := ir.Shape{a.int("normalized_shape")}
+			return []paramSpec{{name: "weight", shape: d, init: "ones"}, {name: "bias", shape: d, init: "zeros"}}
+		},
+		describe: func(a boundArgs) string { return fmt.Sprintf("LayerNorm(%d)", a.int("normalized_shape")) },
+		expects:  func(a boundArgs) string { return fmt.Sprintf("a last dimension of %d", a.int("normalized_shape")) },
+		apply: func(c *layerCall, x *ir.Value) (*ir.Value, error) {
+			return c.op(ir.OpLayerNorm, ir.Attrs{{Key: "eps", Val: c.l.args.float("eps")}}, x, c.param("weight"), c.param("bias"))
+		},
+	},
 	"BatchNorm1d": batchNorm("BatchNorm1d", "features", "num_features", 2, "[N, %d] input"),
 	"BatchNorm2d": batchNorm("BatchNorm2d", "channels", "num_features", 4, "[N, %d, H, W] input"),
 }

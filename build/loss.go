@@ -24,21 +24,25 @@ var lossTable = []*lossKind{
 	{
 		loss: ir.CrossEntropy,
 		check: func(b *builder, cfg *ir.TrainConfig, s ir.Shape) bool {
-			if s.Rank() != 2 || s[1] < 2 {
-				b.errs.Errorf(cfg.Pos, "train %s: cross_entropy needs class scores [N, C] with C ≥ 2; the model returns %s", cfg.Model, s)
+			if (s.Rank() != 2 && s.Rank() != 3) || s[s.Rank()-1] < 2 {
+				b.errs.Errorf(cfg.Pos, "train %s: cross_entropy needs class scores [N, C], or [N, T, C] for a class per position, with C ≥ 2; the model returns %s", cfg.Model, s)
 				return false
 			}
-			if src := cfg.Data; src != nil && src.Kind == "random" && src.Classes > s[1] {
+			if src := cfg.Data; src != nil && src.Kind == "random" && (s.Rank() != 2 || src.Classes > s[1]) {
 				b.errs.Errorf(src.Pos, "random: %d classes, but the model scores %d", src.Classes, s[1])
 				return false
 			}
 			return true
 		},
 		target: func(out ir.Type) ir.Type {
+			if s := out.Shape; s.Rank() == 3 {
+				// A class per position: token ids, as the input's.
+				return ir.Type{DType: ir.I64, Shape: s[:2].Clone()}
+			}
 			return ir.Type{DType: ir.CrossEntropy.TargetDType(out.DType), Shape: ir.Shape{ir.Batch}}
 		},
 		apply: func(bl *ir.Builder, out, y *ir.Value) (*ir.Value, *ir.Value, error) {
-			logp, err := bl.Op(ir.OpLogSoftmax, ir.Attrs{{Key: "dim", Val: 1}}, out.Pos, out)
+			logp, err := bl.Op(ir.OpLogSoftmax, ir.Attrs{{Key: "dim", Val: out.Type.Shape.Rank() - 1}}, out.Pos, out)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -121,6 +121,13 @@ var sourceTable = []*sourceKind{
 		},
 	},
 	{
+		name: "text",
+		args: []argSpec{
+			{name: "path", aliases: []string{"file"}, kind: argString, required: true},
+		},
+		set: func(_ *builder, _ string, src *ir.DataSource, a boundArgs) { src.Path = a.str("path") },
+	},
+	{
 		name: "mnist",
 		args: []argSpec{
 			{name: "split", kind: argString, def: Const{kind: kString, S: "train"}, check: func(c Const) string {

@@ -25,6 +25,10 @@ type Source struct {
 
 	Split          string // mnist: train or test
 	Images, Labels string // idx
+
+	// Vocab, for text, is the number of ids the model's first embedding
+	// holds (0: no bound).
+	Vocab int
 }
 
 // Open loads the data set src names for a model whose samples have
@@ -56,6 +60,11 @@ func Open(src Source, dir string, features, outputs int, loss ir.Loss) (*Dataset
 		return ds, nil
 	case "idx":
 		return openIDX(Resolve(dir, src.Images), Resolve(dir, src.Labels), features, outputs, loss)
+	case "text":
+		if loss != ir.CrossEntropy {
+			return nil, fmt.Errorf("text: the next character is a class: train it with cross_entropy")
+		}
+		return LoadText(Resolve(dir, src.Path), TextOptions{Seq: features, Vocab: src.Vocab})
 	case "mnist":
 		images, labels, err := MNIST(src.Split)
 		if err != nil {

@@ -45,7 +45,8 @@ func TestOpen(t *testing.T) {
 		{idx, 5, 10, ir.CrossEntropy, filepath.Join(dir, "images") + " holds samples of 6 values, the model's input takes 5"},
 		{idx, 6, 9, ir.CrossEntropy, filepath.Join(dir, "labels") + " holds labels up to 9, the model scores 9 classes"},
 		{Source{Kind: "csv", Path: "two.csv", Header: true, TargetIndex: -1}, 3, 2, ir.MSE, "two.csv: 1 target column(s), the model outputs 2 values per sample"},
-		{Source{Kind: "text"}, 1, 1, ir.CrossEntropy, "unknown data source text"},
+		{Source{Kind: "parquet"}, 1, 1, ir.CrossEntropy, "unknown data source parquet"},
+		{Source{Kind: "text", Path: "no-such.txt"}, 8, 12, ir.MSE, "text: the next character is a class: train it with cross_entropy"},
 	} {
 		if _, err := Open(tt.src, dir, tt.features, tt.outputs, tt.loss); err == nil || err.Error() != tt.want {
 			t.Errorf("Open(%+v): error %v, want %s", tt.src, err, tt.want)

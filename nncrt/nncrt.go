@@ -96,6 +96,8 @@ func (s *Store[T]) Init(seed uint64) {
 			kernels.Uniform(s.f[s.index[k]], -bound, bound, rng)
 		case "ones":
 			kernels.Fill(s.f[s.index[k]], 1)
+		case "normal":
+			kernels.Normal(s.f[s.index[k]], 0, 1, rng)
 		}
 	}
 }

@@ -87,7 +87,7 @@ var fuseRules = []fuseRule{
 // classes, dim 1 however it is written.
 func classAxis(v *ir.Value) bool {
 	d, ok := ir.NormAxis(v.Attrs.Int("dim", -1), v.Type.Shape.Rank())
-	return ok && d == 1 && v.Type.Shape.Rank() == 2
+	return ok && d == v.Type.Shape.Rank()-1 && v.Type.Shape.Rank() >= 2
 }
 
 // fuse rewrites by fuseRules to a fixpoint. A new value is placed where

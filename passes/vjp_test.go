@@ -500,6 +500,37 @@ func convCases() []vjpCase {
   v7 = Target <f64[N,2,3,3]> (t)
   v8 = MSELoss <f64[]> v4 v7 (loss)
   return loss=v8`, emits: []string{"MaxPool2dGrad"}},
+		{name: "LayerNorm/3d", body: lift34 + `
+  v4 = Param <f64[4]> (w)
+  v5 = Param <f64[4]> (b)
+  v6 = LayerNorm <f64[N,3,4]> v3 v4 v5 {eps=1e-05}
+  v7 = Target <f64[N,3,4]> (t)
+  v8 = MSELoss <f64[]> v6 v7 (loss)
+  return loss=v8`, emits: []string{"LayerNormGradInput", "LayerNormGradWeight", "SumTo"}},
+		{name: "LayerNorm/2d", body: lift3 + `
+  v3 = Param <f64[3]> (w)
+  v4 = Param <f64[3]> (b)
+  v5 = LayerNorm <f64[N,3]> v2 v3 v4 {eps=1e-05}
+  v7 = Target <f64[N,3]> (t)
+  v8 = MSELoss <f64[]> v5 v7 (loss)
+  return loss=v8`, emits: []string{"LayerNormGradInput", "LayerNormGradWeight", "SumTo"}},
+		{name: "Embedding", body: `
+  v0 = Input <i64[N,3]> (ids)
+  v1 = Param <f64[5,4]> (w)
+  v2 = Embedding <f64[N,3,4]> v0 v1
+  v3 = Target <f64[N,3,4]> (t)
+  v4 = MSELoss <f64[]> v2 v3 (loss)
+  return loss=v4`, emits: []string{"EmbeddingGrad"}},
+		{name: "Embedding/then_layernorm", body: `
+  v0 = Input <i64[N,3]> (ids)
+  v1 = Param <f64[5,4]> (w)
+  v2 = Embedding <f64[N,3,4]> v0 v1
+  v3 = Param <f64[4]> (g)
+  v4 = Param <f64[4]> (b)
+  v5 = LayerNorm <f64[N,3,4]> v2 v3 v4 {eps=1e-05}
+  v6 = Target <f64[N,3,4]> (t)
+  v7 = MSELoss <f64[]> v5 v6 (loss)
+  return loss=v7`, emits: []string{"EmbeddingGrad", "LayerNormGradInput"}},
 		{name: "BatchNormTrain/1d", body: lift3 + `
   v3 = Param <f64[3]> (w)
   v4 = Param <f64[3]> (b)
@@ -543,6 +574,7 @@ func vjpGraph(t *testing.T, c vjpCase) *ir.Graph {
 type sources struct {
 	f       map[string][]float64
 	classes []int32
+	ids     map[string][]int64 // i64 inputs: token ids
 }
 
 // drawSources draws every source of g from rng in graph order: ±[0.1, 1]
@@ -556,7 +588,13 @@ func drawSources(t *testing.T, g *ir.Graph, c vjpCase, rng *rand.Rand) sources {
 			classes[v.Args[1]] = v.Args[0].Type.Shape[1]
 		}
 	}
-	s := sources{f: map[string][]float64{}}
+	ids := map[*ir.Value]int{} // i64 inputs: the rows of the table they index
+	for _, v := range g.Values {
+		if v.Op == ir.OpEmbedding {
+			ids[v.Args[0]] = v.Args[1].Type.Shape[0]
+		}
+	}
+	s := sources{f: map[string][]float64{}, ids: map[string][]int64{}}
 	for _, v := range g.Values {
 		switch v.Op {
 		case ir.OpParam, ir.OpInput, ir.OpTarget:
@@ -564,6 +602,16 @@ func drawSources(t *testing.T, g *ir.Graph, c vjpCase, rng *rand.Rand) sources {
 			continue
 		}
 		n := v.Type.Shape.Size(vjpBatch)
+		if v.Type.DType == ir.I64 {
+			k := ids[v]
+			if k == 0 {
+				t.Fatalf("i64 input %s indexes no embedding", v.Name)
+			}
+			for range n {
+				s.ids[v.Name] = append(s.ids[v.Name], int64(rng.IntN(k)))
+			}
+			continue
+		}
 		if v.Type.DType == ir.I32 {
 			k := classes[v]
 			if k == 0 {
@@ -619,6 +667,9 @@ func newRig(t *testing.T, g *ir.Graph, src sources) *rig {
 	r.loadParams()
 	for _, v := range g.Sources(ir.OpInput) {
 		copy(m.Input(v.Name), src.f[v.Name])
+	}
+	for _, in := range m.InputTensors() {
+		copy(in.I64, src.ids[in.Name])
 	}
 	cls, ft := m.Targets()
 	copy(cls, src.classes)

@@ -727,7 +727,7 @@ model NestedBN(ch = 4, hid = 16) {
                "targets (mean over positions; accuracy counts positions), "
                "text(\"corpus.txt\") with 12 distinct characters",
         seed=21, features=8, classes=12, batch=4, epochs=3,
-        data=dict(source="text", file="corpus.txt"), pending=True,
+        data=dict(source="text", file="corpus.txt"),
         loss="cross_entropy",
         optimizer=("Adam", [("lr", "0.01")]),
         model="TokenMLP",

@@ -66,7 +66,7 @@ func New() (*Model, error) {
 // values, row-major (f32[N,4]), and out receives n×OutputSize (f32[N,3]). Batches
 // larger than Batch are computed Batch rows at a time. Forward does not
 // allocate.
-func (m *Model) Forward(out, x []float32, n int) error {
+func (m *Model) Forward(out []float32, x []float32, n int) (err error) {
 	if n < 0 || len(x) < n*InputSize || len(out) < n*OutputSize {
 		return fmt.Errorf("Forward: %d rows need %d inputs and room for %d outputs, got %d and %d", n, n*InputSize, n*OutputSize, len(x), len(out))
 	}
@@ -77,7 +77,7 @@ func (m *Model) Forward(out, x []float32, n int) error {
 	return nil
 }
 
-func (m *Model) forward(out, x []float32, n int) {
+func (m *Model) forward(out []float32, x []float32, n int) {
 	// v12 = LinearRelu at line 7
 	kernels.Linear(m.fv12[:n*16], x[:n*4], m.p[0], m.p[1], n, 4, 16, true)
 	// v14 = Linear at line 7
