@@ -11,7 +11,7 @@ import (
 // type, to the same arguments; the first one stays. Sources other than
 // constants are never merged (two parameters of equal shape are two
 // parameters), nor are random ops.
-func cse(g *ir.Graph) {
+func cse(g *ir.Graph) error {
 	seen := map[string]*ir.Value{}
 	for _, v := range g.Values {
 		if v.Op.Info().Source && v.Op != ir.OpConst {
@@ -27,6 +27,7 @@ func cse(g *ir.Graph) {
 		}
 		seen[k] = v
 	}
+	return nil
 }
 
 // key identifies what v computes: op, type, attributes and argument IDs.

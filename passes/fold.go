@@ -5,7 +5,7 @@ import "github.com/nnc-go/nnc/ir"
 // fold evaluates ops over constants and removes algebraic identities:
 // x*1, 1*x, x/1, x+0, 0+x, x-0 and -(-x) become x, when doing so keeps the
 // value's type (a broadcast may not be dropped). Rewrites run to a fixpoint.
-func fold(g *ir.Graph) {
+func fold(g *ir.Graph) error {
 	for changed := true; changed; {
 		changed = false
 		for _, v := range g.Values {
@@ -21,6 +21,7 @@ func fold(g *ir.Graph) {
 			deadcode(g)
 		}
 	}
+	return nil
 }
 
 func constValue(v *ir.Value) (float64, bool) {

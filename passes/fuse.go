@@ -93,7 +93,7 @@ func classAxis(v *ir.Value) bool {
 // fuse rewrites by fuseRules to a fixpoint. A new value is placed where
 // the value it replaces was, which keeps the graph in topological order
 // because its arguments come before that one.
-func fuse(g *ir.Graph) {
+func fuse(g *ir.Graph) error {
 	for changed := true; changed; {
 		changed = false
 		uses := g.Uses()
@@ -116,6 +116,7 @@ func fuse(g *ir.Graph) {
 		}
 	}
 	deadcode(g)
+	return nil
 }
 
 // foldBatchNorm rewrites BatchNorm(layer(x, w, b)) as layer(x, w', b') with

@@ -21,10 +21,10 @@ import (
 // leaves it as it is, as torch.optim does for a parameter whose grad is
 // None. An op on a path from a parameter to the loss without a VJP rule
 // stops the pass with a diagnostic at that op's position.
-func grad(g *ir.Graph) {
+func grad(g *ir.Graph) error {
 	loss := g.Output("loss")
 	if loss == nil || g.Attrs.String("optimizer") == "" || g.Output("grad."+firstParam(g)) != nil {
-		return // not a training step, or already differentiated
+		return nil // not a training step, or already differentiated
 	}
 	// needs[v] when v depends on a parameter.
 	needs := map[*ir.Value]bool{}
@@ -56,7 +56,7 @@ func grad(g *ir.Graph) {
 		if rule == nil {
 			// Not a compiler bug but a limit of this version: say so at the
 			// user's line.
-			panic(&diag.Diagnostic{Pos: v.Pos, Msg: fmt.Sprintf("cannot train through %s: its gradient is not implemented yet", v.Op)})
+			return &diag.ErrorList{Diags: []*diag.Diagnostic{{Pos: v.Pos, Msg: fmt.Sprintf("cannot train through %s: its gradient is not implemented yet", v.Op)}}}
 		}
 		grads := rule(g, v, dy)
 		for j, a := range v.Args {
@@ -75,6 +75,7 @@ func grad(g *ir.Graph) {
 			g.SetOutput("grad."+p.Name, d)
 		}
 	}
+	return nil
 }
 
 func firstParam(g *ir.Graph) string {

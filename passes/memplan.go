@@ -21,7 +21,7 @@ func Planned(v *ir.Value) bool { return !v.Op.Info().Source || v.Op == ir.OpDrop
 // greedy by size as TFLite Micro does: largest first, each at the lowest
 // offset that does not overlap a placed value alive at the same time. The
 // plan is made for the graph's "batch" attribute (1 when absent).
-func memplan(g *ir.Graph) {
+func memplan(g *ir.Graph) error {
 	batch := g.Attrs.Int("batch", 1)
 	type item struct {
 		v          *ir.Value
@@ -104,4 +104,5 @@ func memplan(g *ir.Graph) {
 		done = append(done, placed{off, it.size, it.start, it.end})
 	}
 	g.Plan = plan
+	return nil
 }

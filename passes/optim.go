@@ -16,10 +16,10 @@ import (
 // The rules are torch.optim's (SGD with momentum, dampening, weight decay
 // and Nesterov; Adam; AdamW's decoupled weight decay), read from the
 // graph's attributes, which build.Build sets from the train block.
-func optim(g *ir.Graph) {
+func optim(g *ir.Graph) error {
 	name := g.Attrs.String("optimizer")
 	if name == "" || g.Output("optimizer.step") != nil {
-		return
+		return nil
 	}
 	params := g.Sources(ir.OpParam)
 	var pos = g.Output("loss").Pos
@@ -79,4 +79,5 @@ func optim(g *ir.Graph) {
 		}
 	}
 	g.Outputs = kept
+	return nil
 }

@@ -1,23 +1,25 @@
 // Package passes holds the rewrites nnc runs over an ir.Graph between
 // build.Build and a back end, one pass per file, listed in order in the table
 // below as Go's SSA back end lists its passes (cmd/compile/internal/ssa's
-// compile.go): a pass is a plain func(*ir.Graph), its name a single word
-// usable as `nnc ir --after NAME`, and constraints on the order are data,
-// checked when the package starts.
+// compile.go): a pass is a plain func(*ir.Graph) error, its name a single
+// word usable as `nnc ir --after NAME`, and constraints on the order are
+// data, checked when the package starts. A pass returns the errors a model
+// can cause (an op the grad pass cannot differentiate) as diagnostics; a
+// panic inside one is a compiler bug, which Run returns as an internal
+// error naming the pass.
 package passes
 
 import (
 	"fmt"
 	"strings"
 
-	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/ir"
 )
 
 // Pass is one rewrite of a graph.
 type Pass struct {
 	Name string
-	Fn   func(*ir.Graph)
+	Fn   func(*ir.Graph) error
 	Doc  string
 }
 
@@ -119,14 +121,12 @@ func Run(g *ir.Graph, opt Options) (err error) {
 func runOne(p Pass, g *ir.Graph, verify bool) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			if d, ok := r.(*diag.Diagnostic); ok {
-				err = &diag.ErrorList{Diags: []*diag.Diagnostic{d}}
-				return
-			}
 			err = fmt.Errorf("internal error: panic during %s: %v", p.Name, r)
 		}
 	}()
-	p.Fn(g)
+	if err := p.Fn(g); err != nil {
+		return err
+	}
 	if verify {
 		if err := ir.Verify(g); err != nil {
 			return fmt.Errorf("internal error: after %s: %v", p.Name, err)

@@ -53,7 +53,7 @@ func TestRunAfter(t *testing.T) {
 // name, not as a crash.
 func TestPanicReported(t *testing.T) {
 	g := ir.NewGraph("G", "f")
-	err := runOne(Pass{Name: "broken", Fn: func(*ir.Graph) { panic("ir: oops") }}, g, true)
+	err := runOne(Pass{Name: "broken", Fn: func(*ir.Graph) error { panic("ir: oops") }}, g, true)
 	if err == nil || err.Error() != "internal error: panic during broken: ir: oops" {
 		t.Errorf("got %v", err)
 	}
