@@ -53,8 +53,16 @@ func Generate(p *ir.Program, opt Options) ([]byte, error) {
 		return nil, fmt.Errorf("codegen: the forward graph has no memory plan")
 	}
 	in := fwd.Sources(ir.OpInput)
-	if len(in) != 1 || in[0].Type.Shape.Rank() == 0 || in[0].Type.Shape[0] != ir.Batch {
-		return nil, fmt.Errorf("codegen: the model needs one input whose first dimension is the batch")
+	if len(in) == 0 {
+		return nil, fmt.Errorf("codegen: the model has no input")
+	}
+	for _, x := range in {
+		if x.Type.Shape.Rank() == 0 || x.Type.Shape[0] != ir.Batch {
+			return nil, fmt.Errorf("codegen: input %s must have the batch as its first dimension", x.Name)
+		}
+	}
+	if opt.Train && len(in) != 1 {
+		return nil, fmt.Errorf("codegen: --train needs a model with one input; %s takes %d", p.Model, len(in))
 	}
 	out := fwd.Output("out")
 	if out.Type.Shape.Rank() == 0 || out.Type.Shape[0] != ir.Batch {
@@ -71,6 +79,7 @@ func Generate(p *ir.Program, opt Options) ([]byte, error) {
 		g.elem = "float64"
 	}
 	g.xtype = "[]" + g.goType(in[0].Type.DType)
+	g.inputs = goInputs(in, g)
 	if err := g.collect(); err != nil {
 		return nil, err
 	}
@@ -133,10 +142,12 @@ type param struct {
 }
 
 type gen struct {
-	p      *ir.Program
-	opt    Options
-	elem   string // float32 or float64
-	xtype  string // the Go type of the input: []float32, []int64...
+	p     *ir.Program
+	opt   Options
+	elem  string // float32 or float64
+	xtype string // the Go type of the input: []float32, []int64...
+	// inputs are the forward inputs as Forward's parameters.
+	inputs []goInput
 	params []*param
 	byName map[string]*param
 	nf, ni int // float and int64 persistent tensors
@@ -221,9 +232,15 @@ func (g *gen) file() ([]byte, error) {
 		b.WriteString("_ \"embed\"\n")
 	}
 	b.WriteString("\"fmt\"\n\"math\"\n\"math/rand/v2\"\n\n\"github.com/nnc-go/nnc/kernels\"\n\"github.com/nnc-go/nnc/nncrt\"\n)\n\n")
-	fmt.Fprintf(&b, "// The shapes of one row of the input %s and of the output, and the batch\n", comment(in.Name))
+	if len(g.inputs) == 1 {
+		fmt.Fprintf(&b, "// The shapes of one row of the input %s and of the output, and the batch\n", comment(in.Name))
+	} else {
+		b.WriteString("// The shapes of one row of each input and of the output, and the batch\n")
+	}
 	b.WriteString("// the buffers are sized for: Forward cuts larger batches into pieces.\nconst (\n")
-	fmt.Fprintf(&b, "\tInputSize = %d // %s: %s, row-major\n", in.Type.Shape.Elems(), comment(in.Name), in.Type)
+	for _, x := range g.inputs {
+		fmt.Fprintf(&b, "\t%s = %d // %s: %s, row-major\n", x.size, x.v.Type.Shape.Elems(), comment(x.v.Name), x.v.Type)
+	}
 	fmt.Fprintf(&b, "\tOutputSize = %d // %s\n", out.Type.Shape.Elems(), out.Type)
 	fmt.Fprintf(&b, "\tBatch = %d\n", fwd.Plan.Batch)
 	fmt.Fprintf(&b, "\t// ArenaBytes is the size of the forward pass's arena, from the memory plan.\n\tArenaBytes = %d\n", fwd.Plan.ArenaBytes)
@@ -317,24 +334,70 @@ func (g *gen) newFunc(b *bytes.Buffer) {
 func (g *gen) forwardFunc(b *bytes.Buffer, body string) {
 	fwd := g.p.Forward
 	out := fwd.Output("out")
-	fmt.Fprintf(b, `// Forward computes the model's output for n rows: x holds n×InputSize
-// values, row-major (%s), and out receives n×OutputSize (%s). Batches
-// larger than Batch are computed Batch rows at a time. Forward does not
-// allocate.%[5]s
-func (m *Model) Forward(out []%[3]s, x %[6]s, n int) (err error) {
-	%[7]sif n < 0 || len(x) < n*InputSize || len(out) < n*OutputSize {
-		return fmt.Errorf("Forward: %%d rows need %%d inputs and room for %%d outputs, got %%d and %%d", n, n*InputSize, n*OutputSize, len(x), len(out))
+	var params, checks, got, rows, doc []string
+	for _, x := range g.inputs {
+		params = append(params, fmt.Sprintf("%s %s", x.param, x.typ))
+		checks = append(checks, fmt.Sprintf("len(%s) < n*%s", x.param, x.size))
+		got = append(got, fmt.Sprintf("len(%s)", x.param))
+		rows = append(rows, fmt.Sprintf("%s[i*%[2]s:(i+k)*%[2]s]", x.param, x.size))
+		doc = append(doc, fmt.Sprintf("// %s holds n×%s values (%s);\n", x.param, x.size, x.v.Type))
+	}
+	if len(g.inputs) == 1 {
+		rows[0] = g.forwardInput(rows[0])
+	}
+	fmt.Fprintf(b, `// Forward computes the model's output for n rows, row-major:
+%[1]s// out receives n×OutputSize (%[2]s). Batches larger than Batch are
+// computed Batch rows at a time. Forward does not allocate.%[3]s
+func (m *Model) Forward(out []%[4]s, %[5]s, n int) (err error) {
+	%[6]sif n < 0 || %[7]s || len(out) < n*OutputSize {
+		return fmt.Errorf("Forward: %%d rows need %[8]s inputs and room for %%d outputs, got %[9]s and %%d", n, %[10]sn*OutputSize, %[11]s, len(out))
 	}
 	for i := 0; i < n; i += Batch {
 		k := min(Batch, n-i)
-		m.forward(out[i*OutputSize:(i+k)*OutputSize], %[4]s, k)
+		m.forward(out[i*OutputSize:(i+k)*OutputSize], %[12]s, k)
 	}
 	return nil
 }
 
-`, fwd.Sources(ir.OpInput)[0].Type, out.Type, g.elem, g.forwardInput("x[i*InputSize:(i+k)*InputSize]"), g.forwardDoc(), g.xtype, g.recoverIDs("Forward"))
-	fmt.Fprintf(b, "func (m *Model) forward(out []%s, x %s, n int) {\n%s", g.elem, g.xtype, body)
+`, strings.Join(doc, ""), out.Type, g.forwardDoc(), g.elem, strings.Join(params, ", "), g.recoverIDs("Forward"),
+		strings.Join(checks, " || "), strings.Repeat("%d ", len(g.inputs)-1)+"%d", strings.Repeat("%d ", len(g.inputs)-1)+"%d", sizesArg(g.inputs), strings.Join(got, ", "), strings.Join(rows, ", "))
+	fmt.Fprintf(b, "func (m *Model) forward(out []%s, %s, n int) {\n%s", g.elem, strings.Join(params, ", "), body)
 	fmt.Fprintf(b, "copy(out, %s)\n}\n\n", g.slice(fwd, out))
+}
+
+// goInput is a forward input as a parameter of the generated methods.
+type goInput struct {
+	v     *ir.Value
+	param string // x for a single input; else the input's name when it is a Go identifier
+	size  string // the constant of its row size: InputSize, or XSize, MaskSize...
+	typ   string // []float32, []int64...
+}
+
+// goInputs names the inputs in. User names become Go identifiers only when
+// they are plain ASCII identifiers; others are numbered.
+func goInputs(in []*ir.Value, g *gen) []goInput {
+	if len(in) == 1 {
+		return []goInput{{v: in[0], param: "x", size: "InputSize", typ: "[]" + g.goType(in[0].Type.DType)}}
+	}
+	var xs []goInput
+	for i, v := range in {
+		name := v.Name
+		if CheckPackageName(name) != nil || name == "out" || name == "n" || name == "m" || name == "i" || name == "k" || name == "err" {
+			name = fmt.Sprintf("in%d", i)
+		}
+		xs = append(xs, goInput{v: v, param: name, size: strings.ToUpper(name[:1]) + name[1:] + "Size", typ: "[]" + g.goType(v.Type.DType)})
+	}
+	return xs
+}
+
+// sizesArg is the arguments of Forward's error message: the number of
+// values each input needs.
+func sizesArg(xs []goInput) string {
+	var b strings.Builder
+	for _, x := range xs {
+		fmt.Fprintf(&b, "n*%s, ", x.size)
+	}
+	return b.String()
 }
 
 func (g *gen) trainFunc(b *bytes.Buffer, body string) {
@@ -445,8 +508,14 @@ func (g *gen) checkTargets(method string, target *ir.Value, yn string) string {
 // recoverIDs is the statement that turns the panic of an id outside an
 // embedding's table, in a model with integer inputs, into method's error.
 func (g *gen) recoverIDs(method string) string {
-	if g.xtype != "[]int64" {
+	size := ""
+	for _, x := range g.inputs {
+		if x.typ == "[]int64" && size == "" {
+			size = x.size
+		}
+	}
+	if size == "" {
 		return ""
 	}
-	return fmt.Sprintf("defer func() {\nif r := recover(); r != nil {\ne, ok := r.(*kernels.IDError)\nif !ok {\npanic(r)\n}\nerr = fmt.Errorf(\"%s: token %%d (of row %%d, position %%d) is outside the embedding's %%d ids\", e.ID, e.Pos/InputSize+1, e.Pos%%InputSize+1, e.Num)\n}\n}()\n", method)
+	return fmt.Sprintf("defer func() {\nif r := recover(); r != nil {\ne, ok := r.(*kernels.IDError)\nif !ok {\npanic(r)\n}\nerr = fmt.Errorf(\"%s: token %%d (of row %%d, position %%d) is outside the embedding's %%d ids\", e.ID, e.Pos/%[2]s+1, e.Pos%%%[2]s+1, e.Num)\n}\n}()\n", method, size)
 }

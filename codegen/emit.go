@@ -123,6 +123,11 @@ func (g *gen) slice(gr *ir.Graph, v *ir.Value) string {
 	}
 	switch v.Op {
 	case ir.OpInput:
+		for _, x := range g.inputs {
+			if x.v == v {
+				return x.param + "[:" + v.Type.Shape.Volume().String() + "]"
+			}
+		}
 		return "x[:" + v.Type.Shape.Volume().String() + "]"
 	case ir.OpTarget:
 		return "y[:" + v.Type.Shape.Volume().String() + "]"

@@ -27,6 +27,7 @@ const (
 	metaStd      = "feature_std"     // [1021.3,...]
 	metaModel    = "model"           // the model's name
 	metaHParams  = "hyperparameters" // "hid=8, lr=0.01": the model's, in declaration order
+	metaVocab    = "vocab"           // "\n aehilnorst": text()'s characters in id order, as a JSON string
 )
 
 // DataInfo is what a checkpoint records about the data its model was
@@ -50,6 +51,9 @@ type DataInfo struct {
 	// (csv(..., normalize = true)), in the model's feature order; nil when
 	// they were not.
 	Norm *data.Standardization
+	// Vocab holds, for a text data set, its characters in id order: the
+	// character of id k is Vocab[k]. Nil otherwise.
+	Vocab []rune
 }
 
 // metadata adds d's fields to m.
@@ -67,6 +71,10 @@ func (d DataInfo) metadata(m map[string]string) {
 	}
 	if d.Target != "" {
 		m[metaTarget] = d.Target
+	}
+	if d.Vocab != nil {
+		b, _ := json.Marshal(string(d.Vocab))
+		m[metaVocab] = string(b)
 	}
 	if d.Norm != nil {
 		mean, _ := json.Marshal(d.Norm.Mean) // finite: Standardization.Check
@@ -120,6 +128,13 @@ func dataInfo(m map[string]string) (DataInfo, error) {
 			return DataInfo{}, fmt.Errorf("metadata %q is not a JSON list of strings", l.key)
 		}
 	}
+	if s, ok := m[metaVocab]; ok {
+		var v string
+		if err := json.Unmarshal([]byte(s), &v); err != nil || v == "" {
+			return DataInfo{}, fmt.Errorf("metadata %q is not a JSON string of characters", metaVocab)
+		}
+		d.Vocab = []rune(v)
+	}
 	mean, hasMean := m[metaMean]
 	std, hasStd := m[metaStd]
 	if hasMean || hasStd {
@@ -141,7 +156,7 @@ func ReadDataInfo(metadata map[string]string) (DataInfo, error) { return dataInf
 // checkpoint. Feature names are best effort: a header that cannot be read
 // again, or whose names are empty or repeated, records none.
 func trainingInfo(src *ir.DataSource, dir string, loss ir.Loss, ds *data.Dataset) DataInfo {
-	d := DataInfo{Loss: loss, Classes: ds.ClassNames}
+	d := DataInfo{Loss: loss, Classes: ds.ClassNames, Vocab: ds.Vocab}
 	if src.Kind != "csv" || !src.Header {
 		return d
 	}

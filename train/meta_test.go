@@ -18,6 +18,7 @@ func TestDataInfoRoundTrip(t *testing.T) {
 		{Loss: ir.CrossEntropy, Classes: []string{"a b", `"q"`, "é"}, Features: []string{"x", "y,z"}, Target: "kind"},
 		{Loss: ir.CrossEntropy, Classes: []string{}, Features: []string{}},
 		{Loss: ir.CrossEntropy, Norm: &data.Standardization{Mean: []float64{55000.125, -0.1}, Std: []float64{1e-3, 1}}},
+		{Loss: ir.CrossEntropy, Vocab: []rune("\n \"aé€\\")},
 	} {
 		m := map[string]string{"model": "M"}
 		d.metadata(m)
@@ -27,6 +28,11 @@ func TestDataInfoRoundTrip(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, d) {
 			t.Errorf("round trip of %+v gave %+v (metadata %v)", d, got, m)
+		}
+	}
+	for _, bad := range []string{`""`, `["a"]`, `abc`} {
+		if _, err := dataInfo(map[string]string{"vocab": bad}); err == nil || err.Error() != `metadata "vocab" is not a JSON string of characters` {
+			t.Errorf("vocab %s: got %v", bad, err)
 		}
 	}
 	for _, bad := range []map[string]string{

@@ -110,6 +110,9 @@ func Run(p *ir.Program, opt Options) (*Report, error) {
 
 func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	cfg := p.Train
+	if in := p.TrainGraph.Sources(ir.OpInput); len(in) != 1 {
+		return nil, fmt.Errorf("a data source feeds one input, but the forward of %s takes %d: train it from Go (the generated Forward takes each)", p.Model, len(in))
+	}
 	epochs := cfg.Epochs
 	if opt.Epochs != nil {
 		epochs = *opt.Epochs

@@ -62,10 +62,10 @@ func New() (*Model, error) {
 	return m, nil
 }
 
-// Forward computes the model's output for n rows: x holds n×InputSize
-// values, row-major (f32[N,4]), and out receives n×OutputSize (f32[N,3]). Batches
-// larger than Batch are computed Batch rows at a time. Forward does not
-// allocate.
+// Forward computes the model's output for n rows, row-major:
+// x holds n×InputSize values (f32[N,4]);
+// out receives n×OutputSize (f32[N,3]). Batches larger than Batch are
+// computed Batch rows at a time. Forward does not allocate.
 func (m *Model) Forward(out []float32, x []float32, n int) (err error) {
 	if n < 0 || len(x) < n*InputSize || len(out) < n*OutputSize {
 		return fmt.Errorf("Forward: %d rows need %d inputs and room for %d outputs, got %d and %d", n, n*InputSize, n*OutputSize, len(x), len(out))
