@@ -3,10 +3,20 @@
 // shapes, calling the same kernels the interpreter calls, with the buffers
 // of the memory plan allocated once in New so that no call allocates.
 //
-// Identifiers in the generated code never come from the user's files:
-// parameters, values and buffers are numbered (p0, v12), and user names
+// Identifiers in the generated code do not come from the user's files:
+// parameters, values and buffers are numbered (p0, fv12), and user names
 // appear only inside Go string literals (strconv.Quote) and in comments
 // from which line breaks are removed, so no model file can inject code.
+// The one exception is the inputs of a model with several: an input named
+// by a plain ASCII identifier, such as mask, becomes Forward's parameter
+// inMask and the constant InputMaskSize, prefixed so that no name can
+// shadow another.
+//
+// The statements of a graph are its values' lowered kernel calls
+// (ir.Lowering) printed one by one: codegen knows no op's meaning. Each
+// computed value and scratch buffer is a field viewing the graph's byte
+// arena (kernels.View) at the offset the memory plan gave it, named after
+// the value's ID, with the user's name and line in its comment.
 package codegen
 
 import (
@@ -373,19 +383,21 @@ type goInput struct {
 	typ   string // []float32, []int64...
 }
 
-// goInputs names the inputs in. User names become Go identifiers only when
-// they are plain ASCII identifiers; others are numbered.
+// goInputs names the inputs in. With several inputs, an input whose name
+// is a plain ASCII identifier becomes the parameter inName and the
+// constant InputNameSize (the prefixes keep it from shadowing a package,
+// a builtin or another constant); any other is numbered.
 func goInputs(in []*ir.Value, g *gen) []goInput {
 	if len(in) == 1 {
 		return []goInput{{v: in[0], param: "x", size: "InputSize", typ: "[]" + g.goType(in[0].Type.DType)}}
 	}
 	var xs []goInput
 	for i, v := range in {
-		name := v.Name
-		if CheckPackageName(name) != nil || name == "out" || name == "n" || name == "m" || name == "i" || name == "k" || name == "err" {
-			name = fmt.Sprintf("in%d", i)
+		name := fmt.Sprint(i)
+		if CheckPackageName(v.Name) == nil {
+			name = strings.ToUpper(v.Name[:1]) + v.Name[1:]
 		}
-		xs = append(xs, goInput{v: v, param: name, size: strings.ToUpper(name[:1]) + name[1:] + "Size", typ: "[]" + g.goType(v.Type.DType)})
+		xs = append(xs, goInput{v: v, param: "in" + name, size: "Input" + name + "Size", typ: "[]" + g.goType(v.Type.DType)})
 	}
 	return xs
 }

@@ -76,7 +76,7 @@ func TestMultiInputForward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(src), "func (m *Model) Forward(out []float32, ids []int64, mask []float32, n int) (err error)") {
+	if !strings.Contains(string(src), "func (m *Model) Forward(out []float32, inIds []int64, inMask []float32, n int) (err error)") {
 		t.Fatalf("Forward does not take both inputs:\n%s", src)
 	}
 	out := goCmd(t, module(t, src, nil, multiHarness), []string{"GOFLAGS=-mod=mod"}, "run", ".")

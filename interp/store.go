@@ -4,6 +4,13 @@
 // New compiles the graph into one closure per value, so that running a step
 // is a loop over closures with no allocation and no lookup; the kernels are
 // those of package kernels, shared with the generated Go code.
+//
+// The interpreter knows no op's meaning: a value is computed by the kernel
+// calls its op lowers to (ir.Lowering), each bound once to its kernel by
+// bindKernel, which internal/kernelgen generates from package kernels
+// (kernels_gen.go; `go generate ./interp` after adding a kernel).
+// Values of every element type live in one byte arena, viewed as typed
+// slices (kernels.View) at the offsets of the memory plan.
 package interp
 
 import (
