@@ -155,7 +155,7 @@ func interpRun[T interface{ ~float32 | ~float64 }](t *testing.T, p *ir.Program, 
 	if err := store.Init(p.TrainGraph, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := train.LoadCheckpoint(store, p.TrainGraph, filepath.Join(dir, "init.safetensors")); err != nil {
+	if err := train.LoadCheckpoint[T](store, p.TrainGraph, filepath.Join(dir, "init.safetensors")); err != nil {
 		t.Fatal(err)
 	}
 	fwd, err := interp.New(p.Forward, store, 0)

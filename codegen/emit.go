@@ -183,7 +183,7 @@ func (e *emitter) value(v *ir.Value) error {
 	e.cur = v.ID
 	g := e.g
 	if v.Op == ir.OpConst {
-		e.field(fmt.Sprintf("%sc%d", e.pre, v.ID), fmt.Sprintf("[1]%s", g.elem), fmt.Sprintf("[1]%s{%s}", g.elem, float(v.Attrs.Float("value", 0))))
+		e.field(fmt.Sprintf("%sc%d", e.pre, v.ID), fmt.Sprintf("[1]%s", g.elem), fmt.Sprintf("[1]%s{%s}", g.elem, float(v.AttrFloat("value"))))
 		return nil
 	}
 	calls, scratch, err := ir.Lowering(e.gr, v)

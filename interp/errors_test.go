@@ -2,6 +2,7 @@ package interp_test
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/nnc-go/nnc/internal/testenv"
 	"github.com/nnc-go/nnc/interp"
+	"github.com/nnc-go/nnc/nncrt"
 )
 
 // TestInternalError: a step that panics where the batch explains nothing
@@ -84,5 +86,14 @@ train BN {
 	}
 	if err := m.Run(2); err != nil {
 		t.Errorf("batch norm over two rows: %v", err)
+	}
+}
+
+// TestNonFiniteKind: the interpreter's diverging step is an
+// nncrt.ErrNonFinite, as generated code's is, for the training loop.
+func TestNonFiniteKind(t *testing.T) {
+	var err error = &interp.NonFinite{Output: "loss"}
+	if !errors.Is(fmt.Errorf("step: %w", err), nncrt.ErrNonFinite) || err.Error() != "the loss is not finite" {
+		t.Errorf("%v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/kernels"
+	"github.com/nnc-go/nnc/nncrt"
 )
 
 // Machine runs one planned graph. It is not safe for concurrent use.
@@ -110,7 +111,7 @@ func (m *Machine[T]) alloc(v *ir.Value, size int) error {
 		m.bufs[v.ID] = t
 		return nil
 	case ir.OpConst:
-		m.bufs[v.ID] = tensor[T]{f: []T{T(v.Attrs.Float("value", 0))}, t: v.Type}
+		m.bufs[v.ID] = tensor[T]{f: []T{T(v.AttrFloat("value"))}, t: v.Type}
 		return nil
 	}
 	if !v.Op.Info().Source || v.Op == ir.OpDropoutMask {
@@ -347,6 +348,10 @@ type NonFinite struct {
 	Output string
 	First  *ir.Value
 }
+
+// Is makes a *NonFinite an nncrt.ErrNonFinite, as generated code's
+// diverging steps are.
+func (e *NonFinite) Is(target error) bool { return target == nncrt.ErrNonFinite }
 
 func (e *NonFinite) Error() string {
 	what := "the loss is not finite"

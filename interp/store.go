@@ -37,6 +37,13 @@ func NewStore[T kernels.Float]() *Store[T] {
 	return &Store[T]{F: map[string][]T{}, I64: map[string][]int64{}, Shape: map[string]ir.Shape{}}
 }
 
+// Float returns the float tensor name, or nil: a Store is nncrt.Tensors,
+// as the generated code's tensors are.
+func (s *Store[T]) Float(name string) []T { return s.F[name] }
+
+// Int64 returns the int64 tensor name, or nil.
+func (s *Store[T]) Int64(name string) []int64 { return s.I64[name] }
+
 // Names returns the names of the tensors in the order they were added.
 func (s *Store[T]) Names() []string { return s.order }
 
@@ -105,23 +112,4 @@ func (s *Store[T]) Init(g *ir.Graph, seed uint64) error {
 		}
 	}
 	return nil
-}
-
-// StoreOf wraps tensors held elsewhere (by generated code) as a Store,
-// without copying: f and i64 by name, with their shapes; the order is that
-// of the parameters, buffers and state in g.
-func StoreOf[T kernels.Float](f map[string][]T, i64 map[string][]int64, shapes map[string][]int, g *ir.Graph) *Store[T] {
-	s := &Store[T]{F: f, I64: i64, Shape: map[string]ir.Shape{}}
-	for name, sh := range shapes {
-		s.Shape[name] = ir.Shape(sh)
-	}
-	for _, v := range g.Values {
-		switch v.Op {
-		case ir.OpParam, ir.OpBuffer, ir.OpState:
-			if _, ok := s.Shape[v.Name]; ok {
-				s.order = append(s.order, v.Name)
-			}
-		}
-	}
-	return s
 }

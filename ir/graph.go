@@ -120,9 +120,13 @@ func inferType(op Op, args []*Value, attrs Attrs, decl Type) (Type, error) {
 	if len(args) < min || len(args) > info.Arity {
 		return Type{}, &ShapeError{Op: op, Arg: -1, Kind: ShapeArity, Msg: fmt.Sprintf("%s takes %d arguments, has %d", info.Name, info.Arity, len(args))}
 	}
+	if err := checkAttrs(op, attrs); err != nil {
+		return Type{}, &ShapeError{Op: op, Arg: -1, Msg: err.Error()}
+	}
 	if info.Shape == nil {
 		return decl, nil
 	}
+	attrs = withDefaults(op, attrs)
 	ts := make([]Type, len(args))
 	for i, a := range args {
 		ts[i] = a.Type

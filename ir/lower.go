@@ -168,23 +168,26 @@ func axisDims(s Shape, k int) (outer, at, inner Dim) {
 }
 
 // convShape describes Conv2d's geometry from its input x and weight w.
-func convShape(x, w Shape, a Attrs) Operand {
+func convShape(x, w Shape, v *Value) Operand {
 	return Operand{Kind: OpdConvShape, Dims: []Dim{batchN, {C: x[1]}, {C: x[2]}, {C: x[3]}, {C: w[0]}, {C: w[2]}, {C: w[3]},
-		{C: a.Int("stride", 1)}, {C: a.Int("padding", 0)}}}
+		{C: v.AttrInt("stride")}, {C: v.AttrInt("padding")}}}
 }
 
 // ConvColSize is the size of the unfolded input buffer of a convolution
 // over x with weight w (one sample at a time), as kernels.ConvShape.ColSize
 // computes it.
-func convColType(dt DType, x, w Shape, a Attrs) Type {
-	s, p := a.Int("stride", 1), a.Int("padding", 0)
+func convColType(dt DType, x, w Shape, v *Value) Type {
+	s, p := v.AttrInt("stride"), v.AttrInt("padding")
 	oh, ow := ConvOut(x[2], w[2], s, p), ConvOut(x[3], w[3], s, p)
 	return Type{DType: dt, Shape: Shape{x[1] * w[2] * w[3] * oh * ow}}
 }
 
-func poolShape(x Shape, a Attrs) Operand {
-	k := a.Int("kernel", 1)
-	return Operand{Kind: OpdPoolShape, Dims: []Dim{batchN, {C: x[1]}, {C: x[2]}, {C: x[3]}, {C: k}, {C: a.Int("stride", k)}}}
+func poolShape(x Shape, v *Value) Operand {
+	k, s := v.AttrInt("kernel"), v.AttrInt("stride")
+	if s == 0 {
+		s = k
+	}
+	return Operand{Kind: OpdPoolShape, Dims: []Dim{batchN, {C: x[1]}, {C: x[2]}, {C: x[3]}, {C: k}, {C: s}}}
 }
 
 // channels is the channel count and the elements per channel and sample
@@ -219,7 +222,7 @@ func lowerBroadcast(kernel string) func(*Graph, *Value) []Call {
 // is 2-D, else one per leading index.
 func matmulCalls(v *Value) []Call {
 	as, bs := v.Args[0].Type.Shape, v.Args[1].Type.Shape
-	ta, tb := v.Attrs.Bool("ta"), v.Attrs.Bool("tb")
+	ta, tb := v.AttrBool("ta"), v.AttrBool("tb")
 	ra, rb := len(as), len(bs)
 	kb, nn := bs[rb-2], bs[rb-1] // b as stored
 	cols := nn
@@ -271,7 +274,7 @@ func lowerLinear(relu bool) func(*Graph, *Value) []Call {
 // attribute.
 func lowerAxis(kernel string) func(*Graph, *Value) []Call {
 	return func(_ *Graph, v *Value) []Call {
-		k, _ := NormAxis(v.Attrs.Int("dim", -1), v.Type.Shape.Rank())
+		k, _ := NormAxis(v.AttrInt("dim"), v.Type.Shape.Rank())
 		o, d, in := axisDims(v.Type.Shape, k)
 		args := []Operand{buf(v)}
 		for _, a := range v.Args {
@@ -285,7 +288,7 @@ func lowerAxis(kernel string) func(*Graph, *Value) []Call {
 func lowerReduce(kernel string) func(*Graph, *Value) []Call {
 	return func(_ *Graph, v *Value) []Call {
 		xs := v.Args[0].Type.Shape
-		k, _ := NormAxis(v.Attrs.Int("dim", -1), xs.Rank())
+		k, _ := NormAxis(v.AttrInt("dim"), xs.Rank())
 		o, d, in := axisDims(xs, k)
 		return []Call{call(kernel, buf(v), buf(v.Args[0]), dim(o), dim(d), dim(in))}
 	}
@@ -376,7 +379,7 @@ func lowerCorrect(_ *Graph, v *Value) []Call {
 func lowerConv(relu bool) func(*Graph, *Value) []Call {
 	return func(_ *Graph, v *Value) []Call {
 		x, w := v.Args[0].Type.Shape, v.Args[1].Type.Shape
-		cs := []Call{call("Conv2d", buf(v), buf(v.Args[0]), buf(v.Args[1]), optArg(v, 2), scratch(v, 0), convShape(x, w, v.Attrs))}
+		cs := []Call{call("Conv2d", buf(v), buf(v.Args[0]), buf(v.Args[1]), optArg(v, 2), scratch(v, 0), convShape(x, w, v))}
 		if relu {
 			cs = append(cs, call("Relu", buf(v), buf(v)))
 		}
@@ -388,7 +391,7 @@ func lowerConv(relu bool) func(*Graph, *Value) []Call {
 // args[x+1].
 func scratchConv(x int) func(*Graph, *Value) []Scratch {
 	return func(_ *Graph, v *Value) []Scratch {
-		return []Scratch{{Type: convColType(v.Type.DType, v.Args[x].Type.Shape, v.Args[x+1].Type.Shape, v.Attrs)}}
+		return []Scratch{{Type: convColType(v.Type.DType, v.Args[x].Type.Shape, v.Args[x+1].Type.Shape, v)}}
 	}
 }
 
@@ -399,7 +402,7 @@ func lowerConvGrad(input bool) func(*Graph, *Value) []Call {
 			dx, dw = none, buf(v)
 		}
 		x, w := v.Args[1].Type.Shape, v.Args[2].Type.Shape
-		return []Call{call("Conv2dBackward", dx, dw, none, buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), scratch(v, 0), convShape(x, w, v.Attrs))}
+		return []Call{call("Conv2dBackward", dx, dw, none, buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), scratch(v, 0), convShape(x, w, v))}
 	}
 }
 
@@ -408,7 +411,7 @@ func scratchPool(_ *Graph, v *Value) []Scratch {
 }
 
 func lowerMaxPool(_ *Graph, v *Value) []Call {
-	return []Call{call("MaxPool2d", buf(v), scratch(v, 0), buf(v.Args[0]), poolShape(v.Args[0].Type.Shape, v.Attrs))}
+	return []Call{call("MaxPool2d", buf(v), scratch(v, 0), buf(v.Args[0]), poolShape(v.Args[0].Type.Shape, v))}
 }
 
 // The gradient of max pooling finds each window's maximum again: the
@@ -419,7 +422,7 @@ func scratchPoolGrad(_ *Graph, v *Value) []Scratch {
 }
 
 func lowerMaxPoolGrad(_ *Graph, v *Value) []Call {
-	ps := poolShape(v.Args[1].Type.Shape, v.Attrs)
+	ps := poolShape(v.Args[1].Type.Shape, v)
 	return []Call{
 		call("MaxPool2d", scratch(v, 0), scratch(v, 1), buf(v.Args[1]), ps),
 		call("MaxPool2dBackward", buf(v), buf(v.Args[0]), scratch(v, 1), ps),
@@ -444,7 +447,7 @@ func lowerBatchNormTrain(_ *Graph, v *Value) []Call {
 	c, hw := channels(v.Args[0])
 	return []Call{call("BatchNormTrain", buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]),
 		scratch(v, 0), scratch(v, 1), scratch(v, 2), scratch(v, 3), dim(batchN), num(c), num(hw),
-		flt(v.Attrs.Float("momentum", 0.1)), flt(v.Attrs.Float("eps", 1e-5)))}
+		flt(v.AttrFloat("momentum")), flt(v.AttrFloat("eps")))}
 }
 
 func lowerBatchNormGrad(input bool) func(*Graph, *Value) []Call {
@@ -455,7 +458,7 @@ func lowerBatchNormGrad(input bool) func(*Graph, *Value) []Call {
 			dx, dw = none, buf(v)
 		}
 		return []Call{
-			call("BatchStats", scratch(v, 0), scratch(v, 1), buf(v.Args[1]), dim(batchN), num(c), num(hw), flt(v.Attrs.Float("eps", 1e-5))),
+			call("BatchStats", scratch(v, 0), scratch(v, 1), buf(v.Args[1]), dim(batchN), num(c), num(hw), flt(v.AttrFloat("eps"))),
 			call("BatchNormBackward", dx, dw, none, buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), scratch(v, 0), scratch(v, 1), dim(batchN), num(c), num(hw)),
 		}
 	}
@@ -464,7 +467,7 @@ func lowerBatchNormGrad(input bool) func(*Graph, *Value) []Call {
 func lowerRunning(kernel string) func(*Graph, *Value) []Call {
 	return func(_ *Graph, v *Value) []Call {
 		c, hw := channels(v.Args[1])
-		return []Call{call(kernel, buf(v), buf(v.Args[0]), buf(v.Args[1]), dim(batchN), num(c), num(hw), flt(v.Attrs.Float("momentum", 0.1)))}
+		return []Call{call(kernel, buf(v), buf(v.Args[0]), buf(v.Args[1]), dim(batchN), num(c), num(hw), flt(v.AttrFloat("momentum")))}
 	}
 }
 
@@ -479,12 +482,12 @@ func lowerBatchNorm(_ *Graph, v *Value) []Call {
 	for _, a := range v.Args {
 		args = append(args, buf(a))
 	}
-	return []Call{call("BatchNormEval", append(args, dim(batchN), num(c), num(hw), flt(v.Attrs.Float("eps", 1e-5)))...)}
+	return []Call{call("BatchNormEval", append(args, dim(batchN), num(c), num(hw), flt(v.AttrFloat("eps")))...)}
 }
 
 func lowerBNFoldWeight(_ *Graph, v *Value) []Call {
 	c := v.Type.Shape[0]
-	return []Call{call("BNFoldWeight", buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), num(c), num(v.Type.Shape.Elems()/c), flt(v.Attrs.Float("eps", 1e-5)))}
+	return []Call{call("BNFoldWeight", buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), num(c), num(v.Type.Shape.Elems()/c), flt(v.AttrFloat("eps")))}
 }
 
 func lowerBNFoldBias(_ *Graph, v *Value) []Call {
@@ -492,40 +495,36 @@ func lowerBNFoldBias(_ *Graph, v *Value) []Call {
 	for _, a := range v.Args {
 		args = append(args, buf(a))
 	}
-	return []Call{call("BNFoldBias", append(args, num(v.Type.Shape[0]), flt(v.Attrs.Float("eps", 1e-5)))...)}
+	return []Call{call("BNFoldBias", append(args, num(v.Type.Shape[0]), flt(v.AttrFloat("eps")))...)}
 }
 
 func lowerDropoutMask(_ *Graph, v *Value) []Call {
-	return []Call{call("DropoutMask", buf(v), flt(v.Attrs.Float("p", 0)), rng)}
+	return []Call{call("DropoutMask", buf(v), flt(v.AttrFloat("p")), rng)}
 }
 
 // The optimizer updates. A flag attribute's default is false; the numbers'
 // defaults are torch.optim's.
 
 func lowerSGDBuf(_ *Graph, v *Value) []Call {
-	a := v.Attrs
 	return []Call{call("SGDBufAt", buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), buf(v.Args[3]),
-		flt(a.Float("momentum", 0)), flt(a.Float("dampening", 0)), flt(a.Float("weight_decay", 0)))}
+		flt(v.AttrFloat("momentum")), flt(v.AttrFloat("dampening")), flt(v.AttrFloat("weight_decay")))}
 }
 
 func lowerSGDStep(_ *Graph, v *Value) []Call {
-	a := v.Attrs
 	return []Call{call("SGDStep", buf(v), buf(v.Args[0]), buf(v.Args[1]), optArg(v, 2),
-		flt(a.Float("lr", 0)), flt(a.Float("momentum", 0)), flt(a.Float("weight_decay", 0)), flag(a.Bool("nesterov")))}
+		flt(v.AttrFloat("lr")), flt(v.AttrFloat("momentum")), flt(v.AttrFloat("weight_decay")), flag(v.AttrBool("nesterov")))}
 }
 
-func lowerAdamMoment(kernel, beta string, def float64) func(*Graph, *Value) []Call {
+func lowerAdamMoment(kernel, beta string) func(*Graph, *Value) []Call {
 	return func(_ *Graph, v *Value) []Call {
-		a := v.Attrs
-		return []Call{call(kernel, buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), flt(a.Float(beta, def)), flt(a.Float("weight_decay", 0)))}
+		return []Call{call(kernel, buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), flt(v.AttrFloat(beta)), flt(v.AttrFloat("weight_decay")))}
 	}
 }
 
 func lowerAdamStep(_ *Graph, v *Value) []Call {
-	a := v.Attrs
 	return []Call{call("AdamStepAt", buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), buf(v.Args[3]),
-		flt(a.Float("lr", 0)), flt(a.Float("beta1", 0.9)), flt(a.Float("beta2", 0.999)), flt(a.Float("eps", 1e-8)),
-		flt(a.Float("weight_decay", 0)), flag(a.Bool("decoupled")))}
+		flt(v.AttrFloat("lr")), flt(v.AttrFloat("beta1")), flt(v.AttrFloat("beta2")), flt(v.AttrFloat("eps")),
+		flt(v.AttrFloat("weight_decay")), flag(v.AttrBool("decoupled")))}
 }
 
 // Volume is the number of elements of s as a Dim: a multiple of the batch
@@ -577,7 +576,7 @@ func lastDim(x *Value) (rowsDim Dim, d int) {
 func lowerLayerNorm(_ *Graph, v *Value) []Call {
 	r, d := lastDim(v)
 	return []Call{call("LayerNorm", buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), scratch(v, 0), scratch(v, 1),
-		dim(r), num(d), flt(v.Attrs.Float("eps", 1e-5)))}
+		dim(r), num(d), flt(v.AttrFloat("eps")))}
 }
 
 func lowerLayerNormGradInput(_ *Graph, v *Value) []Call {

@@ -36,6 +36,9 @@ type OpInfo struct {
 	// gradients themselves, fused forms and folded batch norm, which
 	// passes emit after differentiation, and evaluation-mode forms.
 	Derived bool
+	// Attrs declares the op's attributes with their defaults (attrspec.go);
+	// a value may hold no other.
+	Attrs []AttrSpec
 	// Lower returns the kernel calls that compute the value (lower.go);
 	// sources other than DropoutMask have none.
 	Lower func(g *Graph, v *Value) []Call
@@ -151,9 +154,9 @@ var opTable = [numOps]OpInfo{
 
 	OpInput:  {Name: "Input", Source: true, Declared: true},
 	OpTarget: {Name: "Target", Source: true, Declared: true},
-	OpParam:  {Name: "Param", Source: true, Declared: true},
-	OpBuffer: {Name: "Buffer", Source: true, Declared: true},
-	OpConst:  {Name: "Const", Source: true, Declared: true, Shape: constShape},
+	OpParam:  {Name: "Param", Source: true, Declared: true, Attrs: paramAttrs},
+	OpBuffer: {Name: "Buffer", Source: true, Declared: true, Attrs: paramAttrs},
+	OpConst:  {Name: "Const", Source: true, Declared: true, Shape: constShape, Attrs: []AttrSpec{need("value", 0.0)}},
 
 	OpAdd:     {Name: "Add", Arity: 2, Shape: broadcastShape, Lower: lowerBroadcast("Add")},
 	OpSub:     {Name: "Sub", Arity: 2, Shape: broadcastShape, Lower: lowerBroadcast("Sub")},
@@ -165,26 +168,26 @@ var opTable = [numOps]OpInfo{
 	OpTanh:    {Name: "Tanh", Arity: 1, Shape: sameShape, Lower: lowerUnary("Tanh")},
 	OpGelu:    {Name: "Gelu", Arity: 1, Shape: sameShape, Lower: lowerUnary("Gelu")},
 
-	OpMatMul:     {Name: "MatMul", Arity: 2, Shape: matmulShape, Lower: lowerMatMul},
+	OpMatMul:     {Name: "MatMul", Arity: 2, Shape: matmulShape, Lower: lowerMatMul, Attrs: matmulAttrs},
 	OpLinear:     {Name: "Linear", Arity: 3, MinArity: 2, Shape: linearShape, Lower: lowerLinear(false), Derived: true},
 	OpLinearRelu: {Name: "LinearRelu", Arity: 3, MinArity: 2, Shape: linearShape, Lower: lowerLinear(true), Derived: true},
 
-	OpSoftmax:    {Name: "Softmax", Arity: 1, Shape: axisSameShape, Lower: lowerAxis("Softmax")},
-	OpLogSoftmax: {Name: "LogSoftmax", Arity: 1, Shape: axisSameShape, Lower: lowerAxis("LogSoftmax")},
-	OpSum:        {Name: "Sum", Arity: 1, Shape: reduceShape, Lower: lowerReduce("Sum")},
-	OpMean:       {Name: "Mean", Arity: 1, Shape: meanShape, Lower: lowerReduce("Mean")},
+	OpSoftmax:    {Name: "Softmax", Arity: 1, Shape: axisSameShape, Lower: lowerAxis("Softmax"), Attrs: dimAttrs},
+	OpLogSoftmax: {Name: "LogSoftmax", Arity: 1, Shape: axisSameShape, Lower: lowerAxis("LogSoftmax"), Attrs: dimAttrs},
+	OpSum:        {Name: "Sum", Arity: 1, Shape: reduceShape, Lower: lowerReduce("Sum"), Attrs: dimAttrs},
+	OpMean:       {Name: "Mean", Arity: 1, Shape: meanShape, Lower: lowerReduce("Mean"), Attrs: dimAttrs},
 	OpSumAll:     {Name: "SumAll", Arity: 1, Shape: scalarShape, Lower: lowerSumAll},
 	OpReshape:    {Name: "Reshape", Arity: 1, Declared: true, Shape: reshapeShape, Lower: lowerUnary("Copy")},
 
-	OpConv2d:         {Name: "Conv2d", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(false), Scratch: scratchConv(0)},
-	OpConv2dRelu:     {Name: "Conv2dRelu", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(true), Scratch: scratchConv(0), Derived: true},
-	OpMaxPool2d:      {Name: "MaxPool2d", Arity: 1, Shape: maxPoolShape, Lower: lowerMaxPool, Scratch: scratchPool},
-	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape, Lower: lowerBatchNorm, Derived: true},
-	OpBatchNormTrain: {Name: "BatchNormTrain", Arity: 3, Shape: batchNormShape, Lower: lowerBatchNormTrain, Scratch: perChannel(4, 0)},
+	OpConv2d:         {Name: "Conv2d", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(false), Scratch: scratchConv(0), Attrs: convAttrs},
+	OpConv2dRelu:     {Name: "Conv2dRelu", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(true), Scratch: scratchConv(0), Derived: true, Attrs: convAttrs},
+	OpMaxPool2d:      {Name: "MaxPool2d", Arity: 1, Shape: maxPoolShape, Lower: lowerMaxPool, Scratch: scratchPool, Attrs: poolAttrs},
+	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape, Lower: lowerBatchNorm, Derived: true, Attrs: normAttrs},
+	OpBatchNormTrain: {Name: "BatchNormTrain", Arity: 3, Shape: batchNormShape, Lower: lowerBatchNormTrain, Scratch: perChannel(4, 0), Attrs: normAttrs},
 	OpEmbedding:      {Name: "Embedding", Arity: 2, Shape: embeddingShape, Lower: lowerEmbedding},
-	OpLayerNorm:      {Name: "LayerNorm", Arity: 3, Shape: layerNormShape, Lower: lowerLayerNorm, Scratch: scratchLayerNorm},
-	OpArange:         {Name: "Arange", Shape: arangeShape, Lower: lowerArange, NoGrad: true},
-	OpDropoutMask:    {Name: "DropoutMask", Source: true, Declared: true, Shape: dropoutShape, Lower: lowerDropoutMask},
+	OpLayerNorm:      {Name: "LayerNorm", Arity: 3, Shape: layerNormShape, Lower: lowerLayerNorm, Scratch: scratchLayerNorm, Attrs: epsAttrs},
+	OpArange:         {Name: "Arange", Shape: arangeShape, Lower: lowerArange, NoGrad: true, Attrs: []AttrSpec{need("n", 0)}},
+	OpDropoutMask:    {Name: "DropoutMask", Source: true, Declared: true, Shape: dropoutShape, Lower: lowerDropoutMask, Attrs: []AttrSpec{need("p", 0.0)}},
 
 	OpNLLLoss:             {Name: "NLLLoss", Arity: 2, Shape: classLossShape, Lower: lowerClassLoss("NLLLossOut")},
 	OpSoftmaxCrossEntropy: {Name: "SoftmaxCrossEntropy", Arity: 2, Shape: classLossShape, Lower: lowerCrossEntropy, Scratch: scratchCrossEntropy},
@@ -197,37 +200,37 @@ var opTable = [numOps]OpInfo{
 	OpSigmoidGrad:             {Name: "SigmoidGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("SigmoidBackward"), Derived: true},
 	OpTanhGrad:                {Name: "TanhGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("TanhBackward"), Derived: true},
 	OpGeluGrad:                {Name: "GeluGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("GeluBackward"), Derived: true},
-	OpSoftmaxGrad:             {Name: "SoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("SoftmaxBackward"), Derived: true},
-	OpLogSoftmaxGrad:          {Name: "LogSoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("LogSoftmaxBackward"), Derived: true},
+	OpSoftmaxGrad:             {Name: "SoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("SoftmaxBackward"), Derived: true, Attrs: dimAttrs},
+	OpLogSoftmaxGrad:          {Name: "LogSoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("LogSoftmaxBackward"), Derived: true, Attrs: dimAttrs},
 	OpSumTo:                   {Name: "SumTo", Arity: 1, Declared: true, Shape: sumToShape, Lower: lowerShaped("ReduceTo"), Derived: true},
 	OpBroadcastTo:             {Name: "BroadcastTo", Arity: 1, Declared: true, Shape: broadcastToShape, Lower: lowerShaped("BroadcastTo"), Derived: true},
 	OpMatMulTN:                {Name: "MatMulTN", Arity: 2, Shape: matmulTNShape, Lower: lowerMatMulTN, Derived: true},
-	OpMatMulReluMask:          {Name: "MatMulReluMask", Arity: 3, Shape: matmulMaskShape, Lower: lowerMatMulReluMask, Derived: true},
+	OpMatMulReluMask:          {Name: "MatMulReluMask", Arity: 3, Shape: matmulMaskShape, Lower: lowerMatMulReluMask, Derived: true, Attrs: matmulAttrs},
 	OpNLLLossGrad:             {Name: "NLLLossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerClassLoss("NLLLossGrad"), Derived: true},
 	OpSoftmaxCrossEntropyGrad: {Name: "SoftmaxCrossEntropyGrad", Arity: 3, Shape: lossGradShape, Lower: lowerCrossEntropyGrad, Derived: true},
 	OpMSELossGrad:             {Name: "MSELossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerValueLoss("MSELossGrad"), Derived: true},
 	OpBCEWithLogitsLossGrad:   {Name: "BCEWithLogitsLossGrad", Arity: 3, Shape: lossGradShape, Lower: lowerValueLoss("BCEWithLogitsLossGrad"), Derived: true},
-	OpConv2dGradInput:         {Name: "Conv2dGradInput", Arity: 3, Shape: convGradShape(1), Lower: lowerConvGrad(true), Scratch: scratchConv(1), Derived: true},
-	OpConv2dGradWeight:        {Name: "Conv2dGradWeight", Arity: 3, Shape: convGradShape(2), Lower: lowerConvGrad(false), Scratch: scratchConv(1), Derived: true},
+	OpConv2dGradInput:         {Name: "Conv2dGradInput", Arity: 3, Shape: convGradShape(1), Lower: lowerConvGrad(true), Scratch: scratchConv(1), Derived: true, Attrs: convAttrs},
+	OpConv2dGradWeight:        {Name: "Conv2dGradWeight", Arity: 3, Shape: convGradShape(2), Lower: lowerConvGrad(false), Scratch: scratchConv(1), Derived: true, Attrs: convAttrs},
 	OpChannelSum:              {Name: "ChannelSum", Arity: 1, Shape: channelSumShape, Lower: lowerChannelSum, Derived: true},
-	OpMaxPool2dGrad:           {Name: "MaxPool2dGrad", Arity: 2, Shape: maxPoolGradShape, Lower: lowerMaxPoolGrad, Scratch: scratchPoolGrad, Derived: true},
+	OpMaxPool2dGrad:           {Name: "MaxPool2dGrad", Arity: 2, Shape: maxPoolGradShape, Lower: lowerMaxPoolGrad, Scratch: scratchPoolGrad, Derived: true, Attrs: poolAttrs},
 	OpEmbeddingGrad:           {Name: "EmbeddingGrad", Arity: 3, Shape: embeddingGradShape, Lower: lowerEmbeddingGrad, Derived: true},
 	OpLayerNormGradInput:      {Name: "LayerNormGradInput", Arity: 4, Shape: layerNormGradShape(1), Lower: lowerLayerNormGradInput, Derived: true},
 	OpLayerNormGradWeight:     {Name: "LayerNormGradWeight", Arity: 3, Shape: layerNormGradShape(-1), Lower: lowerLayerNormGradWeight, Derived: true},
-	OpBatchNormGradInput:      {Name: "BatchNormGradInput", Arity: 3, Shape: bnGradShape(1), Lower: lowerBatchNormGrad(true), Scratch: perChannel(2, 1), Derived: true},
-	OpBatchNormGradWeight:     {Name: "BatchNormGradWeight", Arity: 3, Shape: bnGradShape(2), Lower: lowerBatchNormGrad(false), Scratch: perChannel(2, 1), Derived: true},
-	OpRunningMean:             {Name: "RunningMean", Arity: 2, Shape: runningShape, Lower: lowerRunning("RunningMean")},
-	OpRunningVar:              {Name: "RunningVar", Arity: 2, Shape: runningShape, Lower: lowerRunning("RunningVar")},
-	OpBNFoldWeight:            {Name: "BNFoldWeight", Arity: 3, Shape: foldWeightShape, Lower: lowerBNFoldWeight, Derived: true},
-	OpBNFoldBias:              {Name: "BNFoldBias", Arity: 5, Shape: foldBiasShape, Lower: lowerBNFoldBias, Derived: true},
+	OpBatchNormGradInput:      {Name: "BatchNormGradInput", Arity: 3, Shape: bnGradShape(1), Lower: lowerBatchNormGrad(true), Scratch: perChannel(2, 1), Derived: true, Attrs: epsAttrs},
+	OpBatchNormGradWeight:     {Name: "BatchNormGradWeight", Arity: 3, Shape: bnGradShape(2), Lower: lowerBatchNormGrad(false), Scratch: perChannel(2, 1), Derived: true, Attrs: epsAttrs},
+	OpRunningMean:             {Name: "RunningMean", Arity: 2, Shape: runningShape, Lower: lowerRunning("RunningMean"), Attrs: runningAttrs},
+	OpRunningVar:              {Name: "RunningVar", Arity: 2, Shape: runningShape, Lower: lowerRunning("RunningVar"), Attrs: runningAttrs},
+	OpBNFoldWeight:            {Name: "BNFoldWeight", Arity: 3, Shape: foldWeightShape, Lower: lowerBNFoldWeight, Derived: true, Attrs: epsAttrs},
+	OpBNFoldBias:              {Name: "BNFoldBias", Arity: 5, Shape: foldBiasShape, Lower: lowerBNFoldBias, Derived: true, Attrs: epsAttrs},
 
 	OpState:     {Name: "State", Source: true, Declared: true},
 	OpIncrement: {Name: "Increment", Arity: 1, Shape: incrementShape, Lower: lowerUnary("Increment")},
-	OpSGDBuf:    {Name: "SGDBuf", Arity: 4, Shape: updateShape, Lower: lowerSGDBuf},
-	OpSGDStep:   {Name: "SGDStep", Arity: 3, MinArity: 2, Shape: updateShape, Lower: lowerSGDStep},
-	OpAdamM:     {Name: "AdamM", Arity: 3, Shape: updateShape, Lower: lowerAdamMoment("AdamM", "beta1", 0.9)},
-	OpAdamV:     {Name: "AdamV", Arity: 3, Shape: updateShape, Lower: lowerAdamMoment("AdamV", "beta2", 0.999)},
-	OpAdamStep:  {Name: "AdamStep", Arity: 4, Shape: updateShape, Lower: lowerAdamStep},
+	OpSGDBuf:    {Name: "SGDBuf", Arity: 4, Shape: updateShape, Lower: lowerSGDBuf, Attrs: []AttrSpec{attr("momentum", 0.0), attr("dampening", 0.0), attr("weight_decay", 0.0)}},
+	OpSGDStep:   {Name: "SGDStep", Arity: 3, MinArity: 2, Shape: updateShape, Lower: lowerSGDStep, Attrs: []AttrSpec{need("lr", 0.0), attr("momentum", 0.0), attr("weight_decay", 0.0), attr("nesterov", false)}},
+	OpAdamM:     {Name: "AdamM", Arity: 3, Shape: updateShape, Lower: lowerAdamMoment("AdamM", "beta1"), Attrs: []AttrSpec{attr("beta1", 0.9), attr("weight_decay", 0.0)}},
+	OpAdamV:     {Name: "AdamV", Arity: 3, Shape: updateShape, Lower: lowerAdamMoment("AdamV", "beta2"), Attrs: []AttrSpec{attr("beta2", 0.999), attr("weight_decay", 0.0)}},
+	OpAdamStep:  {Name: "AdamStep", Arity: 4, Shape: updateShape, Lower: lowerAdamStep, Attrs: []AttrSpec{need("lr", 0.0), attr("beta1", 0.9), attr("beta2", 0.999), attr("eps", 1e-8), attr("weight_decay", 0.0), attr("decoupled", false)}},
 }
 
 // Info returns op's row of the op table.
@@ -271,7 +274,7 @@ func constShape(_ []Type, attrs Attrs, decl Type) (Type, error) {
 }
 
 func dropoutShape(_ []Type, attrs Attrs, decl Type) (Type, error) {
-	if p := attrs.Float("p", -1); p < 0 || p >= 1 {
+	if p := attrs.Float("p", 0); p < 0 || p >= 1 {
 		return Type{}, fmt.Errorf("dropout probability %v outside [0, 1)", p)
 	}
 	return decl, nil
@@ -366,17 +369,17 @@ func NormAxis(dim, rank int) (int, bool) {
 }
 
 func axisSameShape(args []Type, attrs Attrs, _ Type) (Type, error) {
-	if _, ok := NormAxis(attrs.Int("dim", -1), args[0].Shape.Rank()); !ok {
-		return Type{}, shapeErr(ShapeAxis, 0, "dim %d out of range for %s", attrs.Int("dim", -1), args[0].Shape)
+	if _, ok := NormAxis(attrs.Int("dim", 0), args[0].Shape.Rank()); !ok {
+		return Type{}, shapeErr(ShapeAxis, 0, "dim %d out of range for %s", attrs.Int("dim", 0), args[0].Shape)
 	}
 	return args[0], nil
 }
 
 func reduceShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	s := args[0].Shape
-	d, ok := NormAxis(attrs.Int("dim", -1), s.Rank())
+	d, ok := NormAxis(attrs.Int("dim", 0), s.Rank())
 	if !ok {
-		return Type{}, shapeErr(ShapeAxis, 0, "dim %d out of range for %s", attrs.Int("dim", -1), s)
+		return Type{}, shapeErr(ShapeAxis, 0, "dim %d out of range for %s", attrs.Int("dim", 0), s)
 	}
 	out := append(s[:d:d].Clone(), s[d+1:]...)
 	return Type{DType: args[0].DType, Shape: out}, nil
@@ -386,7 +389,7 @@ func reduceShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 // when the graph runs, which neither the VJP rule nor the kernels handle.
 func meanShape(args []Type, attrs Attrs, decl Type) (Type, error) {
 	s := args[0].Shape
-	if d, ok := NormAxis(attrs.Int("dim", -1), s.Rank()); ok && s[d] == Batch {
+	if d, ok := NormAxis(attrs.Int("dim", 0), s.Rank()); ok && s[d] == Batch {
 		return Type{}, shapeErr(ShapeBatchAxis, 0, "mean over the batch dimension of %s", s)
 	}
 	return reduceShape(args, attrs, decl)
@@ -427,7 +430,7 @@ func conv2dShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	if len(args) == 3 && !args[2].Shape.Equal(Shape{w[0]}) {
 		return Type{}, fmt.Errorf("conv2d bias %s does not match weight %s", args[2].Shape, w)
 	}
-	s, p := attrs.Int("stride", 1), attrs.Int("padding", 0)
+	s, p := attrs.Int("stride", 0), attrs.Int("padding", 0)
 	h, wd := ConvOut(x[2], w[2], s, p), ConvOut(x[3], w[3], s, p)
 	if h <= 0 || wd <= 0 {
 		return Type{}, shapeErr(ShapeWindow, 0, "conv2d kernel %d larger than padded input %s", w[2], x)
@@ -438,7 +441,10 @@ func conv2dShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 func maxPoolShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	x := args[0].Shape
 	k := attrs.Int("kernel", 0)
-	s := attrs.Int("stride", k)
+	s := attrs.Int("stride", 0)
+	if s == 0 {
+		s = k
+	}
 	if x.Rank() != 4 || k <= 0 {
 		return Type{}, shapeErr(ShapeRank, 0, "maxpool2d of %s: needs [N, C, H, W] and a positive kernel", x)
 	}

@@ -35,7 +35,7 @@ func init() {
 		},
 		OpBatchNormTrain: func(g *Graph, v, dy *Value) []*Value {
 			x, w := v.Args[0], v.Args[1]
-			eps := Attrs{{"eps", v.Attrs.Float("eps", 1e-5)}}
+			eps := Attrs{{"eps", v.AttrFloat("eps")}}
 			return []*Value{
 				g.NewValue(OpBatchNormGradInput, eps, v.Pos, dy, x, w),
 				g.NewValue(OpBatchNormGradWeight, eps, v.Pos, dy, x, w),
@@ -108,7 +108,7 @@ func outGrad(op Op) func(g *Graph, v, dy *Value) []*Value {
 
 func axisGrad(op Op) func(g *Graph, v, dy *Value) []*Value {
 	return func(g *Graph, v, dy *Value) []*Value {
-		return []*Value{g.NewValue(op, Attrs{{"dim", v.Attrs.Int("dim", -1)}}, v.Pos, dy, v)}
+		return []*Value{g.NewValue(op, Attrs{{"dim", v.AttrInt("dim")}}, v.Pos, dy, v)}
 	}
 }
 
@@ -121,7 +121,7 @@ func lossGrad(op Op) func(g *Graph, v, dy *Value) []*Value {
 // vjpSum broadcasts dy back over the reduced axis (scaled by 1/n for mean).
 func vjpSum(g *Graph, v, dy *Value) []*Value {
 	x := v.Args[0]
-	d, _ := NormAxis(v.Attrs.Int("dim", -1), x.Type.Shape.Rank())
+	d, _ := NormAxis(v.AttrInt("dim"), x.Type.Shape.Rank())
 	kept := x.Type.Shape.Clone()
 	kept[d] = 1
 	r := g.NewDeclared(OpReshape, Type{DType: dy.Type.DType, Shape: kept}, nil, v.Pos, dy)
@@ -138,7 +138,7 @@ func vjpSum(g *Graph, v, dy *Value) []*Value {
 // leading dimensions (rows) takes MatMulTN for the right operand's gradient.
 func vjpMatMul(g *Graph, v, dy *Value) []*Value {
 	a, b := v.Args[0], v.Args[1]
-	ta, tb := v.Attrs.Bool("ta"), v.Attrs.Bool("tb")
+	ta, tb := v.AttrBool("ta"), v.AttrBool("tb")
 	flags := func(ta, tb bool) Attrs {
 		var as Attrs
 		if ta {
@@ -171,7 +171,7 @@ func vjpMatMul(g *Graph, v, dy *Value) []*Value {
 
 func vjpConv2d(g *Graph, v, dy *Value) []*Value {
 	x, w := v.Args[0], v.Args[1]
-	attrs := Attrs{{"stride", v.Attrs.Int("stride", 1)}, {"padding", v.Attrs.Int("padding", 0)}}
+	attrs := Attrs{{"stride", v.AttrInt("stride")}, {"padding", v.AttrInt("padding")}}
 	grads := []*Value{
 		g.NewValue(OpConv2dGradInput, attrs, v.Pos, dy, x, w),
 		g.NewValue(OpConv2dGradWeight, attrs, v.Pos, dy, x, w),

@@ -28,7 +28,7 @@ func constValue(v *ir.Value) (float64, bool) {
 	if v.Op != ir.OpConst {
 		return 0, false
 	}
-	return v.Attrs.Float("value", 0), true
+	return v.AttrFloat("value"), true
 }
 
 // foldValue returns what v can be replaced with, or nil.

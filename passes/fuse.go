@@ -18,7 +18,7 @@ type fuseRule struct {
 var fuseRules = []fuseRule{
 	// x·wᵀ with a 2-D weight is a Linear without bias.
 	{"matmul→linear", func(g *ir.Graph, v *ir.Value, _ map[int]int) *ir.Value {
-		if v.Op != ir.OpMatMul || !v.Attrs.Bool("tb") || v.Attrs.Bool("ta") || v.Args[1].Type.Shape.Rank() != 2 {
+		if v.Op != ir.OpMatMul || !v.AttrBool("tb") || v.AttrBool("ta") || v.Args[1].Type.Shape.Rank() != 2 {
 			return nil
 		}
 		return g.NewValue(ir.OpLinear, nil, v.Pos, v.Args[0], v.Args[1])
@@ -86,7 +86,7 @@ var fuseRules = []fuseRule{
 // classAxis reports whether a log-softmax of [N, C] scores runs over the
 // classes, dim 1 however it is written.
 func classAxis(v *ir.Value) bool {
-	d, ok := ir.NormAxis(v.Attrs.Int("dim", -1), v.Type.Shape.Rank())
+	d, ok := ir.NormAxis(v.AttrInt("dim"), v.Type.Shape.Rank())
 	return ok && d == v.Type.Shape.Rank()-1 && v.Type.Shape.Rank() >= 2
 }
 
@@ -133,7 +133,7 @@ func foldBatchNorm(g *ir.Graph, v *ir.Value, uses map[int]int) *ir.Value {
 		return nil
 	}
 	gamma, beta, mean, variance := v.Args[1], v.Args[2], v.Args[3], v.Args[4]
-	eps := ir.Attrs{{Key: "eps", Val: v.Attrs.Float("eps", 1e-5)}}
+	eps := ir.Attrs{{Key: "eps", Val: v.AttrFloat("eps")}}
 	w := g.NewValue(ir.OpBNFoldWeight, eps, v.Pos, l.Args[1], gamma, variance)
 	var bias *ir.Value
 	if len(l.Args) == 3 {

@@ -8,15 +8,15 @@ import (
 	"strings"
 
 	"github.com/nnc-go/nnc/checkpoint"
-	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/kernels"
+	"github.com/nnc-go/nnc/nncrt"
 )
 
 // LoadCheckpoint replaces the parameters and buffers of store with those
 // of the safetensors file at path, which must hold exactly the model's
 // tensors, with their shapes and dtypes.
-func LoadCheckpoint[T kernels.Float](store *interp.Store[T], g *ir.Graph, path string) error {
+func LoadCheckpoint[T kernels.Float](store nncrt.Tensors[T], g *ir.Graph, path string) error {
 	f, err := checkpoint.Read(path)
 	if err != nil {
 		return err
@@ -26,7 +26,7 @@ func LoadCheckpoint[T kernels.Float](store *interp.Store[T], g *ir.Graph, path s
 
 // loadTensors replaces the parameters and buffers of store with the
 // tensors of f, read from path, which must fit g.
-func loadTensors[T kernels.Float](store *interp.Store[T], g *ir.Graph, f *checkpoint.File, path string) error {
+func loadTensors[T kernels.Float](store nncrt.Tensors[T], g *ir.Graph, f *checkpoint.File, path string) error {
 	var specs []checkpoint.Spec
 	// The optimizer's state is loaded when the file holds exactly the
 	// model's (it was saved with the same optimizer); otherwise it is left
@@ -69,14 +69,16 @@ func loadTensors[T kernels.Float](store *interp.Store[T], g *ir.Graph, f *checkp
 		t := f.Get(s.Name)
 		switch s.DType {
 		case checkpoint.I64:
-			copy(store.I64[s.Name], t.I64)
+			copy(store.Int64(s.Name), t.I64)
 		case checkpoint.F32:
+			dst := store.Float(s.Name)
 			for i, v := range t.F32 {
-				store.F[s.Name][i] = T(v)
+				dst[i] = T(v)
 			}
 		case checkpoint.F64:
+			dst := store.Float(s.Name)
 			for i, v := range t.F64 {
-				store.F[s.Name][i] = T(v)
+				dst[i] = T(v)
 			}
 		}
 	}
@@ -99,14 +101,14 @@ func dtypeOf[T kernels.Float](d ir.DType) checkpoint.DType {
 // its source in the metadata. Non-finite weights are refused: a diverged
 // run must not overwrite a good checkpoint. Run's checkpoints also record
 // the training data's DataInfo.
-func saveCheckpoint[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byte, info DataInfo, path string) error {
+func saveCheckpoint[T kernels.Float](store nncrt.Tensors[T], p *ir.Program, src []byte, info DataInfo, path string) error {
 	return saveState(store, p, src, info, nil, path)
 }
 
 // saveState writes the state_dict, the optimizer's state (under
 // optimizer.NAME.momentum_buffer, .exp_avg, .exp_avg_sq and
 // optimizer.step) and, for an interrupted run, its position.
-func saveState[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byte, info DataInfo, pos *Position, path string) error {
+func saveState[T kernels.Float](store nncrt.Tensors[T], p *ir.Program, src []byte, info DataInfo, pos *Position, path string) error {
 	sum := sha256.Sum256(src)
 	f := &checkpoint.File{Metadata: map[string]string{"source_sha256": hex.EncodeToString(sum[:]), "format": "pt"}}
 	modelMetadata(f.Metadata, p)
@@ -121,15 +123,17 @@ func saveState[T kernels.Float](store *interp.Store[T], p *ir.Program, src []byt
 		t := &checkpoint.Tensor{Name: v.Name, Shape: append([]int{}, v.Type.Shape...)}
 		switch dtypeOf[T](v.Type.DType) {
 		case checkpoint.I64:
-			t.I64 = store.I64[v.Name]
+			t.I64 = store.Int64(v.Name)
 		case checkpoint.F32:
-			t.F32 = make([]float32, len(store.F[v.Name]))
-			for i, x := range store.F[v.Name] {
+			src := store.Float(v.Name)
+			t.F32 = make([]float32, len(src))
+			for i, x := range src {
 				t.F32[i] = float32(x)
 			}
 		case checkpoint.F64:
-			t.F64 = make([]float64, len(store.F[v.Name]))
-			for i, x := range store.F[v.Name] {
+			src := store.Float(v.Name)
+			t.F64 = make([]float64, len(src))
+			for i, x := range src {
 				t.F64[i] = float64(x)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/kernels"
+	"github.com/nnc-go/nnc/nncrt"
 )
 
 // engine is what the training loop runs: a training step and an
@@ -14,7 +15,7 @@ import (
 // model's tensors. The interpreter and the generated Go code are engines.
 type engine[T kernels.Float] struct {
 	step, eval *side[T]
-	store      *interp.Store[T]
+	store      nncrt.Tensors[T]
 	rng        rngState // the training step's dropout generator, when it can be saved
 }
 
@@ -130,8 +131,8 @@ func compiledEngine[T kernels.Float](p *ir.Program, compiled any) (*engine[T], e
 	if !ok {
 		return nil, fmt.Errorf("compiled model of element type %T, the model's is %T", compiled, *new(T))
 	}
-	f, i64, shapes := c.State()
-	store := interp.StoreOf(f, i64, shapes, p.TrainGraph)
+	f, i64, _ := c.State()
+	store := nncrt.MapTensors[T]{F: f, I64: i64}
 	sh := ShapeOf(p)
 	in := p.TrainGraph.Sources(ir.OpInput)[0]
 	var target *ir.Value
@@ -159,7 +160,7 @@ func compiledEngine[T kernels.Float](p *ir.Program, compiled any) (*engine[T], e
 		s.run = func(n int) (float64, float64, error) {
 			l, c, err := call(&s.b, n)
 			if err != nil && (math.IsNaN(l) || math.IsInf(l, 0)) {
-				err = &interp.NonFinite{Output: "loss"}
+				err = fmt.Errorf("the loss is %w", nncrt.ErrNonFinite)
 			}
 			return l, float64(c), err
 		}

@@ -213,7 +213,7 @@ func forward[T kernels.Float](g *ir.Graph, f *checkpoint.File, path string, ds *
 	if err := store.Init(g, 0); err != nil {
 		return nil, err
 	}
-	if err := loadTensors(store, g, f, path); err != nil {
+	if err := loadTensors[T](store, g, f, path); err != nil {
 		return nil, err
 	}
 	m, err := interp.New(g, store, 0)

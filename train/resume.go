@@ -6,9 +6,9 @@ import (
 	"strconv"
 
 	"github.com/nnc-go/nnc/checkpoint"
-	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/kernels"
+	"github.com/nnc-go/nnc/nncrt"
 )
 
 // Position is where an interrupted run stopped: before batch Batch
@@ -52,7 +52,7 @@ func interrupt[T kernels.Float](eng *engine[T], p *ir.Program, opt Options, info
 	}
 	e := &Interrupted{Epoch: pos.Epoch, Batch: pos.Batch, Batches: batches}
 	if opt.Save != "" {
-		if err := saveState(eng.store, p, opt.Source, info, &pos, opt.Save); err != nil {
+		if err := saveState[T](eng.store, p, opt.Source, info, &pos, opt.Save); err != nil {
 			return fmt.Errorf("%v; and saving failed: %v", e, err)
 		}
 		e.Saved = opt.Save
@@ -62,12 +62,12 @@ func interrupt[T kernels.Float](eng *engine[T], p *ir.Program, opt Options, info
 
 // resume loads a checkpoint an interrupted run saved and returns where to
 // go on from.
-func resume[T kernels.Float](store *interp.Store[T], g *ir.Graph, path string, eng *engine[T]) (Position, error) {
+func resume[T kernels.Float](store nncrt.Tensors[T], g *ir.Graph, path string, eng *engine[T]) (Position, error) {
 	f, err := checkpoint.Read(path)
 	if err != nil {
 		return Position{}, err
 	}
-	if err := loadTensors(store, g, f, path); err != nil {
+	if err := loadTensors[T](store, g, f, path); err != nil {
 		return Position{}, err
 	}
 	var pos Position

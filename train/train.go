@@ -24,9 +24,9 @@ import (
 	"sync/atomic"
 
 	"github.com/nnc-go/nnc/data"
-	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/kernels"
+	"github.com/nnc-go/nnc/nncrt"
 )
 
 // Options configure Run beyond the train block.
@@ -158,7 +158,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	}
 	store := eng.store
 	if opt.Init != "" {
-		if err := LoadCheckpoint(store, p.TrainGraph, opt.Init); err != nil {
+		if err := LoadCheckpoint[T](store, p.TrainGraph, opt.Init); err != nil {
 			return nil, err
 		}
 	}
@@ -195,9 +195,8 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 			steps++
 			n := feed.batch(loader, b)
 			l, c, err := eng.step.run(n)
-			var nonFinite *interp.NonFinite
 			switch {
-			case errors.As(err, &nonFinite):
+			case errors.Is(err, nncrt.ErrNonFinite):
 				bar.clear()
 				return rep, fmt.Errorf("epoch %d, batch %d: training diverged: %v (the parameters keep their last finite values)", e, b+1, err)
 			case err != nil:
@@ -240,7 +239,7 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 	rep.Final = final
 	pr.final(final)
 	if opt.Save != "" {
-		if err := saveCheckpoint(store, p, opt.Source, rep.Data, opt.Save); err != nil {
+		if err := saveCheckpoint[T](store, p, opt.Source, rep.Data, opt.Save); err != nil {
 			return rep, err
 		}
 	}
