@@ -3,10 +3,11 @@
 // shapes, calling the same kernels the interpreter calls, with the buffers
 // of the memory plan allocated once in New so that no call allocates.
 //
-// Identifiers in the generated code do not come from the user's files:
-// parameters, values and buffers are numbered (p0, fv12), and user names
-// appear only inside Go string literals (strconv.Quote) and in comments
-// from which line breaks are removed, so no model file can inject code.
+// Identifiers in the generated code do not carry the user's files as they
+// are: parameters are numbered (p[0]), a value's field is its name's ASCII
+// letters and digits and its ID (f_h12), and user names otherwise appear
+// only inside Go string literals (strconv.Quote) and in comments from
+// which line breaks are removed, so no model file can inject code.
 // The one exception is the inputs of a model with several: an input named
 // by a plain ASCII identifier, such as mask, becomes Forward's parameter
 // inMask and the constant InputMaskSize, prefixed so that no name can
@@ -16,7 +17,7 @@
 // (ir.Lowering) printed one by one: codegen knows no op's meaning. Each
 // computed value and scratch buffer is a field viewing the graph's byte
 // arena (kernels.View) at the offset the memory plan gave it, named after
-// the value's ID, with the user's name and line in its comment.
+// the user's name for it, with its op and source position in its comment.
 package codegen
 
 import (

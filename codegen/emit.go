@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/nnc-go/nnc/ir"
 )
@@ -140,10 +141,29 @@ func (g *gen) slice(gr *ir.Graph, v *ir.Value) string {
 	case ir.OpConst:
 		return fmt.Sprintf("m.%sc%d[:]", pre, v.ID)
 	}
-	return sized(fmt.Sprintf("m.%sv%d", pre, v.ID), v.Type.Shape)
+	return sized("m."+valueField(pre, v), v.Type.Shape)
 }
 
 func (e *emitter) s(v *ir.Value) string { return e.g.slice(e.gr, v) }
+
+// valueField names the field of a computed value after the user's name
+// for it, when it has one: f_h12 is the value h (ID 12) of the forward
+// graph, t_v40 an unnamed value of the training step. Only ASCII letters
+// and digits of the name are kept, so no model file can inject code, and
+// the ID keeps the fields apart.
+func valueField(pre string, v *ir.Value) string {
+	var b strings.Builder
+	for _, r := range v.Name {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b.WriteRune(r)
+		}
+	}
+	name := b.String()
+	if name == "" {
+		name = "v"
+	}
+	return fmt.Sprintf("%s_%s%d", pre, name, v.ID)
+}
 
 // shape declares a field holding v's shape and returns it as a slice
 // expression, after a statement that fills in the batch size.
@@ -190,26 +210,26 @@ func (e *emitter) value(v *ir.Value) error {
 	if err != nil || len(calls) == 0 {
 		return err
 	}
-	doc := fmt.Sprintf("v%d = %s", v.ID, v.Op)
+	doc := v.Op.String()
 	if v.Name != "" {
-		doc += " (" + comment(v.Name) + ")"
+		doc = comment(v.Name) + ": " + doc
 	}
 	if v.Pos.IsValid() {
-		doc += fmt.Sprintf(" at line %d", v.Pos.Line)
+		doc += fmt.Sprintf(", line %d:%d", v.Pos.Line, v.Pos.Col)
 	}
 	if !g.hoisted[v] {
 		off, ok := e.gr.Plan.Offset[v.ID]
 		if !ok {
 			return fmt.Errorf("v%d has no place in the memory plan", v.ID)
 		}
-		e.view(fmt.Sprintf("%sv%d", e.pre, v.ID), v.Type, off, doc)
+		e.view(valueField(e.pre, v), v.Type, off, doc)
 	}
 	offs := e.gr.Plan.Scratch[v.ID]
 	for i, s := range scratch {
 		if i >= len(offs) {
 			return fmt.Errorf("scratch %d of v%d has no place in the memory plan", i, v.ID)
 		}
-		e.view(fmt.Sprintf("%ss%d_%d", e.pre, v.ID, i), s.Type, offs[i], fmt.Sprintf("scratch %d of v%d", i, v.ID))
+		e.view(fmt.Sprintf("%ss%d_%d", e.pre, v.ID, i), s.Type, offs[i], fmt.Sprintf("scratch %d of %s", i, doc))
 	}
 	e.line("// %s", doc)
 	for _, c := range calls {

@@ -45,8 +45,8 @@ type Model struct {
 	st     *nncrt.Store[float32] // p and pi as checkpoints see them, and rng's state
 	rng    *rand.Rand            // dropout's generator
 	arenaf []byte                // the memory plan of Iris.forward: 1216 bytes
-	fv12   []float32             // v12 = LinearRelu at line 7
-	fv14   []float32             // v14 = Linear at line 7
+	f_v12  []float32             // LinearRelu, line 7:20
+	f_v14  []float32             // Linear, line 7:16
 }
 
 // New returns the model with its parameters loaded from the embedded weights.safetensors, and every buffer its calls need.
@@ -54,8 +54,8 @@ func New() (*Model, error) {
 	m := &Model{}
 	m.st, m.rng = nncrt.NewStore(tensors, m.p[:], m.pi[:], 0)
 	m.arenaf = kernels.NewArena(1216)
-	m.fv12 = kernels.View[float32](m.arenaf, 0, 256)
-	m.fv14 = kernels.View[float32](m.arenaf, 1024, 48)
+	m.f_v12 = kernels.View[float32](m.arenaf, 0, 256)
+	m.f_v14 = kernels.View[float32](m.arenaf, 1024, 48)
 	if err := m.Decode(weights); err != nil {
 		return nil, fmt.Errorf("embedded weights: %v", err)
 	}
@@ -78,11 +78,11 @@ func (m *Model) Forward(out []float32, x []float32, n int) (err error) {
 }
 
 func (m *Model) forward(out []float32, x []float32, n int) {
-	// v12 = LinearRelu at line 7
-	kernels.Linear(m.fv12[:n*16], x[:n*4], m.p[0], m.p[1], n, 4, 16, true)
-	// v14 = Linear at line 7
-	kernels.Linear(m.fv14[:n*3], m.fv12[:n*16], m.p[2], m.p[3], n, 16, 3, false)
-	copy(out, m.fv14[:n*3])
+	// LinearRelu, line 7:20
+	kernels.Linear(m.f_v12[:n*16], x[:n*4], m.p[0], m.p[1], n, 4, 16, true)
+	// Linear, line 7:16
+	kernels.Linear(m.f_v14[:n*3], m.f_v12[:n*16], m.p[2], m.p[3], n, 16, 3, false)
+	copy(out, m.f_v14[:n*3])
 }
 
 // Encode returns the model's state_dict (parameters and buffers, under
