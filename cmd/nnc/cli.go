@@ -134,6 +134,7 @@ type flagVals struct {
 	seedSet bool
 	init    string
 	save    string
+	saveSet bool // --save was given, perhaps as ""
 	json    bool
 	backend string
 	batch   int
@@ -195,12 +196,15 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 			return err
 		})
 		fs.StringVar(&v.init, "init", "", "start from this safetensors checkpoint instead of the default initialisation")
-		fs.StringVar(&v.save, "save", "", "write the trained parameters to this safetensors checkpoint")
+		fs.Func("save", "write the trained parameters (or, interrupted, the state to resume from) to the safetensors checkpoint `CKPT` (default with --resume: the checkpoint resumed; --save= saves nothing)", func(s string) error {
+			v.save, v.saveSet = s, true
+			return nil
+		})
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
 		fs.BoolVar(&v.quiet, "quiet", false, "print the final evaluation alone (and errors): no epoch lines, no progress bar")
 		fs.StringVar(&v.plot, "plot", "", "write the loss and accuracy of each epoch to this picture (.png, .jpg or .svg)")
 		fs.StringVar(&v.backend, "backend", "interp", "interp, or go: train with the model compiled to Go (needs the Go toolchain)")
-		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint")
+		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint, saving to it again unless --save says otherwise")
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the training (interp backend) to this file, for go tool pprof")
 	case "predict":
