@@ -38,7 +38,34 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd}
+	commands = []*command{runCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd, cleanCmd, versionCmd, helpCmd}
+}
+
+var helpCmd = &command{
+	name:    "help",
+	usage:   "nnc help [COMMAND]",
+	summary: "list the commands, or print the usage and flags of one",
+	run:     runHelp,
+}
+
+func runHelp(e *cmdEnv, args []string) int {
+	switch len(args) {
+	case 0:
+		usage(e.stdout)
+		return exitOK
+	case 1:
+		if a := args[0]; a == "-h" || a == "-help" || a == "--help" {
+			args[0] = "help"
+		}
+		if c := lookup(args[0]); c != nil {
+			commandHelp(e.stdout, c)
+			return exitOK
+		}
+		fmt.Fprintf(e.stderr, "nnc help %s: unknown command\nRun 'nnc help' for the commands.\n", args[0])
+	default:
+		fmt.Fprintf(e.stderr, "nnc help: want one command, got %d\nusage: %s\n", len(args), e.cmd.usage)
+	}
+	return exitModel
 }
 
 // cmdEnv is what a subcommand writes to.
@@ -64,18 +91,8 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		usage(stderr)
 		return exitModel
 	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			if c := lookup(args[1]); c != nil {
-				commandHelp(stdout, c)
-				return exitOK
-			}
-			fmt.Fprintf(stderr, "nnc help %s: unknown command\n", args[1])
-			return exitModel
-		}
-		usage(stdout)
-		return exitOK
+	if a := args[0]; a == "-h" || a == "-help" || a == "--help" {
+		args[0] = "help"
 	}
 	c := lookup(args[0])
 	if c == nil {
@@ -214,9 +231,9 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
 	case "build":
 		fs.StringVar(&v.out, "o", "", "the folder to write the package to (default: the package name)")
-		fs.StringVar(&v.pkg, "package", "", "the Go package name (default: from the file name)")
+		fs.StringVar(&v.pkg, "package", "", "the Go package name (default: the -o folder's name when it is a Go identifier, else one from the file name)")
 		fs.StringVar(&v.weights, "weights", "", "embed these safetensors weights (default: PyTorch's initialisation from the seed)")
-		fs.BoolVar(&v.train, "train", false, "emit TrainStep, Save and Load too")
+		fs.BoolVar(&v.train, "train", false, "emit TrainStep, the training step, too (every build has Forward, Save and Load)")
 		fs.IntVar(&v.batch, "batch", 0, "rows the buffers are sized for (default: the train block's batch, else 64)")
 	case "bench":
 		fs.StringVar(&v.backend, "backend", "interp", "the back end to time")
