@@ -87,6 +87,10 @@ var threads struct {
 	// skip is how many products that could be split run on the caller
 	// alone, after a stall; backoff is the skip of the next stall.
 	skip, backoff int
+	// contended is set while backoff is not 0: helpers then sleep as soon
+	// as they run out of blocks instead of polling, which would take a
+	// share of the busy cores from the caller.
+	contended atomic.Bool
 }
 
 // A stall is a split product whose caller, its own blocks done, waited
@@ -97,7 +101,8 @@ var threads struct {
 // time slice of the system, milliseconds, which the products run alone
 // must dwarf; quadrupled on each stall up to maxBackoff and shrunk by an
 // eighth on each split product that does not stall), then one is split
-// again to see whether the cores are free.
+// again to see whether the cores are free. While backing off, helpers do
+// not poll.
 const maxBackoff = 4096
 
 func init() {
@@ -118,6 +123,7 @@ func SetThreads(n int) int {
 	threads.Lock()
 	defer threads.Unlock()
 	threads.skip, threads.backoff = 0, 0
+	threads.contended.Store(false)
 	for len(threads.helpers) < n-1 {
 		h := &helper{index: len(threads.helpers), wake: make(chan struct{}, 1)}
 		threads.helpers = append(threads.helpers, h)
@@ -246,7 +252,7 @@ func sgemmParallel(small, transA, transB bool, m, n, k int, alpha float32, a []f
 	if int(threads.done.Load()) != blocks {
 		waitHelpers(blocks, time.Since(start)/time.Duration(max(threads.callerBlocks, 1)))
 	} else {
-		threads.backoff -= threads.backoff / 8
+		calm()
 	}
 	threads.job = gemmJob{} // keep no slices alive
 	if f := threads.fault; f != nil {
@@ -278,8 +284,17 @@ func waitHelpers(blocks int, perBlock time.Duration) {
 	if waited := time.Since(start); waited > max(waitFor, 2*perBlock) {
 		threads.backoff = min(4*threads.backoff+64, maxBackoff)
 		threads.skip = threads.backoff
+		threads.contended.Store(true)
 	} else {
-		threads.backoff -= threads.backoff / 8
+		calm()
+	}
+}
+
+// calm shrinks the back-off after a split product that did not stall.
+func calm() {
+	if threads.backoff > 0 {
+		threads.backoff = threads.backoff * 7 / 8
+		threads.contended.Store(threads.backoff > 0)
 	}
 }
 
@@ -297,7 +312,7 @@ func (h *helper) loop() {
 			if spins&255 != 255 {
 				continue
 			}
-			if time.Since(start) < spinFor {
+			if time.Since(start) < spinFor && !threads.contended.Load() {
 				runtime.Gosched()
 				continue
 			}
