@@ -25,10 +25,19 @@ import (
 // Every block is computed by the same kernel the whole product would use
 // (the choice is made for the whole product, and blocks start on 32-column
 // boundaries, the widest tile), so every element of C is the same bits
-// whatever the number of threads. A caller that still had to wait long
-// for a descheduled helper runs the next products alone for a while (see
-// maxBackoff). Helpers poll for work for spinFor after their last block,
-// then sleep; only products of wakeMin multiply-adds or more wake them.
+// whatever the number of threads.
+//
+// Whether splitting pays depends on what else the machine runs: with a
+// core free, two threads nearly halve a product; with the other core busy,
+// a helper is descheduled in the middle of its block (the caller then
+// waits for it), or polls and takes a share of the busy cores from the
+// caller. So the caller measures both: it times every product it could
+// split, per multiply-add, split and alone, keeps the better way, and
+// tries the other now and then, the more rarely the worse it was (see
+// chooser). While running alone is better, helpers sleep as soon as they
+// run out of blocks instead of polling. Helpers poll for work for spinFor
+// after their last block, then sleep; only products of wakeMin
+// multiply-adds or more wake them.
 
 // maxThreads bounds SetThreads.
 const maxThreads = 64
@@ -84,26 +93,91 @@ var threads struct {
 	// callerBlocks is how many blocks of the last split product its
 	// caller computed itself (for tests).
 	callerBlocks int
-	// skip is how many products that could be split run on the caller
-	// alone, after a stall; backoff is the skip of the next stall.
-	skip, backoff int
-	// contended is set while backoff is not 0: helpers then sleep as soon
-	// as they run out of blocks instead of polling, which would take a
-	// share of the busy cores from the caller.
+	// choice decides whether each product that could be split is.
+	choice chooser
+	// contended is set while running alone is better: helpers then sleep
+	// as soon as they run out of blocks instead of polling, which would
+	// take a share of the busy cores from the caller.
 	contended atomic.Bool
 }
 
-// A stall is a split product whose caller, its own blocks done, waited
-// longer than waitFor and than two of its blocks for the helpers': a
-// helper was descheduled holding a block, which happens when the machine
-// has fewer free cores than threads. Products then run on the caller
-// alone for a while (backoff products: a stall costs the caller up to a
-// time slice of the system, milliseconds, which the products run alone
-// must dwarf; quadrupled on each stall up to maxBackoff and shrunk by an
-// eighth on each split product that does not stall), then one is split
-// again to see whether the cores are free. While backing off, helpers do
-// not poll.
-const maxBackoff = 4096
+// chooser chooses between splitting products and running them alone from
+// their measured speed: it keeps, for each way, a moving average of the
+// nanoseconds per multiply-add of the products run that way (the same
+// mix of products for both in a training loop), runs the next products
+// the faster way, and every so often one the other way, to follow a
+// machine whose load changes. The other way is tried after a number of
+// products that grows with how much slower it was, so that trying it
+// costs about tryCost of the time: a stall of milliseconds on a product of
+// tens of microseconds is tried again only after thousands. A try is
+// tryProducts products in a row.
+type chooser struct {
+	rate   [2]float64 // ns per multiply-add alone ([0]) and split ([1]); 0 unknown
+	next   int        // products before the other way is tried
+	trying int        // products of the try still to run
+	rng    uint64     // spreads the tries over the products of a step
+}
+
+// tryProducts is how many products in a row a try runs the other way: the
+// first of a split try wakes helpers that slept, the next find them
+// polling, as they would be if splitting were the usual way.
+const tryProducts = 4
+
+// tryCost is the share of time that trying the slower way may cost.
+const tryCost = 0.02
+
+// split reports whether to split the next product.
+func (c *chooser) split() bool {
+	switch {
+	case c.rate[0] == 0:
+		return false
+	case c.rate[1] == 0:
+		return true
+	}
+	best := c.rate[1] < c.rate[0]
+	if c.trying > 0 {
+		c.trying--
+		return !best
+	}
+	if c.next > 0 {
+		c.next--
+		return best
+	}
+	worse, better := max(c.rate[0], c.rate[1]), min(c.rate[0], c.rate[1])
+	n := int(min(tryProducts*(worse/better-1)/tryCost, 1<<18))
+	c.rng ^= c.rng<<13 | 1
+	c.rng ^= c.rng >> 7
+	c.rng ^= c.rng << 17
+	c.next = max(n, 16) + int(c.rng%uint64(max(n, 16)))/2
+	c.trying = tryProducts - 1
+	return !best
+}
+
+// polling reports whether helpers should poll for work after their
+// blocks: unless running alone is the better way, or during a split try.
+func (c *chooser) polling() bool {
+	return !(c.rate[0] != 0 && c.rate[1] != 0 && c.rate[0] <= c.rate[1]) || (c.trying > 0 && c.rate[0] <= c.rate[1])
+}
+
+// record adds a product's time, in ns per multiply-add, to its way's
+// average: a product run the usual way counts for an eighth, so that one
+// descheduled product does not change the way; a product of a try counts
+// for three quarters, as tries are rare and must follow a change of load
+// at once.
+func (c *chooser) record(split bool, rate float64) {
+	i := 0
+	if split {
+		i = 1
+	}
+	switch {
+	case c.rate[i] == 0:
+		c.rate[i] = rate
+	case (c.rate[1] < c.rate[0]) != split:
+		c.rate[i] += (rate - c.rate[i]) * 3 / 4 // a try
+	default:
+		c.rate[i] += (rate - c.rate[i]) / 8
+	}
+}
 
 func init() {
 	threads.finished = make(chan struct{}, 1)
@@ -122,7 +196,7 @@ func SetThreads(n int) int {
 	n = min(max(n, 1), maxThreads)
 	threads.Lock()
 	defer threads.Unlock()
-	threads.skip, threads.backoff = 0, 0
+	threads.choice = chooser{}
 	threads.contended.Store(false)
 	for len(threads.helpers) < n-1 {
 		h := &helper{index: len(threads.helpers), wake: make(chan struct{}, 1)}
@@ -228,9 +302,13 @@ func sgemmParallel(small, transA, transB bool, m, n, k int, alpha float32, a []f
 		return false
 	}
 	defer threads.Unlock()
-	if threads.skip > 0 {
-		threads.skip--
-		return false
+	start := time.Now()
+	fma := float64(m) * float64(n) * float64(k)
+	if !threads.choice.split() {
+		sgemmCols(small, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
+		threads.choice.record(false, float64(time.Since(start))/fma)
+		threads.contended.Store(!threads.choice.polling())
+		return true
 	}
 	threads.job = gemmJob{transA: transA, transB: transB, small: small, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, b: b, c: c, bias: bias, lda: lda, ldb: ldb, ldc: ldc, relu: relu, width: per * 32, blocks: blocks}
@@ -244,16 +322,15 @@ func sgemmParallel(small, transA, transB bool, m, n, k int, alpha float32, a []f
 			}
 		}
 	}
-	start := time.Now()
 	threads.callerBlocks = 0
 	for claim() {
 		threads.callerBlocks++
 	}
 	if int(threads.done.Load()) != blocks {
-		waitHelpers(blocks, time.Since(start)/time.Duration(max(threads.callerBlocks, 1)))
-	} else {
-		calm()
+		waitHelpers(blocks)
 	}
+	threads.choice.record(true, float64(time.Since(start))/fma)
+	threads.contended.Store(!threads.choice.polling())
 	threads.job = gemmJob{} // keep no slices alive
 	if f := threads.fault; f != nil {
 		threads.fault = nil
@@ -263,9 +340,9 @@ func sgemmParallel(small, transA, transB bool, m, n, k int, alpha float32, a []f
 }
 
 // waitHelpers waits until the helpers have finished the blocks they
-// claimed, which take about perBlock each: it polls for waitFor, then
-// sleeps until the last one is done, and backs off after a stall.
-func waitHelpers(blocks int, perBlock time.Duration) {
+// claimed: it polls for waitFor, then sleeps until the last one is done
+// (its helper was descheduled).
+func waitHelpers(blocks int) {
 	start := time.Now()
 	for spins := 0; int(threads.done.Load()) != blocks; spins++ {
 		if spins&63 != 63 {
@@ -279,22 +356,7 @@ func waitHelpers(blocks int, perBlock time.Duration) {
 		if int(threads.done.Load()) != blocks || !threads.waiting.CompareAndSwap(true, false) {
 			<-threads.finished
 		}
-		break
-	}
-	if waited := time.Since(start); waited > max(waitFor, 2*perBlock) {
-		threads.backoff = min(4*threads.backoff+64, maxBackoff)
-		threads.skip = threads.backoff
-		threads.contended.Store(true)
-	} else {
-		calm()
-	}
-}
-
-// calm shrinks the back-off after a split product that did not stall.
-func calm() {
-	if threads.backoff > 0 {
-		threads.backoff = threads.backoff * 7 / 8
-		threads.contended.Store(threads.backoff > 0)
+		return
 	}
 }
 

@@ -31,7 +31,7 @@ func TestBlockPanic(t *testing.T) {
 				}
 			}()
 			c := make([]float32, 32)
-			SetThreads(2) // no back-off
+			forceSplit()
 			sgemmParallel(false, false, false, m, n, k, 1, a, k, b, n, 0, c, n, nil, false)
 		}()
 	}
@@ -40,7 +40,7 @@ func TestBlockPanic(t *testing.T) {
 	a, b = randSlice[float32](rng, 64*k, -1, 1), randSlice[float32](rng, k*n, -1, 1)
 	want, got := make([]float32, 64*n), make([]float32, 64*n)
 	sgemmCols(false, false, false, 64, n, k, 1, a, k, b, n, 0, want, n, nil, false)
-	SetThreads(2)
+	forceSplit()
 	if !sgemmParallel(false, false, false, 64, n, k, 1, a, k, b, n, 0, got, n, nil, false) {
 		t.Fatal("after the panics: the product was not split")
 	}
@@ -69,7 +69,7 @@ func TestCallerNeverWaits(t *testing.T) {
 	sgemmCols(false, false, false, m, n, k, 1, a, k, b, n, 0, want, n, nil, false)
 	for try := range 5 {
 		time.Sleep(2 * spinFor) // the helper sleeps
-		SetThreads(2)           // no back-off
+		forceSplit()
 		runtime.Gosched()
 		if !sgemmParallel(false, false, false, m, n, k, 1, a, k, b, n, 0, got, n, nil, false) {
 			t.Fatal("the product was not split")
@@ -88,47 +88,71 @@ func TestCallerNeverWaits(t *testing.T) {
 	t.Error("the caller never computed every block itself")
 }
 
-// TestBackoff checks that after a stall (the caller waited long for a
-// helper's block) products run on the caller alone for a while, then are
-// split again, and that a stall-free split product shrinks the back-off.
-func TestBackoff(t *testing.T) {
-	if !hasAVX512 && !hasAVX2 {
-		t.Skip("no assembly kernels: products are not split")
+// TestChooser checks the choice between splitting products and running
+// them alone: the faster way is kept, trying the other costs about
+// tryCost of the time however much slower it is, and a change of speed
+// is followed.
+func TestChooser(t *testing.T) {
+	var c chooser
+	if c.split() {
+		t.Fatal("first product: split before running alone was measured")
 	}
-	defer SetThreads(SetThreads(2))
+	c.record(false, 1)
+	if !c.split() {
+		t.Fatal("second product: alone before splitting was measured")
+	}
+	c.record(true, 0.5)
+	// run runs n products whose time per multiply-add is alone or split,
+	// and returns how many were split and the time lost to the slower way.
+	run := func(n int, alone, split float64) (splits int, lost float64) {
+		var total float64
+		for range n {
+			s := c.split()
+			r := alone
+			if s {
+				r = split
+				splits++
+			}
+			c.record(s, r)
+			total += r
+			lost += r - min(alone, split)
+		}
+		return splits, lost / (total - lost)
+	}
+	aloneBetter := func() bool { return c.rate[0] <= c.rate[1] }
+	// Splitting twice as fast.
+	if splits, lost := run(100000, 1, 0.5); lost > 2*tryCost || splits == 100000 {
+		t.Errorf("split twice as fast: %d products of 100000 split, %.1f%% lost", splits, 100*lost)
+	}
+	if aloneBetter() {
+		t.Error("split twice as fast: alone is the better way")
+	}
+	// Split products stall (80 times slower): the average follows within
+	// a few, and trying costs little.
+	if splits, _ := run(100, 1, 80); splits > 5 {
+		t.Errorf("split 80 times slower: %d of the first 100 products split", splits)
+	}
+	if !aloneBetter() {
+		t.Error("split 80 times slower: splitting is the better way")
+	}
+	if splits, lost := run(200000, 1, 80); lost > 2*tryCost || splits == 0 {
+		t.Errorf("split 80 times slower: %d products of 200000 split, %.1f%% lost", splits, 100*lost)
+	}
+	// The cores free again: splitting comes back at the next try.
+	run(40000, 1, 0.5)
+	if aloneBetter() {
+		t.Error("split fast again: alone is still the better way")
+	}
+	if !c.polling() {
+		t.Error("split fast again: helpers do not poll")
+	}
+}
+
+// forceSplit makes the next products that can be split split.
+func forceSplit() {
 	threads.Lock()
-	threads.done.Store(0)
-	go func() { // a helper descheduled for 2 ms in its block
-		time.Sleep(2 * time.Millisecond)
-		if threads.done.Add(1) == 1 && threads.waiting.CompareAndSwap(true, false) {
-			threads.finished <- struct{}{}
-		}
-	}()
-	waitHelpers(1, 10*time.Microsecond)
-	skip, backoff := threads.skip, threads.backoff
+	threads.choice = chooser{rate: [2]float64{1, 0.5}, next: 1 << 30}
 	threads.Unlock()
-	if skip != 64 || backoff != 64 {
-		t.Fatalf("after a stall: skip %d, backoff %d; want 64, 64", skip, backoff)
-	}
-	m, n, k := 64, 256, 256
-	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
-	for i := range 65 {
-		if split := sgemmParallel(false, false, false, m, n, k, 1, a, k, b, n, 0, c, n, nil, false); split != (i == 64) {
-			t.Fatalf("product %d after the stall: split %v", i+1, split)
-		}
-	}
-	if threads.backoff != 56 && threads.backoff != 4*64+64 { // or it stalled again
-		t.Errorf("after a split product: backoff %d, want 56", threads.backoff)
-	}
-	if !threads.contended.Load() {
-		t.Error("backing off, helpers would poll")
-	}
-	for range 100 {
-		calm()
-	}
-	if threads.backoff != 0 || threads.contended.Load() {
-		t.Errorf("after 100 products without a stall: backoff %d, contended %v; want 0, false", threads.backoff, threads.contended.Load())
-	}
 }
 
 // TestKernelsEnv checks that NNC_KERNELS caps the kernels a process uses,
@@ -186,6 +210,7 @@ func TestThreadsSameBits(t *testing.T) {
 			relu, beta := trial%2 == 0, float32(trial/len(shapes))
 			run := func(threads int) []float32 {
 				SetThreads(threads)
+				forceSplit()
 				c := clone(c0)
 				gemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc, bias, relu)
 				return c
