@@ -54,10 +54,11 @@ func runHelp(e *cmdEnv, args []string) int {
 		usage(e.stdout)
 		return exitOK
 	case 1:
-		if a := args[0]; a == "-h" || a == "-help" || a == "--help" {
-			args[0] = "help"
+		name := args[0]
+		if name == "-h" || name == "-help" || name == "--help" {
+			name = "help"
 		}
-		if c := lookup(args[0]); c != nil {
+		if c := lookup(name); c != nil {
 			commandHelp(e.stdout, c)
 			return exitOK
 		}
@@ -92,7 +93,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		return exitModel
 	}
 	if a := args[0]; a == "-h" || a == "-help" || a == "--help" {
-		args[0] = "help"
+		args = append([]string{"help"}, args[1:]...)
 	}
 	c := lookup(args[0])
 	if c == nil {
