@@ -117,7 +117,9 @@ var threads struct {
 type chooser struct {
 	rate   [2]float64 // ns per multiply-add alone ([0]) and split ([1]); 0 unknown
 	next   int        // products before the other way is tried
-	trying int        // products of the try still to run
+	trying int        // products of the try still to run after this one
+	tryWay bool       // the way being tried: split
+	tried  bool       // the product being run is one of a try
 	rng    uint64     // spreads the tries over the products of a step
 }
 
@@ -131,17 +133,18 @@ const tryCost = 0.02
 
 // split reports whether to split the next product.
 func (c *chooser) split() bool {
+	c.tried = false
 	switch {
 	case c.rate[0] == 0:
 		return false
 	case c.rate[1] == 0:
 		return true
+	case c.trying > 0:
+		c.trying--
+		c.tried = true
+		return c.tryWay
 	}
 	best := c.rate[1] < c.rate[0]
-	if c.trying > 0 {
-		c.trying--
-		return !best
-	}
 	if c.next > 0 {
 		c.next--
 		return best
@@ -152,14 +155,17 @@ func (c *chooser) split() bool {
 	c.rng ^= c.rng >> 7
 	c.rng ^= c.rng << 17
 	c.next = max(n, 16) + int(c.rng%uint64(max(n, 16)))/2
-	c.trying = tryProducts - 1
+	c.trying, c.tryWay, c.tried = tryProducts-1, !best, true
 	return !best
 }
 
 // polling reports whether helpers should poll for work after their
 // blocks: unless running alone is the better way, or during a split try.
 func (c *chooser) polling() bool {
-	return !(c.rate[0] != 0 && c.rate[1] != 0 && c.rate[0] <= c.rate[1]) || (c.trying > 0 && c.rate[0] <= c.rate[1])
+	if c.tried && c.trying > 0 {
+		return c.tryWay
+	}
+	return c.rate[0] == 0 || c.rate[1] == 0 || c.rate[1] < c.rate[0]
 }
 
 // record adds a product's time, in ns per multiply-add, to its way's
@@ -175,8 +181,8 @@ func (c *chooser) record(split bool, rate float64) {
 	switch {
 	case c.rate[i] == 0:
 		c.rate[i] = rate
-	case (c.rate[1] < c.rate[0]) != split:
-		c.rate[i] += (rate - c.rate[i]) * 3 / 4 // a try
+	case c.tried:
+		c.rate[i] += (rate - c.rate[i]) * 3 / 4
 	default:
 		c.rate[i] += (rate - c.rate[i]) / 8
 	}

@@ -146,6 +146,26 @@ func TestChooser(t *testing.T) {
 	if !c.polling() {
 		t.Error("split fast again: helpers do not poll")
 	}
+	// A try runs tryProducts products the way it tries, even when its
+	// first makes that way the better one, and helpers poll during a split
+	// try.
+	c = chooser{rate: [2]float64{1, 2}}
+	if !c.split() {
+		t.Fatal("the try does not split")
+	}
+	c.record(true, 0.1)
+	for i := 1; i < tryProducts; i++ {
+		if !c.polling() {
+			t.Errorf("product %d of a split try: helpers do not poll", i+1)
+		}
+		if !c.split() {
+			t.Fatalf("product %d of a split try runs alone", i+1)
+		}
+		c.record(true, 0.1)
+	}
+	if !c.split() || !c.polling() {
+		t.Error("after a try that found splitting faster: alone")
+	}
 }
 
 // forceSplit makes the next products that can be split split.
