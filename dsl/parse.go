@@ -129,6 +129,10 @@ func syntaxError(filename string, src []byte, err error) *diag.Diagnostic {
 			// Only literal tokens: participle names grammar structs too.
 			what += ", expected " + exp
 		}
+		if p, msg, ok := forwardError(filename, src, tok); ok {
+			d.Pos, d.Msg = p, msg
+			return d
+		}
 		if next, ok := tokenAfter(filename, src, tok); ok && strings.Contains("+-*/@=", tok.Value) && tok.Value != "" {
 			// An operator whose operand is missing is backtracked over by
 			// the parser; name the real culprit.
@@ -176,6 +180,105 @@ func tokenAfter(filename string, src []byte, tok lexer.Token) (lexer.Token, bool
 		}
 		found = t.Pos.Offset == tok.Pos.Offset
 	}
+}
+
+// tokens returns the tokens of src other than spaces and comments, or nil
+// when it does not lex.
+func tokens(filename string, src []byte) []lexer.Token {
+	lx, err := nnLexer.Lex(filename, bytes.NewReader(src))
+	if err != nil {
+		return nil
+	}
+	skip := map[lexer.TokenType]bool{nnLexer.Symbols()["Whitespace"]: true, nnLexer.Symbols()["Comment"]: true}
+	var out []lexer.Token
+	for {
+		t, err := lx.Next()
+		if err != nil || t.EOF() {
+			return out
+		}
+		if !skip[t.Type] {
+			out = append(out, t)
+		}
+	}
+}
+
+// closing returns the index of the bracket that closes the one at toks[i],
+// or len(toks) when none does.
+func closing(toks []lexer.Token, i int) int {
+	depth := 0
+	for j := i; j < len(toks); j++ {
+		switch toks[j].Value {
+		case "(", "[", "{":
+			depth++
+		case ")", "]", "}":
+			if depth--; depth == 0 {
+				return j
+			}
+		}
+	}
+	return len(toks)
+}
+
+// forwardError explains the syntax errors people make most in a forward
+// block, which the parser, backtracking out of the block, reports as an
+// unexpected name: an input without a type, `forward(x)`, and a body that
+// does not end with `return expr` (a bare expression, `fc3(h)`, where the
+// return belongs). ok is false for other errors.
+func forwardError(filename string, src []byte, tok lexer.Token) (p diag.Pos, msg string, ok bool) {
+	ident := nnLexer.Symbols()["Ident"]
+	toks := tokens(filename, src)
+	at := -1
+	for i, t := range toks {
+		if t.Pos.Offset == tok.Pos.Offset {
+			at = i
+			break
+		}
+	}
+	if at < 0 || tok.EOF() {
+		return p, "", false
+	}
+	model := "the model"
+	for k := 0; k <= at; k++ {
+		if toks[k].Value == "model" && k+1 < len(toks) && toks[k+1].Type == ident {
+			model = toks[k+1].Value
+		}
+		if toks[k].Value != "forward" || k+1 >= len(toks) || toks[k+1].Value != "(" {
+			continue
+		}
+		// The inputs: a name, then ":" and its type.
+		end := closing(toks, k+1)
+		if at >= k && at <= end {
+			depth := 0
+			for j := k + 2; j < end; j++ {
+				start := depth == 0 && (j == k+2 || toks[j-1].Value == ",")
+				switch toks[j].Value {
+				case "(", "[", "{":
+					depth++
+				case ")", "]", "}":
+					depth--
+				}
+				if start && toks[j].Type == ident && (j+1 == len(toks) || toks[j+1].Value == "," || toks[j+1].Value == ")") {
+					name := toks[j].Value
+					return pos(toks[j].Pos), fmt.Sprintf("forward(%s): %s needs a type, as in %s: f32[N, 10]", name, name, name), true
+				}
+			}
+		}
+		// The body: a statement starting with a name that no "=" follows.
+		if end+1 >= len(toks) || toks[end+1].Value != "{" {
+			continue
+		}
+		close := closing(toks, end+1)
+		if at <= end+1 || at >= close || tok.Type != ident || (at+1 < len(toks) && toks[at+1].Value == "=") {
+			continue
+		}
+		for j := end + 2; j < close; j++ {
+			if toks[j].Value == "return" {
+				return pos(tok.Pos), fmt.Sprintf("%s starts no statement: expected `name = expr` or `return expr`", tok.Value), true
+			}
+		}
+		return pos(tok.Pos), fmt.Sprintf("forward of %s ends without `return expr` (%s starts no statement: write `name = expr`, or `return expr` last)", model, tok.Value), true
+	}
+	return p, "", false
 }
 
 // bracket is an opening bracket seen by openBracket.

@@ -77,68 +77,30 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		scaleC(m, n, beta, c, ldc, nil, false)
 		beta = 1
 	}
-	if nt := Threads(); nt > 1 && m*n*k >= parallelMin && n >= 64 && threads.TryLock() {
-		// Columns in parts of whole 32-column tiles, one per thread; the
-		// lock is not waited for: a product started while another uses
-		// the helpers runs alone.
-		w := ((n+nt-1)/nt + 31) / 32 * 32
-		var used []*helper
-		for i, h := range threads.helpers[:nt-1] {
-			j := (i + 1) * w
-			if j >= n {
-				break
-			}
-			jn := min(j+w, n)
-			var bj []float32
-			if transB {
-				bj = b[j*ldb:]
-			} else {
-				bj = b[j:]
-			}
-			var biasj []float32
-			if bias != nil {
-				biasj = bias[j:jn]
-			}
-			h.give(&gemmPart{transA: transA, transB: transB, m: m, n: jn - j, k: k, alpha: alpha, beta: beta,
-				a: a, b: bj, c: c[j:], bias: biasj, lda: lda, ldb: ldb, ldc: ldc, relu: relu})
-			used = threads.helpers[:i+1]
-		}
-		var bias0 []float32
-		if bias != nil {
-			bias0 = bias[:w]
-		}
-		// The helpers are waited for (and the lock released) even if this
-		// part panics; a helper's panic is raised here.
-		var fault any
-		func() {
-			defer func() {
-				fault = recover()
-				for _, h := range used {
-					if f := h.wait(); fault == nil {
-						fault = f
-					}
-				}
-				threads.Unlock()
-			}()
-			sgemmSerial(transA, transB, m, min(w, n), k, alpha, a, lda, b, ldb, beta, c, ldc, bias0, relu)
-		}()
-		if fault != nil {
-			panic(fault)
-		}
-		return true
+	small := smallProduct(transB, m, n, k)
+	if !sgemmParallel(small, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu) {
+		sgemmCols(small, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	}
-	sgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	return true
 }
 
-// sgemmSerial is sgemmAsm on the calling goroutine, beta 0 or 1: the
-// AVX-512 kernels, or the AVX2 ones on machines without AVX-512.
-func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
+// smallProduct reports whether the AVX-512 kernels compute A·Bᵀ by
+// transposing B on the stack (sgemmNNt): for a small B.
+func smallProduct(transB bool, m, n, k int) bool {
+	return transB && n*k <= smallNT && m > 4
+}
+
+// sgemmCols is sgemmAsm on the calling goroutine, beta 0 or 1, for all the
+// columns of a product or some of them: the AVX-512 kernels, or the AVX2
+// ones on machines without AVX-512. small is smallProduct of the whole
+// product, so that its blocks of columns use the kernel it would (the
+// kernels sum in different orders).
+func sgemmCols(small, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
 	if !hasAVX512 {
 		sgemmAVX2(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 		return
 	}
-	if transB && n*k <= smallNT && m > 4 {
+	if small {
 		// Stack buffers sized to the product: zeroing the largest for a
 		// 10×10 weight would cost more than the product.
 		switch {

@@ -21,7 +21,7 @@ func sdotNT1x8AVX2(k int, a, b unsafe.Pointer, ldb uintptr, out *[8]float32)
 //go:noescape
 func sdotNT4x3(k int, a0, a1, a2, a3, b0, b1, b2 unsafe.Pointer, out *[12]float32)
 
-// sgemmAVX2 is sgemmSerial with the AVX2 kernels, on machines without
+// sgemmAVX2 is sgemmCols with the AVX2 kernels, on machines without
 // AVX-512: C = alpha·op(A)·op(B) + beta·C with gemm's epilogue, beta 0 or 1
 // and not Aᵀ·Bᵀ (sgemmAsm sees to both).
 func sgemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {

@@ -44,8 +44,8 @@ func maxPool2x2Rows32(dst []float32, idx []int32, r0, r1 []float32, ow, base, w 
 	return false
 }
 
-// sgemmSerial is never called: no helper gets a part without the assembly
+// sgemmCols is never called: no product is split without the assembly
 // kernels.
-func sgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
-	panic("kernels: sgemmSerial without the assembly kernels")
+func sgemmCols(small, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
+	panic("kernels: sgemmCols without the assembly kernels")
 }

@@ -2,7 +2,8 @@
 // --backend go` and `nnc bench --backend go`: it writes a Go module holding
 // the generated package and a main, into a cache folder keyed by the hash
 // of its contents, and builds it with the local Go toolchain, so that a
-// model is compiled once and later runs start at once.
+// model is compiled once and later runs start at once. The cache is
+// bounded (cache.go): the programs used least recently go first.
 package native
 
 import (
@@ -17,6 +18,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Program is a Go program to build: its files by path (the main package at
@@ -35,6 +37,10 @@ func Build(p Program) (string, error) {
 	gobin, err := exec.LookPath(goName)
 	if err != nil {
 		return "", fmt.Errorf("the go back end needs the Go toolchain: %s is not on PATH (install Go from go.dev, or use --backend interp)", goName)
+	}
+	limit, err := CacheSize()
+	if err != nil {
+		return "", err
 	}
 	root, err := Root()
 	if err != nil {
@@ -69,13 +75,11 @@ func Build(p Program) (string, error) {
 	experiment := goExperiment()
 	fmt.Fprintf(h, "%s/%s %s", runtime.GOOS, runtime.GOARCH, experiment)
 	key := hex.EncodeToString(h.Sum(nil))[:24]
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "nnc", key)
+	cache := CacheDir()
+	dir := filepath.Join(cache, key)
 	exe := filepath.Join(dir, "model.bin")
 	if _, err := os.Stat(exe); err == nil {
+		touch(exe) // recently used: the last to be evicted
 		return exe, nil
 	}
 	src := dir + ".src"
@@ -105,6 +109,9 @@ func Build(p Program) (string, error) {
 		return "", err
 	}
 	os.RemoveAll(src)
+	// The cache only grows here: bring it back under its bound. A failure
+	// to remove old programs does not fail this build.
+	trim(cache, limit, key, time.Now())
 	return exe, nil
 }
 

@@ -38,10 +38,11 @@ type Interrupted struct {
 
 func (e *Interrupted) Error() string {
 	s := fmt.Sprintf("interrupted in epoch %d, before batch %d of %d", e.Epoch, e.Batch+1, e.Batches)
-	if e.Saved != "" {
-		s += fmt.Sprintf("; saved %s (go on with --resume %s)", e.Saved, e.Saved)
+	if e.Saved == "" {
+		// Said, so that nobody takes the run for resumable.
+		return s + "; nothing saved (with --save CKPT an interrupted run can be resumed)"
 	}
-	return s
+	return s + fmt.Sprintf("; saved %s (go on with --resume %s)", e.Saved, e.Saved)
 }
 
 // interrupt saves the state of a stopped run, when asked to, and returns

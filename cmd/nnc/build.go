@@ -27,7 +27,7 @@ func runBuild(e *cmdEnv, args []string) int {
 	}
 	pkg := v.pkg
 	if pkg == "" {
-		pkg = codegen.PackageName(strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)))
+		pkg = defaultPackage(file, v.out)
 	}
 	if err := codegen.CheckPackageName(pkg); err != nil {
 		fmt.Fprintf(e.stderr, "nnc build: --package: %v\n", err)
@@ -77,6 +77,18 @@ func runBuild(e *cmdEnv, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "wrote package %s (%s) to %s: arena %d bytes for batch %d\n", pkg, what, dir, p.Forward.Plan.ArenaBytes, p.Forward.Plan.Batch)
 	return exitOK
+}
+
+// defaultPackage is the package name when --package is not given: the
+// output folder's name when it is a Go identifier, as the go tool expects
+// of a package in app/tabular, else a name derived from the model file's.
+func defaultPackage(file, out string) string {
+	if out != "" {
+		if name := filepath.Base(filepath.Clean(out)); name != "main" && codegen.CheckPackageName(name) == nil {
+			return name
+		}
+	}
+	return codegen.PackageName(strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)))
 }
 
 // buildBatch is the batch the generated buffers are sized for: --batch,

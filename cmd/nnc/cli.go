@@ -39,7 +39,35 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, evalCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd}
+	commands = []*command{runCmd, evalCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd, cleanCmd, versionCmd, helpCmd}
+}
+
+var helpCmd = &command{
+	name:    "help",
+	usage:   "nnc help [COMMAND]",
+	summary: "list the commands, or print the usage and flags of one",
+	run:     runHelp,
+}
+
+func runHelp(e *cmdEnv, args []string) int {
+	switch len(args) {
+	case 0:
+		usage(e.stdout)
+		return exitOK
+	case 1:
+		name := args[0]
+		if name == "-h" || name == "-help" || name == "--help" {
+			name = "help"
+		}
+		if c := lookup(name); c != nil {
+			commandHelp(e.stdout, c)
+			return exitOK
+		}
+		fmt.Fprintf(e.stderr, "nnc help %s: unknown command\nRun 'nnc help' for the commands.\n", args[0])
+	default:
+		fmt.Fprintf(e.stderr, "nnc help: want one command, got %d\nusage: %s\n", len(args), e.cmd.usage)
+	}
+	return exitModel
 }
 
 // cmdEnv is what a subcommand writes to.
@@ -65,18 +93,8 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		usage(stderr)
 		return exitModel
 	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			if c := lookup(args[1]); c != nil {
-				commandHelp(stdout, c)
-				return exitOK
-			}
-			fmt.Fprintf(stderr, "nnc help %s: unknown command\n", args[1])
-			return exitModel
-		}
-		usage(stdout)
-		return exitOK
+	if a := args[0]; a == "-h" || a == "-help" || a == "--help" {
+		args = append([]string{"help"}, args[1:]...)
 	}
 	c := lookup(args[0])
 	if c == nil {
@@ -137,6 +155,7 @@ type flagVals struct {
 	seedSet bool
 	init    string
 	save    string
+	saveSet bool // --save was given, perhaps as ""
 	json    bool
 	backend string
 	batch   int
@@ -204,12 +223,15 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.Float64Var(&v.lr, "lr", 0, "the optimizer's learning rate instead of the train block's")
 		fs.IntVar(&v.batch, "batch", 0, "rows per training step instead of the train block's")
 		fs.StringVar(&v.init, "init", "", "start from this safetensors checkpoint instead of the default initialisation")
-		fs.StringVar(&v.save, "save", "", "write the trained parameters to this safetensors checkpoint")
+		fs.Func("save", "write the trained parameters (or, interrupted, the state to resume from) to the safetensors checkpoint `CKPT` (default with --resume: the checkpoint resumed; --save= saves nothing)", func(s string) error {
+			v.save, v.saveSet = s, true
+			return nil
+		})
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
 		fs.BoolVar(&v.quiet, "quiet", false, "print the final evaluation alone (and errors): no epoch lines, no progress bar")
 		fs.StringVar(&v.plot, "plot", "", "write the loss and accuracy of each epoch to this picture (.png, .jpg or .svg)")
 		fs.StringVar(&v.backend, "backend", "interp", "interp, or go: train with the model compiled to Go (needs the Go toolchain)")
-		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint")
+		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint, saving to it again unless --save says otherwise")
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the training (interp backend) to this file, for go tool pprof")
 	case "eval":
@@ -224,9 +246,9 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
 	case "build":
 		fs.StringVar(&v.out, "o", "", "the folder to write the package to (default: the package name)")
-		fs.StringVar(&v.pkg, "package", "", "the Go package name (default: from the file name)")
+		fs.StringVar(&v.pkg, "package", "", "the Go package name (default: the -o folder's name when it is a Go identifier, else one from the file name)")
 		fs.StringVar(&v.weights, "weights", "", "embed these safetensors weights (default: PyTorch's initialisation from the seed)")
-		fs.BoolVar(&v.train, "train", false, "emit TrainStep, Save and Load too")
+		fs.BoolVar(&v.train, "train", false, "emit TrainStep, the training step, too (every build has Forward, Save and Load)")
 		fs.IntVar(&v.batch, "batch", 0, "rows the buffers are sized for (default: the train block's batch, else 64)")
 	case "bench":
 		fs.StringVar(&v.backend, "backend", "interp", "the back end to time")

@@ -13,7 +13,10 @@ import (
 
 // TestMain makes the test binary double as nnc for the scripts, plus
 // nnc-exits, which runs nnc and checks its exit status exactly:
-// `exec nnc-exits 2 check bad.nn` passes only when nnc exits with 2.
+// `exec nnc-exits 2 check bad.nn` passes only when nnc exits with 2, and
+// nnc-stopafter, which runs nnc interrupting interp training after a
+// number of steps, as Ctrl-C would, and checks for status 130:
+// `exec nnc-stopafter 3 run m.nn`.
 func TestMain(m *testing.M) {
 	os.Exit(testscript.RunMain(m, map[string]func() int{
 		"nnc": func() int { return Main(os.Args[1:], os.Stdout, os.Stderr) },
@@ -29,6 +32,22 @@ func TestMain(m *testing.M) {
 			}
 			if got := Main(os.Args[2:], os.Stdout, os.Stderr); got != want {
 				fmt.Fprintf(os.Stderr, "nnc-exits: nnc exited with %d, want %d\n", got, want)
+				return 100
+			}
+			return 0
+		},
+		"nnc-stopafter": func() int {
+			n, err := 0, error(nil)
+			if len(os.Args) >= 2 {
+				n, err = strconv.Atoi(os.Args[1])
+			}
+			if len(os.Args) < 2 || err != nil || n <= 0 {
+				fmt.Fprintln(os.Stderr, "usage: nnc-stopafter STEPS ARGS...")
+				return 100
+			}
+			stopAfter = n
+			if got := Main(os.Args[2:], os.Stdout, os.Stderr); got != exitInterrupted {
+				fmt.Fprintf(os.Stderr, "nnc-stopafter: nnc exited with %d, want %d\n", got, exitInterrupted)
 				return 100
 			}
 			return 0

@@ -26,6 +26,11 @@ var runCmd = &command{
 	run:     runRun,
 }
 
+// stopAfter, when > 0, interrupts interp runs after that many steps, as
+// Ctrl-C would: the test scripts set it (nnc-stopafter) to interrupt at a
+// known step.
+var stopAfter int
+
 func runRun(e *cmdEnv, args []string) int {
 	var v flagVals
 	file, code, ok := e.parseFile(args, &v)
@@ -65,7 +70,7 @@ func runRun(e *cmdEnv, args []string) int {
 	src, _ := os.ReadFile(file)
 	opt := train.Options{
 		Source: src, Init: v.init, Save: v.save, JSON: v.json, Quiet: v.quiet, Plot: v.plot,
-		Out: e.stdout, Warn: e.stderr, Progress: train.ProgressWriter(e.stderr, v.quiet),
+		Out: e.stdout, Warn: e.stderr, Progress: train.ProgressWriter(e.stderr, v.quiet), StopAfter: stopAfter,
 	}
 	if v.epSet {
 		opt.Epochs = &v.epochs
@@ -74,6 +79,11 @@ func runRun(e *cmdEnv, args []string) int {
 		opt.Seed = &v.seed
 	}
 	opt.Resume = v.resume
+	if v.resume != "" && !v.saveSet {
+		// A resumed run keeps saving where it was saved: interrupted
+		// again, it loses nothing.
+		opt.Save = v.resume
+	}
 	// Ctrl-C or SIGTERM stops training at the next step boundary; a second
 	// one kills as usual.
 	stop := new(atomic.Bool)
