@@ -98,6 +98,12 @@ func (g *gen) goType(dt ir.DType) string {
 		return "int32"
 	case ir.I64:
 		return "int64"
+	case ir.I8:
+		return "int8"
+	case ir.U8:
+		return "uint8"
+	case ir.Bool:
+		return "bool"
 	}
 	return g.elem
 }

@@ -43,6 +43,9 @@ type operand[T kernels.Float] struct {
 	f     []T
 	i32   []int32
 	i64   []int64
+	i8    []int8
+	u8    []uint8
+	b     []bool
 	elems ir.Dim
 	dim   ir.Dim
 	float float64
@@ -70,6 +73,27 @@ func (o *operand[T]) int64s(n int) []int64 {
 		return nil
 	}
 	return o.i64[:o.elems.At(n)]
+}
+
+func (o *operand[T]) int8s(n int) []int8 {
+	if o.i8 == nil {
+		return nil
+	}
+	return o.i8[:o.elems.At(n)]
+}
+
+func (o *operand[T]) uint8s(n int) []uint8 {
+	if o.u8 == nil {
+		return nil
+	}
+	return o.u8[:o.elems.At(n)]
+}
+
+func (o *operand[T]) bools(n int) []bool {
+	if o.b == nil {
+		return nil
+	}
+	return o.b[:o.elems.At(n)]
 }
 
 func (o *operand[T]) shape(n int) []int { return o.sh.at(n) }
@@ -102,6 +126,12 @@ func fits[T kernels.Float](name, sig string, a []operand[T]) error {
 			ok = o.kind == ir.OpdNil || o.i32 != nil
 		case 'L':
 			ok = o.kind == ir.OpdNil || o.i64 != nil
+		case 'Q':
+			ok = o.kind == ir.OpdNil || o.i8 != nil
+		case 'U':
+			ok = o.kind == ir.OpdNil || o.u8 != nil
+		case 'B':
+			ok = o.kind == ir.OpdNil || o.b != nil
 		case 'S':
 			ok = o.kind == ir.OpdShape
 		case 'n':
@@ -162,14 +192,14 @@ func (m *Machine[T]) operand(o ir.Operand) (operand[T], error) {
 		if !ok {
 			return op, fmt.Errorf("v%d has no buffer", o.Value.ID)
 		}
-		op.f, op.i32, op.i64 = b.f, b.i32, b.i64
+		op.f, op.i32, op.i64, op.i8, op.u8, op.b = b.f, b.i32, b.i64, b.i8, b.u8, b.b
 		op.elems = o.Value.Type.Shape.Volume()
 	case ir.OpdScratch:
 		b, ok := m.scratch[[2]int{o.Value.ID, o.Index}]
 		if !ok {
 			return op, fmt.Errorf("v%d has no scratch buffer %d", o.Value.ID, o.Index)
 		}
-		op.f, op.i32, op.i64 = b.f, b.i32, b.i64
+		op.f, op.i32, op.i64, op.i8, op.u8, op.b = b.f, b.i32, b.i64, b.i8, b.u8, b.b
 		op.elems = b.t.Shape.Volume()
 	case ir.OpdShape:
 		op.sh = newShape(o.Value.Type.Shape)

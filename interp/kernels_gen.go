@@ -22,265 +22,324 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	}
 	switch name {
 	case "AdamM":
-		return func(n int) {
-			kernels.AdamM(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].float, a[5].float)
-		}, nil
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) { kernels.AdamM(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.float, a5.float) }, nil
 	case "AdamStep":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10]
 		return func(n int) {
-			kernels.AdamStep(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].dim.At(n), a[5].float, a[6].float, a[7].float, a[8].float, a[9].float, a[10].flag)
+			kernels.AdamStep(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.dim.At(n), a5.float, a6.float, a7.float, a8.float, a9.float, a10.flag)
 		}, nil
 	case "AdamStepAt":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10]
 		return func(n int) {
-			kernels.AdamStepAt(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].int64s(n), a[5].float, a[6].float, a[7].float, a[8].float, a[9].float, a[10].flag)
+			kernels.AdamStepAt(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.int64s(n), a5.float, a6.float, a7.float, a8.float, a9.float, a10.flag)
 		}, nil
 	case "AdamV":
-		return func(n int) {
-			kernels.AdamV(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].float, a[5].float)
-		}, nil
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) { kernels.AdamV(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.float, a5.float) }, nil
 	case "Add":
-		return func(n int) { kernels.Add(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.Add(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "AddTo":
-		return func(n int) { kernels.AddTo(a[0].floats(n), a[1].floats(n)) }, nil
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.AddTo(a0.floats(n), a1.floats(n)) }, nil
 	case "Arange":
-		return func(n int) { kernels.Arange(a[0].int64s(n)) }, nil
+		a0 := &a[0]
+		return func(n int) { kernels.Arange(a0.int64s(n)) }, nil
 	case "Argmax":
-		return func(n int) { kernels.Argmax(a[0].int32s(n), a[1].floats(n), a[2].dim.At(n), a[3].dim.At(n)) }, nil
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.Argmax(a0.int32s(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n)) }, nil
 	case "BCEWithLogitsLoss":
-		return func(n int) { kernels.BCEWithLogitsLoss(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.BCEWithLogitsLoss(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "BCEWithLogitsLossGrad":
-		return func(n int) {
-			kernels.BCEWithLogitsLossGrad(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n))
-		}, nil
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.BCEWithLogitsLossGrad(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n)) }, nil
 	case "BNFoldBias":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
 		return func(n int) {
-			kernels.BNFoldBias(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].dim.At(n), a[7].float)
+			kernels.BNFoldBias(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n), a7.float)
 		}, nil
 	case "BNFoldWeight":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
 		return func(n int) {
-			kernels.BNFoldWeight(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].dim.At(n), a[5].dim.At(n), a[6].float)
+			kernels.BNFoldWeight(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.dim.At(n), a5.dim.At(n), a6.float)
 		}, nil
 	case "BatchNormBackward":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10]
 		return func(n int) {
-			kernels.BatchNormBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].floats(n), a[7].floats(n), a[8].dim.At(n), a[9].dim.At(n), a[10].dim.At(n))
+			kernels.BatchNormBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.floats(n), a7.floats(n), a8.dim.At(n), a9.dim.At(n), a10.dim.At(n))
 		}, nil
 	case "BatchNormEval":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9]
 		return func(n int) {
-			kernels.BatchNormEval(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].dim.At(n), a[7].dim.At(n), a[8].dim.At(n), a[9].float)
+			kernels.BatchNormEval(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n), a7.dim.At(n), a8.dim.At(n), a9.float)
 		}, nil
 	case "BatchNormTrain":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12]
 		return func(n int) {
-			kernels.BatchNormTrain(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].floats(n), a[7].floats(n), a[8].dim.At(n), a[9].dim.At(n), a[10].dim.At(n), a[11].float, a[12].float)
+			kernels.BatchNormTrain(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.floats(n), a7.floats(n), a8.dim.At(n), a9.dim.At(n), a10.dim.At(n), a11.float, a12.float)
 		}, nil
 	case "BatchStats":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
 		return func(n int) {
-			kernels.BatchStats(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].dim.At(n), a[4].dim.At(n), a[5].dim.At(n), a[6].float)
+			kernels.BatchStats(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n), a6.float)
 		}, nil
 	case "BroadcastAdd":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.BroadcastAdd(a[0].floats(n), a[1].shape(n), a[2].floats(n), a[3].shape(n), a[4].floats(n), a[5].shape(n))
+			kernels.BroadcastAdd(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
 		}, nil
 	case "BroadcastDiv":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.BroadcastDiv(a[0].floats(n), a[1].shape(n), a[2].floats(n), a[3].shape(n), a[4].floats(n), a[5].shape(n))
+			kernels.BroadcastDiv(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
 		}, nil
 	case "BroadcastMul":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.BroadcastMul(a[0].floats(n), a[1].shape(n), a[2].floats(n), a[3].shape(n), a[4].floats(n), a[5].shape(n))
+			kernels.BroadcastMul(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
 		}, nil
 	case "BroadcastSub":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.BroadcastSub(a[0].floats(n), a[1].shape(n), a[2].floats(n), a[3].shape(n), a[4].floats(n), a[5].shape(n))
+			kernels.BroadcastSub(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
 		}, nil
 	case "BroadcastTo":
-		return func(n int) { kernels.BroadcastTo(a[0].floats(n), a[1].shape(n), a[2].floats(n), a[3].shape(n)) }, nil
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.BroadcastTo(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
 	case "ChannelSum":
-		return func(n int) {
-			kernels.ChannelSum(a[0].floats(n), a[1].floats(n), a[2].dim.At(n), a[3].dim.At(n), a[4].dim.At(n))
-		}, nil
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.ChannelSum(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
 	case "Conv2d":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.Conv2d(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].conv(n))
+			kernels.Conv2d(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.conv(n))
 		}, nil
 	case "Conv2dBackward":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
 		return func(n int) {
-			kernels.Conv2dBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].floats(n), a[7].conv(n))
+			kernels.Conv2dBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.floats(n), a7.conv(n))
 		}, nil
 	case "Copy":
-		return func(n int) { kernels.Copy(a[0].floats(n), a[1].floats(n)) }, nil
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Copy(a0.floats(n), a1.floats(n)) }, nil
 	case "CopyScale":
-		return func(n int) { kernels.CopyScale(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.CopyScale(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "CountCorrect":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.CountCorrect(a[0].int32s(n), a[1].int32s(n), a[2].floats(n), a[3].int32s(n), a[4].dim.At(n), a[5].dim.At(n))
+			kernels.CountCorrect(a0.int32s(n), a1.int32s(n), a2.floats(n), a3.int32s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "CountCorrect64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.CountCorrect64(a[0].int32s(n), a[1].int32s(n), a[2].floats(n), a[3].int64s(n), a[4].dim.At(n), a[5].dim.At(n))
+			kernels.CountCorrect64(a0.int32s(n), a1.int32s(n), a2.floats(n), a3.int64s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "CountCorrectBinary":
-		return func(n int) { kernels.CountCorrectBinary(a[0].int32s(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.CountCorrectBinary(a0.int32s(n), a1.floats(n), a2.floats(n)) }, nil
 	case "CrossEntropyGrad":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.CrossEntropyGrad(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].int32s(n), a[4].dim.At(n), a[5].dim.At(n))
+			kernels.CrossEntropyGrad(a0.floats(n), a1.floats(n), a2.floats(n), a3.int32s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "CrossEntropyGrad64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.CrossEntropyGrad64(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].int64s(n), a[4].dim.At(n), a[5].dim.At(n))
+			kernels.CrossEntropyGrad64(a0.floats(n), a1.floats(n), a2.floats(n), a3.int64s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "CrossEntropyLoss":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.CrossEntropyLoss(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].int32s(n), a[4].dim.At(n), a[5].dim.At(n))
+			kernels.CrossEntropyLoss(a0.floats(n), a1.floats(n), a2.floats(n), a3.int32s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "CrossEntropyLoss64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.CrossEntropyLoss64(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].int64s(n), a[4].dim.At(n), a[5].dim.At(n))
+			kernels.CrossEntropyLoss64(a0.floats(n), a1.floats(n), a2.floats(n), a3.int64s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "Div":
-		return func(n int) { kernels.Div(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.Div(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "Dropout":
-		return func(n int) { kernels.Dropout(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.Dropout(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "DropoutBackward":
-		return func(n int) { kernels.DropoutBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.DropoutBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "DropoutMask":
-		return func(n int) { kernels.DropoutMask(a[0].floats(n), a[1].float, rng) }, nil
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.DropoutMask(a0.floats(n), a1.float, rng) }, nil
 	case "Embedding":
-		return func(n int) {
-			kernels.Embedding(a[0].floats(n), a[1].floats(n), a[2].int64s(n), a[3].dim.At(n), a[4].dim.At(n))
-		}, nil
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.Embedding(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n)) }, nil
 	case "EmbeddingBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) {
-			kernels.EmbeddingBackward(a[0].floats(n), a[1].floats(n), a[2].int64s(n), a[3].dim.At(n), a[4].dim.At(n))
+			kernels.EmbeddingBackward(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n))
 		}, nil
 	case "Gelu":
-		return func(n int) { kernels.Gelu(a[0].floats(n), a[1].floats(n)) }, nil
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Gelu(a0.floats(n), a1.floats(n)) }, nil
 	case "GeluBackward":
-		return func(n int) { kernels.GeluBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.GeluBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "Increment":
-		return func(n int) { kernels.Increment(a[0].int64s(n), a[1].int64s(n)) }, nil
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Increment(a0.int64s(n), a1.int64s(n)) }, nil
 	case "LayerNorm":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]
 		return func(n int) {
-			kernels.LayerNorm(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].dim.At(n), a[7].dim.At(n), a[8].float)
+			kernels.LayerNorm(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n), a7.dim.At(n), a8.float)
 		}, nil
 	case "LayerNormBackward":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9]
 		return func(n int) {
-			kernels.LayerNormBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].floats(n), a[7].floats(n), a[8].dim.At(n), a[9].dim.At(n))
+			kernels.LayerNormBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.floats(n), a7.floats(n), a8.dim.At(n), a9.dim.At(n))
 		}, nil
 	case "LayerNormGradInput":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
 		return func(n int) {
-			kernels.LayerNormGradInput(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].dim.At(n), a[7].dim.At(n))
+			kernels.LayerNormGradInput(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n), a7.dim.At(n))
 		}, nil
 	case "LayerNormGradWeight":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
 		return func(n int) {
-			kernels.LayerNormGradWeight(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].dim.At(n), a[6].dim.At(n))
+			kernels.LayerNormGradWeight(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.dim.At(n), a6.dim.At(n))
 		}, nil
 	case "Linear":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
 		return func(n int) {
-			kernels.Linear(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].dim.At(n), a[5].dim.At(n), a[6].dim.At(n), a[7].flag)
+			kernels.Linear(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.dim.At(n), a5.dim.At(n), a6.dim.At(n), a7.flag)
 		}, nil
 	case "LinearBackward":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]
 		return func(n int) {
-			kernels.LinearBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].floats(n), a[5].floats(n), a[6].dim.At(n), a[7].dim.At(n), a[8].dim.At(n))
+			kernels.LinearBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n), a7.dim.At(n), a8.dim.At(n))
 		}, nil
 	case "LogSoftmax":
-		return func(n int) {
-			kernels.LogSoftmax(a[0].floats(n), a[1].floats(n), a[2].dim.At(n), a[3].dim.At(n), a[4].dim.At(n))
-		}, nil
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.LogSoftmax(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
 	case "LogSoftmaxBackward":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.LogSoftmaxBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].dim.At(n), a[4].dim.At(n), a[5].dim.At(n))
+			kernels.LogSoftmaxBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "MSELoss":
-		return func(n int) { kernels.MSELoss(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.MSELoss(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "MSELossGrad":
-		return func(n int) { kernels.MSELossGrad(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n)) }, nil
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.MSELossGrad(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n)) }, nil
 	case "MatMul":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10]
 		return func(n int) {
-			kernels.MatMul(a[0].flag, a[1].flag, a[2].dim.At(n), a[3].dim.At(n), a[4].dim.At(n), a[5].floats(n), a[6].dim.At(n), a[7].floats(n), a[8].dim.At(n), a[9].floats(n), a[10].dim.At(n))
+			kernels.MatMul(a0.flag, a1.flag, a2.dim.At(n), a3.dim.At(n), a4.dim.At(n), a5.floats(n), a6.dim.At(n), a7.floats(n), a8.dim.At(n), a9.floats(n), a10.dim.At(n))
 		}, nil
 	case "MatMulBatched":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12], &a[13], &a[14]
 		return func(n int) {
-			kernels.MatMulBatched(a[0].dim.At(n), a[1].flag, a[2].flag, a[3].dim.At(n), a[4].dim.At(n), a[5].dim.At(n), a[6].floats(n), a[7].dim.At(n), a[8].dim.At(n), a[9].floats(n), a[10].dim.At(n), a[11].dim.At(n), a[12].floats(n), a[13].dim.At(n), a[14].dim.At(n))
+			kernels.MatMulBatched(a0.dim.At(n), a1.flag, a2.flag, a3.dim.At(n), a4.dim.At(n), a5.dim.At(n), a6.floats(n), a7.dim.At(n), a8.dim.At(n), a9.floats(n), a10.dim.At(n), a11.dim.At(n), a12.floats(n), a13.dim.At(n), a14.dim.At(n))
 		}, nil
 	case "MaxPool2d":
-		return func(n int) { kernels.MaxPool2d(a[0].floats(n), a[1].int32s(n), a[2].floats(n), a[3].pool(n)) }, nil
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.MaxPool2d(a0.floats(n), a1.int32s(n), a2.floats(n), a3.pool(n)) }, nil
 	case "MaxPool2dBackward":
-		return func(n int) { kernels.MaxPool2dBackward(a[0].floats(n), a[1].floats(n), a[2].int32s(n), a[3].pool(n)) }, nil
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.MaxPool2dBackward(a0.floats(n), a1.floats(n), a2.int32s(n), a3.pool(n)) }, nil
 	case "Mean":
-		return func(n int) {
-			kernels.Mean(a[0].floats(n), a[1].floats(n), a[2].dim.At(n), a[3].dim.At(n), a[4].dim.At(n))
-		}, nil
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.Mean(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
 	case "MeanBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) {
-			kernels.MeanBackward(a[0].floats(n), a[1].floats(n), a[2].dim.At(n), a[3].dim.At(n), a[4].dim.At(n))
+			kernels.MeanBackward(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n))
 		}, nil
 	case "Mul":
-		return func(n int) { kernels.Mul(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.Mul(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "NLLLossGrad":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.NLLLossGrad(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].int32s(n), a[4].dim.At(n), a[5].dim.At(n))
+			kernels.NLLLossGrad(a0.floats(n), a1.floats(n), a2.floats(n), a3.int32s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "NLLLossOut":
-		return func(n int) {
-			kernels.NLLLossOut(a[0].floats(n), a[1].floats(n), a[2].int32s(n), a[3].dim.At(n), a[4].dim.At(n))
-		}, nil
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.NLLLossOut(a0.floats(n), a1.floats(n), a2.int32s(n), a3.dim.At(n), a4.dim.At(n)) }, nil
 	case "Neg":
-		return func(n int) { kernels.Neg(a[0].floats(n), a[1].floats(n)) }, nil
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Neg(a0.floats(n), a1.floats(n)) }, nil
 	case "Normal":
-		return func(n int) { kernels.Normal(a[0].floats(n), a[1].float, a[2].float, rng) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.Normal(a0.floats(n), a1.float, a2.float, rng) }, nil
 	case "ReduceTo":
-		return func(n int) { kernels.ReduceTo(a[0].floats(n), a[1].shape(n), a[2].floats(n), a[3].shape(n)) }, nil
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.ReduceTo(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
 	case "Relu":
-		return func(n int) { kernels.Relu(a[0].floats(n), a[1].floats(n)) }, nil
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Relu(a0.floats(n), a1.floats(n)) }, nil
 	case "ReluBackward":
-		return func(n int) { kernels.ReluBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.ReluBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "RunningMean":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
 		return func(n int) {
-			kernels.RunningMean(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].dim.At(n), a[4].dim.At(n), a[5].dim.At(n), a[6].float)
+			kernels.RunningMean(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n), a6.float)
 		}, nil
 	case "RunningVar":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
 		return func(n int) {
-			kernels.RunningVar(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].dim.At(n), a[4].dim.At(n), a[5].dim.At(n), a[6].float)
+			kernels.RunningVar(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n), a6.float)
 		}, nil
 	case "SGDBuf":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
 		return func(n int) {
-			kernels.SGDBuf(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].float, a[5].float, a[6].float, a[7].flag)
+			kernels.SGDBuf(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.float, a5.float, a6.float, a7.flag)
 		}, nil
 	case "SGDBufAt":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
 		return func(n int) {
-			kernels.SGDBufAt(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].int64s(n), a[5].float, a[6].float, a[7].float)
+			kernels.SGDBufAt(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.int64s(n), a5.float, a6.float, a7.float)
 		}, nil
 	case "SGDStep":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
 		return func(n int) {
-			kernels.SGDStep(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].floats(n), a[4].float, a[5].float, a[6].float, a[7].flag)
+			kernels.SGDStep(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.float, a5.float, a6.float, a7.flag)
 		}, nil
 	case "Sigmoid":
-		return func(n int) { kernels.Sigmoid(a[0].floats(n), a[1].floats(n)) }, nil
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Sigmoid(a0.floats(n), a1.floats(n)) }, nil
 	case "SigmoidBackward":
-		return func(n int) { kernels.SigmoidBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.SigmoidBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "Softmax":
-		return func(n int) {
-			kernels.Softmax(a[0].floats(n), a[1].floats(n), a[2].dim.At(n), a[3].dim.At(n), a[4].dim.At(n))
-		}, nil
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.Softmax(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
 	case "SoftmaxBackward":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
-			kernels.SoftmaxBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n), a[3].dim.At(n), a[4].dim.At(n), a[5].dim.At(n))
+			kernels.SoftmaxBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "Sub":
-		return func(n int) { kernels.Sub(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.Sub(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "Sum":
-		return func(n int) {
-			kernels.Sum(a[0].floats(n), a[1].floats(n), a[2].dim.At(n), a[3].dim.At(n), a[4].dim.At(n))
-		}, nil
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.Sum(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
 	case "SumBackward":
-		return func(n int) {
-			kernels.SumBackward(a[0].floats(n), a[1].floats(n), a[2].dim.At(n), a[3].dim.At(n), a[4].dim.At(n))
-		}, nil
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.SumBackward(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
 	case "Tanh":
-		return func(n int) { kernels.Tanh(a[0].floats(n), a[1].floats(n)) }, nil
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Tanh(a0.floats(n), a1.floats(n)) }, nil
 	case "TanhBackward":
-		return func(n int) { kernels.TanhBackward(a[0].floats(n), a[1].floats(n), a[2].floats(n)) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.TanhBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "Uniform":
-		return func(n int) { kernels.Uniform(a[0].floats(n), a[1].float, a[2].float, rng) }, nil
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.Uniform(a0.floats(n), a1.float, a2.float, rng) }, nil
 	}
 	return nil, fmt.Errorf("no kernel %s", name)
 }

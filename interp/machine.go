@@ -37,6 +37,9 @@ type tensor[T kernels.Float] struct {
 	f   []T
 	i32 []int32
 	i64 []int64
+	i8  []int8
+	u8  []uint8
+	b   []bool
 	t   ir.Type
 }
 
@@ -154,6 +157,12 @@ func (m *Machine[T]) view(t ir.Type, off int) (tensor[T], error) {
 		r.i32 = kernels.View[int32](m.arena, off, n)
 	case ir.I64:
 		r.i64 = kernels.View[int64](m.arena, off, n)
+	case ir.I8:
+		r.i8 = kernels.View[int8](m.arena, off, n)
+	case ir.U8:
+		r.u8 = kernels.View[uint8](m.arena, off, n)
+	case ir.Bool:
+		r.b = kernels.View[bool](m.arena, off, n)
 	case ir.F32, ir.F64:
 		r.f = kernels.View[T](m.arena, off, n)
 	default:
@@ -170,6 +179,12 @@ func (m *Machine[T]) own(t ir.Type, n int) tensor[T] {
 		r.i32 = make([]int32, n)
 	case ir.I64:
 		r.i64 = make([]int64, n)
+	case ir.I8:
+		r.i8 = make([]int8, n)
+	case ir.U8:
+		r.u8 = make([]uint8, n)
+	case ir.Bool:
+		r.b = make([]bool, n)
 	default:
 		r.f = make([]T, n)
 	}
@@ -206,19 +221,23 @@ func (m *Machine[T]) Input(name string) []T {
 	return nil
 }
 
-// Tensor is a buffer of a machine, sized for its largest batch: one of F
-// (the machine's float type), I32 and I64 is set, as Type says.
+// Tensor is a buffer of a machine, sized for its largest batch: the one
+// of F (the machine's float type), I32, I64, I8, U8 and Bool that Type
+// says is set.
 type Tensor[T kernels.Float] struct {
 	Name string
 	Type ir.Type
 	F    []T
 	I32  []int32
 	I64  []int64
+	I8   []int8
+	U8   []uint8
+	Bool []bool
 }
 
 func (m *Machine[T]) tensorOf(v *ir.Value) Tensor[T] {
 	b := m.bufs[v.ID]
-	return Tensor[T]{Name: v.Name, Type: v.Type, F: b.f, I32: b.i32, I64: b.i64}
+	return Tensor[T]{Name: v.Name, Type: v.Type, F: b.f, I32: b.i32, I64: b.i64, I8: b.i8, U8: b.u8, Bool: b.b}
 }
 
 // Inputs returns the float buffers of the inputs in order (nil for an

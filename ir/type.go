@@ -10,16 +10,21 @@ import (
 type DType uint8
 
 // The element types. Models compute in F32 or F64; I32 holds class targets
-// and counts, I64 the num_batches_tracked buffers of BatchNorm, as PyTorch.
+// and counts, I64 token ids and the num_batches_tracked buffers of
+// BatchNorm, as PyTorch. I8, U8 and Bool are the types of quantized
+// values, raw bytes and masks: the arena and both back ends hold them.
 const (
 	InvalidDType DType = iota
 	F32
 	F64
 	I32
 	I64
+	I8
+	U8
+	Bool
 )
 
-var dtypeNames = [...]string{InvalidDType: "invalid", F32: "f32", F64: "f64", I32: "i32", I64: "i64"}
+var dtypeNames = [...]string{InvalidDType: "invalid", F32: "f32", F64: "f64", I32: "i32", I64: "i64", I8: "i8", U8: "u8", Bool: "bool"}
 
 func (d DType) String() string {
 	if int(d) < len(dtypeNames) {
@@ -38,6 +43,8 @@ func (d DType) Size() int {
 		return 4
 	case F64, I64:
 		return 8
+	case I8, U8, Bool:
+		return 1
 	}
 	return 0
 }

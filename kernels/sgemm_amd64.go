@@ -78,9 +78,12 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		beta = 1
 	}
 	small := smallProduct(transB, m, n, k)
-	if !sgemmParallel(small, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu) {
-		sgemmCols(small, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
+	// The cheap test of sgemmParallel first, here: a call with all these
+	// arguments costs a small product (a batch-1 layer) several percent.
+	if Threads() > 1 && m*n*k >= parallelMin && n >= 64 && sgemmParallel(small, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu) {
+		return true
 	}
+	sgemmCols(small, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	return true
 }
 

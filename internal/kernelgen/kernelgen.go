@@ -8,8 +8,9 @@
 //
 // A kernel is callable from the IR when it is exported, returns nothing,
 // and each of its parameters has one of the types an operand can give:
-// []T (T the element type), []int32, []int64, []int (a shape), int,
-// float64, bool, ConvShape, PoolShape and *rand.Rand.
+// []T (T the element type), []int32, []int64, []int8, []uint8, []bool,
+// []int (a shape), int, float64, bool, ConvShape, PoolShape and
+// *rand.Rand.
 package kernelgen
 
 import (
@@ -30,7 +31,7 @@ import (
 type Kernel struct {
 	Name string
 	// Sig has one letter per parameter: F []T, I []int32, L []int64,
-	// S []int, n int, x float64, b bool, C ConvShape, P PoolShape,
+	// Q []int8, U []uint8, B []bool, S []int, n int, x float64, b bool, C ConvShape, P PoolShape,
 	// R *rand.Rand.
 	Sig string
 }
@@ -109,7 +110,7 @@ func letter(t ast.Expr, tparam string) byte {
 			if id.Name == tparam && tparam != "" {
 				return 'F'
 			}
-			return map[string]byte{"int32": 'I', "int64": 'L', "int": 'S'}[id.Name]
+			return map[string]byte{"int32": 'I', "int64": 'L', "int": 'S', "int8": 'Q', "uint8": 'U', "bool": 'B'}[id.Name]
 		}
 	case *ast.StarExpr:
 		if sel, ok := t.X.(*ast.SelectorExpr); ok {
@@ -127,6 +128,9 @@ var accessor = map[byte]string{
 	'F': "a[%d].floats(n)",
 	'I': "a[%d].int32s(n)",
 	'L': "a[%d].int64s(n)",
+	'Q': "a[%d].int8s(n)",
+	'U': "a[%d].uint8s(n)",
+	'B': "a[%d].bools(n)",
 	'S': "a[%d].shape(n)",
 	'n': "a[%d].dim.At(n)",
 	'x': "a[%d].float",
@@ -164,14 +168,23 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	switch name {
 `)
 	for _, k := range ks {
+		// The operands are taken by pointer once, outside the function
+		// the step runs, which then neither indexes a nor copies them.
 		args := make([]string, len(k.Sig))
+		var ptrs, refs []string
 		for i := range k.Sig {
 			args[i] = accessor[k.Sig[i]]
 			if strings.Contains(args[i], "%d") {
-				args[i] = fmt.Sprintf(args[i], i)
+				args[i] = fmt.Sprintf(strings.Replace(args[i], "a[%d]", "a%d", 1), i)
+				ptrs = append(ptrs, fmt.Sprintf("a%d", i))
+				refs = append(refs, fmt.Sprintf("&a[%d]", i))
 			}
 		}
-		fmt.Fprintf(&b, "\tcase %q:\n\t\treturn func(n int) { kernels.%s(%s) }, nil\n", k.Name, k.Name, strings.Join(args, ", "))
+		fmt.Fprintf(&b, "\tcase %q:\n", k.Name)
+		if len(ptrs) > 0 {
+			fmt.Fprintf(&b, "\t\t%s := %s\n", strings.Join(ptrs, ", "), strings.Join(refs, ", "))
+		}
+		fmt.Fprintf(&b, "\t\treturn func(n int) { kernels.%s(%s) }, nil\n", k.Name, strings.Join(args, ", "))
 	}
 	b.WriteString("\t}\n\treturn nil, fmt.Errorf(\"no kernel %s\", name)\n}\n\n")
 	b.WriteString("// kernelSigs gives each kernel's parameters, one letter each (see\n// internal/kernelgen).\nvar kernelSigs = map[string]string{\n")
