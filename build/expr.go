@@ -3,6 +3,7 @@ package build
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/dsl"
@@ -153,6 +154,9 @@ func (in *instance) expr(x dsl.Expr, sc *scope) (operand, bool) {
 		cands := append(append(keys(sc.vars), keys(in.env.names)...), keys(in.layers)...)
 		b.errs.Errorf(x.Pos, "undefined: %s%s", x.Name, suggest(x.Name, cands))
 		return operand{}, false
+	case *dsl.Selector:
+		v := in.paramValue(x)
+		return operand{v: v, text: text}, v != nil
 	case *dsl.Unary:
 		op, ok := in.expr(x.X, sc)
 		if !ok {
@@ -385,4 +389,76 @@ func (in *instance) callModel(l *layer, x *dsl.Call, args []operand, sc *scope, 
 	}
 	sub.dtype = in.dtype
 	return sub.callForward(args, inner, false)
+}
+
+// paramValue resolves `layer.param` (or `model.layer.param` through models
+// used as layers) to the layer's Param value itself, for weight tying: the
+// same value the layer computes with, so the gradients of both uses add up.
+func (in *instance) paramValue(x *dsl.Selector) *ir.Value {
+	b := in.b
+	cur := in
+	for i, id := range x.Path[:len(x.Path)-1] {
+		l := cur.layers[id.Name]
+		if l == nil {
+			where := "undefined: " + id.Name
+			if i > 0 {
+				where = fmt.Sprintf("%s has no layer %s", dsl.ExprString(&dsl.Selector{Path: x.Path[:i]}), id.Name)
+			}
+			b.errs.Errorf(id.Pos, "%s%s", where, suggest(id.Name, keys(cur.layers)))
+			return nil
+		}
+		if l.bad {
+			return nil
+		}
+		l.calls++
+		if l.sub != nil {
+			if i == len(x.Path)-2 {
+				last := x.Path[len(x.Path)-1]
+				b.errs.Errorf(last.Pos, "%s is a model: name one of its layers' parameters, as %s.%s", l.name, dsl.ExprString(&dsl.Selector{Path: x.Path[:i+1]}), firstParam(l.sub))
+				return nil
+			}
+			cur = l.sub
+			continue
+		}
+		if i < len(x.Path)-2 {
+			next := x.Path[i+1]
+			b.errs.Errorf(next.Pos, "layer %s is a %s, not a model: it has no layer %s", l.name, l.desc, next.Name)
+			return nil
+		}
+		last := x.Path[len(x.Path)-1]
+		var names []string
+		for _, n := range keys(l.params) {
+			if l.params[n].Op == ir.OpParam {
+				names = append(names, n)
+			}
+		}
+		v := l.params[last.Name]
+		switch {
+		case v != nil && v.Op == ir.OpParam:
+			return v
+		case len(names) == 0:
+			b.errs.Errorf(last.Pos, "layer %s (%s) has no parameters", l.name, l.desc)
+		case v != nil:
+			b.errs.Errorf(last.Pos, "%s is a buffer of layer %s, not a parameter; its parameters are %s", last.Name, l.name, strings.Join(names, ", "))
+		default:
+			b.errs.Errorf(last.Pos, "layer %s (%s) has no parameter %s; its parameters are %s", l.name, l.desc, last.Name, strings.Join(names, ", "))
+		}
+		return nil
+	}
+	return nil
+}
+
+// firstParam names a parameter of a model used as a layer, for messages.
+func firstParam(in *instance) string {
+	for _, l := range in.order {
+		if l.sub != nil {
+			return l.decl.Name.Name + "." + firstParam(l.sub)
+		}
+		for _, n := range keys(l.params) {
+			if l.params[n].Op == ir.OpParam {
+				return l.decl.Name.Name + "." + n
+			}
+		}
+	}
+	return "layer.weight"
 }
