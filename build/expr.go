@@ -400,11 +400,12 @@ func (in *instance) paramValue(x *dsl.Selector) *ir.Value {
 	for i, id := range x.Path[:len(x.Path)-1] {
 		l := cur.layers[id.Name]
 		if l == nil {
-			where := "undefined: " + id.Name
+			what := "model " + cur.decl.Name.Name
 			if i > 0 {
-				where = fmt.Sprintf("%s has no layer %s", dsl.ExprString(&dsl.Selector{Path: x.Path[:i]}), id.Name)
+				what = dsl.ExprString(&dsl.Selector{Path: x.Path[:i]})
 			}
-			b.errs.Errorf(id.Pos, "%s%s", where, suggest(id.Name, keys(cur.layers)))
+			b.errs.Errorf(id.Pos, "%s: %s has no layer %s (its layers: %s)%s", x.Name(), what, id.Name,
+				layerNames(cur), suggest(id.Name, keys(cur.layers)))
 			return nil
 		}
 		if l.bad {
@@ -414,7 +415,8 @@ func (in *instance) paramValue(x *dsl.Selector) *ir.Value {
 		if l.sub != nil {
 			if i == len(x.Path)-2 {
 				last := x.Path[len(x.Path)-1]
-				b.errs.Errorf(last.Pos, "%s is a model: name one of its layers' parameters, as %s.%s", l.name, dsl.ExprString(&dsl.Selector{Path: x.Path[:i+1]}), firstParam(l.sub))
+				b.errs.Errorf(last.Pos, "%s: %s is a model, not a layer: name one of its layers' parameters, as %s.%s",
+					x.Name(), l.name, dsl.ExprString(&dsl.Selector{Path: x.Path[:i+1]}), firstParam(l.sub))
 				return nil
 			}
 			cur = l.sub
@@ -422,30 +424,49 @@ func (in *instance) paramValue(x *dsl.Selector) *ir.Value {
 		}
 		if i < len(x.Path)-2 {
 			next := x.Path[i+1]
-			b.errs.Errorf(next.Pos, "layer %s is a %s, not a model: it has no layer %s", l.name, l.desc, next.Name)
+			b.errs.Errorf(next.Pos, "%s: layer %s is a %s, not a model: it has no layer %s", x.Name(), l.name, l.desc, next.Name)
 			return nil
 		}
 		last := x.Path[len(x.Path)-1]
-		var names []string
-		for _, n := range keys(l.params) {
-			if l.params[n].Op == ir.OpParam {
-				names = append(names, n)
-			}
-		}
+		names := paramNames(l)
 		v := l.params[last.Name]
 		switch {
 		case v != nil && v.Op == ir.OpParam:
 			return v
 		case len(names) == 0:
-			b.errs.Errorf(last.Pos, "layer %s (%s) has no parameters", l.name, l.desc)
+			b.errs.Errorf(last.Pos, "%s: layer %s (%s) has no parameters", x.Name(), l.name, l.desc)
 		case v != nil:
-			b.errs.Errorf(last.Pos, "%s is a buffer of layer %s, not a parameter; its parameters are %s", last.Name, l.name, strings.Join(names, ", "))
+			b.errs.Errorf(last.Pos, "%s: %s is a buffer of layer %s, not a parameter; its parameters are %s", x.Name(), last.Name, l.name, strings.Join(names, ", "))
 		default:
-			b.errs.Errorf(last.Pos, "layer %s (%s) has no parameter %s; its parameters are %s", l.name, l.desc, last.Name, strings.Join(names, ", "))
+			b.errs.Errorf(last.Pos, "%s: layer %s (%s) has no parameter %s; its parameters are %s", x.Name(), l.name, l.desc, last.Name, strings.Join(names, ", "))
 		}
 		return nil
 	}
 	return nil
+}
+
+// paramNames lists the parameters (not the buffers) of a layer, in
+// state_dict order.
+func paramNames(l *layer) []string {
+	var names []string
+	for _, ps := range l.lk.params(l.args) {
+		if !ps.buffer {
+			names = append(names, ps.name)
+		}
+	}
+	return names
+}
+
+// layerNames lists the layers of a model, in declaration order.
+func layerNames(in *instance) string {
+	var names []string
+	for _, l := range in.order {
+		names = append(names, l.decl.Name.Name)
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // firstParam names a parameter of a model used as a layer, for messages.
@@ -454,10 +475,8 @@ func firstParam(in *instance) string {
 		if l.sub != nil {
 			return l.decl.Name.Name + "." + firstParam(l.sub)
 		}
-		for _, n := range keys(l.params) {
-			if l.params[n].Op == ir.OpParam {
-				return l.decl.Name.Name + "." + n
-			}
+		if names := paramNames(l); len(names) > 0 {
+			return l.decl.Name.Name + "." + names[0]
 		}
 	}
 	return "layer.weight"
