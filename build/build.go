@@ -607,5 +607,9 @@ func (b *builder) warnUnused(inst *instance, p *ir.Program) {
 // memplan passes need of the train block.
 func trainAttrs(cfg *ir.TrainConfig) ir.Attrs {
 	o := cfg.Optimizer
-	return append(ir.Attrs{{Key: "batch", Val: cfg.Batch}, {Key: "optimizer", Val: o.Name}}, o.Attrs...)
+	attrs := append(ir.Attrs{{Key: "batch", Val: cfg.Batch}, {Key: "optimizer", Val: o.Name}}, o.Attrs...)
+	if cfg.ClipGradNorm > 0 {
+		attrs = append(attrs, ir.Attr{Key: "clip_grad_norm", Val: cfg.ClipGradNorm})
+	}
+	return attrs
 }

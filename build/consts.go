@@ -114,6 +114,9 @@ func (e *constEnv) eval(x dsl.Expr, bare bool) (Const, bool) {
 		}
 		e.errs.Errorf(x.Pos, "undefined: %s%s", x.Name, suggest(x.Name, keys(e.names)))
 		return Const{}, false
+	case *dsl.Selector:
+		e.errs.Errorf(x.Start(), "%s is a parameter, not a constant: only numbers and hyper-parameters may appear here", x.Name())
+		return Const{}, false
 	case *dsl.Call:
 		if bare {
 			return Const{kind: kCall, S: x.Fun.Name, Call: x}, true

@@ -3,6 +3,7 @@ package build
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nnc-go/nnc/diag"
 	"github.com/nnc-go/nnc/dsl"
@@ -153,6 +154,9 @@ func (in *instance) expr(x dsl.Expr, sc *scope) (operand, bool) {
 		cands := append(append(keys(sc.vars), keys(in.env.names)...), keys(in.layers)...)
 		b.errs.Errorf(x.Pos, "undefined: %s%s", x.Name, suggest(x.Name, cands))
 		return operand{}, false
+	case *dsl.Selector:
+		v := in.paramValue(x)
+		return operand{v: v, text: text}, v != nil
 	case *dsl.Unary:
 		op, ok := in.expr(x.X, sc)
 		if !ok {
@@ -385,4 +389,95 @@ func (in *instance) callModel(l *layer, x *dsl.Call, args []operand, sc *scope, 
 	}
 	sub.dtype = in.dtype
 	return sub.callForward(args, inner, false)
+}
+
+// paramValue resolves `layer.param` (or `model.layer.param` through models
+// used as layers) to the layer's Param value itself, for weight tying: the
+// same value the layer computes with, so the gradients of both uses add up.
+func (in *instance) paramValue(x *dsl.Selector) *ir.Value {
+	b := in.b
+	cur := in
+	for i, id := range x.Path[:len(x.Path)-1] {
+		l := cur.layers[id.Name]
+		if l == nil {
+			what := "model " + cur.decl.Name.Name
+			if i > 0 {
+				what = dsl.ExprString(&dsl.Selector{Path: x.Path[:i]})
+			}
+			b.errs.Errorf(id.Pos, "%s: %s has no layer %s (its layers: %s)%s", x.Name(), what, id.Name,
+				layerNames(cur), suggest(id.Name, keys(cur.layers)))
+			return nil
+		}
+		if l.bad {
+			return nil
+		}
+		l.calls++
+		if l.sub != nil {
+			if i == len(x.Path)-2 {
+				last := x.Path[len(x.Path)-1]
+				b.errs.Errorf(last.Pos, "%s: %s is a model, not a layer: name one of its layers' parameters, as %s.%s",
+					x.Name(), l.name, dsl.ExprString(&dsl.Selector{Path: x.Path[:i+1]}), firstParam(l.sub))
+				return nil
+			}
+			cur = l.sub
+			continue
+		}
+		if i < len(x.Path)-2 {
+			next := x.Path[i+1]
+			b.errs.Errorf(next.Pos, "%s: layer %s is a %s, not a model: it has no layer %s", x.Name(), l.name, l.desc, next.Name)
+			return nil
+		}
+		last := x.Path[len(x.Path)-1]
+		names := paramNames(l)
+		v := l.params[last.Name]
+		switch {
+		case v != nil && v.Op == ir.OpParam:
+			return v
+		case len(names) == 0:
+			b.errs.Errorf(last.Pos, "%s: layer %s (%s) has no parameters", x.Name(), l.name, l.desc)
+		case v != nil:
+			b.errs.Errorf(last.Pos, "%s: %s is a buffer of layer %s, not a parameter; its parameters are %s", x.Name(), last.Name, l.name, strings.Join(names, ", "))
+		default:
+			b.errs.Errorf(last.Pos, "%s: layer %s (%s) has no parameter %s; its parameters are %s", x.Name(), l.name, l.desc, last.Name, strings.Join(names, ", "))
+		}
+		return nil
+	}
+	return nil
+}
+
+// paramNames lists the parameters (not the buffers) of a layer, in
+// state_dict order.
+func paramNames(l *layer) []string {
+	var names []string
+	for _, ps := range l.lk.params(l.args) {
+		if !ps.buffer {
+			names = append(names, ps.name)
+		}
+	}
+	return names
+}
+
+// layerNames lists the layers of a model, in declaration order.
+func layerNames(in *instance) string {
+	var names []string
+	for _, l := range in.order {
+		names = append(names, l.decl.Name.Name)
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// firstParam names a parameter of a model used as a layer, for messages.
+func firstParam(in *instance) string {
+	for _, l := range in.order {
+		if l.sub != nil {
+			return l.decl.Name.Name + "." + firstParam(l.sub)
+		}
+		if names := paramNames(l); len(names) > 0 {
+			return l.decl.Name.Name + "." + names[0]
+		}
+	}
+	return "layer.weight"
 }

@@ -17,7 +17,7 @@ func nonNegative(c Const) string {
 	return ""
 }
 
-var trainKeys = []string{"data", "test", "loss", "optimizer", "epochs", "batch", "shuffle", "seed"}
+var trainKeys = []string{"data", "test", "loss", "optimizer", "epochs", "batch", "shuffle", "seed", "clip_grad_norm"}
 
 var trainSpecs = map[string]argSpec{
 	"data":      {name: "data", kind: argName},
@@ -28,6 +28,8 @@ var trainSpecs = map[string]argSpec{
 	"batch":     {name: "batch", kind: argSize},
 	"shuffle":   {name: "shuffle", kind: argBool},
 	"seed":      {name: "seed", kind: argCount},
+	// Gradient clipping: the total gradient norm, as clip_grad_norm_.
+	"clip_grad_norm": {name: "clip_grad_norm", kind: argFloat},
 }
 
 // optimizerKind is a row of the optimizer table: its hyper-parameters with
@@ -205,6 +207,16 @@ func (b *builder) trainBlock(t *dsl.Train, opt Options) *ir.TrainConfig {
 			cfg.Shuffle = c.B
 		case "seed":
 			cfg.Seed = uint64(c.I)
+		case "clip_grad_norm":
+			f := c.F
+			if c.kind == kInt {
+				f = float64(c.I)
+			}
+			if !(f > 0) || math.IsInf(f, 0) {
+				b.errs.Errorf(a.Value.Start(), "clip_grad_norm must be a positive number, got %s", c)
+				continue
+			}
+			cfg.ClipGradNorm = f
 		}
 	}
 	for _, key := range []string{"data", "loss", "optimizer", "epochs"} {

@@ -8,7 +8,11 @@
 // error; resolving names and checking shapes is build.Build's job.
 package dsl
 
-import "github.com/nnc-go/nnc/diag"
+import (
+	"strings"
+
+	"github.com/nnc-go/nnc/diag"
+)
 
 // File is one parsed .nn file.
 type File struct {
@@ -117,7 +121,8 @@ type Train struct {
 	Close diag.Pos
 }
 
-// Expr is an expression: *Ident, *Number, *String, *Call, *Unary, *Binary.
+// Expr is an expression: *Ident, *Selector, *Number, *String, *Call,
+// *Unary, *Binary.
 type Expr interface {
 	Start() diag.Pos
 }
@@ -126,6 +131,21 @@ type Expr interface {
 type Ident struct {
 	Pos  diag.Pos
 	Name string
+}
+
+// Selector is a dotted name, `tok.weight` or `enc.fc1.weight`: a layer's
+// parameter used as a value. Path holds the names, at least two.
+type Selector struct {
+	Path []*Ident
+}
+
+// Name is the dotted name as written.
+func (x *Selector) Name() string {
+	names := make([]string, len(x.Path))
+	for i, id := range x.Path {
+		names[i] = id.Name
+	}
+	return strings.Join(names, ".")
 }
 
 // Number is a numeric literal as written, with its value.
@@ -172,22 +192,23 @@ type Binary struct {
 	Y     Expr
 }
 
-func (m *Model) Start() diag.Pos   { return m.Pos }
-func (m *Model) End() diag.Pos     { return m.Close }
-func (t *Train) Start() diag.Pos   { return t.Pos }
-func (t *Train) End() diag.Pos     { return t.Close }
-func (a *Assign) Start() diag.Pos  { return a.Name.Pos }
-func (a *Assign) End() diag.Pos    { return a.EndPos }
-func (f *Forward) Start() diag.Pos { return f.Pos }
-func (f *Forward) End() diag.Pos   { return f.Close }
-func (r *Return) Start() diag.Pos  { return r.Pos }
-func (r *Return) End() diag.Pos    { return r.EndPos }
-func (x *Ident) Start() diag.Pos   { return x.Pos }
-func (x *Number) Start() diag.Pos  { return x.Pos }
-func (x *String) Start() diag.Pos  { return x.Pos }
-func (x *Call) Start() diag.Pos    { return x.Fun.Pos }
-func (x *Unary) Start() diag.Pos   { return x.Pos }
-func (x *Binary) Start() diag.Pos  { return x.X.Start() }
+func (m *Model) Start() diag.Pos    { return m.Pos }
+func (m *Model) End() diag.Pos      { return m.Close }
+func (t *Train) Start() diag.Pos    { return t.Pos }
+func (t *Train) End() diag.Pos      { return t.Close }
+func (a *Assign) Start() diag.Pos   { return a.Name.Pos }
+func (a *Assign) End() diag.Pos     { return a.EndPos }
+func (f *Forward) Start() diag.Pos  { return f.Pos }
+func (f *Forward) End() diag.Pos    { return f.Close }
+func (r *Return) Start() diag.Pos   { return r.Pos }
+func (r *Return) End() diag.Pos     { return r.EndPos }
+func (x *Ident) Start() diag.Pos    { return x.Pos }
+func (x *Number) Start() diag.Pos   { return x.Pos }
+func (x *Selector) Start() diag.Pos { return x.Path[0].Pos }
+func (x *String) Start() diag.Pos   { return x.Pos }
+func (x *Call) Start() diag.Pos     { return x.Fun.Pos }
+func (x *Unary) Start() diag.Pos    { return x.Pos }
+func (x *Binary) Start() diag.Pos   { return x.X.Start() }
 
 // Precedence returns the binding strength of a binary operator: 1 for + and
 // -, 2 for * / and @ (as in Python, where @ binds like *).

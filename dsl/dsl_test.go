@@ -118,6 +118,9 @@ func TestSyntaxErrors(t *testing.T) {
 		{"model M { a = \"x\\q\" }", `x.nn:1:15: invalid string literal "x\q"`},
 		{"train M { x = ! }", `x.nn:1:15: unexpected character '!'`},
 		{"model M { forward(x: f32[N, 4]) { return x + } }", `x.nn:1:46: missing operand after "+", found "}"`},
+		// Selectors (tok.weight): a name must follow the dot.
+		{"model M { forward(x: f32[N]) { return x. } }", `x.nn:1:40: unexpected "."`},
+		{"model M { forward(x: f32[N]) { return fc.2 } }", `x.nn:1:41: unexpected number .2`},
 	}
 	for _, tt := range tests {
 		_, err := dsl.Parse("x.nn", []byte(tt.src))

@@ -257,6 +257,8 @@ func writeExpr(b *strings.Builder, x Expr) {
 	switch x := x.(type) {
 	case *Ident:
 		b.WriteString(x.Name)
+	case *Selector:
+		b.WriteString(x.Name())
 	case *Number:
 		b.WriteString(x.Text)
 	case *String:

@@ -126,11 +126,18 @@ type gUnary struct {
 
 type gPrimary struct {
 	Pos    lexer.Position
-	Number *string `parser:"  @Number"`
-	String *string `parser:"| @String"`
-	Call   *gCall  `parser:"| @@"`
-	Ident  *string `parser:"| @Ident"`
-	Paren  *gExpr  `parser:"| '(' @@ ')'"`
+	Number *string  `parser:"  @Number"`
+	String *string  `parser:"| @String"`
+	Call   *gCall   `parser:"| @@"`
+	Select *gSelect `parser:"| @@"`
+	Ident  *string  `parser:"| @Ident"`
+	Paren  *gExpr   `parser:"| '(' @@ ')'"`
+}
+
+// gSelect is a dotted name, `tok.weight`: a layer's parameter.
+type gSelect struct {
+	Base   gIdent    `parser:"@@"`
+	Fields []*gIdent `parser:"( '.' @@ )+"`
 }
 
 type gCall struct {

@@ -146,7 +146,7 @@ func (s *scanner) Next() (lexer.Token, error) {
 		typ = tIdent
 	default:
 		switch c {
-		case '-', '+', '*', '/', '@', '(', ')', '{', '}', '[', ']', '=', ',', ':':
+		case '-', '+', '*', '/', '@', '(', ')', '{', '}', '[', ']', '=', ',', ':', '.':
 			n, typ = 1, tPunct
 		default:
 			r, _ := utf8.DecodeRuneInString(s.src[start.Offset:])

@@ -467,6 +467,12 @@ func (c *converter) primary(g *gPrimary) Expr {
 			call.Args = append(call.Args, c.arg(a))
 		}
 		return call
+	case g.Select != nil:
+		sel := &Selector{Path: []*Ident{c.ident(g.Select.Base)}}
+		for _, f := range g.Select.Fields {
+			sel.Path = append(sel.Path, c.ident(*f))
+		}
+		return sel
 	case g.Ident != nil:
 		return &Ident{Pos: p, Name: *g.Ident}
 	case g.Paren != nil:
@@ -499,6 +505,9 @@ func ExprEnd(x Expr) diag.Pos {
 	switch x := x.(type) {
 	case *Ident:
 		return advance(x.Pos, len(x.Name))
+	case *Selector:
+		last := x.Path[len(x.Path)-1]
+		return advance(last.Pos, len(last.Name))
 	case *Number:
 		return advance(x.Pos, len(x.Text))
 	case *String:

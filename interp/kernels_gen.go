@@ -111,6 +111,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "ChannelSum":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.ChannelSum(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
+	case "ClipGrad":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.ClipGrad(a0.floats(n), a1.floats(n), a2.int64s(n), a3.float) }, nil
 	case "Conv2d":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
@@ -186,6 +189,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "GeluBackward":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.GeluBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
+	case "GradSqNorm":
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.GradSqNorm(a0.int64s(n), a1.floats(n), a2.int64s(n)) }, nil
 	case "Increment":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Increment(a0.int64s(n), a1.int64s(n)) }, nil
@@ -369,6 +375,7 @@ var kernelSigs = map[string]string{
 	"BroadcastSub":          "FSFSFS",
 	"BroadcastTo":           "FSFS",
 	"ChannelSum":            "FFnnn",
+	"ClipGrad":              "FFLx",
 	"Conv2d":                "FFFFFC",
 	"Conv2dBackward":        "FFFFFFFC",
 	"Copy":                  "FF",
@@ -388,6 +395,7 @@ var kernelSigs = map[string]string{
 	"EmbeddingBackward":     "FFLnn",
 	"Gelu":                  "FF",
 	"GeluBackward":          "FFF",
+	"GradSqNorm":            "LFL",
 	"Increment":             "LL",
 	"LayerNorm":             "FFFFFFnnx",
 	"LayerNormBackward":     "FFFFFFFFnn",

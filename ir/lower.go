@@ -592,3 +592,13 @@ func lowerLayerNormGradWeight(_ *Graph, v *Value) []Call {
 }
 
 func lowerArange(_ *Graph, v *Value) []Call { return []Call{call("Arange", buf(v))} }
+
+// Gradient clipping (clip_grad_norm).
+
+func lowerGradSqNorm(_ *Graph, v *Value) []Call {
+	return []Call{call("GradSqNorm", buf(v), buf(v.Args[0]), optArg(v, 1))}
+}
+
+func lowerClipGrad(_ *Graph, v *Value) []Call {
+	return []Call{call("ClipGrad", buf(v), buf(v.Args[0]), buf(v.Args[1]), flt(v.AttrFloat("max_norm")))}
+}

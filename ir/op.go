@@ -146,6 +146,14 @@ const (
 	OpAdamV     // {beta2, weight_decay} v, grad, param: the new second moment
 	OpAdamStep  // {lr, beta1, beta2, eps, weight_decay, decoupled} param, m, v, step
 
+	// Gradient clipping (train key clip_grad_norm), emitted by the optim
+	// pass as a chain: GradSqNorm folds each gradient's sum of squares into
+	// a running float64 total, which travels as the bits of an i64 scalar
+	// (the arena's float buffers have the model's element type); ClipGrad
+	// scales a gradient by min(1, max_norm / (sqrt(total) + 1e-6)).
+	OpGradSqNorm // grad [, total]: total + Σ grad², float64 bits in an i64 scalar
+	OpClipGrad   // {max_norm} grad, total: grad scaled as torch.nn.utils.clip_grad_norm_
+
 	numOps
 )
 
@@ -231,6 +239,10 @@ var opTable = [numOps]OpInfo{
 	OpAdamM:     {Name: "AdamM", Arity: 3, Shape: updateShape, Lower: lowerAdamMoment("AdamM", "beta1"), Attrs: []AttrSpec{attr("beta1", 0.9), attr("weight_decay", 0.0)}},
 	OpAdamV:     {Name: "AdamV", Arity: 3, Shape: updateShape, Lower: lowerAdamMoment("AdamV", "beta2"), Attrs: []AttrSpec{attr("beta2", 0.999), attr("weight_decay", 0.0)}},
 	OpAdamStep:  {Name: "AdamStep", Arity: 4, Shape: updateShape, Lower: lowerAdamStep, Attrs: []AttrSpec{need("lr", 0.0), attr("beta1", 0.9), attr("beta2", 0.999), attr("eps", 1e-8), attr("weight_decay", 0.0), attr("decoupled", false)}},
+
+	// Gradient clipping (clip_grad_norm).
+	OpGradSqNorm: {Name: "GradSqNorm", Arity: 2, MinArity: 1, Shape: gradSqNormShape, Lower: lowerGradSqNorm},
+	OpClipGrad:   {Name: "ClipGrad", Arity: 2, Shape: clipGradShape, Lower: lowerClipGrad, Attrs: []AttrSpec{need("max_norm", 0.0)}},
 }
 
 // Info returns op's row of the op table.
@@ -720,4 +732,31 @@ func Ops() []Op {
 		ops = append(ops, op)
 	}
 	return ops
+}
+
+// gradSqNormShape: a float gradient and, after the first of the chain, the
+// running total; the result is the total, an i64 scalar holding float64 bits.
+func gradSqNormShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if !args[0].DType.IsFloat() {
+		return Type{}, shapeErr(ShapeDType, 0, "gradient norm of %s, not a float tensor", args[0])
+	}
+	total := Type{DType: I64, Shape: Shape{}}
+	if len(args) > 1 && !args[1].Equal(total) {
+		return Type{}, shapeErr(ShapeDType, 1, "gradient norm total %s, not an i64 scalar", args[1])
+	}
+	return total, nil
+}
+
+// clipGradShape: a float gradient scaled by the total of a GradSqNorm chain.
+func clipGradShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	if !args[0].DType.IsFloat() {
+		return Type{}, shapeErr(ShapeDType, 0, "gradient clipping of %s, not a float tensor", args[0])
+	}
+	if !args[1].Equal(Type{DType: I64, Shape: Shape{}}) {
+		return Type{}, shapeErr(ShapeDType, 1, "gradient norm total %s, not an i64 scalar", args[1])
+	}
+	if m := attrs.Float("max_norm", 0); !(m > 0) {
+		return Type{}, fmt.Errorf("clip_grad_norm must be positive, got %v", m)
+	}
+	return args[0], nil
 }

@@ -48,6 +48,9 @@ type TrainConfig struct {
 	Batch     int
 	Shuffle   bool
 	Seed      uint64
+	// ClipGradNorm > 0 clips the total gradient norm to it before each
+	// optimizer step (train key clip_grad_norm).
+	ClipGradNorm float64
 }
 
 // DataSource is a validated data source: random, csv, mnist or idx.

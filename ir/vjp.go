@@ -64,6 +64,9 @@ func init() {
 	for _, op := range []Op{OpCorrect, OpCorrectBinary, OpDropoutMask, OpIncrement, OpSGDBuf, OpSGDStep, OpAdamM, OpAdamV, OpAdamStep, OpRunningMean, OpRunningVar} {
 		opTable[op].NoGrad = true
 	}
+	// Gradient clipping (clip_grad_norm) runs after the backward pass.
+	opTable[OpGradSqNorm].NoGrad = true
+	opTable[OpClipGrad].NoGrad = true
 }
 
 // reduce sums a gradient of the broadcast result's shape down to the shape

@@ -3,6 +3,8 @@ package passes
 import (
 	"fmt"
 
+	"github.com/nnc-go/nnc/diag"
+
 	"github.com/nnc-go/nnc/ir"
 )
 
@@ -29,8 +31,9 @@ func optim(g *ir.Graph) error {
 	next := g.NewValue(ir.OpIncrement, nil, pos, step)
 	g.SetOutput("optimizer.step", next)
 	lr, wd := g.Attrs.Float("lr", 0), g.Attrs.Float("weight_decay", 0)
+	grads := clipGrads(g, params, pos)
 	for _, p := range params {
-		grad := g.Output("grad." + p.Name)
+		grad := grads[p]
 		if grad == nil {
 			continue
 		}
@@ -80,4 +83,36 @@ func optim(g *ir.Graph) error {
 	}
 	g.Outputs = kept
 	return nil
+}
+
+// clipGrads returns each parameter's gradient, clipped when the train block
+// sets clip_grad_norm = c as torch.nn.utils.clip_grad_norm_ does: a chain
+// of GradSqNorm ops sums the squares of every gradient in float64 (in
+// parameter order), and ClipGrad scales each gradient by
+// min(1, c / (sqrt(total) + 1e-6)).
+func clipGrads(g *ir.Graph, params []*ir.Value, pos diag.Pos) map[*ir.Value]*ir.Value {
+	grads := map[*ir.Value]*ir.Value{}
+	var withGrad []*ir.Value
+	for _, p := range params {
+		if grad := g.Output("grad." + p.Name); grad != nil {
+			grads[p] = grad
+			withGrad = append(withGrad, p)
+		}
+	}
+	maxNorm := g.Attrs.Float("clip_grad_norm", 0)
+	if maxNorm <= 0 || len(withGrad) == 0 {
+		return grads
+	}
+	var total *ir.Value
+	for _, p := range withGrad {
+		if total == nil {
+			total = g.NewValue(ir.OpGradSqNorm, nil, pos, grads[p])
+		} else {
+			total = g.NewValue(ir.OpGradSqNorm, nil, pos, grads[p], total)
+		}
+	}
+	for _, p := range withGrad {
+		grads[p] = g.NewValue(ir.OpClipGrad, ir.Attrs{{Key: "max_norm", Val: maxNorm}}, p.Pos, grads[p], total)
+	}
+	return grads
 }

@@ -548,8 +548,32 @@ func convCases() []vjpCase {
 	}
 }
 
+// tiedCases use one parameter twice, as weight tying (tok.weight) does:
+// the grad pass must add the gradients of both uses.
+func tiedCases() []vjpCase {
+	return []vjpCase{
+		{name: "Tied/embedding_and_matmul", body: `
+  v0 = Input <i64[N,3]> (ids)
+  v1 = Param <f64[5,4]> (w)
+  v2 = Embedding <f64[N,3,4]> v0 v1
+  v3 = Param <f64[4,5]> (u)
+  v4 = MatMul <f64[N,3,5]> v2 v3
+  v5 = MatMul <f64[N,3,4]> v4 v1
+  v6 = Target <f64[N,3,4]> (t)
+  v7 = MSELoss <f64[]> v5 v6 (loss)
+  return loss=v7`, emits: []string{"EmbeddingGrad", "MatMul"}},
+		{name: "Tied/twice_in_a_product", body: lift3 + `
+  v3 = Param <f64[3,3]> (b)
+  v4 = MatMul <f64[N,3]> v2 v3
+  v5 = MatMul <f64[N,3]> v4 v3
+  v6 = Target <f64[N,3]> (t)
+  v7 = MSELoss <f64[]> v5 v6 (loss)
+  return loss=v7`},
+	}
+}
+
 func vjpCases() []vjpCase {
-	return slices.Concat(binaryCases(), unaryCases(), matmulCases(), axisCases(), lossCases(), convCases())
+	return slices.Concat(binaryCases(), unaryCases(), matmulCases(), axisCases(), lossCases(), convCases(), tiedCases())
 }
 
 // vjpGraph parses a case's graph: a training step with SGD.
@@ -956,5 +980,52 @@ func TestVJPPipelineMLP(t *testing.T) {
 		}
 		r.loadParams()
 		ro.loadParams()
+	}
+}
+
+// TestClipGradNorm checks the optim pass's clipping against the gradients
+// of the grad pass: with clip_grad_norm = c, an SGD step with learning rate
+// 1 writes p − coef·grad, coef = c / (‖all grads‖ + 1e-6) when that is
+// below 1 (torch.nn.utils.clip_grad_norm_), else p − grad.
+func TestClipGradNorm(t *testing.T) {
+	c := tiedCases()[0]
+	g0 := vjpGraph(t, c)
+	src := drawSources(t, g0, c, rand.New(rand.NewPCG(2, 2)))
+	g := g0.Clone()
+	runPasses(t, g, "grad", "memplan")
+	r := newRig(t, g, src)
+	r.step(t)
+	grads := map[string][]float64{}
+	sq := 0.0
+	for _, p := range r.params {
+		grads[p] = slices.Clone(r.m.OutputTensor("grad." + p)[:len(src.f[p])])
+		for _, x := range grads[p] {
+			sq += x * x
+		}
+	}
+	norm := math.Sqrt(sq)
+	for _, maxNorm := range []float64{norm / 3, norm * 2} {
+		t.Run(fmt.Sprintf("max_norm=%.3g", maxNorm), func(t *testing.T) {
+			gp := g0.Clone()
+			gp.Attrs = append(gp.Attrs, ir.Attr{Key: "clip_grad_norm", Val: maxNorm})
+			if err := Run(gp, Options{Verify: true}); err != nil {
+				t.Fatalf("pipeline: %v", err)
+			}
+			if !slices.ContainsFunc(gp.Values, func(v *ir.Value) bool { return v.Op == ir.OpClipGrad }) {
+				t.Fatalf("no ClipGrad in the step:\n%s", ir.Print(gp))
+			}
+			coef := math.Min(1, maxNorm/(norm+1e-6))
+			rp := newRig(t, gp, src)
+			rp.step(t)
+			for _, p := range rp.params {
+				want := make([]float64, len(src.f[p]))
+				got := make([]float64, len(src.f[p]))
+				for i, x := range src.f[p] {
+					want[i] = coef * grads[p][i]
+					got[i] = (x - rp.store.F[p][i]) / vjpLR
+				}
+				checkGrad(t, "clipped grad."+p, got, want, sameTol)
+			}
+		})
 	}
 }

@@ -318,6 +318,29 @@ class TokenMLP(nn.Module):  # case token_mlp
         return self.fc2(F.relu(self.fc1(h)))
 
 
+TOKEN_CORPUS = """\
+the rain in the hills is not as thin as the sea air
+a tall heron eats its toast on the shore at noon
+she sent ten notes to the station on the hill
+the latest train hints that rain is near the inlet
+its rails sit in the tall nettles near the north shore
+that tern is a sailor on a torn sail in the east
+her sister rests on a stone near these nettles
+"""
+
+
+class TiedClip(nn.Module):  # case tied_clip
+    def __init__(self, vocab, d):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.fc = nn.Linear(d, vocab)
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, x):
+        h = F.relu(self.fc(self.tok(x))) @ self.tok.weight  # tied: used twice
+        return self.head(h)
+
+
 # ---------------------------------------------------------------------------
 # The cases. "nn" is the model part of model.nn (the train block is added from
 # the other fields); "make" builds the equivalent PyTorch module. Optional:
@@ -732,15 +755,7 @@ model NestedBN(ch = 4, hid = 16) {
         optimizer=("Adam", [("lr", "0.01")]),
         model="TokenMLP",
         make=lambda: TokenMLP(12, 16, 32),
-        corpus="""\
-the rain in the hills is not as thin as the sea air
-a tall heron eats its toast on the shore at noon
-she sent ten notes to the station on the hill
-the latest train hints that rain is near the inlet
-its rails sit in the tall nettles near the north shore
-that tern is a sailor on a torn sail in the east
-her sister rests on a stone near these nettles
-""",
+        corpus=TOKEN_CORPUS,
         nn="""\
 model TokenMLP(vocab = 12, d = 16, ctx = 8) {
     tok  = Embedding(vocab, d)
@@ -751,6 +766,37 @@ model TokenMLP(vocab = 12, d = 16, ctx = 8) {
     forward(x: i64[N, ctx]) {
         h = norm(tok(x))
         return fc2(relu(fc1(h)))
+    }
+}
+""",
+    ),
+    # Weight tying and gradient clipping: the Embedding's weight is also
+    # the right operand of a product, so its gradient sums both uses, and
+    # clip_grad_norm binds on every step.
+    dict(
+        name="tied_clip",
+        covers="a parameter used as a value (tok.weight, weight tying: the "
+               "Embedding's weight also multiplies [N, ctx, vocab] values), "
+               "clip_grad_norm = 0.5 (torch.nn.utils.clip_grad_norm_ before "
+               "each step; the norm exceeds it on every step), "
+               "text(\"corpus.txt\")",
+        seed=23, features=8, classes=12, batch=4, epochs=3,
+        data=dict(source="text", file="corpus.txt"),
+        loss="cross_entropy",
+        optimizer=("AdamW", [("lr", "0.01"), ("weight_decay", "0.01")]),
+        clip=0.5,
+        model="TiedClip",
+        make=lambda: TiedClip(12, 16),
+        corpus=TOKEN_CORPUS,
+        nn="""\
+model TiedClip(vocab = 12, d = 16, ctx = 8) {
+    tok  = Embedding(vocab, d)
+    fc   = Linear(d, vocab)
+    head = Linear(d, vocab)
+
+    forward(x: i64[N, ctx]) {
+        h = relu(fc(tok(x))) @ tok.weight
+        return head(h)
     }
 }
 """,
@@ -988,6 +1034,9 @@ def train(case, model, x, y):
             out = model(xb)
             loss = loss_fn(kind, out, yb)
             loss.backward()
+            if case.get("clip"):
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), case["clip"])
+                assert norm > case["clip"], "clip_grad_norm does not bind"
             opt.step()
             losses.append(loss.item())
             if kind != "mse":
@@ -1185,8 +1234,20 @@ def _instantiate(models, name, env, prefix, shapes):
             _, p, rank = spec
             return lambda h: batchnorm(h, p, rank)
 
+        class Layer:
+            """A layer: callable, and its parameters as attributes (tok.weight)."""
+            def __init__(self, spec):
+                self.fn = layer(spec)
+                self.p = spec[1] if isinstance(spec[1], str) else None
+
+            def __call__(self, h):
+                return self.fn(h)
+
+            def __getattr__(self, name):
+                return state[self.p + name]
+
         scope = dict(env)
-        scope.update({k: layer(v) for k, v in calls.items()})
+        scope.update({k: Layer(v) for k, v in calls.items()})
         scope.update(
             N=x.shape[0], relu=F.relu, sigmoid=torch.sigmoid, tanh=torch.tanh,
             gelu=F.gelu, softmax=lambda t, dim=-1: F.softmax(t, dim=dim),
@@ -1248,6 +1309,7 @@ def check_model_text(case, nn_text, module, x):
     assert kv["loss"].strip() == case["loss"]
     assert int(kv["epochs"]) == case["epochs"] and int(kv["batch"]) == case["batch"]
     assert kv["shuffle"].strip() == "false"
+    assert float(kv.get("clip_grad_norm", 0)) == case.get("clip", 0)
 
 # ---------------------------------------------------------------------------
 
@@ -1268,8 +1330,9 @@ train %s {
     optimizer = %s
     epochs    = %d
     batch     = %d
-}
-""" % (head, data, case["loss"], opt, case["epochs"], case["batch"])
+%s}
+""" % (head, data, case["loss"], opt, case["epochs"], case["batch"],
+       "    clip_grad_norm = %s\n" % case["clip"] if case.get("clip") else "")
 
 
 def write(path, data):
