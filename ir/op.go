@@ -746,16 +746,16 @@ func attentionShape(args []Type, _ Attrs, _ Type) (Type, error) {
 	}
 	q, k, v := args[0].Shape, args[1].Shape, args[2].Shape
 	r := q.Rank()
-	for i, s := range []Shape{q, k, v} {
-		if s.Rank() < 2 {
-			return Type{}, shapeErr(ShapeRank, i, "attention of q %s, k %s, v %s: each needs 2 dimensions or more", q, k, v)
-		}
-		if s[s.Rank()-1] == Batch || s[s.Rank()-2] == Batch {
-			return Type{}, shapeErr(ShapeRank, i, "attention of q %s, k %s, v %s: the last two dimensions cannot be the batch", q, k, v)
-		}
+	if r < 2 {
+		return Type{}, shapeErr(ShapeRank, 0, "attention of q %s, k %s, v %s: each needs 2 dimensions or more", q, k, v)
 	}
 	if k.Rank() != r || v.Rank() != r || !k[:r-2].Equal(q[:r-2]) || !v[:r-2].Equal(q[:r-2]) {
 		return Type{}, shapeErr(ShapeBatchDims, -1, "attention of q %s, k %s, v %s: leading dimensions differ", q, k, v)
+	}
+	for i, s := range []Shape{q, k, v} {
+		if s[r-1] == Batch || s[r-2] == Batch {
+			return Type{}, shapeErr(ShapeRank, i, "attention of q %s, k %s, v %s: the last two dimensions cannot be the batch", q, k, v)
+		}
 	}
 	if k[r-1] != q[r-1] {
 		return Type{}, shapeErr(ShapeInner, 1, "attention of q %s and k %s: feature sizes %d and %d differ", q, k, q[r-1], k[r-1])
