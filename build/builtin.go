@@ -130,6 +130,8 @@ func init() {
 		reduction("mean", ir.OpMean),
 		{name: "matmul", raw: true, apply: builtinMatmul},
 		{name: "arange", raw: true, apply: builtinArange},
+		// scaled_dot_product_attention(q, k, v, causal = false) (issue 14)
+		{name: "scaled_dot_product_attention", raw: true, apply: builtinAttention},
 	}
 	builtinTable = map[string]*builtinKind{}
 	for _, bk := range builtins {
@@ -296,4 +298,41 @@ func builtinArange(c *builtinCall) (operand, bool) {
 		return operand{}, false
 	}
 	return c.op(ir.OpArange, ir.Attrs{{Key: "n", Val: int(c.x.c.I)}})
+}
+
+// attentionArgs are scaled_dot_product_attention's arguments after q, k
+// and v.
+var attentionArgs = []argSpec{{name: "causal", aliases: []string{"is_causal"}, kind: argBool, def: Const{kind: kBool}}}
+
+// builtinAttention is scaled_dot_product_attention(q, k, v, causal =
+// false): q, k and v by position, then causal, a constant true or false.
+func builtinAttention(c *builtinCall) (operand, bool) {
+	b := c.in.b
+	if len(c.rest) < 2 || c.rest[0].Key != nil || c.rest[1].Key != nil {
+		b.errs.Errorf(c.pos, "%s: scaled_dot_product_attention takes q, k and v by position, then causal", c.text)
+		return operand{}, false
+	}
+	ops := []operand{c.x}
+	for _, a := range c.rest[:2] {
+		o, ok := c.in.expr(a.Value, c.sc)
+		if !ok {
+			return operand{}, false
+		}
+		ops = append(ops, o)
+	}
+	for _, o := range ops {
+		if o.v == nil {
+			b.errs.Errorf(c.pos, "%s: q, k and v must be tensors, got the constant %s", c.text, o.text)
+			return operand{}, false
+		}
+	}
+	args, ok := c.in.env.bindArgs("scaled_dot_product_attention", c.pos, c.rest[2:], attentionArgs)
+	if !ok {
+		return operand{}, false
+	}
+	var attrs ir.Attrs
+	if args.bool("causal") {
+		attrs = ir.Attrs{{Key: "causal", Val: true}}
+	}
+	return c.op(ir.OpAttention, attrs, ops[0].v, ops[1].v, ops[2].v)
 }

@@ -602,3 +602,48 @@ func lowerGradSqNorm(_ *Graph, v *Value) []Call {
 func lowerClipGrad(_ *Graph, v *Value) []Call {
 	return []Call{call("ClipGrad", buf(v), buf(v.Args[0]), buf(v.Args[1]), flt(v.AttrFloat("max_norm")))}
 }
+
+// Scaled dot-product attention computes each leading index's scores
+// q kᵀ/√E and their softmax P into a scratch buffer [..., L, S], then P v.
+// P stays there until the last backward op that reads it, which finds it
+// through its argument y, the Attention value. The causal mask is never a
+// tensor: the kernels skip the positions above the diagonal.
+
+func scratchAttention(g *Graph, v *Value) []Scratch {
+	var until *Value
+	for _, u := range g.Values {
+		if (u.Op == OpAttentionGradV || u.Op == OpAttentionGradScores) && u.Args[2] == v {
+			until = u
+		}
+	}
+	q, k := v.Args[0].Type.Shape, v.Args[1].Type.Shape
+	r := q.Rank()
+	p := append(q[:r-1].Clone(), k[r-2])
+	return []Scratch{{Type: Type{DType: v.Type.DType, Shape: p}, Until: until}}
+}
+
+// attentionDims are the sizes of an Attention value y: the number of
+// leading indices, L, S, E and Ev.
+func attentionDims(y *Value) (count Dim, l, s, e, ev int) {
+	q, k := y.Args[0].Type.Shape, y.Args[1].Type.Shape
+	r := q.Rank()
+	return elems(q[:r-2]), q[r-2], k[r-2], q[r-1], y.Type.Shape[r-1]
+}
+
+func lowerAttention(_ *Graph, v *Value) []Call {
+	n, l, s, e, ev := attentionDims(v)
+	return []Call{call("Attention", buf(v), scratch(v, 0), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]),
+		dim(n), num(l), num(s), num(e), num(ev), flag(v.AttrBool("causal")))}
+}
+
+func lowerAttentionGradV(_ *Graph, v *Value) []Call {
+	y := v.Args[2]
+	n, l, s, _, ev := attentionDims(y)
+	return []Call{call("AttentionBackwardV", buf(v), buf(v.Args[0]), scratch(y, 0), dim(n), num(l), num(s), num(ev))}
+}
+
+func lowerAttentionGradScores(_ *Graph, v *Value) []Call {
+	y := v.Args[2]
+	n, l, s, e, ev := attentionDims(y)
+	return []Call{call("AttentionBackwardScores", buf(v), buf(v.Args[0]), buf(v.Args[1]), scratch(y, 0), dim(n), num(l), num(s), num(e), num(ev))}
+}

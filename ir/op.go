@@ -153,6 +153,12 @@ const (
 	// scales a gradient by min(1, max_norm / (sqrt(total) + 1e-6)).
 	OpGradSqNorm // grad [, total]: total + Σ grad², float64 bits in an i64 scalar
 	OpClipGrad   // {max_norm} grad, total: grad scaled as torch.nn.utils.clip_grad_norm_
+	// Scaled dot-product attention (issue 14), one fused op and its
+	// backward ops. The softmax probabilities stay in a scratch buffer of
+	// the forward op until the backward ops have read them.
+	OpAttention           // {causal} q [..., L, E], k [..., S, E], v [..., S, Ev]: softmax(q kᵀ/√E, masked above the diagonal when causal) v
+	OpAttentionGradV      // dy, v, y: Pᵀ dy, the gradient of v (y is the Attention value)
+	OpAttentionGradScores // dy, v, y: P ∘ (dP − rowsum(dP ∘ P)) / √E with dP = dy vᵀ, the gradient of the scaled scores q kᵀ/√E times 1/√E
 
 	numOps
 )
@@ -243,6 +249,10 @@ var opTable = [numOps]OpInfo{
 	// Gradient clipping (clip_grad_norm).
 	OpGradSqNorm: {Name: "GradSqNorm", Arity: 2, MinArity: 1, Shape: gradSqNormShape, Lower: lowerGradSqNorm},
 	OpClipGrad:   {Name: "ClipGrad", Arity: 2, Shape: clipGradShape, Lower: lowerClipGrad, Attrs: []AttrSpec{need("max_norm", 0.0)}},
+	// Scaled dot-product attention.
+	OpAttention:           {Name: "Attention", Arity: 3, Shape: attentionShape, Lower: lowerAttention, Scratch: scratchAttention, Attrs: []AttrSpec{attr("causal", false)}},
+	OpAttentionGradV:      {Name: "AttentionGradV", Arity: 3, Shape: attentionGradShape(false), Lower: lowerAttentionGradV, Derived: true},
+	OpAttentionGradScores: {Name: "AttentionGradScores", Arity: 3, Shape: attentionGradShape(true), Lower: lowerAttentionGradScores, Derived: true},
 }
 
 // Info returns op's row of the op table.
@@ -759,4 +769,54 @@ func clipGradShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 		return Type{}, fmt.Errorf("clip_grad_norm must be positive, got %v", m)
 	}
 	return args[0], nil
+}
+
+// attentionShape: q [..., L, E], k [..., S, E] and v [..., S, Ev] of one
+// float type with equal leading dimensions (none broadcast) give
+// [..., L, Ev]. The last two dimensions have fixed sizes.
+func attentionShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if err := sameDType(args); err != nil {
+		return Type{}, err
+	}
+	if !args[0].DType.IsFloat() {
+		return Type{}, shapeErr(ShapeDType, 0, "attention over %s: needs floating-point q, k and v", args[0].DType)
+	}
+	q, k, v := args[0].Shape, args[1].Shape, args[2].Shape
+	r := q.Rank()
+	if r < 2 {
+		return Type{}, shapeErr(ShapeRank, 0, "attention of q %s, k %s, v %s: each needs 2 dimensions or more", q, k, v)
+	}
+	if k.Rank() != r || v.Rank() != r || !k[:r-2].Equal(q[:r-2]) || !v[:r-2].Equal(q[:r-2]) {
+		return Type{}, shapeErr(ShapeBatchDims, -1, "attention of q %s, k %s, v %s: leading dimensions differ", q, k, v)
+	}
+	for i, s := range []Shape{q, k, v} {
+		if s[r-1] == Batch || s[r-2] == Batch {
+			return Type{}, shapeErr(ShapeRank, i, "attention of q %s, k %s, v %s: the last two dimensions cannot be the batch", q, k, v)
+		}
+	}
+	if k[r-1] != q[r-1] {
+		return Type{}, shapeErr(ShapeInner, 1, "attention of q %s and k %s: feature sizes %d and %d differ", q, k, q[r-1], k[r-1])
+	}
+	if v[r-2] != k[r-2] {
+		return Type{}, shapeErr(ShapeMismatch, 2, "attention of k %s and v %s: sequence lengths %d and %d differ", k, v, k[r-2], v[r-2])
+	}
+	out := append(q[:r-2].Clone(), q[r-2], v[r-1])
+	return Type{DType: args[0].DType, Shape: out}, nil
+}
+
+// attentionGradShape: the backward ops take dy, v and y (the Attention
+// value, whose type dy has); they give the gradient of v, or the scores'
+// [..., L, S].
+func attentionGradShape(scores bool) func([]Type, Attrs, Type) (Type, error) {
+	return func(args []Type, _ Attrs, _ Type) (Type, error) {
+		dy, v, y := args[0], args[1], args[2]
+		r := y.Shape.Rank()
+		if !dy.Equal(y) || v.DType != y.DType || v.Shape.Rank() != r || r < 2 || !v.Shape[:r-2].Equal(y.Shape[:r-2]) || v.Shape[r-1] != y.Shape[r-1] {
+			return Type{}, fmt.Errorf("attention gradient %s for a value %s and an output %s", dy, v, y)
+		}
+		if !scores {
+			return v, nil
+		}
+		return Type{DType: y.DType, Shape: append(y.Shape[:r-1].Clone(), v.Shape[r-2])}, nil
+	}
 }

@@ -58,6 +58,9 @@ func init() {
 		OpMSELoss:             lossGrad(OpMSELossGrad),
 		OpBCEWithLogitsLoss:   lossGrad(OpBCEWithLogitsLossGrad),
 	}
+	// Scaled dot-product attention: dv = Pᵀ dy; the scores' gradient dS
+	// (already divided by √E) gives dq = dS k and dk = dSᵀ q.
+	vjps[OpAttention] = vjpAttention
 	for op, f := range vjps {
 		opTable[op].VJP = f
 	}
@@ -183,4 +186,14 @@ func vjpConv2d(g *Graph, v, dy *Value) []*Value {
 		grads = append(grads, g.NewValue(OpChannelSum, nil, v.Pos, dy))
 	}
 	return grads
+}
+
+func vjpAttention(g *Graph, v, dy *Value) []*Value {
+	q, k, val := v.Args[0], v.Args[1], v.Args[2]
+	ds := g.NewValue(OpAttentionGradScores, nil, v.Pos, dy, val, v)
+	return []*Value{
+		g.NewValue(OpMatMul, nil, v.Pos, ds, k),
+		g.NewValue(OpMatMul, Attrs{{"ta", true}}, v.Pos, ds, q),
+		g.NewValue(OpAttentionGradV, nil, v.Pos, dy, val, v),
+	}
 }

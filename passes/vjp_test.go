@@ -573,7 +573,67 @@ func tiedCases() []vjpCase {
 }
 
 func vjpCases() []vjpCase {
-	return slices.Concat(binaryCases(), unaryCases(), matmulCases(), axisCases(), lossCases(), convCases(), tiedCases())
+	return slices.Concat(binaryCases(), unaryCases(), matmulCases(), axisCases(), lossCases(), convCases(), tiedCases(), attentionCases())
+}
+
+// attentionCases checks scaled dot-product attention's rule, causal and
+// not, over rank 3 (q of another length than k and v, v of another width)
+// and rank 4, and with q, k and v one value, whose three gradients add up.
+func attentionCases() []vjpCase {
+	// lifts gives q [N,3,4] in v3, k [N,5,4] in v6 and v [N,5,2] in v9.
+	const lifts = `
+  v0 = Input <f64[N,5]> (x)
+  v1 = Param <f64[5,12]> (a)
+  v2 = MatMul <f64[N,12]> v0 v1
+  v3 = Reshape <f64[N,3,4]> v2
+  v4 = Param <f64[5,20]> (b)
+  v5 = MatMul <f64[N,20]> v0 v4
+  v6 = Reshape <f64[N,5,4]> v5
+  v7 = Param <f64[5,10]> (c)
+  v8 = MatMul <f64[N,10]> v0 v7
+  v9 = Reshape <f64[N,5,2]> v8`
+	// lifts4 gives q, k and v [N,2,3,4] in v3, v6 and v9.
+	const lifts4 = `
+  v0 = Input <f64[N,5]> (x)
+  v1 = Param <f64[5,24]> (a)
+  v2 = MatMul <f64[N,24]> v0 v1
+  v3 = Reshape <f64[N,2,3,4]> v2
+  v4 = Param <f64[5,24]> (b)
+  v5 = MatMul <f64[N,24]> v0 v4
+  v6 = Reshape <f64[N,2,3,4]> v5
+  v7 = Param <f64[5,24]> (c)
+  v8 = MatMul <f64[N,24]> v0 v7
+  v9 = Reshape <f64[N,2,3,4]> v8`
+	emits := []string{"AttentionGradScores", "AttentionGradV", "MatMul"}
+	var cs []vjpCase
+	for _, causal := range []bool{false, true} {
+		attrs, name := "", "plain"
+		if causal {
+			attrs, name = " {causal=true}", "causal"
+		}
+		cs = append(cs,
+			vjpCase{name: "Attention/3d_" + name, body: lifts + `
+  v10 = Attention <f64[N,3,2]> v3 v6 v9` + attrs + `
+  v11 = Target <f64[N,3,2]> (t)
+  v12 = MSELoss <f64[]> v10 v11 (loss)
+  return loss=v12`, emits: emits},
+			vjpCase{name: "Attention/4d_" + name, body: lifts4 + `
+  v10 = Attention <f64[N,2,3,4]> v3 v6 v9` + attrs + `
+  v11 = Target <f64[N,2,3,4]> (t)
+  v12 = MSELoss <f64[]> v10 v11 (loss)
+  return loss=v12`, emits: emits},
+			vjpCase{name: "Attention/self_" + name, body: lift34 + `
+  v4 = Attention <f64[N,3,4]> v3 v3 v3` + attrs + `
+  v5 = Target <f64[N,3,4]> (t)
+  v6 = MSELoss <f64[]> v4 v5 (loss)
+  return loss=v6`, emits: emits},
+		)
+	}
+	cs = append(cs, vjpCase{name: "Attention/rank_differs", body: lifts + `
+  v10 = Reshape <f64[N,1,3,4]> v2
+  v11 = Attention <f64[N,1,3,2]> v10 v6 v9
+  return loss=v11`, rejects: "ir: vjp: v11: attention of q [N, 1, 3, 4], k [N, 5, 4], v [N, 5, 2]: leading dimensions differ"})
+	return cs
 }
 
 // vjpGraph parses a case's graph: a training step with SGD.

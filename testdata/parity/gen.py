@@ -341,6 +341,34 @@ class TiedClip(nn.Module):  # case tied_clip
         return self.head(h)
 
 
+def attention(q, k, v, causal=False):
+    """scaled_dot_product_attention written out (torch 1.13 has no
+    F.scaled_dot_product_attention): softmax(q kᵀ/√E, −inf above the
+    diagonal when causal) v."""
+    s = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if causal:
+        keep = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()
+        s = s.masked_fill(~keep, float("-inf"))
+    return torch.softmax(s, dim=-1) @ v
+
+
+class CausalAttention(nn.Module):  # case causal_attention
+    def __init__(self, vocab, d, ctx):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(ctx, d)
+        self.q = nn.Linear(d, d)
+        self.k = nn.Linear(d, d, bias=False)
+        self.v = nn.Linear(d, d)
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, x):
+        h = self.tok(x) + self.pos(torch.arange(x.shape[1]))
+        a = attention(self.q(h), self.k(h), self.v(h), causal=True)
+        return self.head(self.norm(h + a))
+
+
 # ---------------------------------------------------------------------------
 # The cases. "nn" is the model part of model.nn (the train block is added from
 # the other fields); "make" builds the equivalent PyTorch module. Optional:
@@ -803,6 +831,42 @@ model TiedClip(vocab = 12, d = 16, ctx = 8) {
     ),
 ]
 
+# Attention (issue 14): one causal head over [N, ctx, d], on token_mlp's
+# corpus. k has no bias: adding one vector to every key adds the same q·b
+# to a row's scores, which the softmax cancels, so its gradient is rounding
+# noise that Adam's normalised step would turn into updates of full size.
+CASES.append(dict(
+    name="causal_attention",
+    covers="scaled_dot_product_attention(q, k, v, causal = true) on one head "
+           "[N, ctx, d] (the fused op, against softmax(q kᵀ/√d masked) v "
+           "written out), Embedding of arange(ctx) positions broadcast over "
+           "the batch, residual +, LayerNorm, text(\"corpus.txt\")",
+    seed=22, features=8, classes=12, batch=4, epochs=3,
+    data=dict(source="text", file="corpus.txt"),
+    loss="cross_entropy",
+    optimizer=("AdamW", [("lr", "0.01"), ("weight_decay", "0.01")]),
+    model="CausalAttention",
+    make=lambda: CausalAttention(12, 16, 8),
+    corpus=next(c for c in CASES if c["name"] == "token_mlp")["corpus"],
+    nn="""\
+model CausalAttention(vocab = 12, d = 16, ctx = 8) {
+    tok  = Embedding(vocab, d)
+    pos  = Embedding(ctx, d)
+    q    = Linear(d, d)
+    k    = Linear(d, d, bias = false)
+    v    = Linear(d, d)
+    norm = LayerNorm(d)
+    head = Linear(d, vocab)
+
+    forward(x: i64[N, ctx]) {
+        h = tok(x) + pos(arange(ctx))
+        a = scaled_dot_product_attention(q(h), k(h), v(h), causal = true)
+        return head(norm(h + a))
+    }
+}
+""",
+))
+
 
 # ---------------------------------------------------------------------------
 # Data
@@ -1256,6 +1320,7 @@ def _instantiate(models, name, env, prefix, shapes):
             reshape=lambda t, *dims: t.reshape(dims),
             sum=lambda t, dim: t.sum(dim), mean=lambda t, dim: t.mean(dim),
             matmul=torch.matmul)
+        scope.update(arange=torch.arange, scaled_dot_product_attention=attention)
         scope[m["arg"]] = x
         want = [x.shape[0] if d == "N" else eval(d, {}, dict(env))
                 for d in m["shape"]]

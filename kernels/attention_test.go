@@ -1,0 +1,135 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// attentionRef computes scaled dot-product attention in float64 the plain
+// way: the scores, −Inf above the diagonal when causal, their softmax p,
+// then p v.
+func attentionRef(q, k, v []float64, count, l, s, e, ev int, causal bool) (out, p []float64) {
+	out, p = make([]float64, count*l*ev), make([]float64, count*l*s)
+	for i := range count {
+		for r := range l {
+			row := p[(i*l+r)*s : (i*l+r+1)*s]
+			m := math.Inf(-1)
+			for j := range s {
+				d := 0.0
+				for x := range e {
+					d += q[(i*l+r)*e+x] * k[(i*s+j)*e+x]
+				}
+				row[j] = d / math.Sqrt(float64(e))
+				if causal && j > r {
+					row[j] = math.Inf(-1)
+				}
+				m = math.Max(m, row[j])
+			}
+			sum := 0.0
+			for j := range row {
+				row[j] = math.Exp(row[j] - m)
+				sum += row[j]
+			}
+			for j := range row {
+				row[j] /= sum
+				for x := range ev {
+					out[(i*l+r)*ev+x] += row[j] * v[(i*s+j)*ev+x]
+				}
+			}
+		}
+	}
+	return out, p
+}
+
+func testAttention[T Float](t *testing.T) {
+	rng := newRNG()
+	for _, c := range []struct{ count, l, s, e, ev int }{{3, 4, 5, 3, 2}, {2, 6, 6, 8, 8}, {1, 5, 2, 4, 3}, {2, 1, 1, 1, 1}} {
+		for _, causal := range []bool{false, true} {
+			q := randSlice[T](rng, c.count*c.l*c.e, -2, 2)
+			k := randSlice[T](rng, c.count*c.s*c.e, -2, 2)
+			v := randSlice[T](rng, c.count*c.s*c.ev, -2, 2)
+			q0, k0, v0 := clone(q), clone(k), clone(v)
+			out, p := make([]T, c.count*c.l*c.ev), make([]T, c.count*c.l*c.s)
+			for i := range p {
+				p[i] = T(math.NaN()) // every element is written
+			}
+			Attention(out, p, q, k, v, c.count, c.l, c.s, c.e, c.ev, causal)
+			wantOut, wantP := attentionRef(to64(q), to64(k), to64(v), c.count, c.l, c.s, c.e, c.ev, causal)
+			checkClose(t, "out", out, wantOut, 10*eps[T]())
+			checkClose(t, "p", p, wantP, 10*eps[T]())
+			checkUnchanged(t, "q", q, q0)
+			checkUnchanged(t, "k", k, k0)
+			checkUnchanged(t, "v", v, v0)
+			if causal {
+				for i := range c.count * c.l {
+					for j := i%c.l + 1; j < c.s; j++ {
+						if p[i*c.s+j] != 0 {
+							t.Fatalf("%v causal: p[%d, %d] = %v above the diagonal", c, i, j, p[i*c.s+j])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestAttention(t *testing.T) { both(t, testAttention[float32], testAttention[float64]) }
+
+// TestAttentionBackward checks the backward kernels against finite
+// differences of w·Attention(q, k, v): dv = AttentionBackwardV, and
+// dq = ds k, dk = dsᵀ q with ds from AttentionBackwardScores.
+func TestAttentionBackward(t *testing.T) {
+	rng := newRNG()
+	for _, causal := range []bool{false, true} {
+		const count, l, s, e, ev = 2, 3, 4, 3, 2
+		q, k, v := awayFromZero(rng, count*l*e), awayFromZero(rng, count*s*e), awayFromZero(rng, count*s*ev)
+		w := awayFromZero(rng, count*l*ev)
+		out, p := make([]float64, count*l*ev), make([]float64, count*l*s)
+		f := func(q, k, v []float64) float64 {
+			Attention(out, p, q, k, v, count, l, s, e, ev, causal)
+			return dotWith(w, out)
+		}
+		numQ := numGrad(q, func(x []float64) float64 { return f(x, k, v) })
+		numK := numGrad(k, func(x []float64) float64 { return f(q, x, v) })
+		numV := numGrad(v, func(x []float64) float64 { return f(q, k, x) })
+
+		f(q, k, v) // p for q, k, v
+		dv, ds := make([]float64, len(v)), make([]float64, count*l*s)
+		AttentionBackwardV(dv, w, p, count, l, s, ev)
+		AttentionBackwardScores(ds, w, v, p, count, l, s, e, ev)
+		dq, dk := make([]float64, len(q)), make([]float64, len(k))
+		MatMulBatched(count, false, false, l, e, s, ds, s, l*s, k, e, s*e, dq, e, l*e)
+		MatMulBatched(count, true, false, s, e, l, ds, s, l*s, q, e, l*e, dk, e, s*e)
+		checkClose(t, "dq", dq, numQ, 1e-6)
+		checkClose(t, "dk", dk, numK, 1e-6)
+		checkClose(t, "dv", dv, numV, 1e-6)
+	}
+}
+
+func TestAttentionPanics(t *testing.T) {
+	q, k, v := make([]float32, 2*3*4), make([]float32, 2*5*4), make([]float32, 2*5*2)
+	out, p := make([]float32, 2*3*2), make([]float32, 2*3*5)
+	Attention(out, p, q, k, v, 2, 3, 5, 4, 2, true)
+	mustPanic(t, "short out", func() { Attention(out[1:], p, q, k, v, 2, 3, 5, 4, 2, true) })
+	mustPanic(t, "short p", func() { Attention(out, p[1:], q, k, v, 2, 3, 5, 4, 2, true) })
+	mustPanic(t, "short v", func() { Attention(out, p, q, k, v[1:], 2, 3, 5, 4, 2, false) })
+	mustPanic(t, "zero e", func() { Attention(out, p, q, k, v, 2, 3, 5, 0, 2, false) })
+	mustPanic(t, "negative count", func() { Attention(out, p, q, k, v, -1, 3, 5, 4, 2, false) })
+	mustPanic(t, "short dy", func() { AttentionBackwardV(v, out[1:], p, 2, 3, 5, 2) })
+	mustPanic(t, "short ds", func() { AttentionBackwardScores(p[1:], out, v, p, 2, 3, 5, 4, 2) })
+}
+
+func TestAttentionNoAllocs(t *testing.T) {
+	rng := newRNG()
+	const count, l, s, e, ev = 8, 16, 16, 16, 16
+	q, k, v := randSlice[float32](rng, count*l*e, -1, 1), randSlice[float32](rng, count*s*e, -1, 1), randSlice[float32](rng, count*s*ev, -1, 1)
+	out, p, ds, dv := make([]float32, count*l*ev), make([]float32, count*l*s), make([]float32, count*l*s), make([]float32, count*s*ev)
+	a := testing.AllocsPerRun(5, func() {
+		Attention(out, p, q, k, v, count, l, s, e, ev, true)
+		AttentionBackwardV(dv, out, p, count, l, s, ev)
+		AttentionBackwardScores(ds, out, v, p, count, l, s, e, ev)
+	})
+	if a != 0 {
+		t.Errorf("%v allocations, want 0", a)
+	}
+}
