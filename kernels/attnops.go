@@ -37,8 +37,8 @@ func GeluTanhBackward[T Float](dx, dy, x []T) {
 	}
 }
 
-// transposeTile is the side of the square tiles a 2-D transpose moves, so
-// that the rows read and the rows written both stay in cache.
+// transposeTile is the side of the square tiles a large 2-D transpose
+// moves.
 const transposeTile = 16
 
 // Transpose sets dst to x with two axes swapped: x is viewed as [outer, a,
@@ -76,16 +76,28 @@ func Transpose[T Float](dst, x []T, outer, a, mid, b, inner int) {
 	}
 }
 
-// transpose2D sets dst, b×a, to the transpose of x, a×b.
+// transpose2D sets dst, b×a, to the transpose of x, a×b: row by row of
+// dst when x fits in the L1 cache (an attention head's kᵀ), else by tiles
+// so that the rows read and the rows written both stay in cache.
 func transpose2D[T Float](dst, x []T, a, b int) {
+	x = x[:a*b]
+	if a*b <= 64*64 {
+		for j := 0; j < b; j++ {
+			d := dst[j*a : j*a+a]
+			for i := range d {
+				d[i] = x[i*b+j]
+			}
+		}
+		return
+	}
 	for i0 := 0; i0 < a; i0 += transposeTile {
 		i1 := min(i0+transposeTile, a)
 		for j0 := 0; j0 < b; j0 += transposeTile {
 			j1 := min(j0+transposeTile, b)
 			for i := i0; i < i1; i++ {
-				row := x[i*b : i*b+b]
-				for j := j0; j < j1; j++ {
-					dst[j*a+i] = row[j]
+				row := x[i*b+j0 : i*b+j1]
+				for j, v := range row {
+					dst[(j0+j)*a+i] = v
 				}
 			}
 		}

@@ -6,9 +6,9 @@ import (
 )
 
 // TestTranspose compares Transpose with a naive swap of two axes of
-// tensors of rank 2 to 4, every pair of axes, sizes crossing the tile.
+// tensors of rank 2 to 4, every pair of axes, sizes crossing the tile and beyond the L1 path ({70, 65}).
 func TestTranspose(t *testing.T) {
-	for _, shape := range [][]int{{3, 5}, {17, 33}, {2, 3, 4}, {2, 19, 18}, {2, 3, 4, 5}, {1, 2, 20, 17}} {
+	for _, shape := range [][]int{{3, 5}, {17, 33}, {2, 3, 4}, {2, 19, 18}, {2, 3, 4, 5}, {1, 2, 20, 17}, {70, 65}, {2, 33, 130}} {
 		n := 1
 		for _, s := range shape {
 			n *= s
@@ -86,4 +86,24 @@ func TestGeluTanh(t *testing.T) {
 	if math.Abs(one[0]-0.8411919906082768) > 1e-12 { // torch: gelu(1., approximate="tanh") in f64
 		t.Errorf("GeluTanh(1) = %v", one[0])
 	}
+}
+
+// BenchmarkTranspose moves the heads of the example GPT's batch (batch 32,
+// context 16, 4 heads of width 16): into heads (axes 1 and 2 of
+// [32, 16, 4, 16]), and the last two axes of [32, 4, 16, 16].
+func BenchmarkTranspose(b *testing.B) {
+	x := make([]float32, 32*16*4*16)
+	dst := make([]float32, len(x))
+	b.Run("heads", func(b *testing.B) {
+		b.SetBytes(int64(8 * len(x)))
+		for i := 0; i < b.N; i++ {
+			Transpose(dst, x, 32, 16, 1, 4, 16)
+		}
+	})
+	b.Run("last2", func(b *testing.B) {
+		b.SetBytes(int64(8 * len(x)))
+		for i := 0; i < b.N; i++ {
+			Transpose(dst, x, 32*4, 16, 1, 16, 1)
+		}
+	})
 }
