@@ -596,7 +596,8 @@ func lowerArange(_ *Graph, v *Value) []Call { return []Call{call("Arange", buf(v
 // Attention written out by hand (issue 14).
 
 // lowerGelu calls kernel (Gelu or GeluBackward) for the exact GELU, or
-// its tanh form (kernel with Tanh after Gelu) when approximate is "tanh".
+// the tanh form's (GeluTanh or GeluTanhBackward) when approximate is
+// "tanh".
 func lowerGelu(kernel string) func(*Graph, *Value) []Call {
 	return func(_ *Graph, v *Value) []Call {
 		k := kernel
