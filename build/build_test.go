@@ -68,6 +68,17 @@ func TestShapeErrorsDecorated(t *testing.T) {
 			"m.nn:4:16: bn(x): BatchNorm1d(5) expects [N, 5] input, x is [N, 4]\n\tm.nn:2:5: bn declared here"},
 		{"batchnorm2d rank", "    bn = BatchNorm2d(4)", "f32[N, 4]", "return bn(x)",
 			"m.nn:4:16: bn(x): BatchNorm2d(4) expects [N, 4, H, W] input, x is [N, 4]\n\tm.nn:2:5: bn declared here"},
+		// Attention written out by hand (issue 14).
+		{"transpose dim", "", "f32[N, 4, 2]", "return transpose(x, 1, -4)",
+			"m.nn:4:32: transpose(x, 1, -4): d1 must be a dimension of x [N, 4, 2], in [-3, 3), got -4"},
+		{"transpose dim kind", "", "f32[N, 4, 2]", "return transpose(x, 1.5, 2)",
+			"m.nn:4:29: transpose(x, 1.5, 2): d0 must be a dimension of x [N, 4, 2], in [-3, 3), got 1.5"},
+		{"transpose missing", "", "f32[N, 4, 2]", "return transpose(x, 1)",
+			"m.nn:4:16: transpose: missing argument d1"},
+		{"gelu approximate", "", "f32[N, 4]", `return gelu(x, approximate = "fast")`,
+			`m.nn:4:38: gelu(x, approximate = "fast"): approximate must be "none" or "tanh", got "fast"`},
+		{"gelu approximate kind", "", "f32[N, 4]", `return gelu(x, approximate = true)`,
+			"m.nn:4:38: gelu: approximate must be a string, got true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -121,7 +121,7 @@ func init() {
 		unary("relu", ir.OpRelu),
 		unary("sigmoid", ir.OpSigmoid),
 		unary("tanh", ir.OpTanh),
-		unary("gelu", ir.OpGelu),
+		{name: "gelu", args: []argSpec{{name: "approximate", kind: argString, def: Const{kind: kString, S: "none"}}}, apply: builtinGelu},
 		softmax("softmax", ir.OpSoftmax),
 		softmax("log_softmax", ir.OpLogSoftmax),
 		{name: "flatten", apply: builtinFlatten},
@@ -132,6 +132,8 @@ func init() {
 		{name: "arange", raw: true, apply: builtinArange},
 		// scaled_dot_product_attention(q, k, v, causal = false) (issue 14)
 		{name: "scaled_dot_product_attention", raw: true, apply: builtinAttention},
+		// Attention written out by hand (issue 14).
+		{name: "transpose", args: []argSpec{{name: "d0", required: true}, {name: "d1", required: true}}, apply: builtinTranspose},
 	}
 	builtinTable = map[string]*builtinKind{}
 	for _, bk := range builtins {
@@ -335,4 +337,37 @@ func builtinAttention(c *builtinCall) (operand, bool) {
 		attrs = ir.Attrs{{Key: "causal", Val: true}}
 	}
 	return c.op(ir.OpAttention, attrs, ops[0].v, ops[1].v, ops[2].v)
+}
+
+// builtinGelu is gelu(x, approximate = "none"), approximate "tanh" for
+// its tanh form, as torch.nn.functional.gelu.
+func builtinGelu(c *builtinCall) (operand, bool) {
+	a := c.args.str("approximate")
+	if a != "none" && a != "tanh" {
+		c.in.b.errs.Errorf(c.args.pos["approximate"], "%s: approximate must be \"none\" or \"tanh\", got %q", c.text, a)
+		return operand{}, false
+	}
+	var attrs ir.Attrs // the default form prints as before
+	if a == "tanh" {
+		attrs = ir.Attrs{{Key: "approximate", Val: a}}
+	}
+	return c.op(ir.OpGelu, attrs, c.x.v)
+}
+
+// builtinTranspose is transpose(x, d0, d1), swapping two dimensions, each
+// of which may count from the end; the attributes are then normalized to
+// 0..rank-1.
+func builtinTranspose(c *builtinCall) (operand, bool) {
+	s := c.x.v.Type.Shape
+	var d [2]int
+	for i, name := range []string{"d0", "d1"} {
+		v := c.args.vals[name]
+		n, ok := ir.NormAxis(int(v.I), s.Rank())
+		if v.kind != kInt || !ok {
+			c.in.b.errs.Errorf(c.args.pos[name], "%s: %s must be a dimension of %s %s, in [%d, %d), got %s", c.text, name, c.x.text, c.sc.shape(s), -s.Rank(), s.Rank(), v)
+			return operand{}, false
+		}
+		d[i] = n
+	}
+	return c.op(ir.OpTranspose, ir.Attrs{{Key: "d0", Val: d[0]}, {Key: "d1", Val: d[1]}}, c.x.v)
 }

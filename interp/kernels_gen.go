@@ -204,6 +204,12 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "GeluBackward":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.GeluBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
+	case "GeluTanh":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.GeluTanh(a0.floats(n), a1.floats(n)) }, nil
+	case "GeluTanhBackward":
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.GeluTanhBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "GradSqNorm":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.GradSqNorm(a0.int64s(n), a1.floats(n), a2.int64s(n)) }, nil
@@ -358,6 +364,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "TanhBackward":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.TanhBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
+	case "Transpose":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
+		return func(n int) {
+			kernels.Transpose(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n), a6.dim.At(n))
+		}, nil
 	case "Uniform":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.Uniform(a0.floats(n), a1.float, a2.float, rng) }, nil
@@ -413,6 +424,8 @@ var kernelSigs = map[string]string{
 	"EmbeddingBackward":       "FFLnn",
 	"Gelu":                    "FF",
 	"GeluBackward":            "FFF",
+	"GeluTanh":                "FF",
+	"GeluTanhBackward":        "FFF",
 	"GradSqNorm":              "LFL",
 	"Increment":               "LL",
 	"LayerNorm":               "FFFFFFnnx",
@@ -453,5 +466,6 @@ var kernelSigs = map[string]string{
 	"SumBackward":             "FFnnn",
 	"Tanh":                    "FF",
 	"TanhBackward":            "FFF",
+	"Transpose":               "FFnnnnn",
 	"Uniform":                 "FxxR",
 }

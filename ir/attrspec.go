@@ -137,3 +137,14 @@ func checkAttrs(op Op, attrs Attrs) error {
 	}
 	return nil
 }
+
+// AttrString returns v's string attribute key, or its op's default for it.
+func (v *Value) AttrString(key string) string {
+	if a, ok := v.Attrs.Get(key); ok {
+		s, _ := a.(string)
+		return s
+	}
+	s, _ := v.Op.spec(key)
+	d, _ := s.Default.(string)
+	return d
+}

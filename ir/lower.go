@@ -647,3 +647,38 @@ func lowerAttentionGradScores(_ *Graph, v *Value) []Call {
 	n, l, s, e, ev := attentionDims(y)
 	return []Call{call("AttentionBackwardScores", buf(v), buf(v.Args[0]), buf(v.Args[1]), scratch(y, 0), dim(n), num(l), num(s), num(e), num(ev))}
 }
+
+// Attention written out by hand (issue 14).
+
+// lowerGelu calls kernel (Gelu or GeluBackward) for the exact GELU, or
+// the tanh form's (GeluTanh or GeluTanhBackward) when approximate is
+// "tanh".
+func lowerGelu(kernel string) func(*Graph, *Value) []Call {
+	return func(_ *Graph, v *Value) []Call {
+		k := kernel
+		if v.AttrString("approximate") == "tanh" {
+			k = "GeluTanh" + kernel[len("Gelu"):]
+		}
+		args := []Operand{buf(v)}
+		for _, a := range v.Args {
+			args = append(args, buf(a))
+		}
+		return []Call{call(k, args...)}
+	}
+}
+
+// lowerTranspose views the argument as [outer, a, mid, b, inner], a and b
+// the swapped axes, and the result as [outer, b, mid, a, inner].
+func lowerTranspose(_ *Graph, v *Value) []Call {
+	s := v.Args[0].Type.Shape
+	d0, _ := NormAxis(v.AttrInt("d0"), s.Rank())
+	d1, _ := NormAxis(v.AttrInt("d1"), s.Rank())
+	if d0 > d1 {
+		d0, d1 = d1, d0
+	}
+	if d0 == d1 {
+		return []Call{call("Copy", buf(v), buf(v.Args[0]))}
+	}
+	return []Call{call("Transpose", buf(v), buf(v.Args[0]), dim(elems(s[:d0])), dim(elems(s[d0:d0+1])),
+		dim(elems(s[d0+1:d1])), dim(elems(s[d1:d1+1])), dim(elems(s[d1+1:])))}
+}

@@ -159,6 +159,8 @@ const (
 	OpAttention           // {causal} q [..., L, E], k [..., S, E], v [..., S, Ev]: softmax(q kᵀ/√E, masked above the diagonal when causal) v
 	OpAttentionGradV      // dy, v, y: Pᵀ dy, the gradient of v (y is the Attention value)
 	OpAttentionGradScores // dy, v, y: P ∘ (dP − rowsum(dP ∘ P)) / √E with dP = dy vᵀ, the gradient of the scaled scores q kᵀ/√E times 1/√E
+	// Attention written out by hand (issue 14).
+	OpTranspose // {d0, d1}: x with two axes swapped, as torch.transpose
 
 	numOps
 )
@@ -180,7 +182,7 @@ var opTable = [numOps]OpInfo{
 	OpRelu:    {Name: "Relu", Arity: 1, Shape: sameShape, Lower: lowerUnary("Relu")},
 	OpSigmoid: {Name: "Sigmoid", Arity: 1, Shape: sameShape, Lower: lowerUnary("Sigmoid")},
 	OpTanh:    {Name: "Tanh", Arity: 1, Shape: sameShape, Lower: lowerUnary("Tanh")},
-	OpGelu:    {Name: "Gelu", Arity: 1, Shape: sameShape, Lower: lowerUnary("Gelu")},
+	OpGelu:    {Name: "Gelu", Arity: 1, Shape: geluShape, Lower: lowerGelu("Gelu"), Attrs: geluAttrs},
 
 	OpMatMul:     {Name: "MatMul", Arity: 2, Shape: matmulShape, Lower: lowerMatMul, Attrs: matmulAttrs},
 	OpLinear:     {Name: "Linear", Arity: 3, MinArity: 2, Shape: linearShape, Lower: lowerLinear(false), Derived: true},
@@ -213,7 +215,7 @@ var opTable = [numOps]OpInfo{
 	OpReluGrad:                {Name: "ReluGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("ReluBackward"), Derived: true},
 	OpSigmoidGrad:             {Name: "SigmoidGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("SigmoidBackward"), Derived: true},
 	OpTanhGrad:                {Name: "TanhGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("TanhBackward"), Derived: true},
-	OpGeluGrad:                {Name: "GeluGrad", Arity: 2, Shape: gradShape, Lower: lowerBinary("GeluBackward"), Derived: true},
+	OpGeluGrad:                {Name: "GeluGrad", Arity: 2, Shape: geluGradShape, Lower: lowerGelu("GeluBackward"), Derived: true, Attrs: geluAttrs},
 	OpSoftmaxGrad:             {Name: "SoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("SoftmaxBackward"), Derived: true, Attrs: dimAttrs},
 	OpLogSoftmaxGrad:          {Name: "LogSoftmaxGrad", Arity: 2, Shape: axisGradShape, Lower: lowerAxis("LogSoftmaxBackward"), Derived: true, Attrs: dimAttrs},
 	OpSumTo:                   {Name: "SumTo", Arity: 1, Declared: true, Shape: sumToShape, Lower: lowerShaped("ReduceTo"), Derived: true},
@@ -253,6 +255,8 @@ var opTable = [numOps]OpInfo{
 	OpAttention:           {Name: "Attention", Arity: 3, Shape: attentionShape, Lower: lowerAttention, Scratch: scratchAttention, Attrs: []AttrSpec{attr("causal", false)}},
 	OpAttentionGradV:      {Name: "AttentionGradV", Arity: 3, Shape: attentionGradShape(false), Lower: lowerAttentionGradV, Derived: true},
 	OpAttentionGradScores: {Name: "AttentionGradScores", Arity: 3, Shape: attentionGradShape(true), Lower: lowerAttentionGradScores, Derived: true},
+	// Attention written out by hand (issue 14).
+	OpTranspose: {Name: "Transpose", Arity: 1, Shape: transposeShape, Lower: lowerTranspose, Attrs: []AttrSpec{need("d0", 0), need("d1", 0)}},
 }
 
 // Info returns op's row of the op table.
@@ -733,6 +737,46 @@ func foldBiasShape(args []Type, _ Attrs, _ Type) (Type, error) {
 		}
 	}
 	return Type{DType: args[1].DType, Shape: c.Clone()}, nil
+}
+
+// geluAttrs: approximate is "none" (the exact GELU, with erf) or "tanh"
+// (0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))), as torch's gelu.
+var geluAttrs = []AttrSpec{attr("approximate", "none")}
+
+func checkApproximate(attrs Attrs) error {
+	a, ok := attrs.Get("approximate")
+	if !ok || a == "none" || a == "tanh" {
+		return nil
+	}
+	return fmt.Errorf("gelu: approximate must be \"none\" or \"tanh\", not %s", formatAttrVal(a))
+}
+
+func geluShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	if err := checkApproximate(attrs); err != nil {
+		return Type{}, err
+	}
+	return sameShape(args, attrs, decl)
+}
+
+func geluGradShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	if err := checkApproximate(attrs); err != nil {
+		return Type{}, err
+	}
+	return gradShape(args, attrs, decl)
+}
+
+// transposeShape swaps dimensions d0 and d1 of the argument; either may
+// count from the end, as torch.transpose's.
+func transposeShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	s := args[0].Shape
+	d0, ok0 := NormAxis(attrs.Int("d0", 0), s.Rank())
+	d1, ok1 := NormAxis(attrs.Int("d1", 0), s.Rank())
+	if !ok0 || !ok1 {
+		return Type{}, shapeErr(ShapeAxis, 0, "transpose of %s: dimensions %d and %d, needs each in [%d, %d)", s, attrs.Int("d0", 0), attrs.Int("d1", 0), -s.Rank(), s.Rank())
+	}
+	out := s.Clone()
+	out[d0], out[d1] = out[d1], out[d0]
+	return Type{DType: args[0].DType, Shape: out}, nil
 }
 
 // Ops returns every op of the table, in order.

@@ -16,7 +16,11 @@ func init() {
 		OpSigmoid: outGrad(OpSigmoidGrad),
 		OpTanh:    outGrad(OpTanhGrad),
 		OpGelu: func(g *Graph, v, dy *Value) []*Value {
-			return []*Value{g.NewValue(OpGeluGrad, nil, v.Pos, dy, v.Args[0])}
+			var attrs Attrs // the default form prints as before
+			if a := v.AttrString("approximate"); a != "none" {
+				attrs = Attrs{{"approximate", a}}
+			}
+			return []*Value{g.NewValue(OpGeluGrad, attrs, v.Pos, dy, v.Args[0])}
 		},
 		OpSoftmax:    axisGrad(OpSoftmaxGrad),
 		OpLogSoftmax: axisGrad(OpLogSoftmaxGrad),
@@ -61,6 +65,10 @@ func init() {
 	// Scaled dot-product attention: dv = Pᵀ dy; the scores' gradient dS
 	// (already divided by √E) gives dq = dS k and dk = dSᵀ q.
 	vjps[OpAttention] = vjpAttention
+	// Attention written out by hand (issue 14).
+	vjps[OpTranspose] = func(g *Graph, v, dy *Value) []*Value {
+		return []*Value{g.NewValue(OpTranspose, Attrs{{"d0", v.AttrInt("d0")}, {"d1", v.AttrInt("d1")}}, v.Pos, dy)}
+	}
 	for op, f := range vjps {
 		opTable[op].VJP = f
 	}

@@ -81,6 +81,65 @@ var fuseRules = []fuseRule{
 		nll := v.Args[0]
 		return g.NewValue(ir.OpSoftmaxCrossEntropyGrad, nil, v.Pos, nll.Args[0], v.Args[1].Args[0], nll.Args[2])
 	}},
+	// Attention written out by hand (issue 14).
+	//
+	// A transpose of the last two axes read by a product is the product's
+	// transpose flag (q @ transpose(k, -2, -1) reads k as it is).
+	{"transpose into matmul", func(g *ir.Graph, v *ir.Value, _ map[int]int) *ir.Value {
+		if v.Op != ir.OpMatMul {
+			return nil
+		}
+		a, b := v.Args[0], v.Args[1]
+		ta, tb := v.AttrBool("ta"), v.AttrBool("tb")
+		// a's flag is allowed when a is 2-D or the product batched.
+		aOK := a.Type.Shape.Rank() == 2 || b.Type.Shape.Rank() > 2
+		switch {
+		case lastTwo(b):
+			b, tb = b.Args[0], !tb
+		case lastTwo(a) && aOK:
+			a, ta = a.Args[0], !ta
+		default:
+			return nil
+		}
+		return g.NewValue(ir.OpMatMul, matmulFlags(ta, tb), v.Pos, a, b)
+	}},
+	// A transpose of the last two axes of a product nothing else reads is
+	// the product the other way round, (AB)ᵀ = BᵀAᵀ: the backward pass of
+	// q @ transpose(k, -2, -1) transposes k's gradient so.
+	{"matmul into transpose", func(g *ir.Graph, v *ir.Value, uses map[int]int) *ir.Value {
+		if !lastTwo(v) || v.Args[0].Op != ir.OpMatMul || uses[v.Args[0].ID] != 1 {
+			return nil
+		}
+		mm := v.Args[0]
+		a, b := mm.Args[0], mm.Args[1]
+		if ra, rb := a.Type.Shape.Rank(), b.Type.Shape.Rank(); ra != rb {
+			return nil // rows of a against a 2-D b: b·aᵀ has no such form
+		}
+		return g.NewValue(ir.OpMatMul, matmulFlags(!mm.AttrBool("tb"), !mm.AttrBool("ta")), v.Pos, b, a)
+	}},
+}
+
+// lastTwo reports whether v transposes the last two axes of its argument.
+func lastTwo(v *ir.Value) bool {
+	if v.Op != ir.OpTranspose {
+		return false
+	}
+	r := v.Type.Shape.Rank()
+	d0, _ := ir.NormAxis(v.AttrInt("d0"), r)
+	d1, _ := ir.NormAxis(v.AttrInt("d1"), r)
+	return r >= 2 && min(d0, d1) == r-2 && max(d0, d1) == r-1
+}
+
+// matmulFlags are MatMul's attributes for the flags, only those set.
+func matmulFlags(ta, tb bool) ir.Attrs {
+	var as ir.Attrs
+	if ta {
+		as = append(as, ir.Attr{Key: "ta", Val: true})
+	}
+	if tb {
+		as = append(as, ir.Attr{Key: "tb", Val: true})
+	}
+	return as
 }
 
 // classAxis reports whether a log-softmax of [N, C] scores runs over the

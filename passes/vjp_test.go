@@ -573,7 +573,7 @@ func tiedCases() []vjpCase {
 }
 
 func vjpCases() []vjpCase {
-	return slices.Concat(binaryCases(), unaryCases(), matmulCases(), axisCases(), lossCases(), convCases(), tiedCases(), attentionCases())
+	return slices.Concat(binaryCases(), unaryCases(), matmulCases(), axisCases(), lossCases(), convCases(), tiedCases(), attentionCases(), attnCases())
 }
 
 // attentionCases checks scaled dot-product attention's rule, causal and
@@ -633,6 +633,79 @@ func attentionCases() []vjpCase {
   v10 = Reshape <f64[N,1,3,4]> v2
   v11 = Attention <f64[N,1,3,2]> v10 v6 v9
   return loss=v11`, rejects: "ir: vjp: v11: attention of q [N, 1, 3, 4], k [N, 5, 4], v [N, 5, 2]: leading dimensions differ"})
+	return cs
+}
+
+// attnCases checks the ops of attention written out by hand (issue 14):
+// the tanh form of gelu, transpose of every kind of axis pair, and a head
+// of attention, softmax(q·kᵀ·c)·v with q, k, v reshaped into heads.
+func attnCases() []vjpCase {
+	cs := []vjpCase{
+		{name: "Gelu/tanh_param", body: `
+  v0 = Param <f64[4,3]> (a)
+  v1 = Gelu <f64[4,3]> v0 {approximate="tanh"}
+  v2 = Target <f64[4,3]> (t)
+  v3 = MSELoss <f64[]> v1 v2 (loss)
+  return loss=v3`, emits: []string{"GeluGrad"}},
+		{name: "Gelu/tanh_N", body: lift3 + `
+  v3 = Gelu <f64[N,3]> v2 {approximate="tanh"}
+  v4 = Tanh <f64[N,3]> v3
+  v5 = Gelu <f64[N,3]> v4 {approximate="none"}
+  v6 = Target <f64[N,3]> (t)
+  v7 = MSELoss <f64[]> v5 v6 (loss)
+  return loss=v7`},
+		{name: "Gelu/approximate_unknown", body: `
+  v0 = Param <f64[4,3]> (a)
+  v1 = Gelu <f64[4,3]> v0 {approximate="fast"}
+  return out=v1`, rejects: `ir: vjp: v1: gelu: approximate must be "none" or "tanh", not "fast"`},
+		{name: "Transpose/param", body: `
+  v0 = Param <f64[3,4]> (a)
+  v1 = Transpose <f64[4,3]> v0 {d0=0,d1=1}
+  v2 = Target <f64[4,3]> (t)
+  v3 = MSELoss <f64[]> v1 v2 (loss)
+  return loss=v3`, emits: []string{"Transpose"}},
+		{name: "Transpose/last2_negative", body: lift34 + `
+  v4 = Transpose <f64[N,4,3]> v3 {d0=-1,d1=-2}
+  v5 = Target <f64[N,4,3]> (t)
+  v6 = MSELoss <f64[]> v4 v5 (loss)
+  return loss=v6`},
+		{name: "Transpose/batch_axis", body: lift34 + `
+  v4 = Transpose <f64[4,3,N]> v3 {d0=0,d1=2}
+  v5 = Param <f64[4,3,1]> (b)
+  v6 = Mul <f64[4,3,N]> v4 v5
+  v7 = Transpose <f64[N,3,4]> v6 {d0=2,d1=0}
+  v8 = Target <f64[N,3,4]> (t)
+  v9 = MSELoss <f64[]> v7 v8 (loss)
+  return loss=v9`},
+		{name: "Transpose/out_of_range", body: lift34 + `
+  v4 = Transpose <f64[N,4,3]> v3 {d0=1,d1=3}
+  return out=v4`, rejects: "ir: vjp: v4: transpose of [N, 3, 4]: dimensions 1 and 3, needs each in [-3, 3)"},
+		// One step of two-head attention over 3 positions of width 2:
+		// u = x·a reshaped to [N, 3, 2, 2] (positions, heads, width) and
+		// transposed into heads, q = k = v = u, as self-attention reads
+		// one value three times.
+		{name: "Transpose/attention_heads", body: `
+  v0 = Input <f64[N,5]> (x)
+  v1 = Param <f64[5,12]> (a)
+  v2 = MatMul <f64[N,12]> v0 v1
+  v3 = Reshape <f64[N,3,2,2]> v2
+  v4 = Transpose <f64[N,2,3,2]> v3 {d0=1,d1=2}
+  v5 = Param <f64[5,12]> (b)
+  v6 = MatMul <f64[N,12]> v0 v5
+  v7 = Reshape <f64[N,3,2,2]> v6
+  v8 = Transpose <f64[N,2,3,2]> v7 {d0=1,d1=2}
+  v9 = Transpose <f64[N,2,2,3]> v8 {d0=2,d1=3}
+  v10 = MatMul <f64[N,2,3,3]> v4 v9
+  v11 = Const <f64[]> {value=0.7}
+  v12 = Mul <f64[N,2,3,3]> v10 v11
+  v13 = Softmax <f64[N,2,3,3]> v12 {dim=3}
+  v14 = MatMul <f64[N,2,3,2]> v13 v4
+  v15 = Transpose <f64[N,3,2,2]> v14 {d0=1,d1=2}
+  v16 = Reshape <f64[N,12]> v15
+  v17 = Target <f64[N,12]> (t)
+  v18 = MSELoss <f64[]> v16 v17 (loss)
+  return loss=v18`, emits: []string{"Transpose", "SoftmaxGrad"}},
+	}
 	return cs
 }
 

@@ -369,6 +369,31 @@ class CausalAttention(nn.Module):  # case causal_attention
         return self.head(self.norm(h + a))
 
 
+class HandAttention(nn.Module):  # case attention_by_hand
+    def __init__(self, vocab, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.tok = nn.Embedding(vocab, d)
+        self.q = nn.Linear(d, d)
+        # No bias for k: softmax over the keys cancels it (q·b is the same
+        # for every key), so its gradient is rounding noise that Adam
+        # would scale up to whole steps.
+        self.k = nn.Linear(d, d, bias=False)
+        self.v = nn.Linear(d, d)
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, x):
+        n, t = x.shape
+        h = self.tok(x)
+
+        def split(z):  # [n, t, d] -> [n, heads, t, d / heads]
+            return z.reshape(n, t, self.heads, -1).transpose(1, 2)
+        q, k, v = split(self.q(h)), split(self.k(h)), split(self.v(h))
+        a = F.softmax(q @ k.transpose(-2, -1) * 0.25, dim=-1) @ v
+        o = a.transpose(1, 2).reshape(n, t, -1)
+        return self.head(F.gelu(o, approximate="tanh") + h)
+
+
 # ---------------------------------------------------------------------------
 # The cases. "nn" is the model part of model.nn (the train block is added from
 # the other fields); "make" builds the equivalent PyTorch module. Optional:
@@ -794,6 +819,49 @@ model TokenMLP(vocab = 12, d = 16, ctx = 8) {
     forward(x: i64[N, ctx]) {
         h = norm(tok(x))
         return fc2(relu(fc1(h)))
+    }
+}
+""",
+    ),
+    dict(
+        name="attention_by_hand",
+        covers="attention written out by hand: reshape(x, N, ctx, heads, hd) "
+               "into heads, transpose(x, 1, 2), transpose(k, -2, -1), @ of "
+               "[N, heads, ctx, hd] values (batched over equal leading "
+               "dimensions), softmax(q @ kT * 0.25) @ v, out of the heads, "
+               "gelu(x, approximate = \"tanh\"), a residual, a Linear without bias; "
+               "text(\"corpus.txt\")",
+        seed=22, features=8, classes=12, batch=4, epochs=3,
+        data=dict(source="text", file="corpus.txt"),
+        loss="cross_entropy",
+        optimizer=("AdamW", [("lr", "0.01"), ("weight_decay", "0.01")]),
+        model="HandAttention",
+        make=lambda: HandAttention(12, 16, 2),
+        corpus="""\
+the rain in the hills is not as thin as the sea air
+a tall heron eats its toast on the shore at noon
+she sent ten notes to the station on the hill
+the latest train hints that rain is near the inlet
+its rails sit in the tall nettles near the north shore
+that tern is a sailor on a torn sail in the east
+her sister rests on a stone near these nettles
+""",  # token_mlp's
+        nn="""\
+model HandAttention(vocab = 12, d = 16, heads = 2, hd = 8, ctx = 8) {
+    tok  = Embedding(vocab, d)
+    q    = Linear(d, d)
+    k    = Linear(d, d, bias = false)   // softmax over the keys cancels a bias
+    v    = Linear(d, d)
+    head = Linear(d, vocab)
+
+    forward(x: i64[N, ctx]) {
+        h  = tok(x)
+        qh = transpose(reshape(q(h), N, ctx, heads, hd), 1, 2)
+        kh = transpose(reshape(k(h), N, ctx, heads, hd), 1, 2)
+        vh = transpose(reshape(v(h), N, ctx, heads, hd), 1, 2)
+        a  = softmax(qh @ transpose(kh, -2, -1) * 0.25) @ vh
+        o  = reshape(transpose(a, 1, 2), N, ctx, d)
+        return head(gelu(o, approximate = "tanh") + h)
     }
 }
 """,
@@ -1319,7 +1387,7 @@ def _instantiate(models, name, env, prefix, shapes):
             flatten=lambda t: t.reshape(t.shape[0], -1),
             reshape=lambda t, *dims: t.reshape(dims),
             sum=lambda t, dim: t.sum(dim), mean=lambda t, dim: t.mean(dim),
-            matmul=torch.matmul)
+            matmul=torch.matmul, transpose=torch.transpose)
         scope.update(arange=torch.arange, scaled_dot_product_attention=attention)
         scope[m["arg"]] = x
         want = [x.shape[0] if d == "N" else eval(d, {}, dict(env))
