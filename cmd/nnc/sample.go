@@ -17,7 +17,7 @@ import (
 
 var sampleCmd = &command{
 	name:    "sample",
-	usage:   "nnc sample FILE --weights CKPT [--prompt S] [--tokens 200] [--temperature 1] [--top-k K] [--seed S] [--model M] [--set p=v] [--backend interp|go]",
+	usage:   "nnc sample FILE --weights CKPT [--prompt S] [--tokens 200] [--temperature 1] [--top-k K] [--seed S] [--model M] [--set p=v] [--backend interp|go] [--threads N]",
 	summary: "print a prompt and the characters a token model trained on text() generates after it",
 	run:     runSample,
 }
@@ -119,7 +119,7 @@ func sampleFlags(fs *flag.FlagSet, v *flagVals) {
 	fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
 	fs.Var(&v.set, "set", "override a hyper-parameter, in the layers and the train block alike: --set p=v (repeatable)")
 	fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to sample with, which records the vocabulary (required)")
-	fs.StringVar(&v.sample.prompt, "prompt", "", "the text to start from (default: a newline, or the vocabulary's first character), printed before the generated characters")
+	fs.StringVar(&v.sample.prompt, "prompt", "", "the text to start from, printed before the generated characters (default: none; generation then starts, unprinted, from a newline, or the vocabulary's first character)")
 	fs.IntVar(&v.sample.tokens, "tokens", 200, "how many characters to generate")
 	fs.Float64Var(&v.sample.temperature, "temperature", 1, "divide the scores by this before the softmax; 0 takes the most likely character")
 	fs.IntVar(&v.sample.topK, "top-k", 0, "draw from the K most likely characters only (0: all)")
