@@ -4,9 +4,13 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/checkpoint"
 )
 
 // TestPickDistribution draws many times from fixed logits and requires the
@@ -124,5 +128,57 @@ func TestGenerateAllocs(t *testing.T) {
 	}
 	if one, many := allocs(1), allocs(300); many != one {
 		t.Errorf("generating 300 characters allocates %v times, 1 character %v: want no allocation per character", many, one)
+	}
+}
+
+// TestPrepareSample checks what a sampling request starts from and the
+// errors of a bad one, before any model runs.
+func TestPrepareSample(t *testing.T) {
+	src := []byte(`
+model Tok(vocab = 4, ctx = 3) {
+    tok = Embedding(vocab, 8)
+    fc  = Linear(8, vocab)
+    forward(x: i64[N, ctx]) { return fc(tok(x)) }
+}
+`)
+	p, err := nnc.Compile("tok.nn", src, nnc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ckpt := func(name string, meta map[string]string) string {
+		path := filepath.Join(dir, name)
+		if err := checkpoint.Write(path, &checkpoint.File{Metadata: meta}); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tabNL := ckpt("tabnl.safetensors", map[string]string{"vocab": `"\t\nab"`})
+	ab := ckpt("ab.safetensors", map[string]string{"vocab": `"ab"`})
+	big := ckpt("big.safetensors", map[string]string{"vocab": `"abcde"`})
+	none := ckpt("none.safetensors", map[string]string{"model": "Tok"})
+	for _, c := range []struct {
+		weights, prompt string
+		start           []int64
+		err             string
+	}{
+		{tabNL, "", []int64{1}, ""}, // a newline, not id 0
+		{ab, "", []int64{0}, ""},    // no newline: id 0
+		{tabNL, "ba\tb", []int64{3, 2, 0, 3}, ""},
+		{ab, "abz", nil, `the prompt's character 'z' is not in the vocabulary of ` + ab + ` ("ab")`},
+		{none, "a", nil, none + ` records no vocabulary (metadata "vocab"): sample needs a checkpoint nnc run saved from text() data`},
+		{big, "a", nil, big + `: the vocabulary has 5 characters, more than the 4 classes model Tok scores`},
+	} {
+		s, err := prepareSample(p, SampleOptions{Weights: c.weights, Prompt: c.prompt, Temperature: 1})
+		switch {
+		case c.err != "":
+			if err == nil || err.Error() != c.err {
+				t.Errorf("%s, prompt %q: got error %v, want %s", c.weights, c.prompt, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("%s, prompt %q: %v", c.weights, c.prompt, err)
+		case !slices.Equal(s.start, c.start) || s.ctx != 3 || s.cls != 4:
+			t.Errorf("%s, prompt %q: start %v, T %d, C %d; want %v, 3, 4", c.weights, c.prompt, s.start, s.ctx, s.cls, c.start)
+		}
 	}
 }
