@@ -65,6 +65,7 @@ func TestScript(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			// Scripts may refer to the repository's examples.
 			env.Setenv("EXAMPLES", mustAbs("../../examples"))
+			env.Setenv("TESTDATA", mustAbs("../../testdata"))
 			return nil
 		},
 	})
