@@ -98,6 +98,8 @@ func (g *gen) goType(dt ir.DType) string {
 		return "int32"
 	case ir.I64:
 		return "int64"
+	case ir.F64:
+		return "float64"
 	case ir.I8:
 		return "int8"
 	case ir.U8:

@@ -46,6 +46,7 @@ type operand[T kernels.Float] struct {
 	i8    []int8
 	u8    []uint8
 	b     []bool
+	f64   []float64
 	elems ir.Dim
 	dim   ir.Dim
 	float float64
@@ -73,6 +74,13 @@ func (o *operand[T]) int64s(n int) []int64 {
 		return nil
 	}
 	return o.i64[:o.elems.At(n)]
+}
+
+func (o *operand[T]) float64s(n int) []float64 {
+	if o.f64 == nil {
+		return nil
+	}
+	return o.f64[:o.elems.At(n)]
 }
 
 func (o *operand[T]) int8s(n int) []int8 {
@@ -126,6 +134,8 @@ func fits[T kernels.Float](name, sig string, a []operand[T]) error {
 			ok = o.kind == ir.OpdNil || o.i32 != nil
 		case 'L':
 			ok = o.kind == ir.OpdNil || o.i64 != nil
+		case 'D':
+			ok = o.kind == ir.OpdNil || o.f64 != nil
 		case 'Q':
 			ok = o.kind == ir.OpdNil || o.i8 != nil
 		case 'U':
@@ -192,14 +202,14 @@ func (m *Machine[T]) operand(o ir.Operand) (operand[T], error) {
 		if !ok {
 			return op, fmt.Errorf("v%d has no buffer", o.Value.ID)
 		}
-		op.f, op.i32, op.i64, op.i8, op.u8, op.b = b.f, b.i32, b.i64, b.i8, b.u8, b.b
+		op.f, op.i32, op.i64, op.i8, op.u8, op.b, op.f64 = b.f, b.i32, b.i64, b.i8, b.u8, b.b, b.f64
 		op.elems = o.Value.Type.Shape.Volume()
 	case ir.OpdScratch:
 		b, ok := m.scratch[[2]int{o.Value.ID, o.Index}]
 		if !ok {
 			return op, fmt.Errorf("v%d has no scratch buffer %d", o.Value.ID, o.Index)
 		}
-		op.f, op.i32, op.i64, op.i8, op.u8, op.b = b.f, b.i32, b.i64, b.i8, b.u8, b.b
+		op.f, op.i32, op.i64, op.i8, op.u8, op.b, op.f64 = b.f, b.i32, b.i64, b.i8, b.u8, b.b, b.f64
 		op.elems = b.t.Shape.Volume()
 	case ir.OpdShape:
 		op.sh = newShape(o.Value.Type.Shape)

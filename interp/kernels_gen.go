@@ -128,7 +128,7 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) { kernels.ChannelSum(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
 	case "ClipGrad":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
-		return func(n int) { kernels.ClipGrad(a0.floats(n), a1.floats(n), a2.int64s(n), a3.float) }, nil
+		return func(n int) { kernels.ClipGrad(a0.floats(n), a1.floats(n), a2.float64s(n), a3.float) }, nil
 	case "Conv2d":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
@@ -212,7 +212,7 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) { kernels.GeluTanhBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "GradSqNorm":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
-		return func(n int) { kernels.GradSqNorm(a0.int64s(n), a1.floats(n), a2.int64s(n)) }, nil
+		return func(n int) { kernels.GradSqNorm(a0.float64s(n), a1.floats(n), a2.float64s(n)) }, nil
 	case "Increment":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Increment(a0.int64s(n), a1.int64s(n)) }, nil
@@ -404,7 +404,7 @@ var kernelSigs = map[string]string{
 	"BroadcastSub":            "FSFSFS",
 	"BroadcastTo":             "FSFS",
 	"ChannelSum":              "FFnnn",
-	"ClipGrad":                "FFLx",
+	"ClipGrad":                "FFDx",
 	"Conv2d":                  "FFFFFC",
 	"Conv2dBackward":          "FFFFFFFC",
 	"Copy":                    "FF",
@@ -426,7 +426,7 @@ var kernelSigs = map[string]string{
 	"GeluBackward":            "FFF",
 	"GeluTanh":                "FF",
 	"GeluTanhBackward":        "FFF",
-	"GradSqNorm":              "LFL",
+	"GradSqNorm":              "DFD",
 	"Increment":               "LL",
 	"LayerNorm":               "FFFFFFnnx",
 	"LayerNormBackward":       "FFFFFFFFnn",

@@ -40,6 +40,7 @@ type tensor[T kernels.Float] struct {
 	i8  []int8
 	u8  []uint8
 	b   []bool
+	f64 []float64 // an f64 value, whatever T is (in a float64 machine, f too)
 	t   ir.Type
 }
 
@@ -164,7 +165,15 @@ func (m *Machine[T]) view(t ir.Type, off int) (tensor[T], error) {
 	case ir.Bool:
 		r.b = kernels.View[bool](m.arena, off, n)
 	case ir.F32, ir.F64:
+		if t.DType.Size() != int(unsafeSizeof(*new(T))) {
+			// An f64 value of a float32 model: float64s only.
+			r.f64 = kernels.View[float64](m.arena, off, n)
+			break
+		}
 		r.f = kernels.View[T](m.arena, off, n)
+		if t.DType == ir.F64 {
+			r.f64 = kernels.View[float64](m.arena, off, n)
+		}
 	default:
 		return r, fmt.Errorf("the interpreter has no %s tensors", t.DType)
 	}

@@ -148,10 +148,9 @@ const (
 
 	// Gradient clipping (train key clip_grad_norm), emitted by the optim
 	// pass as a chain: GradSqNorm folds each gradient's sum of squares into
-	// a running float64 total, which travels as the bits of an i64 scalar
-	// (the arena's float buffers have the model's element type); ClipGrad
-	// scales a gradient by min(1, max_norm / (sqrt(total) + 1e-6)).
-	OpGradSqNorm // grad [, total]: total + Σ grad², float64 bits in an i64 scalar
+	// a running f64 scalar total, whatever the model's element type;
+	// ClipGrad scales a gradient by min(1, max_norm / (sqrt(total) + 1e-6)).
+	OpGradSqNorm // grad [, total]: total + Σ grad², an f64 scalar
 	OpClipGrad   // {max_norm} grad, total: grad scaled as torch.nn.utils.clip_grad_norm_
 	// Scaled dot-product attention (issue 14), one fused op and its
 	// backward ops. The softmax probabilities stay in a scratch buffer of
@@ -794,9 +793,9 @@ func gradSqNormShape(args []Type, _ Attrs, _ Type) (Type, error) {
 	if !args[0].DType.IsFloat() {
 		return Type{}, shapeErr(ShapeDType, 0, "gradient norm of %s, not a float tensor", args[0])
 	}
-	total := Type{DType: I64, Shape: Shape{}}
+	total := Type{DType: F64, Shape: Shape{}}
 	if len(args) > 1 && !args[1].Equal(total) {
-		return Type{}, shapeErr(ShapeDType, 1, "gradient norm total %s, not an i64 scalar", args[1])
+		return Type{}, shapeErr(ShapeDType, 1, "gradient norm total %s, not an f64 scalar", args[1])
 	}
 	return total, nil
 }
@@ -806,8 +805,8 @@ func clipGradShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	if !args[0].DType.IsFloat() {
 		return Type{}, shapeErr(ShapeDType, 0, "gradient clipping of %s, not a float tensor", args[0])
 	}
-	if !args[1].Equal(Type{DType: I64, Shape: Shape{}}) {
-		return Type{}, shapeErr(ShapeDType, 1, "gradient norm total %s, not an i64 scalar", args[1])
+	if !args[1].Equal(Type{DType: F64, Shape: Shape{}}) {
+		return Type{}, shapeErr(ShapeDType, 1, "gradient norm total %s, not an f64 scalar", args[1])
 	}
 	if m := attrs.Float("max_norm", 0); !(m > 0) {
 		return Type{}, fmt.Errorf("clip_grad_norm must be positive, got %v", m)

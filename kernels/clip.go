@@ -9,23 +9,23 @@ import "math"
 
 // GradSqNorm sets dst[0] to the bits of acc's float64 (0 when acc is nil)
 // plus the sum of the squares of grad, summed in float64.
-func GradSqNorm[T Float](dst []int64, grad []T, acc []int64) {
+func GradSqNorm[T Float](dst []float64, grad []T, acc []float64) {
 	s := 0.0
 	if acc != nil {
-		s = math.Float64frombits(uint64(acc[0]))
+		s = acc[0]
 	}
 	for _, g := range grad {
 		s += float64(g) * float64(g)
 	}
-	dst[0] = int64(math.Float64bits(s))
+	dst[0] = s
 }
 
 // ClipGrad writes grad scaled for a total norm sqrt(total): by
 // maxNorm / (norm + 1e-6), converted to T, when that is below 1; else a
 // copy.
-func ClipGrad[T Float](dst, grad []T, total []int64, maxNorm float64) {
+func ClipGrad[T Float](dst, grad []T, total []float64, maxNorm float64) {
 	same("ClipGrad", "grad", len(grad), len(dst))
-	norm := math.Sqrt(math.Float64frombits(uint64(total[0])))
+	norm := math.Sqrt(total[0])
 	coef := maxNorm / (norm + 1e-6)
 	if !(coef < 1) {
 		copy(dst, grad)

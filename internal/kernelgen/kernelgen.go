@@ -8,7 +8,7 @@
 //
 // A kernel is callable from the IR when it is exported, returns nothing,
 // and each of its parameters has one of the types an operand can give:
-// []T (T the element type), []int32, []int64, []int8, []uint8, []bool,
+// []T (T the element type), []float64, []int32, []int64, []int8, []uint8, []bool,
 // []int (a shape), int, float64, bool, ConvShape, PoolShape and
 // *rand.Rand.
 package kernelgen
@@ -31,7 +31,8 @@ import (
 type Kernel struct {
 	Name string
 	// Sig has one letter per parameter: F []T, I []int32, L []int64,
-	// Q []int8, U []uint8, B []bool, S []int, n int, x float64, b bool, C ConvShape, P PoolShape,
+	// Q []int8, U []uint8, B []bool, D []float64 (an f64 value in a
+	// model of any element type), S []int, n int, x float64, b bool, C ConvShape, P PoolShape,
 	// R *rand.Rand.
 	Sig string
 }
@@ -110,7 +111,7 @@ func letter(t ast.Expr, tparam string) byte {
 			if id.Name == tparam && tparam != "" {
 				return 'F'
 			}
-			return map[string]byte{"int32": 'I', "int64": 'L', "int": 'S', "int8": 'Q', "uint8": 'U', "bool": 'B'}[id.Name]
+			return map[string]byte{"int32": 'I', "int64": 'L', "int": 'S', "int8": 'Q', "uint8": 'U', "bool": 'B', "float64": 'D'}[id.Name]
 		}
 	case *ast.StarExpr:
 		if sel, ok := t.X.(*ast.SelectorExpr); ok {
@@ -129,6 +130,7 @@ var accessor = map[byte]string{
 	'I': "a[%d].int32s(n)",
 	'L': "a[%d].int64s(n)",
 	'Q': "a[%d].int8s(n)",
+	'D': "a[%d].float64s(n)",
 	'U': "a[%d].uint8s(n)",
 	'B': "a[%d].bools(n)",
 	'S': "a[%d].shape(n)",
