@@ -38,19 +38,21 @@ func (s *shape) at(n int) []int {
 // machine's buffers: the generated bindKernel reads it through the method
 // of the parameter's type.
 type operand[T kernels.Float] struct {
-	kind ir.OperandKind
-	// A buffer of one of three element types, and its elements per batch.
+	// A buffer of one of the element types, and its elements per batch:
+	// the float buffer and its size first, together, as the kernels read
+	// them most.
 	f     []T
+	elems ir.Dim
+	dim   ir.Dim
+	kind  ir.OperandKind
+	flag  bool
+	float float64
 	i32   []int32
 	i64   []int64
 	i8    []int8
 	u8    []uint8
 	b     []bool
 	f64   []float64
-	elems ir.Dim
-	dim   ir.Dim
-	float float64
-	flag  bool
 	sh    *shape
 	dims  []ir.Dim
 }
