@@ -837,15 +837,7 @@ model TokenMLP(vocab = 12, d = 16, ctx = 8) {
         optimizer=("AdamW", [("lr", "0.01"), ("weight_decay", "0.01")]),
         model="HandAttention",
         make=lambda: HandAttention(12, 16, 2),
-        corpus="""\
-the rain in the hills is not as thin as the sea air
-a tall heron eats its toast on the shore at noon
-she sent ten notes to the station on the hill
-the latest train hints that rain is near the inlet
-its rails sit in the tall nettles near the north shore
-that tern is a sailor on a torn sail in the east
-her sister rests on a stone near these nettles
-""",  # token_mlp's
+        corpus=TOKEN_CORPUS,
         nn="""\
 model HandAttention(vocab = 12, d = 16, heads = 2, hd = 8, ctx = 8) {
     tok  = Embedding(vocab, d)
@@ -915,7 +907,7 @@ CASES.append(dict(
     optimizer=("AdamW", [("lr", "0.01"), ("weight_decay", "0.01")]),
     model="CausalAttention",
     make=lambda: CausalAttention(12, 16, 8),
-    corpus=next(c for c in CASES if c["name"] == "token_mlp")["corpus"],
+    corpus=TOKEN_CORPUS,
     nn="""\
 model CausalAttention(vocab = 12, d = 16, ctx = 8) {
     tok  = Embedding(vocab, d)
