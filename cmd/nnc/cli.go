@@ -39,7 +39,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd, cleanCmd, versionCmd, helpCmd}
+	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd, exportCmd, cleanCmd, versionCmd, helpCmd}
 }
 
 var helpCmd = &command{
@@ -170,6 +170,7 @@ type flagVals struct {
 	cpuprof string
 	threads int
 	sample  sampleVals // nnc sample's own flags
+	export  exportVals // nnc export's own flags
 }
 
 // setFlag collects repeated --set p=v.
@@ -200,7 +201,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch c.name {
-	case "check", "ir", "run", "bench", "build", "predict", "eval":
+	case "check", "ir", "run", "bench", "build", "predict", "eval", "export":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
 		fs.Var(&v.set, "set", "override a hyper-parameter, in the layers and the train block alike: --set p=v (repeatable)")
 	}
@@ -260,6 +261,8 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the timed steps to this file (interp backend), for go tool pprof")
 	case "sample":
 		sampleFlags(fs, v)
+	case "export":
+		exportFlags(fs, v)
 	case "fmt":
 		fs.BoolVar(&v.list, "l", false, "list the files whose formatting differs, do not rewrite them")
 		fs.BoolVar(&v.diff, "d", false, "print the diffs, do not rewrite the files")

