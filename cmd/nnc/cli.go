@@ -39,7 +39,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd, cleanCmd, versionCmd, helpCmd}
+	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, explainCmd, benchCmd, cleanCmd, versionCmd, helpCmd}
 }
 
 var helpCmd = &command{
@@ -169,7 +169,8 @@ type flagVals struct {
 	plot    string
 	cpuprof string
 	threads int
-	sample  sampleVals // nnc sample's own flags
+	sample  sampleVals  // nnc sample's own flags
+	explain explainVals // nnc explain's own flags
 }
 
 // setFlag collects repeated --set p=v.
@@ -260,6 +261,8 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the timed steps to this file (interp backend), for go tool pprof")
 	case "sample":
 		sampleFlags(fs, v)
+	case "explain":
+		explainFlags(fs, v)
 	case "fmt":
 		fs.BoolVar(&v.list, "l", false, "list the files whose formatting differs, do not rewrite them")
 		fs.BoolVar(&v.diff, "d", false, "print the diffs, do not rewrite the files")
