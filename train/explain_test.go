@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nnc-go/nnc"
@@ -225,5 +226,46 @@ func closeTo(t *testing.T, what string, got, want []float64, tol float64) {
 		t.Errorf("%s: value %d is %.12g, want %.12g (largest difference %.3g > %.3g)", what, at, got[at], want[at], worst, tol*scale)
 	} else {
 		t.Logf("%s: largest difference %.3g (scale %.3g)", what, worst, scale)
+	}
+}
+
+// TestNPY round-trips arrays through WriteNPY and ReadNPY, and checks
+// that a truncated file, values of another type and Fortran order are
+// errors.
+func TestNPY(t *testing.T) {
+	dir := t.TempDir()
+	x := []float64{1, -2.5, 3, 4, 5, 6.25}
+	for _, f64 := range []bool{false, true} {
+		path := filepath.Join(dir, "a.npy")
+		if err := train.WriteNPY(path, []int{1, 2, 3}, x, f64); err != nil {
+			t.Fatal(err)
+		}
+		shape, got, err := train.ReadNPY(path)
+		if err != nil || !slices.Equal(shape, []int{1, 2, 3}) || !slices.Equal(got, x) {
+			t.Fatalf("f64=%v: got %v %v %v", f64, shape, got, err)
+		}
+		b, _ := os.ReadFile(path)
+		os.WriteFile(path, b[:len(b)-1], 0o644)
+		if _, _, err := train.ReadNPY(path); err == nil || !strings.Contains(err.Error(), "the file has") {
+			t.Errorf("f64=%v: truncated file: %v", f64, err)
+		}
+	}
+	header := func(descr string) []byte {
+		h := "{'descr': '" + descr + "', 'fortran_order': " + map[bool]string{true: "True", false: "False"}[descr == "<f8"] + ", 'shape': (2, 2), }"
+		for (10+len(h)+1)%64 != 0 {
+			h += " "
+		}
+		b := append([]byte("\x93NUMPY\x01\x00"), byte(len(h)+1), 0)
+		return append(append(b, h...), '\n')
+	}
+	for descr, want := range map[string]string{"<i4": "values of type <i4", "<f8": "Fortran order"} {
+		path := filepath.Join(dir, "b.npy")
+		os.WriteFile(path, append(header(descr), make([]byte, 32)...), 0o644)
+		if _, _, err := train.ReadNPY(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error saying %q", descr, err, want)
+		}
+	}
+	if err := train.WriteNPY(filepath.Join(dir, "c.npy"), []int{2, 2}, x, true); err == nil {
+		t.Errorf("6 values of shape (2, 2) written")
 	}
 }

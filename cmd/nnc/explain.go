@@ -52,9 +52,10 @@ func explainFlags(fs *flag.FlagSet, v *flagVals) {
 }
 
 // igTolerance bounds the completeness error of integrated gradients,
-// |Σ attr − (y(x) − y(x′))|, as a share of |y(x) − y(x′)| (with a floor of
-// igFloor for rows whose output barely moves): beyond it, more steps are
-// needed, and nnc explain exits with status 1.
+// |Σ attr − (y(x) − y(x′))|, as a share of the size of the output explained,
+// max(|y(x) − y(x′)|, |y(x)|, |y(x′)|, igFloor): beyond it, more steps are
+// needed, and nnc explain exits with status 1. (Relative to the gap alone,
+// a row whose output barely moves along the path would fail on rounding.)
 const (
 	igTolerance = 0.01
 	igFloor     = 1e-3
@@ -118,6 +119,9 @@ func runExplain(e *cmdEnv, args []string) int {
 	if x.target >= width {
 		return bad("--target %d is outside the model's %d outputs (0 to %d)", x.target, width, width-1)
 	}
+	if xin := p.Forward.Sources(ir.OpInput)[0]; x.png != "" && xin.Type.Shape.Rank() < 3 {
+		return bad("--png: the rows of input %s (%s) are not images", xin.Name, xin.Type)
+	}
 	in, err := train.ReadExplainInput(v.input, p.Forward, v.weights)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nnc explain: %v\n", err)
@@ -162,7 +166,7 @@ func runExplain(e *cmdEnv, args []string) int {
 		return exitRuntime
 	}
 	if failed > 0 {
-		fmt.Fprintf(e.stderr, "nnc explain: integrated gradients: %s with a completeness error above %g%% of y(x) − y(x′); use more --steps\n", countOf(failed, "row"), 100*igTolerance)
+		fmt.Fprintf(e.stderr, "nnc explain: integrated gradients: %s with a completeness error above %g%% of the output; use more --steps\n", countOf(failed, "row"), 100*igTolerance)
 		return exitRuntime
 	}
 	return exitOK
@@ -193,8 +197,9 @@ func printExplanation(w *bufio.Writer, ex *train.Explanation, method string) (fa
 			continue
 		}
 		gap, d := ex.Gap[i], ex.Delta[i]
+		y := ex.Pred.Row(i)[ex.Targets[i]]
 		mark := ""
-		if !(math.Abs(d) <= igTolerance*max(math.Abs(gap), igFloor)) {
+		if !(math.Abs(d) <= igTolerance*max(math.Abs(gap), math.Abs(y), math.Abs(y-gap), igFloor)) {
 			failed++
 			mark = "  (above tolerance)"
 		}
