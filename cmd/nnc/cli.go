@@ -140,37 +140,38 @@ func hasFlags(fs *flag.FlagSet) bool {
 // flagVals holds every flag any subcommand takes; each subcommand
 // registers the ones it accepts.
 type flagVals struct {
-	model   string
-	set     setFlag
-	after   string
-	dot     bool
-	forward bool
-	verify  bool
-	list    bool
-	diff    bool
-	epochs  int
-	epSet   bool // --epochs was given (0 means no training)
-	lr      float64
-	seed    uint64
-	seedSet bool
-	init    string
-	save    string
-	saveSet bool // --save was given, perhaps as ""
-	json    bool
-	backend string
-	batch   int
-	train   bool
-	resume  string
-	out     string
-	pkg     string
-	weights string
-	input   string
-	quiet   bool
-	plot    string
-	cpuprof string
-	threads int
-	sample  sampleVals  // nnc sample's own flags
-	explain explainVals // nnc explain's own flags
+	model     string
+	set       setFlag
+	after     string
+	dot       bool
+	forward   bool
+	verify    bool
+	list      bool
+	diff      bool
+	epochs    int
+	epSet     bool // --epochs was given (0 means no training)
+	lr        float64
+	seed      uint64
+	seedSet   bool
+	init      string
+	save      string
+	saveSet   bool // --save was given, perhaps as ""
+	json      bool
+	backend   string
+	batch     int
+	train     bool
+	resume    string
+	out       string
+	pkg       string
+	weights   string
+	input     string
+	quiet     bool
+	plot      string
+	cpuprof   string
+	threads   int
+	sample    sampleVals  // nnc sample's own flags
+	explain   explainVals // nnc explain's own flags
+	explainGo bool        // nnc build --explain
 }
 
 // setFlag collects repeated --set p=v.
@@ -251,6 +252,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.pkg, "package", "", "the Go package name (default: the -o folder's name when it is a Go identifier, else one from the file name)")
 		fs.StringVar(&v.weights, "weights", "", "embed these safetensors weights (default: PyTorch's initialisation from the seed)")
 		fs.BoolVar(&v.train, "train", false, "emit TrainStep, the training step, too (every build has Forward, Save and Load)")
+		fs.BoolVar(&v.explainGo, "explain", false, "emit Explain too: the gradient of a chosen output of each row with respect to the row, what nnc explain computes attributions from")
 		fs.IntVar(&v.batch, "batch", 0, "rows the buffers are sized for (default: the train block's batch, else 64)")
 	case "bench":
 		fs.StringVar(&v.backend, "backend", "interp", "the back end to time")
