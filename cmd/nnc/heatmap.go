@@ -61,7 +61,7 @@ func writeHeatmaps(dir string, fwd *ir.Graph, in *train.ExplainInput, ex *train.
 				r, gg, b := g, g, g
 				if top > 0 && !math.IsNaN(attr[k]) {
 					s := attr[k] / top
-					alpha := 0.85 * math.Sqrt(math.Abs(s))
+					alpha := 0.9 * math.Abs(s)
 					cr, cb := 1.0, 0.0 // red for positive attributions
 					if s < 0 {
 						cr, cb = 0, 1
