@@ -17,7 +17,7 @@ import (
 
 // explainGraphs compiles a model file for explaining: the explanation
 // graph and the forward pass, both planned for batch rows.
-func explainGraphs(t *testing.T, file string, batch int) (*ir.Program, *ir.Graph) {
+func explainGraphs(t testing.TB, file string, batch int) (*ir.Program, *ir.Graph) {
 	t.Helper()
 	src, err := os.ReadFile(file)
 	if err != nil {
