@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/codegen"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/passes"
@@ -83,8 +84,9 @@ func TestGeneratedExplain(t *testing.T) {
 		t.Skip("builds Go programs")
 	}
 	dir := filepath.Join(repoRoot(t), "testdata", "explain")
-	for _, name := range []string{"cnn32", "mlp"} {
+	for _, name := range []string{"cnn32", "mlp", "mlp32/standardized"} {
 		t.Run(name, func(t *testing.T) {
+			name, standardized := strings.CutSuffix(name, "/standardized")
 			file := filepath.Join(dir, name+".nn")
 			src, err := os.ReadFile(file)
 			if err != nil {
@@ -110,7 +112,32 @@ func TestGeneratedExplain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gen, err := codegen.Generate(p, codegen.Options{Package: "model", Source: name + ".nn", Weights: true, Explain: g})
+			wfile := filepath.Join(dir, name+".safetensors")
+			var mean, std []float64
+			if standardized {
+				// As a model trained with csv(..., normalize = true): the
+				// statistics in the checkpoint's metadata for the
+				// interpreter, in Options for the generated code.
+				for j := range 12 {
+					mean = append(mean, 0.1*float64(j)-0.5)
+					std = append(std, 0.5+0.25*float64(j))
+				}
+				f, err := checkpoint.Decode(weights)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, _ := json.Marshal(mean)
+				s, _ := json.Marshal(std)
+				f.Metadata = map[string]string{"feature_mean": string(m), "feature_std": string(s)}
+				if weights, err = checkpoint.Encode(f); err != nil {
+					t.Fatal(err)
+				}
+				wfile = filepath.Join(t.TempDir(), "w.safetensors")
+				if err := os.WriteFile(wfile, weights, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gen, err := codegen.Generate(p, codegen.Options{Package: "model", Source: name + ".nn", Weights: true, Explain: g, Mean: mean, Std: std})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,11 +159,21 @@ func TestGeneratedExplain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ex, err := train.Explain(p, g, in, train.ExplainOptions{Weights: filepath.Join(dir, name+".safetensors"), Method: train.Saliency, Target: 2})
+			ex, err := train.Explain(p, g, in, train.ExplainOptions{Weights: wfile, Method: train.Saliency, Target: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
-			same(t, "saliency", got.Sal, ex.Attr)
+			if standardized {
+				// The interpreter divides by std in float64, the generated
+				// code in the model's float32.
+				for i, want := range ex.Attr {
+					if math.Abs(got.Sal[i]-want) > 1e-6*math.Max(1, math.Abs(want)) {
+						t.Fatalf("saliency %d: generated %v, interpreter %v", i, got.Sal[i], want)
+					}
+				}
+			} else {
+				same(t, "saliency", got.Sal, ex.Attr)
+			}
 			same(t, "outputs", got.Out, ex.Pred.Out)
 			if got.Allocs != 0 {
 				t.Errorf("Explain allocates %v times a call", got.Allocs)
