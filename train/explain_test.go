@@ -269,3 +269,33 @@ func TestNPY(t *testing.T) {
 		t.Errorf("6 values of shape (2, 2) written")
 	}
 }
+
+// FuzzReadNPY: no file makes ReadNPY panic, and what it accepts has as
+// many values as its shape says.
+func FuzzReadNPY(f *testing.F) {
+	dir := f.TempDir()
+	path := filepath.Join(dir, "seed.npy")
+	if err := train.WriteNPY(path, []int{2, 3}, []float64{1, 2, 3, 4, 5, 6}, false); err != nil {
+		f.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	f.Add(b)
+	f.Add([]byte("\x93NUMPY\x01\x00\x10\x00{'descr': '|O'}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(t.TempDir(), "f.npy")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		shape, x, err := train.ReadNPY(p)
+		if err != nil {
+			return
+		}
+		n := 1
+		for _, k := range shape {
+			n *= k
+		}
+		if n != len(x) {
+			t.Fatalf("shape %v with %d values", shape, len(x))
+		}
+	})
+}

@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"reflect"
@@ -18,9 +19,26 @@ import (
 // ReadNPY reads a .npy file of float32 or float64 values in C (row-major)
 // order and returns its shape and values.
 func ReadNPY(path string) (shape []int, x []float64, err error) {
+	// npyio panics on some malformed headers (v0.14.0: a header length
+	// shorter than its padding): such a file is not an array either.
+	defer func() {
+		if r := recover(); r != nil {
+			shape, x, err = nil, nil, fmt.Errorf("%s: not a NumPy .npy file: %v", path, r)
+		}
+	}()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
+	}
+	// npyio allocates the header length a file claims: check it first.
+	if len(b) >= 10 && [6]byte(b[:6]) == npyio.Magic {
+		n, at := int(binary.LittleEndian.Uint16(b[8:])), 10
+		if b[6] >= 2 && len(b) >= 12 {
+			n, at = int(binary.LittleEndian.Uint32(b[8:])), 12
+		}
+		if n > len(b)-at {
+			return nil, nil, fmt.Errorf("%s: not a NumPy .npy file: a header of %d bytes in a file of %d", path, n, len(b))
+		}
 	}
 	br := bytes.NewReader(b)
 	r, err := npyio.NewReader(br)
