@@ -171,7 +171,7 @@ type flagVals struct {
 	threads   int
 	sample    sampleVals  // nnc sample's own flags
 	explain   explainVals // nnc explain's own flags
-	explainGo bool        // nnc build --explain
+	explainGo bool        // nnc build --explain, nnc ir --explain
 }
 
 // setFlag collects repeated --set p=v.
@@ -211,6 +211,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.after, "after", "", "print the graph after this pass (none: as built)")
 		fs.BoolVar(&v.dot, "dot", false, "print Graphviz DOT instead of text")
 		fs.BoolVar(&v.forward, "forward", false, "print the forward graph even when the model has a train block")
+		fs.BoolVar(&v.explainGo, "explain", false, "print the graph nnc explain runs: the forward pass and its gradient with respect to the input")
 		fs.BoolVar(&v.verify, "verify", false, "check the graph's invariants after every pass")
 	case "run":
 		fs.Func("epochs", "train for this many epochs instead of the train block's; 0 trains none and prints the evaluation of the weights (--init)", func(s string) error {
