@@ -46,6 +46,11 @@ type Options struct {
 	Seed    uint64
 	// Train adds TrainStep (the program must have a training step).
 	Train bool
+	// Explain, when not nil, is passes.Explain of the forward graph,
+	// through the passes and planned for at most the forward pass's batch:
+	// it adds Explain, the gradient of a chosen output of each row with
+	// respect to the row.
+	Explain *ir.Graph
 	// Mean and Std, when not nil, are the per-feature statistics the model
 	// was trained with (csv(..., normalize = true)): Forward standardises
 	// its rows with them. TrainStep and Evaluate take rows standardised
@@ -83,6 +88,9 @@ func Generate(p *ir.Program, opt Options) ([]byte, error) {
 		return nil, fmt.Errorf("codegen: --train needs a train block")
 	}
 	if err := checkStandardization(opt, in[0].Type.Shape.Elems()); err != nil {
+		return nil, err
+	}
+	if err := checkExplain(p, opt); err != nil {
 		return nil, err
 	}
 	g := &gen{p: p, opt: opt, elem: "float32", hoisted: map[*ir.Value]bool{}}
@@ -190,6 +198,9 @@ func (g *gen) collect() error {
 	if g.opt.Train {
 		graphs = append(graphs, g.p.TrainGraph)
 	}
+	if g.opt.Explain != nil {
+		graphs = append(graphs, g.opt.Explain)
+	}
 	for _, gr := range graphs {
 		for _, v := range gr.Values {
 			if v.Op != ir.OpParam && v.Op != ir.OpBuffer && v.Op != ir.OpState {
@@ -236,6 +247,9 @@ func (g *gen) file() ([]byte, error) {
 	if g.opt.Train {
 		b.WriteString(" and its training step")
 	}
+	if g.opt.Explain != nil {
+		b.WriteString(", the gradient of its outputs with respect to its input (Explain)")
+	}
 	b.WriteString(", calling the kernels of\n// github.com/nnc-go/nnc/kernels over buffers allocated once by New.\n")
 	fmt.Fprintf(&b, "package %s\n\n", g.opt.Package)
 	b.WriteString("import (\n")
@@ -269,6 +283,12 @@ func (g *gen) file() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	var explainBody string
+	if g.opt.Explain != nil {
+		if explainBody, err = g.explainGraph(); err != nil {
+			return nil, err
+		}
+	}
 	var trainBody, evalBody string
 	if g.opt.Train {
 		if trainBody, err = g.graph(p.TrainGraph, "t"); err != nil {
@@ -289,6 +309,9 @@ func (g *gen) file() ([]byte, error) {
 
 	g.newFunc(&b)
 	g.forwardFunc(&b, fwdBody)
+	if g.opt.Explain != nil {
+		g.explainFunc(&b, explainBody)
+	}
 	if g.opt.Train {
 		g.trainFunc(&b, trainBody)
 		g.evalFunc(&b, evalBody)

@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/passes"
 )
 
 // graph returns the statements computing gr's values for a batch of n rows,
@@ -112,6 +113,9 @@ func (g *gen) goType(dt ir.DType) string {
 
 // prefixOf is the prefix of gr's fields.
 func (g *gen) prefixOf(gr *ir.Graph) string {
+	if gr == g.opt.Explain {
+		return "x"
+	}
 	return map[*ir.Graph]string{g.p.Forward: "f", g.p.TrainGraph: "t", g.p.EvalGraph: "e"}[gr]
 }
 
@@ -132,6 +136,9 @@ func (g *gen) slice(gr *ir.Graph, v *ir.Value) string {
 	}
 	switch v.Op {
 	case ir.OpInput:
+		if gr == g.opt.Explain && v.Name == passes.SeedInput {
+			return "m.xseed[:" + v.Type.Shape.Volume().String() + "]"
+		}
 		for _, x := range g.inputs {
 			if x.v == v {
 				return x.param + "[:" + v.Type.Shape.Volume().String() + "]"

@@ -197,7 +197,7 @@ var opTable = [numOps]OpInfo{
 	OpConv2d:         {Name: "Conv2d", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(false), Scratch: scratchConv(0), Attrs: convAttrs},
 	OpConv2dRelu:     {Name: "Conv2dRelu", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(true), Scratch: scratchConv(0), Derived: true, Attrs: convAttrs},
 	OpMaxPool2d:      {Name: "MaxPool2d", Arity: 1, Shape: maxPoolShape, Lower: lowerMaxPool, Scratch: scratchPool, Attrs: poolAttrs},
-	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape, Lower: lowerBatchNorm, Derived: true, Attrs: normAttrs},
+	OpBatchNorm:      {Name: "BatchNorm", Arity: 5, Shape: batchNormShape, Lower: lowerBatchNorm, Attrs: normAttrs},
 	OpBatchNormTrain: {Name: "BatchNormTrain", Arity: 3, Shape: batchNormShape, Lower: lowerBatchNormTrain, Scratch: perChannel(4, 0), Attrs: normAttrs},
 	OpEmbedding:      {Name: "Embedding", Arity: 2, Shape: embeddingShape, Lower: lowerEmbedding},
 	OpLayerNorm:      {Name: "LayerNorm", Arity: 3, Shape: layerNormShape, Lower: lowerLayerNorm, Scratch: scratchLayerNorm, Attrs: epsAttrs},

@@ -46,6 +46,16 @@ func init() {
 				g.NewValue(OpChannelSum, nil, v.Pos, dy),
 			}
 		},
+		// Evaluation mode, which only explanations differentiate: the
+		// input's gradient is dy·weight/√(running_var + eps) per channel,
+		// batch norm itself over dy with a zero mean and bias. The
+		// statistics and parameters get none (they are not trained here).
+		OpBatchNorm: func(g *Graph, v, dy *Value) []*Value {
+			w, rv := v.Args[1], v.Args[4]
+			zero := g.NewDeclared(OpConst, Type{DType: w.Type.DType, Shape: Shape{}}, Attrs{{"value", 0.0}}, v.Pos)
+			zeros := g.NewDeclared(OpBroadcastTo, w.Type, nil, v.Pos, zero)
+			return []*Value{g.NewValue(OpBatchNorm, Attrs{{"eps", v.AttrFloat("eps")}}, v.Pos, dy, w, zeros, zeros, rv)}
+		},
 		OpEmbedding: func(g *Graph, v, dy *Value) []*Value {
 			return []*Value{nil, g.NewValue(OpEmbeddingGrad, nil, v.Pos, dy, v.Args[0], v.Args[1])}
 		},

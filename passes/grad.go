@@ -22,6 +22,9 @@ import (
 // None. An op on a path from a parameter to the loss without a VJP rule
 // stops the pass with a diagnostic at that op's position.
 func grad(g *ir.Graph) error {
+	if g.Attrs.String("explain") != "" {
+		return explainGrad(g)
+	}
 	loss := g.Output("loss")
 	if loss == nil || g.Attrs.String("optimizer") == "" || g.Output("grad."+firstParam(g)) != nil {
 		return nil // not a training step, or already differentiated
@@ -45,30 +48,8 @@ func grad(g *ir.Graph) error {
 	}
 	adj := map[*ir.Value]*ir.Value{}
 	adj[loss] = g.NewDeclared(ir.OpConst, ir.Type{DType: loss.Type.DType, Shape: ir.Shape{}}, ir.Attrs{{Key: "value", Val: 1.0}}, loss.Pos)
-	forward := append([]*ir.Value(nil), g.Values...)
-	for i := len(forward) - 1; i >= 0; i-- {
-		v := forward[i]
-		dy := adj[v]
-		if dy == nil || !needs[v] || v.Op == ir.OpParam {
-			continue
-		}
-		rule := v.Op.Info().VJP
-		if rule == nil {
-			// Not a compiler bug but a limit of this version: say so at the
-			// user's line.
-			return &diag.ErrorList{Diags: []*diag.Diagnostic{{Pos: v.Pos, Msg: fmt.Sprintf("cannot train through %s: its gradient is not implemented yet", v.Op)}}}
-		}
-		grads := rule(g, v, dy)
-		for j, a := range v.Args {
-			if j >= len(grads) || grads[j] == nil || !needs[a] {
-				continue
-			}
-			if prev := adj[a]; prev != nil {
-				adj[a] = g.NewValue(ir.OpAdd, nil, a.Pos, prev, grads[j])
-			} else {
-				adj[a] = grads[j]
-			}
-		}
+	if err := backward(g, adj, needs, "train"); err != nil {
+		return err
 	}
 	for _, p := range g.Sources(ir.OpParam) {
 		if d := adj[p]; d != nil {
@@ -85,4 +66,38 @@ func firstParam(g *ir.Graph) string {
 		}
 	}
 	return ""
+}
+
+// backward walks the values of g in reverse order from the gradients adj
+// holds (the seeds), applies each op's VJP rule to the values needs marks,
+// sums the gradients of values used more than once into adj, and appends
+// the backward values to g. what is the verb of the error for an op
+// without a VJP rule ("train", "explain").
+func backward(g *ir.Graph, adj map[*ir.Value]*ir.Value, needs map[*ir.Value]bool, what string) error {
+	forward := append([]*ir.Value(nil), g.Values...)
+	for i := len(forward) - 1; i >= 0; i-- {
+		v := forward[i]
+		dy := adj[v]
+		if dy == nil || !needs[v] || v.Op.Info().Source {
+			continue
+		}
+		rule := v.Op.Info().VJP
+		if rule == nil {
+			// Not a compiler bug but a limit of this version: say so at the
+			// user's line.
+			return &diag.ErrorList{Diags: []*diag.Diagnostic{{Pos: v.Pos, Msg: fmt.Sprintf("cannot %s through %s: its gradient is not implemented yet", what, v.Op)}}}
+		}
+		grads := rule(g, v, dy)
+		for j, a := range v.Args {
+			if j >= len(grads) || grads[j] == nil || !needs[a] {
+				continue
+			}
+			if prev := adj[a]; prev != nil {
+				adj[a] = g.NewValue(ir.OpAdd, nil, a.Pos, prev, grads[j])
+			} else {
+				adj[a] = grads[j]
+			}
+		}
+	}
+	return nil
 }

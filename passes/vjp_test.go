@@ -538,6 +538,18 @@ func convCases() []vjpCase {
   v7 = Target <f64[N,3]> (t)
   v8 = MSELoss <f64[]> v5 v7 (loss)
   return loss=v8`, emits: []string{"BatchNormGradInput", "BatchNormGradWeight", "ChannelSum"}},
+		// Evaluation mode, which explanations differentiate: the input's
+		// gradient alone (the statistics are buffers here, the scale and
+		// shift too, since no gradient flows to them).
+		{name: "BatchNorm/eval", body: lift3 + `
+  v3 = Buffer <f64[3]> (w)
+  v4 = Buffer <f64[3]> (b)
+  v5 = Buffer <f64[3]> (rm)
+  v6 = Buffer <f64[3]> (rv)
+  v7 = BatchNorm <f64[N,3]> v2 v3 v4 v5 v6 {eps=1e-05}
+  v8 = Target <f64[N,3]> (t)
+  v9 = MSELoss <f64[]> v7 v8 (loss)
+  return loss=v9`, pos: []string{"rv"}, emits: []string{"BroadcastTo"}},
 		{name: "BatchNormTrain/2d", body: lift2x4x4 + `
   v4 = Param <f64[2]> (w)
   v5 = Param <f64[2]> (b)
@@ -754,7 +766,7 @@ func drawSources(t *testing.T, g *ir.Graph, c vjpCase, rng *rand.Rand) sources {
 	s := sources{f: map[string][]float64{}, ids: map[string][]int64{}}
 	for _, v := range g.Values {
 		switch v.Op {
-		case ir.OpParam, ir.OpInput, ir.OpTarget:
+		case ir.OpParam, ir.OpBuffer, ir.OpInput, ir.OpTarget:
 		default:
 			continue
 		}
@@ -822,6 +834,9 @@ func newRig(t *testing.T, g *ir.Graph, src sources) *rig {
 		r.params = append(r.params, p.Name)
 	}
 	r.loadParams()
+	for _, v := range g.Sources(ir.OpBuffer) {
+		copy(store.F[v.Name], src.f[v.Name]) // constant statistics: drawn once
+	}
 	for _, v := range g.Sources(ir.OpInput) {
 		copy(m.Input(v.Name), src.f[v.Name])
 	}

@@ -10,11 +10,12 @@ import (
 	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/codegen"
 	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/passes"
 )
 
 var buildCmd = &command{
 	name:    "build",
-	usage:   "nnc build FILE [--model M] [--set p=v] [-o DIR] [--package NAME] [--weights CKPT] [--train] [--batch B]",
+	usage:   "nnc build FILE [--model M] [--set p=v] [-o DIR] [--package NAME] [--weights CKPT] [--train] [--explain] [--batch B]",
 	summary: "emit a Go package for the model: the forward pass and, with --train, the training step, weights embedded",
 	run:     runBuild,
 }
@@ -45,6 +46,24 @@ func runBuild(e *cmdEnv, args []string) int {
 		fmt.Fprintf(e.stderr, "nnc build: --train: model %s has no train block\n", p.Model)
 		return exitModel
 	}
+	var explain *ir.Graph
+	if v.explainGo {
+		// The forward graph as built, differentiated with respect to its
+		// input, for the same batch as the forward pass.
+		q, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), After: "none"})
+		if !ok {
+			return code
+		}
+		var err error
+		if explain, err = passes.Explain(q.Forward); err != nil {
+			fmt.Fprintf(e.stderr, "nnc build: --explain: %v\n", err)
+			return exitModel
+		}
+		explain.Attrs = explain.Attrs.Set("batch", p.Forward.Plan.Batch)
+		if err := passes.Run(explain, passes.Options{}); err != nil {
+			return e.report(err)
+		}
+	}
 	var weights []byte
 	var mean, std []float64 // the training data's statistics, for a model trained on standardised features
 	if v.weights != "" {
@@ -62,7 +81,7 @@ func runBuild(e *cmdEnv, args []string) int {
 			return exitRuntime
 		}
 	}
-	src, err := codegen.Generate(p, codegen.Options{Package: pkg, Source: filepath.Base(file), Weights: weights != nil, Train: v.train, Mean: mean, Std: std})
+	src, err := codegen.Generate(p, codegen.Options{Package: pkg, Source: filepath.Base(file), Weights: weights != nil, Train: v.train, Explain: explain, Mean: mean, Std: std})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
 		return exitModel
@@ -74,6 +93,9 @@ func runBuild(e *cmdEnv, args []string) int {
 	what := "forward pass"
 	if v.train {
 		what += " and training step"
+	}
+	if explain != nil {
+		what += ", Explain"
 	}
 	fmt.Fprintf(e.stdout, "wrote package %s (%s) to %s: arena %d bytes for batch %d\n", pkg, what, dir, p.Forward.Plan.ArenaBytes, p.Forward.Plan.Batch)
 	return exitOK

@@ -39,7 +39,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd, exportCmd, cleanCmd, versionCmd, helpCmd}
+	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, explainCmd, benchCmd, exportCmd, cleanCmd, versionCmd, helpCmd}
 }
 
 var helpCmd = &command{
@@ -140,37 +140,39 @@ func hasFlags(fs *flag.FlagSet) bool {
 // flagVals holds every flag any subcommand takes; each subcommand
 // registers the ones it accepts.
 type flagVals struct {
-	model   string
-	set     setFlag
-	after   string
-	dot     bool
-	forward bool
-	verify  bool
-	list    bool
-	diff    bool
-	epochs  int
-	epSet   bool // --epochs was given (0 means no training)
-	lr      float64
-	seed    uint64
-	seedSet bool
-	init    string
-	save    string
-	saveSet bool // --save was given, perhaps as ""
-	json    bool
-	backend string
-	batch   int
-	train   bool
-	resume  string
-	out     string
-	pkg     string
-	weights string
-	input   string
-	quiet   bool
-	plot    string
-	cpuprof string
-	threads int
-	sample  sampleVals // nnc sample's own flags
-	export  exportVals // nnc export's own flags
+	model     string
+	set       setFlag
+	after     string
+	dot       bool
+	forward   bool
+	verify    bool
+	list      bool
+	diff      bool
+	epochs    int
+	epSet     bool // --epochs was given (0 means no training)
+	lr        float64
+	seed      uint64
+	seedSet   bool
+	init      string
+	save      string
+	saveSet   bool // --save was given, perhaps as ""
+	json      bool
+	backend   string
+	batch     int
+	train     bool
+	resume    string
+	out       string
+	pkg       string
+	weights   string
+	input     string
+	quiet     bool
+	plot      string
+	cpuprof   string
+	threads   int
+	sample    sampleVals  // nnc sample's own flags
+	explain   explainVals // nnc explain's own flags
+	explainGo bool        // nnc build --explain, nnc ir --explain
+	export    exportVals  // nnc export's own flags
 }
 
 // setFlag collects repeated --set p=v.
@@ -210,6 +212,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.after, "after", "", "print the graph after this pass (none: as built)")
 		fs.BoolVar(&v.dot, "dot", false, "print Graphviz DOT instead of text")
 		fs.BoolVar(&v.forward, "forward", false, "print the forward graph even when the model has a train block")
+		fs.BoolVar(&v.explainGo, "explain", false, "print the graph nnc explain runs: the forward pass and its gradient with respect to the input")
 		fs.BoolVar(&v.verify, "verify", false, "check the graph's invariants after every pass")
 	case "run":
 		fs.Func("epochs", "train for this many epochs instead of the train block's; 0 trains none and prints the evaluation of the weights (--init)", func(s string) error {
@@ -251,6 +254,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.pkg, "package", "", "the Go package name (default: the -o folder's name when it is a Go identifier, else one from the file name)")
 		fs.StringVar(&v.weights, "weights", "", "embed these safetensors weights (default: PyTorch's initialisation from the seed)")
 		fs.BoolVar(&v.train, "train", false, "emit TrainStep, the training step, too (every build has Forward, Save and Load)")
+		fs.BoolVar(&v.explainGo, "explain", false, "emit Explain too: the gradient of a chosen output of each row with respect to the row, what nnc explain computes attributions from")
 		fs.IntVar(&v.batch, "batch", 0, "rows the buffers are sized for (default: the train block's batch, else 64)")
 	case "bench":
 		fs.StringVar(&v.backend, "backend", "interp", "the back end to time")
@@ -263,6 +267,8 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		sampleFlags(fs, v)
 	case "export":
 		exportFlags(fs, v)
+	case "explain":
+		explainFlags(fs, v)
 	case "fmt":
 		fs.BoolVar(&v.list, "l", false, "list the files whose formatting differs, do not rewrite them")
 		fs.BoolVar(&v.diff, "d", false, "print the diffs, do not rewrite the files")

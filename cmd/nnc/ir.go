@@ -12,7 +12,7 @@ import (
 
 var irCmd = &command{
 	name:    "ir",
-	usage:   "nnc ir [--model M] [--set p=v] [--after PASS] [--forward] [--dot] FILE",
+	usage:   "nnc ir [--model M] [--set p=v] [--after PASS] [--forward] [--explain] [--dot] FILE",
 	summary: "print the IR of a model after a pass (default: after all), as text or Graphviz DOT; the training step when the model has a train block",
 	run:     runIR,
 }
@@ -31,14 +31,34 @@ func runIR(e *cmdEnv, args []string) int {
 		fmt.Fprintf(e.stderr, "nnc ir: unknown pass %q; the passes are none, %s\n", v.after, strings.Join(passes.Names(), ", "))
 		return exitModel
 	}
-	opt := nnc.Options{Options: irOptions(&v), After: v.after, Verify: v.verify, ForwardOnly: v.forward}
-	p, code, ok := e.compile(file, opt)
-	if !ok {
-		return code
-	}
-	g := p.TrainGraph
-	if g == nil || v.forward {
-		g = p.Forward
+	var g *ir.Graph
+	if v.explainGo {
+		// The forward graph as built, differentiated with respect to its
+		// input (what nnc explain runs), after the passes up to --after.
+		p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), After: "none"})
+		if !ok {
+			return code
+		}
+		var err error
+		if g, err = passes.Explain(p.Forward); err != nil {
+			fmt.Fprintf(e.stderr, "nnc ir: --explain: %s: %v\n", file, err)
+			return exitModel
+		}
+		if v.after != "none" {
+			if err := passes.Run(g, passes.Options{After: v.after, Verify: v.verify}); err != nil {
+				return e.report(err)
+			}
+		}
+	} else {
+		opt := nnc.Options{Options: irOptions(&v), After: v.after, Verify: v.verify, ForwardOnly: v.forward}
+		p, code, ok := e.compile(file, opt)
+		if !ok {
+			return code
+		}
+		g = p.TrainGraph
+		if g == nil || v.forward {
+			g = p.Forward
+		}
 	}
 
 	if v.dot {
