@@ -101,6 +101,12 @@ func dtypeOf[T kernels.Float](d ir.DType) checkpoint.DType {
 // its source in the metadata. Non-finite weights are refused: a diverged
 // run must not overwrite a good checkpoint. Run's checkpoints also record
 // the training data's DataInfo.
+// SaveCheckpoint writes store's tensors for p's model as nnc run --save
+// does: atomically, with the model's and the data's metadata (info).
+func SaveCheckpoint[T kernels.Float](store nncrt.Tensors[T], p *ir.Program, src []byte, info DataInfo, path string) error {
+	return saveCheckpoint(store, p, src, info, path)
+}
+
 func saveCheckpoint[T kernels.Float](store nncrt.Tensors[T], p *ir.Program, src []byte, info DataInfo, path string) error {
 	return saveState(store, p, src, info, nil, path)
 }

@@ -227,7 +227,8 @@ func forward[T kernels.Float](g *ir.Graph, f *checkpoint.File, path string, ds *
 	feed := newFeeder(machineSide(m), ds)
 	for b := 0; b < loader.Batches(); b++ {
 		n := feed.batch(loader, b)
-		if err := m.Run(n); err != nil {
+		// The rows past n hold an earlier batch's: computed, not read.
+		if err := m.Run(PredictRows(n, m.Batch())); err != nil {
 			return nil, fmt.Errorf("%s: rows %d to %d: %w", ds.Name, b*m.Batch()+1, b*m.Batch()+n, err)
 		}
 		for _, v := range y[:n*width] {

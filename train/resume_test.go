@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/checkpoint"
 )
 
@@ -40,7 +39,7 @@ func TestResumeSameTrajectory(t *testing.T) {
 	for _, optimizer := range []string{"Adam(lr = 0.01, weight_decay = 0.01)", "SGD(lr = 0.1, momentum = 0.9, nesterov = true)"} {
 		for _, stopAfter := range []int{1, 4, 6, 11} {
 			src := []byte(strings.Replace(resumeModel, "OPTIMIZER", optimizer, 1))
-			p, err := nnc.Compile("net.nn", src, nnc.Options{})
+			p, err := compile("net.nn", src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +88,7 @@ func TestResumeSameTrajectory(t *testing.T) {
 
 func TestResumeNeedsPosition(t *testing.T) {
 	src := []byte(strings.Replace(resumeModel, "OPTIMIZER", "SGD(lr = 0.1)", 1))
-	p, err := nnc.Compile("net.nn", src, nnc.Options{})
+	p, err := compile("net.nn", src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/checkpoint"
 )
 
@@ -141,7 +140,7 @@ model Tok(vocab = 4, ctx = 3) {
     forward(x: i64[N, ctx]) { return fc(tok(x)) }
 }
 `)
-	p, err := nnc.Compile("tok.nn", src, nnc.Options{})
+	p, err := compile("tok.nn", src)
 	if err != nil {
 		t.Fatal(err)
 	}

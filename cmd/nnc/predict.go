@@ -52,7 +52,7 @@ func runPredict(e *cmdEnv, args []string) int {
 	if !ok {
 		return code
 	}
-	p.Forward.Attrs = p.Forward.Attrs.Set("batch", batch)
+	p.Forward.Attrs = p.Forward.Attrs.Set("batch", train.PredictBatch(batch))
 	if err := passes.Run(p.Forward, passes.Options{}); err != nil {
 		return e.report(err)
 	}
