@@ -19,6 +19,15 @@ import (
 // ReadNPY reads a .npy file of float32 or float64 values in C (row-major)
 // order and returns its shape and values.
 func ReadNPY(path string) (shape []int, x []float64, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return DecodeNPY(path, b)
+}
+
+// DecodeNPY is ReadNPY of the contents b of a file named path.
+func DecodeNPY(path string, b []byte) (shape []int, x []float64, err error) {
 	// npyio panics on some malformed headers (v0.14.0: a header length
 	// shorter than its padding): such a file is not an array either.
 	defer func() {
@@ -26,10 +35,6 @@ func ReadNPY(path string) (shape []int, x []float64, err error) {
 			shape, x, err = nil, nil, fmt.Errorf("%s: not a NumPy .npy file: %v", path, r)
 		}
 	}()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
 	// npyio allocates the header length a file claims: check it first.
 	if len(b) >= 10 && [6]byte(b[:6]) == npyio.Magic {
 		n, at := int(binary.LittleEndian.Uint16(b[8:])), 10

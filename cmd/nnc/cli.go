@@ -39,7 +39,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, explainCmd, benchCmd, exportCmd, cleanCmd, versionCmd, helpCmd}
+	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, explainCmd, benchCmd, exportCmd, serveCmd, cleanCmd, versionCmd, helpCmd}
 }
 
 var helpCmd = &command{
@@ -173,6 +173,7 @@ type flagVals struct {
 	explain   explainVals // nnc explain's own flags
 	explainGo bool        // nnc build --explain, nnc ir --explain
 	export    exportVals  // nnc export's own flags
+	serve     serveVals   // nnc serve's own flags
 }
 
 // setFlag collects repeated --set p=v.
@@ -203,7 +204,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch c.name {
-	case "check", "ir", "run", "bench", "build", "predict", "eval", "export":
+	case "check", "ir", "run", "bench", "build", "predict", "eval", "export", "serve":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
 		fs.Var(&v.set, "set", "override a hyper-parameter, in the layers and the train block alike: --set p=v (repeatable)")
 	}
@@ -267,6 +268,8 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		sampleFlags(fs, v)
 	case "export":
 		exportFlags(fs, v)
+	case "serve":
+		serveFlags(fs, v)
 	case "explain":
 		explainFlags(fs, v)
 	case "fmt":
