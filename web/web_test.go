@@ -280,68 +280,60 @@ func testPlayground(t *testing.T, ctx context.Context, url string, site *Site, t
 		t.Fatalf("loading the playground: %v", err)
 	}
 
-	// Train the seed model (the page's first example) for its 10 epochs,
-	// and hold the lines to nnc run's.
-	if err := chromedp.Do(ctx,
-		chromedp.Click(`button[data-tab="train"]`),
-		chromedp.Click("#train"),
-		chromedp.Poll[chromedp.Void]("playground.training.done", chromedp.WithPollingTimeout(5*time.Minute)),
-	); err != nil {
-		t.Fatalf("training in the playground: %v", err)
-	}
-	type trainingState struct {
-		Lines  []struct{ Kind, Line string }
-		Result struct {
-			OK     bool
-			Error  string
-			Report struct {
-				Epochs []struct {
-					Epoch, Epochs int
-					Loss          float64
-					Accuracy      float64
-				}
-			}
-		}
-	}
-	training, err := chromedp.Run(ctx, chromedp.Evaluate[trainingState](`playground.training`))
-	if err != nil {
+	// nnc with the portable kernels, which the wasm binary runs.
+	nncPure := filepath.Join(tmp, "nnc-purego")
+	if _, err := goOut(site.Root, nil, "build", "-tags", "purego", "-o", nncPure, "./cmd/nnc"); err != nil {
 		t.Fatal(err)
 	}
-	if !training.Result.OK {
-		t.Fatalf("training in the playground failed: %s", training.Result.Error)
+
+	// The seed model, as the page's first example, natively.
+	seedDir := filepath.Join(tmp, "seed")
+	if err := os.MkdirAll(seedDir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	var page []string
-	for _, l := range training.Lines {
-		if l.Kind == "out" {
-			page = append(page, l.Line)
+	seed := eval[string](t, ctx, `document.getElementById("src").value`)
+	if want, _ := os.ReadFile(filepath.Join(site.Root, "examples", "seed.nn")); seed != string(want) {
+		t.Fatalf("the playground opens with\n%s\nnot examples/seed.nn", seed)
+	}
+	if err := os.WriteFile(filepath.Join(seedDir, "model.nn"), []byte(seed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The IR after a pass is nnc ir's.
+	for _, pass := range []string{"grad", "memplan"} {
+		do(t, ctx,
+			chromedp.SetValue("#after", pass),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("after").dispatchEvent(new Event("change"))`),
+		)
+		got := eval[string](t, ctx, `document.getElementById("ir").textContent`)
+		if want := nncOut(t, site.NNC, seedDir, "ir", "--after", pass, "model.nn"); got != want {
+			t.Errorf("the playground's IR after %s:\n%s\nnnc ir --after %s:\n%s", pass, got, pass, want)
 		}
 	}
-	text := nncOut(t, site, site.Root, "run", "examples/seed.nn")
-	if want := strings.Split(strings.TrimSpace(text), "\n"); strings.Join(page, "\n") != strings.Join(want, "\n") {
-		t.Errorf("the playground trained the seed model to\n%s\nnnc run prints\n%s", strings.Join(page, "\n"), strings.Join(want, "\n"))
+
+	// Build shows nnc build's Go.
+	do(t, ctx, chromedp.Click(`button[data-tab="go"]`), chromedp.Click("#build"))
+	gotGo := eval[string](t, ctx, `document.getElementById("go").textContent`)
+	nncOut(t, site.NNC, seedDir, "build", "model.nn", "--package", "model", "-o", "out")
+	if want, err := os.ReadFile(filepath.Join(seedDir, "out", "model.go")); err != nil || gotGo != string(want) {
+		t.Errorf("the playground's Go differs from nnc build's (%v):\n%s", err, gotGo)
 	}
-	jsonOut := nncOut(t, site, site.Root, "run", "examples/seed.nn", "--json")
-	var want []float64
-	for _, l := range strings.Split(strings.TrimSpace(jsonOut), "\n") {
-		var e struct {
-			Epoch int
-			Loss  float64
-		}
-		if err := json.Unmarshal([]byte(l), &e); err != nil {
-			t.Fatalf("nnc run --json: %v", err)
-		}
-		if e.Epoch > 0 {
-			want = append(want, e.Loss)
-		}
-	}
-	if len(want) != 10 || len(training.Result.Report.Epochs) != len(want) {
-		t.Fatalf("%d epochs in the playground, %d from nnc run --json; the seed model trains for 10", len(training.Result.Report.Epochs), len(want))
-	}
-	for i, e := range training.Result.Report.Epochs {
-		if math.Float64bits(e.Loss) != math.Float64bits(want[i]) {
-			t.Errorf("epoch %d: loss %v in the playground, %v from nnc run", i+1, e.Loss, want[i])
-		}
-	}
+
+	// Train the seed model for its 10 epochs, and hold the lines to nnc
+	// run's, bit for bit.
+	do(t, ctx, chromedp.Click(`button[data-tab="train"]`))
+	trainInPage(t, ctx, []string{site.NNC, nncPure}, seedDir, "model.nn", 10)
+
+	// The iris example reads its CSV, pasted in the page, from memory.
+	do(t, ctx,
+		chromedp.SetValue("#example", "iris"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("example").dispatchEvent(new Event("change"))`),
+		chromedp.Poll[chromedp.Void](`document.getElementById("csvname").value == "iris.csv" && document.getElementById("csv").value.length > 1000 && document.getElementById("src").value.includes("model Iris")`, chromedp.WithPollingTimeout(30*time.Second)),
+	)
+	// Against nnc with the portable kernels alone, as in wasm: Adam's
+	// 60 epochs bring out the last bits that the platform's SIMD kernels
+	// (which sum in another order) give differently.
+	trainInPage(t, ctx, []string{nncPure}, filepath.Join(site.Root, "examples", "iris"), "iris.nn", 60)
 
 	// Type a model with an error: its diagnostic must be nnc check's, at
 	// line 7, and marked there in the editor.
@@ -392,11 +384,10 @@ func testPlayground(t *testing.T, ctx context.Context, url string, site *Site, t
 	}
 }
 
-// nncOut runs the nnc the site was built with, in dir, and returns its
-// standard output.
-func nncOut(t *testing.T, site *Site, dir string, args ...string) string {
+// nncOut runs nnc in dir and returns its standard output.
+func nncOut(t *testing.T, nnc, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(site.NNC, args...)
+	cmd := exec.Command(nnc, args...)
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {
@@ -430,4 +421,92 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s", path)
+}
+
+// do runs the steps in the browser, failing t on an error.
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eval evaluates the JavaScript expression in the page and returns its
+// value, failing t on an error.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// trainInPage clicks Train and requires the lines the page prints to be
+// nnc run's for file (in dir), and the losses, at full precision, to be
+// those of nnc run --json, for each of the nnc binaries nncs.
+func trainInPage(t *testing.T, ctx context.Context, nncs []string, dir, file string, epochs int) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.Click("#train"),
+		chromedp.Poll[chromedp.Void]("playground.training.done", chromedp.WithPollingTimeout(5*time.Minute)),
+	)
+	type trainingState struct {
+		Lines  []struct{ Kind, Line string }
+		Result struct {
+			OK     bool
+			Error  string
+			Report struct {
+				Epochs []struct {
+					Epoch, Epochs int
+					Loss          float64
+				}
+			}
+		}
+	}
+	training := eval[trainingState](t, ctx, `playground.training`)
+	if !training.Result.OK {
+		t.Fatalf("training %s in the playground failed: %s", file, training.Result.Error)
+	}
+	var page []string
+	for _, l := range training.Lines {
+		if l.Kind == "out" {
+			page = append(page, l.Line)
+		}
+	}
+	for _, nnc := range nncs {
+		comparePageRun(t, nnc, dir, file, epochs, page, training.Result.Report.Epochs)
+	}
+}
+
+func comparePageRun(t *testing.T, nnc, dir, file string, epochs int, page []string, report []struct {
+	Epoch, Epochs int
+	Loss          float64
+}) {
+	t.Helper()
+	text := nncOut(t, nnc, dir, "run", file)
+	if want := strings.Split(strings.TrimSpace(text), "\n"); strings.Join(page, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the playground trained %s to\n%s\n%s run prints\n%s", file, strings.Join(page, "\n"), nnc, strings.Join(want, "\n"))
+	}
+	var want []float64
+	for _, l := range strings.Split(strings.TrimSpace(nncOut(t, nnc, dir, "run", file, "--json")), "\n") {
+		var e struct {
+			Epoch int
+			Loss  float64
+		}
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("nnc run --json: %v", err)
+		}
+		if e.Epoch > 0 {
+			want = append(want, e.Loss)
+		}
+	}
+	if len(want) != epochs || len(report) != len(want) {
+		t.Fatalf("%s: %d epochs in the playground, %d from %s run --json; want %d", file, len(report), len(want), nnc, epochs)
+	}
+	for i, e := range report {
+		if math.Float64bits(e.Loss) != math.Float64bits(want[i]) {
+			t.Errorf("%s: epoch %d: loss %v in the playground, %v from %s run", file, i+1, e.Loss, want[i], nnc)
+		}
+	}
 }

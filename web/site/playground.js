@@ -137,38 +137,55 @@ let worker = null;
 const log = $("trainlog"), plot = $("plot");
 const training = { lines: [], points: [], done: false, result: null };
 function drawPlot() {
-  const g = plot.getContext("2d"), w = plot.width, h = plot.height, pad = 36;
+  const g = plot.getContext("2d"), w = plot.width, h = plot.height;
+  const L = 58, R = 40, T = 24, B = 22; // margins: loss axis, accuracy axis, legend, epochs
   g.clearRect(0, 0, w, h);
   g.font = "11px system-ui";
   g.strokeStyle = "#d0d5dd";
-  g.strokeRect(pad, 8, w - 2 * pad, h - pad - 8);
+  g.lineWidth = 1;
+  g.strokeRect(L, T, w - L - R, h - T - B);
   const pts = training.points;
+  const withAcc = pts.length > 0 && pts.every(p => !isNaN(p.accuracy));
+  const legend = [["#2563eb", "loss"], ...(withAcc ? [["#12b76a", "accuracy"]] : [])];
+  let lx = L;
+  for (const [color, name] of legend) {
+    g.fillStyle = color;
+    g.fillRect(lx, 8, 14, 3);
+    g.fillText(name, lx + 18, 13);
+    lx += 30 + g.measureText(name).width;
+  }
   if (!pts.length) return;
   const n = pts[0].epochs;
   const losses = pts.map(p => p.loss);
   let lo = Math.min(...losses), hi = Math.max(...losses);
   if (hi - lo < 1e-12) { lo -= 0.5 * Math.abs(lo) + 1e-3; hi += 0.5 * Math.abs(hi) + 1e-3; }
-  const X = e => pad + (n > 1 ? (e - 1) / (n - 1) : 0.5) * (w - 2 * pad);
-  const Y = (v, a, b) => 8 + (1 - (v - a) / (b - a)) * (h - pad - 8);
+  const X = e => L + (n > 1 ? (e - 1) / (n - 1) : 0.5) * (w - L - R);
+  const Y = (v, a, b) => T + (1 - (v - a) / (b - a)) * (h - T - B);
   const line = (color, val, a, b) => {
     g.strokeStyle = color; g.fillStyle = color; g.lineWidth = 2;
     g.beginPath();
     pts.forEach((p, i) => { const x = X(p.epoch), y = Y(val(p), a, b); i ? g.lineTo(x, y) : g.moveTo(x, y); });
     g.stroke();
-    for (const p of pts) { g.beginPath(); g.arc(X(p.epoch), Y(val(p), a, b), 2.5, 0, 7); g.fill(); }
+    if (pts.length <= 100) for (const p of pts) { g.beginPath(); g.arc(X(p.epoch), Y(val(p), a, b), 2.5, 0, 7); g.fill(); }
   };
   line("#2563eb", p => p.loss, lo, hi);
   g.fillStyle = "#2563eb";
-  g.fillText("loss " + hi.toPrecision(4), 2, 18);
-  g.fillText(lo.toPrecision(4), 2, h - pad);
-  if (pts.every(p => !isNaN(p.accuracy))) {
+  g.textAlign = "right";
+  g.fillText(hi.toPrecision(4), L - 4, T + 8);
+  g.fillText(lo.toPrecision(4), L - 4, h - B);
+  if (withAcc) {
     line("#12b76a", p => p.accuracy, 0, 1);
     g.fillStyle = "#12b76a";
-    g.fillText("accuracy 1", w - pad - 50, 18);
+    g.textAlign = "left";
+    g.fillText("1", w - R + 4, T + 8);
+    g.fillText("0", w - R + 4, h - B);
   }
   g.fillStyle = "#667085";
-  g.fillText("epoch 1", pad, h - pad + 14);
-  g.fillText(String(n), w - pad - 10, h - pad + 14);
+  g.textAlign = "left";
+  g.fillText("epoch 1", L, h - 6);
+  g.textAlign = "right";
+  g.fillText(String(n), w - R, h - 6);
+  g.textAlign = "left";
 }
 function stopWorker() {
   if (worker) worker.terminate();
