@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -105,7 +106,7 @@ func Handler(dir string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
 		if strings.HasSuffix(r.URL.Path, ".wasm") && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
-			gz := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(r.URL.Path, "/"))+".gz")
+			gz := filepath.Join(dir, filepath.FromSlash(path.Clean("/"+r.URL.Path))+".gz")
 			if f, err := os.Open(gz); err == nil {
 				defer f.Close()
 				if st, err := f.Stat(); err == nil && !st.IsDir() {
