@@ -24,6 +24,9 @@ func main() {
 	out := make([]float32, OutputSize)
 	js.Global().Set("digits", js.ValueOf(map[string]any{
 		"predict": js.FuncOf(func(_ js.Value, a []js.Value) any {
+			if len(a) != 1 || a[0].Type() != js.TypeObject || a[0].Length() != InputSize {
+				return js.ValueOf(map[string]any{"error": "digits.predict takes one array of 784 numbers"})
+			}
 			in := a[0]
 			for i := range x {
 				x[i] = float32(in.Index(i).Float())
