@@ -71,5 +71,15 @@ func Compile(filename string, src []byte, opt Options) (*ir.Program, error) {
 			return nil, err
 		}
 	}
+	if opt.After == "" && p.Forward != nil {
+		// A model the step graph cannot be derived for samples with the
+		// whole forward pass: the error only says why.
+		if step, err := passes.KVStep(p.Forward); err == nil {
+			if err := passes.Run(step, passes.Options{Verify: opt.Verify}); err != nil {
+				return nil, err
+			}
+			p.Step = step
+		}
+	}
 	return p, nil
 }

@@ -112,7 +112,7 @@ func (g *gen) goType(dt ir.DType) string {
 
 // prefixOf is the prefix of gr's fields.
 func (g *gen) prefixOf(gr *ir.Graph) string {
-	return map[*ir.Graph]string{g.p.Forward: "f", g.p.TrainGraph: "t", g.p.EvalGraph: "e"}[gr]
+	return map[*ir.Graph]string{g.p.Forward: "f", g.p.TrainGraph: "t", g.p.EvalGraph: "e", g.p.Step: "s"}[gr]
 }
 
 // sized cuts the buffer expression b to the elements of shape s for the
