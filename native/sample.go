@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/build"
@@ -83,6 +84,9 @@ func SampleMain[T kernels.Float](source []byte, load func(path string) error, fo
 	fs.IntVar(&opt.TopK, "top-k", 0, "")
 	fs.Uint64Var(&opt.Seed, "seed", 0, "")
 	fs.BoolVar(&opt.NoCache, "no-cache", false, "")
+	// -time prints the generation's time per character on stderr and
+	// the text nowhere (bench/sampletime).
+	timed := fs.Bool("time", false, "")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, "nnc sample:", err)
 		return 2
@@ -105,9 +109,16 @@ func SampleMain[T kernels.Float](source []byte, load func(path string) error, fo
 		fmt.Fprintln(os.Stderr, "nnc sample:", err)
 		return 1
 	}
+	var elapsed time.Duration
+	if *timed {
+		opt.Out, opt.Elapsed = io.Discard, &elapsed
+	}
 	if err := train.SampleCompiled(p, forward, step, opt); err != nil {
 		fmt.Fprintln(os.Stderr, "nnc sample:", err)
 		return 1
+	}
+	if *timed {
+		fmt.Fprintf(os.Stderr, "ns_per_char %d\n", elapsed.Nanoseconds()/int64(max(1, opt.Tokens)))
 	}
 	return 0
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/nnc-go/nnc/checkpoint"
@@ -39,6 +40,12 @@ type SampleOptions struct {
 	// the model has a step graph (ir.Program.Step): the reference the KV
 	// cache is checked and timed against.
 	NoCache bool
+	// Elapsed, when not nil, receives the processor time (user and
+	// system, of the whole process) the characters took to generate,
+	// without checking the request, loading the weights or preparing the
+	// back end: for benchmarks on a shared machine, where the wall clock
+	// counts the time other programs ran.
+	Elapsed *time.Duration
 	// Out receives the prompt and the generated characters, then a newline
 	// when the text does not end with one.
 	Out io.Writer
@@ -243,6 +250,7 @@ func generate[T kernels.Float](s *sampling, forward func(ids []int64) ([]T, erro
 	probs := make([]float64, len(s.vocab))
 	sorted := make([]float64, len(s.vocab))
 	fed := 0 // the ids of the window in the step graph's cache
+	begin := cpuTime()
 	for char := range s.opt.Tokens {
 		n := len(window)
 		var logits []T
@@ -276,6 +284,9 @@ func generate[T kernels.Float](s *sampling, forward func(ids []int64) ([]T, erro
 		w.WriteRune(last)
 		slid = len(window) == s.ctx || slid
 		window = slide(window, int64(id), s.ctx)
+	}
+	if s.opt.Elapsed != nil {
+		*s.opt.Elapsed = cpuTime() - begin
 	}
 	if w.Buffered() > 0 && last != '\n' {
 		w.WriteByte('\n')
