@@ -71,5 +71,12 @@ func Compile(filename string, src []byte, opt Options) (*ir.Program, error) {
 			return nil, err
 		}
 	}
+	if opt.After == "" && p.Forward != nil {
+		// A model the step graph cannot be derived (or planned) for
+		// samples with the whole forward pass: the error only says why.
+		if step, err := passes.KVStep(p.Forward); err == nil && passes.Run(step, passes.Options{Verify: opt.Verify}) == nil {
+			p.Step = step
+		}
+	}
 	return p, nil
 }

@@ -201,6 +201,9 @@ func (g *gen) collect() error {
 	if g.opt.Explain != nil {
 		graphs = append(graphs, g.opt.Explain)
 	}
+	if g.p.Step != nil {
+		graphs = append(graphs, g.p.Step)
+	}
 	for _, gr := range graphs {
 		for _, v := range gr.Values {
 			if v.Op != ir.OpParam && v.Op != ir.OpBuffer && v.Op != ir.OpState {
@@ -272,6 +275,9 @@ func (g *gen) file() ([]byte, error) {
 	if g.opt.Train {
 		fmt.Fprintf(&b, "\t// TrainBatch is the largest batch of TrainStep, and TrainArenaBytes its arena.\n\tTrainBatch = %d\n\tTrainArenaBytes = %d\n", p.TrainGraph.Plan.Batch, p.TrainGraph.Plan.ArenaBytes)
 	}
+	if p.Step != nil {
+		fmt.Fprintf(&b, "\t// Context is the number of positions Step feeds (the model's context),\n\t// and StepOutputSize the scores it returns for one.\n\tContext = %d\n\tStepOutputSize = %d\n", in.Type.Shape[1], p.Step.Output("out").Type.Shape.Elems())
+	}
 	b.WriteString(")\n\n")
 	if g.opt.Weights {
 		b.WriteString("//go:embed weights.safetensors\nvar weights []byte\n\n")
@@ -286,6 +292,12 @@ func (g *gen) file() ([]byte, error) {
 	var explainBody string
 	if g.opt.Explain != nil {
 		if explainBody, err = g.explainGraph(); err != nil {
+			return nil, err
+		}
+	}
+	var stepBody string
+	if p.Step != nil {
+		if stepBody, err = g.graph(p.Step, "s"); err != nil {
 			return nil, err
 		}
 	}
@@ -315,6 +327,9 @@ func (g *gen) file() ([]byte, error) {
 	if g.opt.Train {
 		g.trainFunc(&b, trainBody)
 		g.evalFunc(&b, evalBody)
+	}
+	if p.Step != nil {
+		g.stepFunc(&b, stepBody)
 	}
 	g.checkpointFuncs(&b)
 	b.Write(g.extra.Bytes())

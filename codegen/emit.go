@@ -116,7 +116,7 @@ func (g *gen) prefixOf(gr *ir.Graph) string {
 	if gr == g.opt.Explain {
 		return "x"
 	}
-	return map[*ir.Graph]string{g.p.Forward: "f", g.p.TrainGraph: "t", g.p.EvalGraph: "e"}[gr]
+	return map[*ir.Graph]string{g.p.Forward: "f", g.p.TrainGraph: "t", g.p.EvalGraph: "e", g.p.Step: "s"}[gr]
 }
 
 // sized cuts the buffer expression b to the elements of shape s for the

@@ -64,6 +64,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.AttentionBackwardV(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n), a6.dim.At(n))
 		}, nil
+	case "AttentionStep":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9]
+		return func(n int) {
+			kernels.AttentionStep(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.int64s(n), a6.dim.At(n), a7.dim.At(n), a8.dim.At(n), a9.dim.At(n))
+		}, nil
 	case "BCEWithLogitsLoss":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.BCEWithLogitsLoss(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
@@ -216,6 +221,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "Increment":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Increment(a0.int64s(n), a1.int64s(n)) }, nil
+	case "KVCacheWrite":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
+		return func(n int) {
+			kernels.KVCacheWrite(a0.floats(n), a1.floats(n), a2.floats(n), a3.int64s(n), a4.dim.At(n), a5.dim.At(n), a6.dim.At(n))
+		}, nil
 	case "LayerNorm":
 		a0, a1, a2, a3, a4, a5, a6, a7, a8 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]
 		return func(n int) {
@@ -390,6 +400,7 @@ var kernelSigs = map[string]string{
 	"Attention":               "FFFFFnnnnnb",
 	"AttentionBackwardScores": "FFFFnnnnn",
 	"AttentionBackwardV":      "FFFnnnn",
+	"AttentionStep":           "FFFFFLnnnn",
 	"BCEWithLogitsLoss":       "FFF",
 	"BCEWithLogitsLossGrad":   "FFFF",
 	"BNFoldBias":              "FFFFFFnx",
@@ -428,6 +439,7 @@ var kernelSigs = map[string]string{
 	"GeluTanhBackward":        "FFF",
 	"GradSqNorm":              "DFD",
 	"Increment":               "LL",
+	"KVCacheWrite":            "FFFLnnn",
 	"LayerNorm":               "FFFFFFnnx",
 	"LayerNormBackward":       "FFFFFFFFnn",
 	"LayerNormGradInput":      "FFFFFFnn",

@@ -160,6 +160,10 @@ const (
 	OpAttentionGradScores // dy, v, y: P ∘ (dP − rowsum(dP ∘ P)) / √E with dP = dy vᵀ, the gradient of the scaled scores q kᵀ/√E times 1/√E
 	// Attention written out by hand (issue 14).
 	OpTranspose // {d0, d1}: x with two axes swapped, as torch.transpose
+	// The one-position step graph of sampling with a KV cache
+	// (passes.KVStep): the cache is State, pos an i64[1] State.
+	OpKVCacheWrite  // cache [..., S, E], x [..., 1, E], pos: cache with row pos replaced by x
+	OpAttentionStep // q [..., 1, E], k [..., S, E], v [..., S, Ev], pos: row pos of causal attention over rows 0..pos
 
 	numOps
 )
@@ -256,6 +260,9 @@ var opTable = [numOps]OpInfo{
 	OpAttentionGradScores: {Name: "AttentionGradScores", Arity: 3, Shape: attentionGradShape(true), Lower: lowerAttentionGradScores, Derived: true},
 	// Attention written out by hand (issue 14).
 	OpTranspose: {Name: "Transpose", Arity: 1, Shape: transposeShape, Lower: lowerTranspose, Attrs: []AttrSpec{need("d0", 0), need("d1", 0)}},
+	// Sampling's step graph (KV cache).
+	OpKVCacheWrite:  {Name: "KVCacheWrite", Arity: 3, Shape: kvCacheWriteShape, Lower: lowerKVCacheWrite, NoGrad: true},
+	OpAttentionStep: {Name: "AttentionStep", Arity: 4, Shape: attentionStepShape, Lower: lowerAttentionStep, Scratch: scratchAttentionStep, NoGrad: true},
 }
 
 // Info returns op's row of the op table.

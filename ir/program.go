@@ -26,7 +26,11 @@ type Program struct {
 	// EvalGraph is the forward pass in evaluation mode followed by the
 	// loss, for the final report. Nil without Train.
 	EvalGraph *Graph
-	Warnings  []*diag.Diagnostic
+	// Step is the graph of one sampling step with a KV cache that
+	// passes.KVStep derives from Forward for a causal token model, planned
+	// for batch 1; nil for other models (sampling then runs Forward).
+	Step     *Graph
+	Warnings []*diag.Diagnostic
 }
 
 // HParam is a hyper-parameter and its value: an int64, a float64 or a

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/build"
@@ -28,6 +29,11 @@ func SampleProgram(p *ir.Program, src []byte) (Program, error) {
 		elem = "float64"
 	}
 	main := strings.ReplaceAll(sampleMain, "ELEM", elem)
+	step := "nil"
+	if p.Step != nil {
+		step = "m.Step"
+	}
+	main = strings.ReplaceAll(main, "STEP", step)
 	return Program{Files: map[string][]byte{"main.go": []byte(main), "model/model.go": code, "model.nn": src}}, nil
 }
 
@@ -53,15 +59,17 @@ func main() {
 		os.Exit(1)
 	}
 	forward := func(out []ELEM, ids []int64) error { return m.Forward(out, ids, 1) }
-	os.Exit(native.SampleMain(source, m.Load, forward, os.Args[1:]))
+	os.Exit(native.SampleMain(source, m.Load, forward, STEP, os.Args[1:]))
 }
 `
 
 // SampleMain is the body of the program SampleProgram builds: it compiles
 // the embedded source as `nnc sample` did (the file name, --model and --set
 // come as arguments), loads the weights with load and samples with the
-// generated forward pass. It returns the exit status.
-func SampleMain[T kernels.Float](source []byte, load func(path string) error, forward func(out []T, ids []int64) error, args []string) int {
+// generated forward pass and, when not nil, the generated Step (the KV
+// cache; -no-cache leaves it out, for comparison). It returns the exit
+// status.
+func SampleMain[T kernels.Float](source []byte, load func(path string) error, forward func(out []T, ids []int64) error, step func(out []T, id int64, pos int) error, args []string) int {
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	file := fs.String("file", "model.nn", "")
@@ -75,6 +83,10 @@ func SampleMain[T kernels.Float](source []byte, load func(path string) error, fo
 	fs.Float64Var(&opt.Temperature, "temperature", 1, "")
 	fs.IntVar(&opt.TopK, "top-k", 0, "")
 	fs.Uint64Var(&opt.Seed, "seed", 0, "")
+	fs.BoolVar(&opt.NoCache, "no-cache", false, "")
+	// -time prints the generation's time per character on stderr and
+	// the text nowhere (bench/sampletime).
+	timed := fs.Bool("time", false, "")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, "nnc sample:", err)
 		return 2
@@ -97,9 +109,16 @@ func SampleMain[T kernels.Float](source []byte, load func(path string) error, fo
 		fmt.Fprintln(os.Stderr, "nnc sample:", err)
 		return 1
 	}
-	if err := train.SampleCompiled(p, forward, opt); err != nil {
+	var elapsed time.Duration
+	if *timed {
+		opt.Out, opt.Elapsed = io.Discard, &elapsed
+	}
+	if err := train.SampleCompiled(p, forward, step, opt); err != nil {
 		fmt.Fprintln(os.Stderr, "nnc sample:", err)
 		return 1
+	}
+	if *timed {
+		fmt.Fprintf(os.Stderr, "ns_per_char %d\n", elapsed.Nanoseconds()/int64(max(1, opt.Tokens)))
 	}
 	return 0
 }

@@ -35,7 +35,12 @@ func TestOpCoverage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		for _, g := range []*ir.Graph{p.Forward, p.TrainGraph, p.EvalGraph} {
+		// The step graph (KV cache) runs in both back ends when sampling
+		// (TestSampleKVCache).
+		for _, g := range []*ir.Graph{p.Forward, p.TrainGraph, p.EvalGraph, p.Step} {
+			if g == nil {
+				continue
+			}
 			for _, v := range g.Values {
 				seen[v.Op] = true
 			}

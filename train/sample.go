@@ -7,12 +7,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/kernels"
+	"github.com/nnc-go/nnc/passes"
 )
 
 // SampleOptions says what `nnc sample` generates.
@@ -34,6 +36,16 @@ type SampleOptions struct {
 	TopK int
 	// Seed seeds the generator (math/rand/v2's PCG with (Seed, 0)).
 	Seed uint64
+	// NoCache runs the whole forward pass for every character even when
+	// the model has a step graph (ir.Program.Step): the reference the KV
+	// cache is checked and timed against.
+	NoCache bool
+	// Elapsed, when not nil, receives the processor time (user and
+	// system, of the whole process) the characters took to generate,
+	// without checking the request, loading the weights or preparing the
+	// back end: for benchmarks on a shared machine, where the wall clock
+	// counts the time other programs ran.
+	Elapsed *time.Duration
 	// Out receives the prompt and the generated characters, then a newline
 	// when the text does not end with one.
 	Out io.Writer
@@ -160,60 +172,121 @@ func sampleInterp[T kernels.Float](p *ir.Program, opt SampleOptions) error {
 		return err
 	}
 	x, y := m.InputTensors()[0].I64, m.OutputTensor("out")
-	return generate(s, func(ids []int64) ([]T, error) {
+	full := func(ids []int64) ([]T, error) {
 		copy(x, ids)
 		if err := m.Run(1); err != nil {
 			return nil, err
 		}
 		return y, nil
-	})
+	}
+	var step stepFunc[T]
+	if p.Step != nil && !opt.NoCache {
+		sm, err := interp.New(p.Step, store, 0)
+		if err != nil {
+			return err
+		}
+		tok, pos, ys := store.I64[passes.StepToken], store.I64[passes.StepPos], sm.OutputTensor("out")
+		step = func(id int64, at int) ([]T, error) {
+			tok[0] = id
+			if pos != nil { // a model that does not use the positions has none
+				pos[0] = int64(at)
+			}
+			if err := sm.Run(1); err != nil {
+				return nil, err
+			}
+			return ys, nil
+		}
+	}
+	return generate(s, full, step)
 }
+
+// stepFunc runs a step graph (ir.Program.Step): it feeds id at position
+// pos and returns the scores [C] of that position.
+type stepFunc[T kernels.Float] func(id int64, pos int) ([]T, error)
 
 // SampleCompiled samples as Sample does with the forward pass of generated
 // code: forward computes the scores of one row of ids into out, the model's
-// weights already loaded from opt.Weights.
-func SampleCompiled[T kernels.Float](p *ir.Program, forward func(out []T, ids []int64) error, opt SampleOptions) error {
+// weights already loaded from opt.Weights. step, when not nil, is the
+// generated Step method (the step graph, ir.Program.Step): it feeds id at
+// position pos and writes that position's scores into out.
+func SampleCompiled[T kernels.Float](p *ir.Program, forward func(out []T, ids []int64) error, step func(out []T, id int64, pos int) error, opt SampleOptions) error {
 	s, err := prepareSample(p, opt)
 	if err != nil {
 		return err
 	}
 	out := make([]T, s.ctx*s.cls)
+	var sf stepFunc[T]
+	if step != nil && !opt.NoCache {
+		ys := make([]T, s.cls)
+		sf = func(id int64, pos int) ([]T, error) { return ys, step(ys, id, pos) }
+	}
 	return generate(s, func(ids []int64) ([]T, error) {
 		return out, forward(out, ids)
-	})
+	}, sf)
 }
 
 // generate runs the sampling loop of s over forward, which returns the
-// scores [T, C] of one row of T ids. It allocates nothing per character.
-func generate[T kernels.Float](s *sampling, forward func(ids []int64) ([]T, error)) error {
+// scores [T, C] of one row of T ids, and step, when not nil, the step graph
+// with its KV cache. It allocates nothing per character.
+//
+// While the window holds every id so far (at most T), the step graph
+// feeds each id once, at its position, and the scores of the last are
+// those forward gives at that position. Once the window slides, every id
+// in it moves to a new position, so every key and value changes (the
+// position embedding enters each): each character then runs forward over
+// the window, as without a cache.
+func generate[T kernels.Float](s *sampling, forward func(ids []int64) ([]T, error), step stepFunc[T]) error {
 	w := bufio.NewWriter(s.opt.Out)
 	w.WriteString(s.opt.Prompt)
 	last, _ := utf8.DecodeLastRuneInString(s.opt.Prompt)
 	rng := rand.New(rand.NewPCG(s.opt.Seed, 0))
 	window := make([]int64, 0, s.ctx) // the last T ids
+	slid := false                     // whether the window dropped an id
 	for _, id := range s.start {
+		slid = len(window) == s.ctx || slid
 		window = slide(window, id, s.ctx)
 	}
 	row := make([]int64, s.ctx)
 	probs := make([]float64, len(s.vocab))
 	sorted := make([]float64, len(s.vocab))
-	for step := range s.opt.Tokens {
-		n := copy(row, window)
-		clear(row[n:])
-		y, err := forward(row)
-		if err != nil {
-			w.Flush()
-			return fmt.Errorf("character %d: %w", step+1, err)
+	fed := 0 // the ids of the window in the step graph's cache
+	begin := cpuTime()
+	for char := range s.opt.Tokens {
+		n := len(window)
+		var logits []T
+		if step != nil && !slid {
+			var y []T
+			var err error
+			for ; fed < n && err == nil; fed++ {
+				y, err = step(window[fed], fed)
+			}
+			if err != nil {
+				w.Flush()
+				return fmt.Errorf("character %d: %w", char+1, err)
+			}
+			logits = y[:len(s.vocab)]
+		} else {
+			copy(row, window)
+			clear(row[n:])
+			y, err := forward(row)
+			if err != nil {
+				w.Flush()
+				return fmt.Errorf("character %d: %w", char+1, err)
+			}
+			logits = y[(n-1)*s.cls : (n-1)*s.cls+len(s.vocab)]
 		}
-		logits := y[(n-1)*s.cls : (n-1)*s.cls+len(s.vocab)]
 		id, err := pick(logits, probs, sorted, s.opt.Temperature, s.opt.TopK, rng)
 		if err != nil {
 			w.Flush()
-			return fmt.Errorf("character %d: %w", step+1, err)
+			return fmt.Errorf("character %d: %w", char+1, err)
 		}
 		last = s.vocab[id]
 		w.WriteRune(last)
+		slid = len(window) == s.ctx || slid
 		window = slide(window, int64(id), s.ctx)
+	}
+	if s.opt.Elapsed != nil {
+		*s.opt.Elapsed = cpuTime() - begin
 	}
 	if w.Buffered() > 0 && last != '\n' {
 		w.WriteByte('\n')

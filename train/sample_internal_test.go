@@ -78,36 +78,61 @@ func TestGenerateWindow(t *testing.T) {
 		start  []int64
 		rows   [][]int64
 		want   string
+		// With a step graph: the steps (id, position) fed, and how many
+		// of the last rows still run the whole forward pass.
+		steps [][2]int64
+		full  int
 	}{
 		// The fake model always scores the id after the last one highest.
-		{"ab", []int64{1, 2}, [][]int64{{1, 2, 0}, {1, 2, 0}, {2, 0, 1}, {0, 1, 2}}, "ab\nab\n"},
-		{"", []int64{0}, [][]int64{{0, 0, 0}, {0, 1, 0}, {0, 1, 2}}, "ab\n"},
-		{"abab", []int64{1, 2, 1, 2}, [][]int64{{2, 1, 2}}, "abab\n"},
+		{"ab", []int64{1, 2}, [][]int64{{1, 2, 0}, {1, 2, 0}, {2, 0, 1}, {0, 1, 2}}, "ab\nab\n", [][2]int64{{1, 0}, {2, 1}, {0, 2}}, 2},
+		{"", []int64{0}, [][]int64{{0, 0, 0}, {0, 1, 0}, {0, 1, 2}}, "ab\n", [][2]int64{{0, 0}, {1, 1}, {2, 2}}, 0},
+		// A prompt longer than the context has slid already.
+		{"abab", []int64{1, 2, 1, 2}, [][]int64{{2, 1, 2}}, "abab\n", nil, 1},
 		// Text that does not end with a newline gets one.
-		{"b", []int64{2}, [][]int64{{2, 0, 0}}, "b\n"},
-		{"b", []int64{2}, nil, "b\n"},
+		{"b", []int64{2}, [][]int64{{2, 0, 0}}, "b\n", [][2]int64{{2, 0}}, 0},
+		{"b", []int64{2}, nil, "b\n", nil, 0},
 	} {
-		s := &sampling{ctx: ctx, cls: 3, vocab: vocab, start: c.start}
-		var out strings.Builder
-		s.opt = SampleOptions{Prompt: c.prompt, Tokens: len(c.rows), Out: &out}
-		var rows [][]int64
-		y := make([]float32, ctx*3)
-		err := generate(s, func(ids []int64) ([]float32, error) {
-			rows = append(rows, slices.Clone(ids))
-			clear(y)
-			for p := range ctx {
-				y[p*3+int((ids[p]+1)%3)] = 10
+		for _, cached := range []bool{false, true} {
+			s := &sampling{ctx: ctx, cls: 3, vocab: vocab, start: c.start}
+			var out strings.Builder
+			s.opt = SampleOptions{Prompt: c.prompt, Tokens: len(c.rows), Out: &out}
+			var rows [][]int64
+			var steps [][2]int64
+			y := make([]float32, ctx*3)
+			var step stepFunc[float32]
+			if cached {
+				ys := make([]float32, 3)
+				step = func(id int64, pos int) ([]float32, error) {
+					steps = append(steps, [2]int64{id, int64(pos)})
+					clear(ys)
+					ys[(id+1)%3] = 10
+					return ys, nil
+				}
 			}
-			return y, nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.EqualFunc(rows, c.rows, slices.Equal) {
-			t.Errorf("prompt %q: rows %v, want %v", c.prompt, rows, c.rows)
-		}
-		if out.String() != c.want {
-			t.Errorf("prompt %q: printed %q, want %q", c.prompt, out.String(), c.want)
+			err := generate(s, func(ids []int64) ([]float32, error) {
+				rows = append(rows, slices.Clone(ids))
+				clear(y)
+				for p := range ctx {
+					y[p*3+int((ids[p]+1)%3)] = 10
+				}
+				return y, nil
+			}, step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := c.rows
+			if cached {
+				want = c.rows[len(c.rows)-c.full:]
+				if !slices.Equal(steps, c.steps) {
+					t.Errorf("prompt %q: steps %v, want %v", c.prompt, steps, c.steps)
+				}
+			}
+			if !slices.EqualFunc(rows, want, slices.Equal) {
+				t.Errorf("prompt %q, cached %v: rows %v, want %v", c.prompt, cached, rows, want)
+			}
+			if out.String() != c.want {
+				t.Errorf("prompt %q, cached %v: printed %q, want %q", c.prompt, cached, out.String(), c.want)
+			}
 		}
 	}
 }
@@ -120,7 +145,7 @@ func TestGenerateAllocs(t *testing.T) {
 		s := &sampling{ctx: 2, cls: 3, vocab: []rune("xyz"), start: []int64{1}}
 		s.opt = SampleOptions{Tokens: tokens, Temperature: 1, TopK: 2, Out: io.Discard}
 		return testing.AllocsPerRun(20, func() {
-			if err := generate(s, func([]int64) ([]float32, error) { return y, nil }); err != nil {
+			if err := generate(s, func([]int64) ([]float32, error) { return y, nil }, nil); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -91,6 +91,9 @@ func runBuild(e *cmdEnv, args []string) int {
 		return exitRuntime
 	}
 	what := "forward pass"
+	if p.Step != nil {
+		what += ", Step with a KV cache"
+	}
 	if v.train {
 		what += " and training step"
 	}

@@ -1,0 +1,87 @@
+package kernels
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+// TestAttentionStep: the attention of the query of position pos over the
+// rows up to it is row pos of causal Attention (to rounding: a product of
+// one row sums in its own order), whatever the rows past pos hold.
+func TestAttentionStep(t *testing.T) { both(t, testAttentionStep[float32], testAttentionStep[float64]) }
+
+func testAttentionStep[T Float](t *testing.T) {
+	rng := newRNG()
+	const count, s, e, ev = 3, 7, 5, 4
+	q := randSlice[T](rng, count*s*e, -1, 1)
+	k := randSlice[T](rng, count*s*e, -1, 1)
+	v := randSlice[T](rng, count*s*ev, -1, 1)
+	want, p := make([]T, count*s*ev), make([]T, count*s*s)
+	Attention(want, p, q, k, v, count, s, s, e, ev, true)
+	for pos := range s {
+		qr := make([]T, count*e)
+		for i := range count {
+			copy(qr[i*e:], q[(i*s+pos)*e:(i*s+pos+1)*e])
+		}
+		// Rows past pos hold garbage: weighted by 0, they change nothing.
+		kc, vc := slices.Clone(k), slices.Clone(v)
+		for i := range count {
+			for r := pos + 1; r < s; r++ {
+				for j := range e {
+					kc[(i*s+r)*e+j] = 1e3
+				}
+				for j := range ev {
+					vc[(i*s+r)*ev+j] = -7
+				}
+			}
+		}
+		out, ps := make([]T, count*ev), make([]T, count*s)
+		AttentionStep(out, ps, qr, kc, vc, []int64{int64(pos)}, count, s, e, ev)
+		for i := range count {
+			for j := range ev {
+				got, w := float64(out[i*ev+j]), float64(want[(i*s+pos)*ev+j])
+				if math.Abs(got-w) > 1e-5 {
+					t.Fatalf("pos %d, index %d, column %d: %v, want %v", pos, i, j, got, w)
+				}
+			}
+			for j := pos + 1; j < s; j++ {
+				if ps[i*s+j] != 0 {
+					t.Fatalf("pos %d: probability of later row %d is %v", pos, j, ps[i*s+j])
+				}
+			}
+		}
+	}
+}
+
+// TestKVCacheWrite: the row at pos is replaced, the others copied, and at
+// position 0 cleared; a position outside the cache panics.
+func TestKVCacheWrite(t *testing.T) {
+	const count, s, e = 2, 3, 2
+	cache := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	x := []float32{-1, -2, -3, -4}
+	out := make([]float32, len(cache))
+	KVCacheWrite(out, cache, x, []int64{1}, count, s, e)
+	if want := []float32{1, 2, -1, -2, 5, 6, 7, 8, -3, -4, 11, 12}; !slices.Equal(out, want) {
+		t.Errorf("pos 1: %v, want %v", out, want)
+	}
+	KVCacheWrite(out, cache, x, []int64{0}, count, s, e)
+	if want := []float32{-1, -2, 0, 0, 0, 0, -3, -4, 0, 0, 0, 0}; !slices.Equal(out, want) {
+		t.Errorf("pos 0: %v, want %v", out, want)
+	}
+	for _, pos := range []int64{-1, s} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("position %d: no panic", pos)
+				}
+			}()
+			KVCacheWrite(out, cache, x, []int64{pos}, count, s, e)
+		}()
+	}
+	if a := testing.AllocsPerRun(10, func() {
+		KVCacheWrite(out, cache, x, []int64{2}, count, s, e)
+	}); a != 0 {
+		t.Errorf("KVCacheWrite allocates %v times", a)
+	}
+}
