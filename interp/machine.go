@@ -411,3 +411,13 @@ func (m *Machine[T]) anomaly(n int, output string) error {
 
 // isFinite reports whether every element of x is finite.
 func isFinite[T kernels.Float](x []T) bool { return kernels.AllFinite(x) }
+
+// OutputTensorOf returns the buffer of the output named name, of any
+// element type, sized for the largest batch; the zero Tensor if there is
+// no such output.
+func (m *Machine[T]) OutputTensorOf(name string) Tensor[T] {
+	if v := m.g.Output(name); v != nil {
+		return m.tensorOf(v)
+	}
+	return Tensor[T]{}
+}
