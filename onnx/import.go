@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -54,9 +55,14 @@ func Import(m *Model, opt Options) (res *Imported, err error) {
 		file = "model.onnx"
 	}
 	gp := m.Proto.Graph
-	name := "onnx"
-	if n := ident(gp.GetName()); n != "" {
-		name = n
+	// The model is named after its file (mlp.onnx: mlp), as a .nn
+	// model after its declaration; else after the graph.
+	name := ident(strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)))
+	if name == "" || m.Path == "" {
+		name = ident(gp.GetName())
+	}
+	if name == "" {
+		name = "onnx"
 	}
 	im := &importer{m: m, opt: opt, file: file, b: ir.NewBuilder(name+".forward", file),
 		vals: map[string]*ir.Value{}, consts: map[string]*Tensor{}, inits: map[string]bool{},

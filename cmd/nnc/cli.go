@@ -165,6 +165,8 @@ type flagVals struct {
 	pkg     string
 	weights string
 	input   string
+	inputs  []string // every --input, for .npy arrays NAME=file.npy
+	outputs []string // every --output NAME=file.npy
 	quiet   bool
 	plot    string
 	cpuprof string
@@ -242,7 +244,15 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 	case "predict":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to predict with (required)")
-		fs.StringVar(&v.input, "input", "", "the rows to predict on: a CSV file whose every column is a feature, or an IDX file of images (required)")
+		fs.Func("input", "the rows to predict on: a CSV file whose every column is a feature, an IDX file of images, or a NumPy array (.npy; NAME=file.npy once per input of a model with several) (required)", func(s string) error {
+			v.input = s
+			v.inputs = append(v.inputs, s)
+			return nil
+		})
+		fs.Func("output", "write the outputs as a NumPy array (.npy; NAME=file.npy once per output of a model with several) instead of printing them", func(s string) error {
+			v.outputs = append(v.outputs, s)
+			return nil
+		})
 		fs.IntVar(&v.batch, "batch", 0, "rows per forward pass (default 256)")
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
 	case "build":
