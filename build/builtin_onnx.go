@@ -220,6 +220,31 @@ func onnxBuiltins() []*builtinKind {
 			return c.op(ir.OpGather, ir.Attrs{{Key: "axis", Val: c.args.int("axis")}}, xs...)
 		}),
 		{name: "expand", raw: true, apply: builtinExpand},
+		onnxTensors("conv", 2, 3, []argSpec{{name: "strides", kind: argInts}, {name: "pads", kind: argInts}, {name: "dilations", kind: argInts},
+			{name: "group", kind: argSize, def: intConst(1)}}, func(c *builtinCall, xs []*ir.Value) (operand, bool) {
+			attrs := append(c.intsAttrs("strides", "pads", "dilations"), ir.Attr{Key: "group", Val: c.args.int("group")})
+			return c.op(ir.OpConv, attrs, xs...)
+		}),
+		{name: "max_pool", args: poolArgs(argSpec{name: "dilations", kind: argInts}), apply: func(c *builtinCall) (operand, bool) {
+			return c.op(ir.OpMaxPool, c.intsAttrs("kernel_shape", "strides", "pads", "dilations"), c.x.v)
+		}},
+		{name: "average_pool", args: poolArgs(argSpec{name: "count_include_pad", kind: argCount, def: intConst(0)}), apply: func(c *builtinCall) (operand, bool) {
+			attrs := append(c.intsAttrs("kernel_shape", "strides", "pads"), ir.Attr{Key: "count_include_pad", Val: c.args.int("count_include_pad")})
+			return c.op(ir.OpAveragePool, attrs, c.x.v)
+		}},
+		// global_average_pool(x): the mean over every spatial dimension,
+		// kept as 1 (ONNX's GlobalAveragePool is this ReduceMean).
+		{name: "global_average_pool", apply: func(c *builtinCall) (operand, bool) {
+			var axes []int
+			for i := 2; i < c.x.v.Type.Shape.Rank(); i++ {
+				axes = append(axes, i)
+			}
+			if len(axes) == 0 {
+				c.in.b.errs.Errorf(c.pos, "%s: global_average_pool needs [N, C, D...], %s is %s", c.text, c.x.text, c.sc.shape(c.x.v.Type.Shape))
+				return operand{}, false
+			}
+			return c.op(ir.OpReduceMean, ir.Attrs{{Key: "axes", Val: axes}}, c.x.v)
+		}},
 		{name: "tile", args: []argSpec{{name: "repeats", kind: argInts, required: true}}, apply: func(c *builtinCall) (operand, bool) {
 			return c.op(ir.OpTile, c.intsAttrs("repeats"), c.x.v)
 		}},
@@ -235,6 +260,10 @@ func onnxBuiltins() []*builtinKind {
 				return c.op(ir.OpPad, attrs, c.x.v)
 			}},
 	}
+}
+
+func poolArgs(last argSpec) []argSpec {
+	return []argSpec{{name: "kernel_shape", kind: argInts, required: true}, {name: "strides", kind: argInts}, {name: "pads", kind: argInts}, last}
 }
 
 // builtinExpand is expand(x, d1, d2, ...): x broadcast with the shape

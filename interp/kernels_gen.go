@@ -244,6 +244,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.Conv2dBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.floats(n), a7.conv(n))
 		}, nil
+	case "ConvND":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
+		return func(n int) {
+			kernels.ConvND(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.dim.At(n), a6.shape(n))
+		}, nil
 	case "Copy":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Copy(a0.floats(n), a1.floats(n)) }, nil
@@ -480,6 +485,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.PadI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.shape(n), a5.dim.At(n), a6.float)
 		}, nil
+	case "PoolND":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.PoolND(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.shape(n), a4.dim.At(n)) }, nil
 	case "Reciprocal":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Reciprocal(a0.floats(n), a1.floats(n)) }, nil
@@ -687,6 +695,7 @@ var kernelSigs = map[string]string{
 	"ConcatIntoI64":           "LLnnnnn",
 	"Conv2d":                  "FFFFFC",
 	"Conv2dBackward":          "FFFFFFFC",
+	"ConvND":                  "FFFFFnS",
 	"Copy":                    "FF",
 	"CopyI64":                 "LL",
 	"CopyScale":               "FFF",
@@ -751,6 +760,7 @@ var kernelSigs = map[string]string{
 	"Not":                     "BB",
 	"Pad":                     "FSFSSnx",
 	"PadI64":                  "LSLSSnx",
+	"PoolND":                  "FFnSn",
 	"Reciprocal":              "FF",
 	"ReciprocalBackward":      "FFFxx",
 	"ReduceBackward":          "FSFnb",

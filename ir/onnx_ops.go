@@ -628,7 +628,7 @@ func init() {
 	// and the grad pass reports that it cannot train through them.
 	opTable[OpSlice].VJP = vjpSlice
 	// Not yet differentiated: the grad pass says so at the user's line.
-	for _, op := range []Op{OpMin, OpMax, OpReduceMax, OpGather, OpTile} {
+	for _, op := range []Op{OpMin, OpMax, OpReduceMax, OpGather, OpTile, OpConv, OpMaxPool, OpAveragePool} {
 		opTable[op].VJP = func(*Graph, *Value, *Value) []*Value { return nil }
 	}
 	opTable[OpWhere].VJP = vjpWhere
@@ -677,4 +677,140 @@ func vjpPow(g *Graph, v, dy *Value) []*Value {
 	da := g.NewValue(OpMul, nil, v.Pos, dy, g.NewValue(OpMul, nil, v.Pos, b, g.NewValue(OpPow, nil, v.Pos, a, bm1)))
 	db := g.NewValue(OpMul, nil, v.Pos, dy, g.NewValue(OpMul, nil, v.Pos, v, g.NewValue(OpLog, nil, v.Pos, a)))
 	return []*Value{reduce(g, v, da, a), reduce(g, v, db, b)}
+}
+
+// windowGeom is the geometry of a convolution or pooling over x with
+// kernel sizes ks, in the []int form kernels.ConvND and PoolND take, and
+// the output's spatial sizes.
+func windowGeom(x Shape, m, group int, ks []int, attrs Attrs) (geom []int, out []int, err error) {
+	r := x.Rank() - 2
+	if r < 1 || r > 3 {
+		return nil, nil, shapeErr(ShapeRank, 0, "%s: needs [N, C, D...] with 1 to 3 spatial dimensions", x)
+	}
+	for _, d := range x[1:] {
+		if d == Batch {
+			return nil, nil, shapeErr(ShapeBatchAxis, 0, "%s: only the first dimension can be the batch", x)
+		}
+	}
+	list := func(name string, def, n int) ([]int, error) {
+		l := attrs.Ints(name)
+		if len(l) == 0 {
+			l = make([]int, n)
+			for i := range l {
+				l[i] = def
+			}
+		}
+		if len(l) != n {
+			return nil, fmt.Errorf("%s %v: needs %d entries for %s", name, attrs.Ints(name), n, x)
+		}
+		return l, nil
+	}
+	strides, err := list("strides", 1, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	pads, err := list("pads", 0, 2*r)
+	if err != nil {
+		return nil, nil, err
+	}
+	dils, err := list("dilations", 1, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(ks) != r {
+		return nil, nil, fmt.Errorf("kernel %v for %s: needs %d sizes", ks, x, r)
+	}
+	out = make([]int, r)
+	for i := range r {
+		if strides[i] < 1 || dils[i] < 1 || ks[i] < 1 || pads[i] < 0 || pads[r+i] < 0 {
+			return nil, nil, fmt.Errorf("kernel %v, strides %v, pads %v, dilations %v: sizes, strides and dilations must be positive, pads not negative", ks, strides, pads, dils)
+		}
+		span := x[2+i] + pads[i] + pads[r+i] - dils[i]*(ks[i]-1) - 1
+		if span < 0 {
+			return nil, nil, shapeErr(ShapeWindow, 0, "window %v larger than the padded input %s", ks, x)
+		}
+		out[i] = span/strides[i] + 1
+	}
+	geom = append([]int{r, x[1], m, group}, x[2:]...)
+	geom = append(append(append(append(append(geom, ks...), out...), strides...), pads[:r]...), dils...)
+	return geom, out, nil
+}
+
+func convNDShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	if err := sameDType(args); err != nil {
+		return Type{}, err
+	}
+	if !args[0].DType.IsFloat() {
+		return Type{}, shapeErr(ShapeDType, 0, "conv of %s: needs floats", args[0])
+	}
+	x, w := args[0].Shape, args[1].Shape
+	g := attrs.Int("group", 1)
+	if w.Rank() != x.Rank() || w.HasBatch() || g < 1 || x.Rank() < 3 || x[1]%g != 0 || w[0]%g != 0 || w[1]*g != x[1] {
+		return Type{}, shapeErr(ShapeMismatch, 1, "conv of %s with weight %s in %d groups: needs [N, C, D...] and [M, C/group, K...] with M a multiple of group", x, w, g)
+	}
+	if len(args) == 3 && !args[2].Shape.Equal(Shape{w[0]}) {
+		return Type{}, shapeErr(ShapeMismatch, 2, "conv bias %s does not match weight %s", args[2].Shape, w)
+	}
+	_, out, err := windowGeom(x, w[0], g, w[2:], attrs)
+	if err != nil {
+		return Type{}, err
+	}
+	return Type{DType: args[0].DType, Shape: append(Shape{x[0], w[0]}, out...)}, nil
+}
+
+func convGeomOf(v *Value) []int {
+	x, w := v.Args[0].Type.Shape, v.Args[1].Type.Shape
+	geom, _, _ := windowGeom(x, w[0], v.AttrInt("group"), w[2:], v.Attrs)
+	return geom
+}
+
+// batchOf is the first dimension of x as a Dim.
+func batchOf(x Shape) Dim {
+	if x[0] == Batch {
+		return batchN
+	}
+	return Dim{C: x[0]}
+}
+
+func scratchConvND(_ *Graph, v *Value) []Scratch {
+	geom := convGeomOf(v)
+	r := geom[0]
+	k, o := 1, 1
+	for i := range r {
+		k *= geom[4+r+i]
+		o *= geom[4+2*r+i]
+	}
+	return []Scratch{{Type: Type{DType: v.Type.DType, Shape: Shape{geom[1] / geom[3] * k * o}}}}
+}
+
+func lowerConvND(_ *Graph, v *Value) []Call {
+	return []Call{call("ConvND", buf(v), buf(v.Args[0]), buf(v.Args[1]), optArg(v, 2), scratch(v, 0), dim(batchOf(v.Args[0].Type.Shape)), intList(convGeomOf(v)))}
+}
+
+func poolNDShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	x := args[0].Shape
+	if !args[0].DType.IsFloat() {
+		return Type{}, shapeErr(ShapeDType, 0, "pooling of %s: needs floats", args[0])
+	}
+	if c := attrs.Int("count_include_pad", 0); c != 0 && c != 1 {
+		return Type{}, fmt.Errorf("count_include_pad must be 0 or 1, not %d", c)
+	}
+	if x.Rank() < 3 {
+		return Type{}, shapeErr(ShapeRank, 0, "pooling of %s: needs [N, C, D...]", x)
+	}
+	_, out, err := windowGeom(x, x[1], 1, attrs.Ints("kernel_shape"), attrs)
+	if err != nil {
+		return Type{}, err
+	}
+	return Type{DType: args[0].DType, Shape: append(Shape{x[0], x[1]}, out...)}, nil
+}
+
+func lowerPoolND(_ *Graph, v *Value) []Call {
+	x := v.Args[0].Type.Shape
+	geom, _, _ := windowGeom(x, x[1], 1, v.AttrInts("kernel_shape"), v.Attrs)
+	mode := 0 // kernels.PoolMax
+	if v.Op == OpAveragePool {
+		mode = 1 + v.AttrInt("count_include_pad")
+	}
+	return []Call{call("PoolND", buf(v), buf(v.Args[0]), dim(batchOf(x)), intList(geom), num(mode))}
 }

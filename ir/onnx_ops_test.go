@@ -72,6 +72,15 @@ func TestOnnxShapes(t *testing.T) {
 		{op: OpPad, attrs: Attrs{{"pads", []int{0, 4, 0, 0}}, {"mode", "reflect"}}, args: []Type{f(N, 4)}, err: "smaller than its dimension"},
 		{op: OpPad, attrs: Attrs{{"pads", []int{1, 0, 0, 0}}}, args: []Type{f(N, 4)}, err: "along the batch dimension"},
 		{op: OpPad, attrs: Attrs{{"pads", []int{0, 0}}, {"mode", "wrap"}}, args: []Type{f(4)}, err: `mode "wrap"`},
+		{op: OpConv, attrs: Attrs{{"strides", []int{2}}, {"pads", []int{1, 2}}}, args: []Type{f(N, 3, 9), f(4, 3, 3), f(4)}, want: f(N, 4, 5)},
+		{op: OpConv, attrs: Attrs{{"group", 3}, {"dilations", []int{2, 1}}}, args: []Type{f(N, 3, 7, 5), f(6, 1, 3, 3)}, want: f(N, 6, 3, 3)},
+		{op: OpConv, attrs: Attrs{{"group", 2}}, args: []Type{f(N, 3, 7, 5), f(6, 1, 3, 3)}, err: "in 2 groups"},
+		{op: OpConv, args: []Type{f(N, 3, 2, 5), f(6, 3, 3, 3)}, err: "larger than the padded input"},
+		{op: OpConv, attrs: Attrs{{"pads", []int{1, 1}}}, args: []Type{f(N, 3, 4, 5), f(6, 3, 3, 3)}, err: "pads [1 1]: needs 4 entries"},
+		{op: OpConv, args: []Type{f(N, 3, 4, 5), f(6, 3, 3, 3), f(5)}, err: "bias [5] does not match"},
+		{op: OpMaxPool, attrs: Attrs{{"kernel_shape", []int{2, 2, 2}}, {"strides", []int{2, 2, 2}}}, args: []Type{f(N, 2, 4, 5, 6)}, want: f(N, 2, 2, 2, 3)},
+		{op: OpAveragePool, attrs: Attrs{{"kernel_shape", []int{3}}, {"count_include_pad", 2}}, args: []Type{f(N, 2, 4)}, err: "count_include_pad must be 0 or 1"},
+		{op: OpAveragePool, attrs: Attrs{{"kernel_shape", []int{3}}}, args: []Type{f(N, 4)}, err: "needs [N, C, D...]"},
 	} {
 		b := NewBuilder("g", "f")
 		var args []*Value

@@ -206,6 +206,12 @@ const (
 	OpExpand // to the declared shape: x broadcast to it (the importer computes ONNX's broadcast of x and shape)
 	OpTile   // {repeats}: x repeated along each dimension
 	OpPad    // {pads, mode, value}: pads = [begin_0, ..., begin_r-1, end_0, ..., end_r-1], negative to crop; mode "constant", "reflect" or "edge"
+	// Convolution and pooling over 1 to 3 spatial dimensions, of floats;
+	// lists left empty take ONNX's defaults (strides and dilations 1,
+	// pads 0). Conv2d stays the fast, trainable 2-D form.
+	OpConv        // {strides, pads, dilations, group} x [N, C, D...], w [M, C/group, K...] [, b [M]]
+	OpMaxPool     // {kernel_shape, strides, pads, dilations}
+	OpAveragePool // {kernel_shape, strides, pads, count_include_pad}
 
 	numOps
 )
@@ -345,6 +351,10 @@ var opTable = [numOps]OpInfo{
 	OpExpand: {Name: "Expand", Arity: 1, Declared: true, Shape: expandShape, Lower: lowerExpand},
 	OpTile:   {Name: "Tile", Arity: 1, Shape: tileShape, Lower: lowerTile, Attrs: []AttrSpec{need("repeats", []int{})}},
 	OpPad:    {Name: "Pad", Arity: 1, Shape: padShape, Lower: lowerPad, Attrs: []AttrSpec{need("pads", []int{}), attr("mode", "constant"), attr("value", 0.0)}},
+
+	OpConv:        {Name: "Conv", Arity: 3, MinArity: 2, Shape: convNDShape, Lower: lowerConvND, Scratch: scratchConvND, Attrs: []AttrSpec{attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{}), attr("group", 1)}},
+	OpMaxPool:     {Name: "MaxPool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{})}},
+	OpAveragePool: {Name: "AveragePool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("count_include_pad", 0)}},
 }
 
 // Info returns op's row of the op table.
