@@ -115,6 +115,10 @@ func (m *Machine[T]) alloc(v *ir.Value, size int) error {
 		m.bufs[v.ID] = t
 		return nil
 	case ir.OpConst:
+		if v.Type.DType == ir.I64 { // an integer constant of the ONNX ops (issue 13)
+			m.bufs[v.ID] = tensor[T]{i64: []int64{int64(v.AttrFloat("value"))}, t: v.Type}
+			return nil
+		}
 		m.bufs[v.ID] = tensor[T]{f: []T{T(v.AttrFloat("value"))}, t: v.Type}
 		return nil
 	}

@@ -43,6 +43,10 @@ const (
 	OpdPoolShape
 	// OpdRNG is the back end's random generator (dropout masks).
 	OpdRNG
+	// OpdInts is a constant list of integers, Dims (none of them a
+	// multiple of the batch), as an []int: Slice's starts and steps, Pad's
+	// pads.
+	OpdInts
 )
 
 // The fields of the struct operands, in order.
@@ -119,6 +123,15 @@ func dim(d Dim) Operand               { return Operand{Kind: OpdInt, Dim: d} }
 func flt(f float64) Operand           { return Operand{Kind: OpdFloat, Float: f} }
 func flag(b bool) Operand             { return Operand{Kind: OpdBool, Bool: b} }
 func shapeOf(v *Value) Operand        { return Operand{Kind: OpdShape, Value: v} }
+
+// intList is the constant list xs as an []int operand.
+func intList(xs []int) Operand {
+	ds := make([]Dim, len(xs))
+	for i, x := range xs {
+		ds[i] = Dim{C: x}
+	}
+	return Operand{Kind: OpdInts, Dims: ds}
+}
 
 var (
 	none = Operand{Kind: OpdNil}

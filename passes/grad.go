@@ -59,6 +59,11 @@ func grad(g *ir.Graph) error {
 			return &diag.ErrorList{Diags: []*diag.Diagnostic{{Pos: v.Pos, Msg: fmt.Sprintf("cannot train through %s: its gradient is not implemented yet", v.Op)}}}
 		}
 		grads := rule(g, v, dy)
+		if grads == nil {
+			// A rule that covers some uses of its op only (Slice's steps of
+			// 1) returns nil for the others.
+			return &diag.ErrorList{Diags: []*diag.Diagnostic{{Pos: v.Pos, Msg: fmt.Sprintf("cannot train through %s here: its gradient is not implemented for this use yet", v.Op)}}}
+		}
 		for j, a := range v.Args {
 			if j >= len(grads) || grads[j] == nil || !needs[a] {
 				continue
