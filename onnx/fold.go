@@ -36,6 +36,12 @@ var folders = map[string]func(im *importer, in []*Tensor) (*Tensor, error){
 	"Where":           foldWhere,
 	"ConstantOfShape": foldConstantOfShape,
 	"Range":           foldRange,
+	"Size": func(im *importer, in []*Tensor) (*Tensor, error) {
+		return &Tensor{DType: ir.I64, Shape: []int{}, I: []int64{int64(in[0].Elems())}}, nil
+	},
+	"Shape": func(im *importer, in []*Tensor) (*Tensor, error) {
+		return im.shapeOf(ir.Type{DType: in[0].DType, Shape: in[0].Shape})
+	},
 }
 
 func b2f(b bool) float64 {

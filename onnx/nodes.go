@@ -14,7 +14,6 @@ func init() {
 	handlers = map[string]func(im *importer) error{
 		"Identity":           (*importer).identity,
 		"Dropout":            (*importer).dropout,
-		"Cast":               (*importer).cast,
 		"Add":                binaryOp(ir.OpAdd),
 		"Sub":                binaryOp(ir.OpSub),
 		"Mul":                binaryOp(ir.OpMul),
@@ -37,8 +36,6 @@ func init() {
 		"Squeeze":            (*importer).squeeze,
 		"Transpose":          (*importer).transpose,
 		"Gather":             (*importer).gather,
-		"ReduceMean":         reduce(ir.OpMean),
-		"ReduceSum":          reduce(ir.OpSum),
 	}
 }
 
@@ -64,6 +61,14 @@ func (im *importer) importNode() error {
 			return err
 		}
 		return im.setConst(0, t)
+	}
+	if op == "Size" && len(n.Input) == 1 {
+		if v, ok := im.vals[n.Input[0]]; ok {
+			if v.Type.Shape.HasBatch() {
+				return im.notSupported("the size of a batched value (nnc folds it when compiling)")
+			}
+			return im.setConst(0, &Tensor{DType: ir.I64, Shape: []int{}, I: []int64{int64(v.Type.Shape.Elems())}})
+		}
 	}
 	if op == "Shape" && len(n.Input) == 1 {
 		if v, ok := im.vals[n.Input[0]]; ok {
@@ -243,23 +248,6 @@ func (im *importer) dropout() error {
 		}
 	}
 	return im.identity()
-}
-
-func (im *importer) cast() error {
-	to, err := im.attrInt("to", 0)
-	if err != nil {
-		return err
-	}
-	im.attr("saturate")
-	x, err := im.in(0)
-	if err != nil {
-		return err
-	}
-	dt, ok := dtypeOf(int32(to))
-	if !ok || dt != x.Type.DType {
-		return im.notSupported("cast of a run-time %s to %s", x.Type.DType, typeName(int32(to)))
-	}
-	return im.set(0, x)
 }
 
 func binaryOp(op ir.Op) func(im *importer) error {
@@ -549,9 +537,6 @@ func (im *importer) conv() error {
 	if err != nil {
 		return err
 	}
-	if group != 1 {
-		return im.notSupported("group = %d (nnc's Conv2d has one group)", group)
-	}
 	kernel, ok, err := im.attrInts("kernel_shape")
 	if err != nil {
 		return err
@@ -559,12 +544,17 @@ func (im *importer) conv() error {
 	if !ok && w.Type.Shape.Rank() > 2 {
 		kernel = slices.Clone(w.Type.Shape[2:])
 	}
-	if w.Type.Shape.Rank() == 4 && !slices.Equal(kernel, []int(w.Type.Shape[2:])) {
+	if w.Type.Shape.Rank() < 3 || !slices.Equal(kernel, []int(w.Type.Shape[2:])) {
 		return im.errorf("kernel_shape %v disagrees with the weight %s", kernel, w.Type.Shape)
 	}
+	// nnc's Conv2d (which batch norm folds into, and the fuse pass fuses
+	// with relu) when it fits; the N-d Conv otherwise.
 	_, stride, pad, err := im.window(x, kernel)
-	if err != nil {
-		return err
+	if err != nil || group != 1 {
+		if _, nd := err.(*nodeError); err != nil && !nd {
+			return err
+		}
+		return im.convND(x, w, b, group, kernel)
 	}
 	attrs := ir.Attrs{{Key: "stride", Val: stride}, {Key: "padding", Val: pad}}
 	var y *ir.Value
@@ -603,14 +593,8 @@ func (im *importer) maxPool() error {
 		return im.notSupported("storage_order = %d", order)
 	}
 	k, stride, pad, err := im.window(x, kernel)
-	if err != nil {
-		return err
-	}
-	if pad != 0 {
-		return im.notSupported("padding %d (nnc's MaxPool2d pads none)", pad)
-	}
-	if ceil != 0 && (x.Type.Shape[2]-k)%stride != 0 {
-		return im.notSupported("ceil_mode with a window that overhangs the input")
+	if err != nil || pad != 0 || (ceil != 0 && (x.Type.Shape[2]-k)%stride != 0) {
+		return im.maxPoolND(x, kernel)
 	}
 	y, err := im.op(ir.OpMaxPool2d, ir.Attrs{{Key: "kernel", Val: k}, {Key: "stride", Val: stride}}, x)
 	if err != nil {
@@ -651,8 +635,22 @@ func (im *importer) batchNorm() error {
 		}
 		args = append(args, v)
 	}
+	// [N, C, D...] other than [N, C] and [N, C, H, W] as [N, C, D, 1].
+	s := args[0].Type.Shape
+	if r := s.Rank(); r == 3 || r > 4 {
+		d := 1
+		for _, x := range s[2:] {
+			d *= x
+		}
+		if args[0], err = im.reshapeTo(args[0], ir.Shape{s[0], s[1], d, 1}); err != nil {
+			return err
+		}
+	}
 	y, err := im.op(ir.OpBatchNorm, ir.Attrs{{Key: "eps", Val: eps}}, args...)
 	if err != nil {
+		return err
+	}
+	if y, err = im.reshapeTo(y, s); err != nil {
 		return err
 	}
 	return im.set(0, y)
@@ -888,67 +886,16 @@ func (im *importer) gather() error {
 	if err != nil {
 		return err
 	}
-	if axis != 0 || w.Type.Shape.Rank() != 2 || !w.Type.DType.IsFloat() || ids.Type.DType != ir.I64 {
-		return im.notSupported("gather along axis %d of a run-time %s (nnc gathers rows of a 2-D table by i64 ids)", axis, w.Type)
+	if axis != 0 || w.Type.Shape.Rank() != 2 || !w.Type.DType.IsFloat() || ids.Type.DType != ir.I64 || w.Op != ir.OpParam {
+		y, err := im.op(ir.OpGather, ir.Attrs{{Key: "axis", Val: axis}}, w, ids)
+		if err != nil {
+			return err
+		}
+		return im.set(0, y)
 	}
 	y, err := im.op(ir.OpEmbedding, nil, ids, w)
 	if err != nil {
 		return err
 	}
 	return im.set(0, y)
-}
-
-// reduce maps ReduceMean and ReduceSum over one axis, keepdims through a
-// reshape.
-func reduce(op ir.Op) func(im *importer) error {
-	return func(im *importer) error {
-		x, err := im.floatIn(0)
-		if err != nil {
-			return err
-		}
-		keep, err := im.attrInt("keepdims", 1)
-		if err != nil {
-			return err
-		}
-		noop, err := im.attrInt("noop_with_empty_axes", 0)
-		if err != nil {
-			return err
-		}
-		var in []*Tensor
-		if t, ok := im.constIn(1); ok {
-			in = []*Tensor{nil, t}
-		} else if len(im.node.Input) > 1 && im.node.Input[1] != "" {
-			return im.notSupported("axes computed at run time")
-		}
-		opset := 18
-		if op == ir.OpSum {
-			opset = 13
-		}
-		axes, _, err := im.axisList(in, opset)
-		if err != nil {
-			return err
-		}
-		if len(axes) == 0 && noop != 0 {
-			return im.identity()
-		}
-		if len(axes) != 1 {
-			return im.notSupported("a reduction over axes %v (nnc reduces over one axis)", axes)
-		}
-		a, ok := ir.NormAxis(axes[0], x.Type.Shape.Rank())
-		if !ok {
-			return im.errorf("axis %d out of range for %s", axes[0], x.Type.Shape)
-		}
-		y, err := im.op(op, ir.Attrs{{Key: "dim", Val: a}}, x)
-		if err != nil {
-			return err
-		}
-		if keep != 0 {
-			s := slices.Clone(x.Type.Shape)
-			s[a] = 1
-			if y, err = im.reshapeTo(y, s); err != nil {
-				return err
-			}
-		}
-		return im.set(0, y)
-	}
 }

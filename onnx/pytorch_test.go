@@ -13,13 +13,13 @@ import (
 
 // run imports the model at path and runs its forward pass over the
 // arrays, through the interpreter.
-func run(t *testing.T, path string, in map[string]*npy.Array) map[string]*npy.Array {
+func run(t *testing.T, path string, dims map[string]int, in map[string]*npy.Array) map[string]*npy.Array {
 	t.Helper()
 	m, err := onnx.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := onnx.Import(m, onnx.Options{})
+	im, err := onnx.Import(m, onnx.Options{Dims: dims})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,31 +49,16 @@ func TestPyTorch(t *testing.T) {
 	for _, tc := range []struct {
 		name, input string
 		dims        map[string]int
-		// missing is the error of a model that needs an op nnc lacks yet
-		// (the op work of issue 13 adds them): pinned, so that the test
-		// fails, and is updated, the day the model imports.
-		missing string
 	}{
 		{name: "mlp", input: "x"},
 		{name: "cnn", input: "x"},
-		{name: "depthwise", input: "x", missing: "../testdata/onnx/depthwise.onnx: node /dw/Conv (Conv, opset 17): group = 6 (nnc's Conv2d has one group) is not supported"},
+		{name: "depthwise", input: "x"},
 		// The attention of nn.TransformerEncoderLayer reshapes to [T, N·heads, D]:
 		// its batch is fixed (--set N=4).
-		{name: "encoder", input: "ids", dims: map[string]int{"N": 4}, missing: "../testdata/onnx/encoder.onnx: node /layer/self_attn/Slice (Slice, opset 17): nnc folds Slice over constant inputs only, and an input is computed at run time"},
+		{name: "encoder", input: "ids", dims: map[string]int{"N": 4}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := "../testdata/onnx/"
-			if tc.missing != "" {
-				m, err := onnx.Read(dir + tc.name + ".onnx")
-				if err != nil {
-					t.Fatal(err)
-				}
-				_, err = onnx.Import(m, onnx.Options{Dims: tc.dims})
-				if err == nil || err.Error() != tc.missing {
-					t.Fatalf("import error %v, want %s", err, tc.missing)
-				}
-				return
-			}
 			x, err := npy.Read(dir + tc.name + ".in.npy")
 			if err != nil {
 				t.Fatal(err)
@@ -82,7 +67,7 @@ func TestPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := run(t, dir+tc.name+".onnx", map[string]*npy.Array{tc.input: x})["y"]
+			got := run(t, dir+tc.name+".onnx", tc.dims, map[string]*npy.Array{tc.input: x})["y"]
 			if got == nil {
 				t.Fatal("no output y")
 			}
