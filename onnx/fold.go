@@ -195,7 +195,7 @@ func foldBinary(f func(a, b float64) float64) func(im *importer, in []*Tensor) (
 			return nil, im.errorf("shapes %v and %v do not broadcast", a.Shape, b.Shape)
 		}
 		if !checkElems(shape) {
-			return nil, im.errorf("a result of more than %d elements", int64(MaxElems))
+			return nil, im.errorf("a result of more than %d elements", MaxFolded)
 		}
 		dt := a.DType
 		switch im.node.GetOpType() {
@@ -223,10 +223,20 @@ func foldBinary(f func(a, b float64) float64) func(im *importer, in []*Tensor) (
 	}
 }
 
-func checkElems(shape []int) bool {
+// MaxFolded bounds the elements of a tensor computed when compiling:
+// folding is for shapes and small constants, and a hostile file must not
+// make it allocate much.
+const MaxFolded = 1 << 20
+
+// checkElems reports whether a tensor of shape may be computed when
+// compiling.
+func checkElems(shape []int) bool { return checkSize(shape, MaxFolded) }
+
+// checkSize reports whether shape has at most limit elements.
+func checkSize(shape []int, limit int) bool {
 	n := 1
 	for _, d := range shape {
-		if d < 0 || (d > 0 && n > MaxElems/d) {
+		if d < 0 || (d > 0 && n > limit/d) {
 			return false
 		}
 		n *= d
@@ -557,7 +567,7 @@ func foldReshape(im *importer, in []*Tensor) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if slices.Contains(shape, ir.Batch) || !checkElems(shape) {
+	if slices.Contains(shape, ir.Batch) || !checkSize(shape, MaxElems) {
 		return nil, im.errorf("bad shape %v", shape)
 	}
 	out := *in[0]
@@ -731,7 +741,7 @@ func foldRange(im *importer, in []*Tensor) (*Tensor, error) {
 	if n < 0 || math.IsNaN(n) {
 		n = 0
 	}
-	if n > MaxElems {
+	if n > MaxFolded {
 		return nil, im.errorf("too large a result")
 	}
 	out := newTensor(in[0].DType, []int{int(n)})

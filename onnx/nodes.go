@@ -132,8 +132,8 @@ func (im *importer) setConst(i int, t *Tensor) error {
 	if i >= len(im.node.Output) {
 		return im.errorf("has no output %d", i)
 	}
-	if !checkElems(t.Shape) || len(t.Shape) > MaxRank {
-		return im.errorf("a result of more than %d elements", int64(MaxElems))
+	if len(t.Shape) > MaxRank {
+		return im.errorf("a result of more than %d dimensions", MaxRank)
 	}
 	if name := im.node.Output[i]; name != "" {
 		im.consts[name] = t

@@ -385,7 +385,7 @@ func (im *importer) expand() error {
 		return err
 	}
 	shape, ok := broadcastShapes(x.Type.Shape, spec)
-	if !ok || !checkElems(shape) {
+	if !ok || !checkSize(shape, MaxElems) {
 		return im.errorf("cannot expand %s to %v", x.Type.Shape, spec)
 	}
 	if slices.Equal(shape, []int(x.Type.Shape)) {

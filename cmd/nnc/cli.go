@@ -39,7 +39,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd, cleanCmd, versionCmd, helpCmd}
+	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, benchCmd, importCmd, cleanCmd, versionCmd, helpCmd}
 }
 
 var helpCmd = &command{
@@ -202,7 +202,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch c.name {
-	case "check", "ir", "run", "bench", "build", "predict", "eval":
+	case "check", "ir", "run", "bench", "build", "predict", "eval", "import":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
 		fs.Var(&v.set, "set", "override a hyper-parameter, in the layers and the train block alike: --set p=v (repeatable)")
 	}
@@ -255,6 +255,8 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		})
 		fs.IntVar(&v.batch, "batch", 0, "rows per forward pass (default 256)")
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
+	case "import":
+		fs.StringVar(&v.out, "o", "", "the .nn file to write (default: the ONNX file's name with .nn); the weights go beside it as .safetensors")
 	case "build":
 		fs.StringVar(&v.out, "o", "", "the folder to write the package to (default: the package name)")
 		fs.StringVar(&v.pkg, "package", "", "the Go package name (default: the -o folder's name when it is a Go identifier, else one from the file name)")

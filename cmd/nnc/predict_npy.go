@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,7 +40,7 @@ func namedFiles(args []string, names []string, aliases map[string]string, what s
 			}
 			name, file = names[0], a
 		}
-		if n, ok := aliases[name]; ok {
+		if n, ok := aliases[name]; ok && slices.Contains(names, n) {
 			name = n
 		}
 		found := false
