@@ -72,4 +72,3 @@ func runImport(e *cmdEnv, args []string) int {
 	fmt.Fprintf(e.stdout, "wrote %s and %s\n", out, ckpt)
 	return exitOK
 }
-
