@@ -254,37 +254,149 @@ func reduceAxes(op ir.Op, inputFrom int) func(im *importer) error {
 		if err != nil {
 			return err
 		}
-		keep, err := im.attrInt("keepdims", 1)
+		y, err := im.reduce(op, x, inputFrom)
 		if err != nil {
 			return err
 		}
-		noop, err := im.attrInt("noop_with_empty_axes", 0)
+		return im.set(0, y)
+	}
+}
+
+// composite reductions, written with the ops nnc has: before the
+// reduction (pre, on x) and after it (post, on the reduced value).
+func composite(op ir.Op, pre func(im *importer, x *ir.Value) (*ir.Value, error), post func(im *importer, y *ir.Value) (*ir.Value, error)) func(im *importer) error {
+	return func(im *importer) error {
+		x, err := im.floatIn(0)
 		if err != nil {
 			return err
+		}
+		if pre != nil {
+			if x, err = pre(im, x); err != nil {
+				return err
+			}
+		}
+		y, err := im.reduce(op, x, 18)
+		if err != nil {
+			return err
+		}
+		if post != nil {
+			if y, err = post(im, y); err != nil {
+				return err
+			}
+		}
+		return im.set(0, y)
+	}
+}
+
+func init() {
+	square := func(im *importer, x *ir.Value) (*ir.Value, error) { return im.op(ir.OpMul, nil, x, x) }
+	neg := func(im *importer, x *ir.Value) (*ir.Value, error) { return im.op(ir.OpNeg, nil, x) }
+	apply := func(op ir.Op) func(im *importer, x *ir.Value) (*ir.Value, error) {
+		return func(im *importer, x *ir.Value) (*ir.Value, error) { return im.op(op, nil, x) }
+	}
+	handlers["ReduceSumSquare"] = composite(ir.OpReduceSum, square, nil)
+	handlers["ReduceL2"] = composite(ir.OpReduceSum, square, apply(ir.OpSqrt))
+	handlers["ReduceL1"] = composite(ir.OpReduceSum, apply(ir.OpAbs), nil)
+	handlers["ReduceLogSum"] = composite(ir.OpReduceSum, nil, apply(ir.OpLog))
+	handlers["ReduceMin"] = composite(ir.OpReduceMax, neg, neg)
+	handlers["ReduceLogSumExp"] = (*importer).reduceLogSumExp
+	handlers["GlobalMaxPool"] = (*importer).globalMaxPool
+}
+
+// reduceLogSumExp is log(Σ exp(x − m)) + m with m the maximum, as stable
+// as ONNX's reference.
+func (im *importer) reduceLogSumExp() error {
+	x, err := im.floatIn(0)
+	if err != nil {
+		return err
+	}
+	keep, err := im.attrInt("keepdims", 1)
+	if err != nil {
+		return err
+	}
+	m, err := im.reduceKeep(ir.OpReduceMax, x, 18, 1)
+	if err != nil {
+		return err
+	}
+	d, err := im.op(ir.OpSub, nil, x, m)
+	if err != nil {
+		return err
+	}
+	if d, err = im.op(ir.OpExp, nil, d); err != nil {
+		return err
+	}
+	y, err := im.reduceKeep(ir.OpReduceSum, d, 18, keep)
+	if err != nil {
+		return err
+	}
+	if y, err = im.op(ir.OpLog, nil, y); err != nil {
+		return err
+	}
+	if keep == 0 {
+		if m, err = im.reshapeTo(m, y.Type.Shape); err != nil {
+			return err
+		}
+	}
+	if y, err = im.op(ir.OpAdd, nil, y, m); err != nil {
+		return err
+	}
+	return im.set(0, y)
+}
+
+func (im *importer) globalMaxPool() error {
+	x, err := im.floatIn(0)
+	if err != nil {
+		return err
+	}
+	var axes []int
+	for i := 2; i < x.Type.Shape.Rank(); i++ {
+		axes = append(axes, i)
+	}
+	if len(axes) == 0 {
+		return im.errorf("input %s has no spatial dimensions", x.Type.Shape)
+	}
+	y, err := im.op(ir.OpReduceMax, ir.Attrs{{Key: "axes", Val: axes}, {Key: "keepdims", Val: 1}}, x)
+	if err != nil {
+		return err
+	}
+	return im.set(0, y)
+}
+
+// reduce emits reduction op over x with the node's axes and keepdims, or
+// returns x when there are none and noop_with_empty_axes says so.
+func (im *importer) reduce(op ir.Op, x *ir.Value, inputFrom int) (*ir.Value, error) {
+	keep, err := im.attrInt("keepdims", 1)
+	if err != nil {
+		return nil, err
+	}
+	return im.reduceKeep(op, x, inputFrom, keep)
+}
+
+func (im *importer) reduceKeep(op ir.Op, x *ir.Value, inputFrom, keep int) (*ir.Value, error) {
+	{
+		noop, err := im.attrInt("noop_with_empty_axes", 0)
+		if err != nil {
+			return nil, err
 		}
 		var in []*Tensor
 		if t, ok := im.constIn(1); ok {
 			in = []*Tensor{nil, t}
 		} else if len(im.node.Input) > 1 && im.node.Input[1] != "" {
-			return im.notSupported("axes computed at run time")
+			return nil, im.notSupported("axes computed at run time")
 		}
 		axes, _, err := im.axisList(in, inputFrom)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(axes) == 0 {
 			if noop != 0 {
-				return im.identity()
+				return x, nil // no axes: the reduction is the identity
 			}
 			for i := range x.Type.Shape.Rank() {
 				axes = append(axes, i)
 			}
 		}
-		y, err := im.op(op, ir.Attrs{{Key: "axes", Val: axes}, {Key: "keepdims", Val: keep}}, x)
-		if err != nil {
-			return err
-		}
-		return im.set(0, y)
+		return im.op(op, ir.Attrs{{Key: "axes", Val: axes}, {Key: "keepdims", Val: keep}}, x)
 	}
 }
 
