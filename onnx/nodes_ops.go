@@ -25,7 +25,7 @@ func init() {
 	handlers["HardSigmoid"] = unaryAttrs(ir.OpHardSigmoid, "alpha", 0.2, "beta", 0.5)
 	handlers["Clip"] = (*importer).clip
 	handlers["Pow"] = binaryOp(ir.OpPow)
-	handlers["PRelu"] = binaryOp(ir.OpPRelu)
+	handlers["PRelu"] = (*importer).prelu
 	handlers["Min"] = variadic(ir.OpMin, false)
 	handlers["Max"] = variadic(ir.OpMax, false)
 	handlers["Sum"] = variadic(ir.OpAdd, false)
@@ -49,6 +49,34 @@ func init() {
 	handlers["AveragePool"] = (*importer).averagePool
 	handlers["GlobalAveragePool"] = (*importer).globalAveragePool
 	handlers["Split"] = (*importer).split
+}
+
+// prelu: before opset 7 a 1-D slope of one entry per channel applies
+// along axis 1 (the legacy broadcast), as a [C, 1, ...] slope does since.
+func (im *importer) prelu() error {
+	x, err := im.floatIn(0)
+	if err != nil {
+		return err
+	}
+	slope, err := im.floatIn(1)
+	if err != nil {
+		return err
+	}
+	s, r := slope.Type.Shape, x.Type.Shape.Rank()
+	if im.m.Opset < 7 && s.Rank() == 1 && r > 2 && s[0] == x.Type.Shape[1] && s[0] != x.Type.Shape[r-1] {
+		shape := ir.Shape{s[0]}
+		for range r - 2 {
+			shape = append(shape, 1)
+		}
+		if slope, err = im.reshapeTo(slope, shape); err != nil {
+			return err
+		}
+	}
+	y, err := im.op(ir.OpPRelu, nil, x, slope)
+	if err != nil {
+		return err
+	}
+	return im.set(0, y)
 }
 
 func unaryAttrs(op ir.Op, kv ...any) func(im *importer) error {
@@ -820,4 +848,157 @@ func (im *importer) split() error {
 		start += sz
 	}
 	return nil
+}
+
+func init() {
+	handlers["ThresholdedRelu"] = (*importer).thresholdedRelu
+	handlers["Shrink"] = (*importer).shrink
+	handlers["Celu"] = (*importer).celu
+}
+
+// scalar is the constant c of x's element type.
+func (im *importer) scalar(c float64, x *ir.Value) (*ir.Value, error) {
+	v, err := im.b.Const(c, x.Type.DType, im.pos())
+	if err != nil {
+		return nil, im.errorf("%v", err)
+	}
+	return v, nil
+}
+
+// thresholdedRelu is where(x > alpha, x, 0).
+func (im *importer) thresholdedRelu() error {
+	x, err := im.floatIn(0)
+	if err != nil {
+		return err
+	}
+	alpha, err := im.attrFloat("alpha", 1)
+	if err != nil {
+		return err
+	}
+	a, err := im.scalar(alpha, x)
+	if err != nil {
+		return err
+	}
+	zero, err := im.scalar(0, x)
+	if err != nil {
+		return err
+	}
+	c, err := im.op(ir.OpGreater, nil, x, a)
+	if err != nil {
+		return err
+	}
+	y, err := im.op(ir.OpWhere, nil, c, x, zero)
+	if err != nil {
+		return err
+	}
+	return im.set(0, y)
+}
+
+// shrink is where(x < -lambd, x + bias, where(x > lambd, x - bias, 0)).
+func (im *importer) shrink() error {
+	x, err := im.floatIn(0)
+	if err != nil {
+		return err
+	}
+	lambd, err := im.attrFloat("lambd", 0.5)
+	if err != nil {
+		return err
+	}
+	bias, err := im.attrFloat("bias", 0)
+	if err != nil {
+		return err
+	}
+	l, err := im.scalar(lambd, x)
+	if err != nil {
+		return err
+	}
+	nl, err := im.scalar(-lambd, x)
+	if err != nil {
+		return err
+	}
+	b, err := im.scalar(bias, x)
+	if err != nil {
+		return err
+	}
+	zero, err := im.scalar(0, x)
+	if err != nil {
+		return err
+	}
+	hi, err := im.op(ir.OpGreater, nil, x, l)
+	if err != nil {
+		return err
+	}
+	lo, err := im.op(ir.OpLess, nil, x, nl)
+	if err != nil {
+		return err
+	}
+	sub, err := im.op(ir.OpSub, nil, x, b)
+	if err != nil {
+		return err
+	}
+	add, err := im.op(ir.OpAdd, nil, x, b)
+	if err != nil {
+		return err
+	}
+	inner, err := im.op(ir.OpWhere, nil, hi, sub, zero)
+	if err != nil {
+		return err
+	}
+	y, err := im.op(ir.OpWhere, nil, lo, add, inner)
+	if err != nil {
+		return err
+	}
+	return im.set(0, y)
+}
+
+// celu is max(0, x) + min(0, alpha·(exp(x/alpha) − 1)).
+func (im *importer) celu() error {
+	x, err := im.floatIn(0)
+	if err != nil {
+		return err
+	}
+	alpha, err := im.attrFloat("alpha", 1)
+	if err != nil {
+		return err
+	}
+	if alpha == 0 {
+		return im.errorf("alpha is 0")
+	}
+	a, err := im.scalar(alpha, x)
+	if err != nil {
+		return err
+	}
+	one, err := im.scalar(1, x)
+	if err != nil {
+		return err
+	}
+	zero, err := im.scalar(0, x)
+	if err != nil {
+		return err
+	}
+	e, err := im.op(ir.OpDiv, nil, x, a)
+	if err == nil {
+		e, err = im.op(ir.OpExp, nil, e)
+	}
+	if err == nil {
+		e, err = im.op(ir.OpSub, nil, e, one)
+	}
+	if err == nil {
+		e, err = im.op(ir.OpMul, nil, e, a)
+	}
+	if err == nil {
+		e, err = im.op(ir.OpMin, nil, e, zero)
+	}
+	var p *ir.Value
+	if err == nil {
+		p, err = im.op(ir.OpMax, nil, x, zero)
+	}
+	if err != nil {
+		return err
+	}
+	y, err := im.op(ir.OpAdd, nil, p, e)
+	if err != nil {
+		return err
+	}
+	return im.set(0, y)
 }
