@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/nnc-go/nnc/ir"
-	"github.com/nnc-go/nnc/onnx/onnxpb"
 )
 
 // Folding evaluates, when compiling, the nodes whose inputs are all known
@@ -807,5 +806,3 @@ func (im *importer) shapeOf(t ir.Type) (*Tensor, error) {
 	}
 	return out, nil
 }
-
-var _ = onnxpb.AttributeProto_INT

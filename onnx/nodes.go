@@ -665,11 +665,11 @@ func (im *importer) layerNorm() error {
 	if err != nil {
 		return err
 	}
-	stash, err := im.attrInt("stash_type", 1)
-	if err != nil {
+	// stash_type is the statistics' type: nnc computes them in the
+	// model's own.
+	if _, err := im.attrInt("stash_type", 1); err != nil {
 		return err
 	}
-	_ = stash // the statistics' type: nnc computes them in the model's
 	if err := im.onlyOutputs(1); err != nil {
 		return err
 	}

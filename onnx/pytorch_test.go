@@ -4,7 +4,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/npy"
 	"github.com/nnc-go/nnc/onnx"
 	"github.com/nnc-go/nnc/passes"
@@ -96,5 +95,3 @@ func equalShapes(a, b []int) bool {
 	}
 	return true
 }
-
-var _ = ir.Batch
