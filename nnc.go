@@ -40,13 +40,20 @@ type Options struct {
 // the selected model and runs the passes over its graphs. Errors in the
 // model file are a *diag.ErrorList; bad options a *build.UsageError.
 func Compile(filename string, src []byte, opt Options) (*ir.Program, error) {
-	f, err := dsl.Parse(filename, src)
-	if err != nil {
-		return nil, err
-	}
-	p, err := build.Build(f, opt.Options)
-	if err != nil {
-		return nil, err
+	var p *ir.Program
+	if IsONNX(filename) {
+		var err error
+		if p, err = importONNX(filename, src, opt.Options); err != nil {
+			return nil, err
+		}
+	} else {
+		f, err := dsl.Parse(filename, src)
+		if err != nil {
+			return nil, err
+		}
+		if p, err = build.Build(f, opt.Options); err != nil {
+			return nil, err
+		}
 	}
 	if opt.LR != 0 || opt.TrainBatch != 0 {
 		if err := build.OverrideTraining(p, opt.LR, opt.TrainBatch); err != nil {

@@ -135,6 +135,8 @@ func init() {
 		// Attention written out by hand (issue 14).
 		{name: "transpose", args: []argSpec{{name: "d0", required: true}, {name: "d1", required: true}}, apply: builtinTranspose},
 	}
+	// The ONNX op set (issue 13).
+	builtins = append(builtins, onnxBuiltins()...)
 	builtinTable = map[string]*builtinKind{}
 	for _, bk := range builtins {
 		builtinTable[bk.name] = bk

@@ -21,6 +21,7 @@ const (
 	kString
 	kName // a bare identifier used as a value: cross_entropy
 	kCall // a call used as a value: SGD(lr = 0.1)
+	kList // a list of integers: [0, -1]
 )
 
 // Const is a compile-time constant: a hyper-parameter, a layer argument, a
@@ -32,6 +33,7 @@ type Const struct {
 	B    bool
 	S    string    // string value, or the identifier of kName and kCall
 	Call *dsl.Call // for kCall
+	L    []int64   // for kList
 }
 
 func intConst(i int64) Const     { return Const{kind: kInt, I: i, F: float64(i)} }
@@ -50,6 +52,12 @@ func (c Const) String() string {
 		return strconv.Quote(c.S)
 	case kCall:
 		return dsl.ExprString(c.Call)
+	case kList:
+		parts := make([]string, len(c.L))
+		for i, x := range c.L {
+			parts[i] = strconv.FormatInt(x, 10)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
 	}
 	return c.S
 }
@@ -79,6 +87,8 @@ func (c Const) kindName() string {
 		return "a string"
 	case kCall:
 		return "a call"
+	case kList:
+		return "a list"
 	}
 	return "a name"
 }
@@ -123,6 +133,20 @@ func (e *constEnv) eval(x dsl.Expr, bare bool) (Const, bool) {
 		}
 		e.errs.Errorf(x.Fun.Pos, "%s is not a constant: only numbers and hyper-parameters may appear here", dsl.ExprString(x))
 		return Const{}, false
+	case *dsl.List:
+		l := Const{kind: kList, L: []int64{}}
+		for _, el := range x.Elems {
+			c, ok := e.eval(el, false)
+			if !ok {
+				return Const{}, false
+			}
+			if c.kind != kInt {
+				e.errs.Errorf(el.Start(), "a list holds integers only, not %s", c.kindName())
+				return Const{}, false
+			}
+			l.L = append(l.L, c.I)
+		}
+		return l, true
 	case *dsl.Unary:
 		c, ok := e.eval(x.X, false)
 		if !ok {
@@ -216,6 +240,7 @@ const (
 	argBool
 	argString
 	argName // a bare name or a call: train-block values
+	argInts // a list of integers, or one integer as a list of one
 )
 
 // argSpec describes one argument of a layer, built-in or train value.
@@ -302,6 +327,9 @@ func (e *constEnv) bindArgs(what string, at diag.Pos, args []*dsl.Arg, specs []a
 		if s.kind == argFloat && c.kind == kInt {
 			c = floatConst(float64(c.I))
 		}
+		if s.kind == argInts && c.kind == kInt {
+			c = Const{kind: kList, L: []int64{c.I}}
+		}
 		if s.check != nil {
 			if msg := s.check(c); msg != "" {
 				e.errs.Errorf(x.Start(), "%s: %s %s", what, s.name, msg)
@@ -342,6 +370,10 @@ func checkKind(s argSpec, c Const) string {
 	case argString:
 		if c.kind != kString {
 			return fmt.Sprintf("must be a string, got %s", c)
+		}
+	case argInts:
+		if c.kind != kList && c.kind != kInt {
+			return fmt.Sprintf("must be a list of integers such as [0, 1], got %s", c)
 		}
 	}
 	return ""

@@ -181,6 +181,9 @@ func (in *instance) expr(x dsl.Expr, sc *scope) (operand, bool) {
 		return in.binary(x.Op, x.OpPos, l, r, sc, text)
 	case *dsl.Call:
 		return in.call(x, sc, text)
+	case *dsl.List:
+		b.errs.Errorf(x.Pos, "%s: a list of integers is an argument of a built-in (axes = [0, 1]), not a value", text)
+		return operand{}, false
 	}
 	return operand{}, false
 }

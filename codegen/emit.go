@@ -218,6 +218,10 @@ func (e *emitter) value(v *ir.Value) error {
 	e.cur = v.ID
 	g := e.g
 	if v.Op == ir.OpConst {
+		if v.Type.DType == ir.I64 { // an integer constant of the ONNX ops (issue 13)
+			e.field(fmt.Sprintf("%sc%d", e.pre, v.ID), "[1]int64", fmt.Sprintf("[1]int64{%d}", int64(v.AttrFloat("value"))))
+			return nil
+		}
 		e.field(fmt.Sprintf("%sc%d", e.pre, v.ID), fmt.Sprintf("[1]%s", g.elem), fmt.Sprintf("[1]%s{%s}", g.elem, float(v.AttrFloat("value"))))
 		return nil
 	}
@@ -288,6 +292,14 @@ func (e *emitter) operand(o ir.Operand, i int) string {
 		return "kernels." + typ + "{" + strings.Join(fields, ", ") + "}"
 	case ir.OpdRNG:
 		return "m.rng"
+	case ir.OpdInts:
+		ints := make([]string, len(o.Dims))
+		for k, d := range o.Dims {
+			ints[k] = d.String()
+		}
+		name := fmt.Sprintf("%ss%di%d", e.pre, e.cur, i)
+		e.field(name, fmt.Sprintf("[%d]int", len(ints)), fmt.Sprintf("[%d]int{%s}", len(ints), strings.Join(ints, ", ")))
+		return "m." + name + "[:]"
 	}
 	return fmt.Sprintf("/* operand kind %d */", o.Kind)
 }

@@ -122,7 +122,7 @@ type Train struct {
 }
 
 // Expr is an expression: *Ident, *Selector, *Number, *String, *Call,
-// *Unary, *Binary.
+// *Unary, *Binary, *List.
 type Expr interface {
 	Start() diag.Pos
 }
@@ -177,6 +177,14 @@ type Arg struct {
 	Value Expr
 }
 
+// List is a list literal, `[0, -1]`: an integer-list argument of a
+// built-in (Slice's starts, Reduce's axes).
+type List struct {
+	Pos   diag.Pos
+	Elems []Expr
+	Close diag.Pos
+}
+
 // Unary is `-x`.
 type Unary struct {
 	Pos diag.Pos
@@ -208,6 +216,7 @@ func (x *Selector) Start() diag.Pos { return x.Path[0].Pos }
 func (x *String) Start() diag.Pos   { return x.Pos }
 func (x *Call) Start() diag.Pos     { return x.Fun.Pos }
 func (x *Unary) Start() diag.Pos    { return x.Pos }
+func (x *List) Start() diag.Pos     { return x.Pos }
 func (x *Binary) Start() diag.Pos   { return x.X.Start() }
 
 // Precedence returns the binding strength of a binary operator: 1 for + and

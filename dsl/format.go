@@ -268,6 +268,15 @@ func writeExpr(b *strings.Builder, x Expr) {
 		b.WriteByte('(')
 		writeArgs(b, x.Args)
 		b.WriteByte(')')
+	case *List:
+		b.WriteByte('[')
+		for i, e := range x.Elems {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeExpr(b, e)
+		}
+		b.WriteByte(']')
 	case *Unary:
 		b.WriteString(x.Op)
 		writeOperand(b, x.X, 3, false)

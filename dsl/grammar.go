@@ -132,6 +132,19 @@ type gPrimary struct {
 	Select *gSelect `parser:"| @@"`
 	Ident  *string  `parser:"| @Ident"`
 	Paren  *gExpr   `parser:"| '(' @@ ')'"`
+	List   *gList   `parser:"| @@"`
+}
+
+// gList is a list literal, `[0, -1]`: Slice's starts, Reduce's axes.
+type gList struct {
+	Pos   lexer.Position
+	Elems []*gExpr    `parser:"'[' ( @@ ( ',' @@ )* ','? )?"`
+	Close gCloseBrack `parser:"@@"`
+}
+
+type gCloseBrack struct {
+	Pos lexer.Position
+	Tok string `parser:"@']'"`
 }
 
 // gSelect is a dotted name, `tok.weight`: a layer's parameter.

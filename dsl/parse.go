@@ -477,6 +477,12 @@ func (c *converter) primary(g *gPrimary) Expr {
 		return &Ident{Pos: p, Name: *g.Ident}
 	case g.Paren != nil:
 		return c.expr(g.Paren)
+	case g.List != nil:
+		l := &List{Pos: p, Close: pos(g.List.Close.Pos)}
+		for _, e := range g.List.Elems {
+			l.Elems = append(l.Elems, c.expr(e))
+		}
+		return l
 	}
 	c.fail(p, "empty expression")
 	return &Ident{Pos: p}
@@ -514,6 +520,8 @@ func ExprEnd(x Expr) diag.Pos {
 		return advance(x.Pos, utf8.RuneCountInString(x.Text))
 	case *Call:
 		return advance(x.Rparen, 1)
+	case *List:
+		return advance(x.Close, 1)
 	case *Unary:
 		return ExprEnd(x.X)
 	case *Binary:

@@ -145,7 +145,7 @@ func fits[T kernels.Float](name, sig string, a []operand[T]) error {
 		case 'B':
 			ok = o.kind == ir.OpdNil || o.b != nil
 		case 'S':
-			ok = o.kind == ir.OpdShape
+			ok = o.kind == ir.OpdShape || o.kind == ir.OpdInts
 		case 'n':
 			ok = o.kind == ir.OpdInt
 		case 'x':
@@ -215,6 +215,14 @@ func (m *Machine[T]) operand(o ir.Operand) (operand[T], error) {
 		op.elems = b.t.Shape.Volume()
 	case ir.OpdShape:
 		op.sh = newShape(o.Value.Type.Shape)
+	case ir.OpdInts:
+		op.sh = &shape{dims: make([]int, len(o.Dims)), batch: -1}
+		for i, d := range o.Dims {
+			if d.Batch {
+				return op, fmt.Errorf("an integer list operand cannot depend on the batch")
+			}
+			op.sh.dims[i] = d.C
+		}
 	}
 	return op, nil
 }

@@ -21,6 +21,12 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return nil, err
 	}
 	switch name {
+	case "Abs":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Abs(a0.floats(n), a1.floats(n)) }, nil
+	case "AbsBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.AbsBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
 	case "AdamM":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) { kernels.AdamM(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.float, a5.float) }, nil
@@ -115,10 +121,60 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.BroadcastDiv(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
 		}, nil
+	case "BroadcastEqual":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastEqual(a0.bools(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
+		}, nil
+	case "BroadcastEqualI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastEqualI64(a0.bools(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
+		}, nil
+	case "BroadcastGreater":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastGreater(a0.bools(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
+		}, nil
+	case "BroadcastGreaterI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastGreaterI64(a0.bools(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
+		}, nil
+	case "BroadcastLess":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastLess(a0.bools(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
+		}, nil
+	case "BroadcastLessI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastLessI64(a0.bools(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
+		}, nil
+	case "BroadcastMax":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastMax(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
+		}, nil
+	case "BroadcastMin":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastMin(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
+		}, nil
 	case "BroadcastMul":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
 			kernels.BroadcastMul(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
+		}, nil
+	case "BroadcastPRelu":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastPRelu(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
+		}, nil
+	case "BroadcastPow":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastPow(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
 		}, nil
 	case "BroadcastSub":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
@@ -128,12 +184,61 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "BroadcastTo":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.BroadcastTo(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
+	case "BroadcastToI64":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.BroadcastToI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n)) }, nil
+	case "CastBoolToI64":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CastBoolToI64(a0.int64s(n), a1.bools(n)) }, nil
+	case "CastFromBool":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CastFromBool(a0.floats(n), a1.bools(n)) }, nil
+	case "CastFromI32":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CastFromI32(a0.floats(n), a1.int32s(n)) }, nil
+	case "CastFromI64":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CastFromI64(a0.floats(n), a1.int64s(n)) }, nil
+	case "CastI32ToI64":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CastI32ToI64(a0.int64s(n), a1.int32s(n)) }, nil
+	case "CastI64ToBool":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CastI64ToBool(a0.bools(n), a1.int64s(n)) }, nil
+	case "CastToBool":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CastToBool(a0.bools(n), a1.floats(n)) }, nil
+	case "CastToI64":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CastToI64(a0.int64s(n), a1.floats(n)) }, nil
+	case "Ceil":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Ceil(a0.floats(n), a1.floats(n)) }, nil
+	case "CeilBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.CeilBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
 	case "ChannelSum":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.ChannelSum(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
+	case "Clip":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.Clip(a0.floats(n), a1.floats(n), a2.float, a3.float) }, nil
+	case "ClipBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.ClipBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
 	case "ClipGrad":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ClipGrad(a0.floats(n), a1.floats(n), a2.float64s(n), a3.float) }, nil
+	case "ConcatInto":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
+		return func(n int) {
+			kernels.ConcatInto(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n), a6.dim.At(n))
+		}, nil
+	case "ConcatIntoI64":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
+		return func(n int) {
+			kernels.ConcatIntoI64(a0.int64s(n), a1.int64s(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n), a6.dim.At(n))
+		}, nil
 	case "Conv2d":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
@@ -144,9 +249,17 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.Conv2dBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.floats(n), a7.conv(n))
 		}, nil
+	case "ConvND":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
+		return func(n int) {
+			kernels.ConvND(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.dim.At(n), a6.shape(n))
+		}, nil
 	case "Copy":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Copy(a0.floats(n), a1.floats(n)) }, nil
+	case "CopyI64":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CopyI64(a0.int64s(n), a1.int64s(n)) }, nil
 	case "CopyScale":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.CopyScale(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
@@ -195,6 +308,12 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "DropoutMask":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.DropoutMask(a0.floats(n), a1.float, rng) }, nil
+	case "Elu":
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.Elu(a0.floats(n), a1.floats(n), a2.float) }, nil
+	case "EluBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.EluBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
 	case "Embedding":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.Embedding(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n)) }, nil
@@ -202,6 +321,34 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) {
 			kernels.EmbeddingBackward(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n))
+		}, nil
+	case "Erf":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Erf(a0.floats(n), a1.floats(n)) }, nil
+	case "ErfBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.ErfBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
+	case "Exp":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Exp(a0.floats(n), a1.floats(n)) }, nil
+	case "ExpBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.ExpBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
+	case "Floor":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Floor(a0.floats(n), a1.floats(n)) }, nil
+	case "FloorBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.FloorBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
+	case "Gather":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.Gather(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
+		}, nil
+	case "GatherI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.GatherI64(a0.int64s(n), a1.int64s(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "Gelu":
 		a0, a1 := &a[0], &a[1]
@@ -218,6 +365,18 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "GradSqNorm":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.GradSqNorm(a0.float64s(n), a1.floats(n), a2.float64s(n)) }, nil
+	case "HardSigmoid":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.HardSigmoid(a0.floats(n), a1.floats(n), a2.float, a3.float) }, nil
+	case "HardSigmoidBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.HardSigmoidBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
+	case "HardSwish":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.HardSwish(a0.floats(n), a1.floats(n)) }, nil
+	case "HardSwishBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.HardSwishBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
 	case "Increment":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Increment(a0.int64s(n), a1.int64s(n)) }, nil
@@ -246,6 +405,12 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.LayerNormGradWeight(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.dim.At(n), a6.dim.At(n))
 		}, nil
+	case "LeakyRelu":
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.LeakyRelu(a0.floats(n), a1.floats(n), a2.float) }, nil
+	case "LeakyReluBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.LeakyReluBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
 	case "Linear":
 		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
 		return func(n int) {
@@ -256,6 +421,12 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.LinearBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n), a7.dim.At(n), a8.dim.At(n))
 		}, nil
+	case "Log":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Log(a0.floats(n), a1.floats(n)) }, nil
+	case "LogBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.LogBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
 	case "LogSoftmax":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.LogSoftmax(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
@@ -311,6 +482,46 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "Normal":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.Normal(a0.floats(n), a1.float, a2.float, rng) }, nil
+	case "Not":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Not(a0.bools(n), a1.bools(n)) }, nil
+	case "Pad":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
+		return func(n int) {
+			kernels.Pad(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.shape(n), a5.dim.At(n), a6.float)
+		}, nil
+	case "PadI64":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
+		return func(n int) {
+			kernels.PadI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.shape(n), a5.dim.At(n), a6.float)
+		}, nil
+	case "PoolND":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.PoolND(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.shape(n), a4.dim.At(n)) }, nil
+	case "Reciprocal":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Reciprocal(a0.floats(n), a1.floats(n)) }, nil
+	case "ReciprocalBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.ReciprocalBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
+	case "ReduceBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.ReduceBackward(a0.floats(n), a1.shape(n), a2.floats(n), a3.dim.At(n), a4.flag) }, nil
+	case "ReduceMax":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.ReduceMax(a0.floats(n), a1.floats(n), a2.shape(n), a3.dim.At(n)) }, nil
+	case "ReduceMaxI64":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.ReduceMaxI64(a0.int64s(n), a1.int64s(n), a2.shape(n), a3.dim.At(n)) }, nil
+	case "ReduceMean":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.ReduceMean(a0.floats(n), a1.floats(n), a2.shape(n), a3.dim.At(n)) }, nil
+	case "ReduceSum":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.ReduceSum(a0.floats(n), a1.floats(n), a2.shape(n), a3.dim.At(n)) }, nil
+	case "ReduceSumI64":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.ReduceSumI64(a0.int64s(n), a1.int64s(n), a2.shape(n), a3.dim.At(n)) }, nil
 	case "ReduceTo":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ReduceTo(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
@@ -345,12 +556,28 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.SGDStep(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.float, a5.float, a6.float, a7.flag)
 		}, nil
+	case "Selu":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.Selu(a0.floats(n), a1.floats(n), a2.float, a3.float) }, nil
+	case "SeluBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.SeluBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
 	case "Sigmoid":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Sigmoid(a0.floats(n), a1.floats(n)) }, nil
 	case "SigmoidBackward":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.SigmoidBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
+	case "SliceCopy":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.SliceCopy(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.shape(n), a5.shape(n))
+		}, nil
+	case "SliceCopyI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.SliceCopyI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.shape(n), a5.shape(n))
+		}, nil
 	case "Softmax":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.Softmax(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
@@ -359,6 +586,24 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.SoftmaxBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
+	case "Softplus":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Softplus(a0.floats(n), a1.floats(n)) }, nil
+	case "SoftplusBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.SoftplusBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
+	case "Softsign":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Softsign(a0.floats(n), a1.floats(n)) }, nil
+	case "SoftsignBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.SoftsignBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
+	case "Sqrt":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.Sqrt(a0.floats(n), a1.floats(n)) }, nil
+	case "SqrtBackward":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.SqrtBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
 	case "Sub":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.Sub(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
@@ -374,6 +619,12 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "TanhBackward":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.TanhBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
+	case "Tile":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.Tile(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
+	case "TileI64":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.TileI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n)) }, nil
 	case "Transpose":
 		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
 		return func(n int) {
@@ -382,6 +633,16 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "Uniform":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.Uniform(a0.floats(n), a1.float, a2.float, rng) }, nil
+	case "Where":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
+		return func(n int) {
+			kernels.Where(a0.floats(n), a1.shape(n), a2.bools(n), a3.shape(n), a4.floats(n), a5.shape(n), a6.floats(n), a7.shape(n))
+		}, nil
+	case "WhereI64":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
+		return func(n int) {
+			kernels.WhereI64(a0.int64s(n), a1.shape(n), a2.bools(n), a3.shape(n), a4.int64s(n), a5.shape(n), a6.int64s(n), a7.shape(n))
+		}, nil
 	}
 	return nil, fmt.Errorf("no kernel %s", name)
 }
@@ -389,6 +650,8 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 // kernelSigs gives each kernel's parameters, one letter each (see
 // internal/kernelgen).
 var kernelSigs = map[string]string{
+	"Abs":                     "FF",
+	"AbsBackward":             "FFFxx",
 	"AdamM":                   "FFFFxx",
 	"AdamStep":                "FFFFnxxxxxb",
 	"AdamStepAt":              "FFFFLxxxxxb",
@@ -411,14 +674,41 @@ var kernelSigs = map[string]string{
 	"BatchStats":              "FFFnnnx",
 	"BroadcastAdd":            "FSFSFS",
 	"BroadcastDiv":            "FSFSFS",
+	"BroadcastEqual":          "BSFSFS",
+	"BroadcastEqualI64":       "BSLSLS",
+	"BroadcastGreater":        "BSFSFS",
+	"BroadcastGreaterI64":     "BSLSLS",
+	"BroadcastLess":           "BSFSFS",
+	"BroadcastLessI64":        "BSLSLS",
+	"BroadcastMax":            "FSFSFS",
+	"BroadcastMin":            "FSFSFS",
 	"BroadcastMul":            "FSFSFS",
+	"BroadcastPRelu":          "FSFSFS",
+	"BroadcastPow":            "FSFSFS",
 	"BroadcastSub":            "FSFSFS",
 	"BroadcastTo":             "FSFS",
+	"BroadcastToI64":          "LSLS",
+	"CastBoolToI64":           "LB",
+	"CastFromBool":            "FB",
+	"CastFromI32":             "FI",
+	"CastFromI64":             "FL",
+	"CastI32ToI64":            "LI",
+	"CastI64ToBool":           "BL",
+	"CastToBool":              "BF",
+	"CastToI64":               "LF",
+	"Ceil":                    "FF",
+	"CeilBackward":            "FFFxx",
 	"ChannelSum":              "FFnnn",
+	"Clip":                    "FFxx",
+	"ClipBackward":            "FFFxx",
 	"ClipGrad":                "FFDx",
+	"ConcatInto":              "FFnnnnn",
+	"ConcatIntoI64":           "LLnnnnn",
 	"Conv2d":                  "FFFFFC",
 	"Conv2dBackward":          "FFFFFFFC",
+	"ConvND":                  "FFFFFnS",
 	"Copy":                    "FF",
+	"CopyI64":                 "LL",
 	"CopyScale":               "FFF",
 	"CountCorrect":            "IIFInn",
 	"CountCorrect64":          "IIFLnn",
@@ -431,21 +721,39 @@ var kernelSigs = map[string]string{
 	"Dropout":                 "FFF",
 	"DropoutBackward":         "FFF",
 	"DropoutMask":             "FxR",
+	"Elu":                     "FFx",
+	"EluBackward":             "FFFxx",
 	"Embedding":               "FFLnn",
 	"EmbeddingBackward":       "FFLnn",
+	"Erf":                     "FF",
+	"ErfBackward":             "FFFxx",
+	"Exp":                     "FF",
+	"ExpBackward":             "FFFxx",
+	"Floor":                   "FF",
+	"FloorBackward":           "FFFxx",
+	"Gather":                  "FFLnnn",
+	"GatherI64":               "LLLnnn",
 	"Gelu":                    "FF",
 	"GeluBackward":            "FFF",
 	"GeluTanh":                "FF",
 	"GeluTanhBackward":        "FFF",
 	"GradSqNorm":              "DFD",
+	"HardSigmoid":             "FFxx",
+	"HardSigmoidBackward":     "FFFxx",
+	"HardSwish":               "FF",
+	"HardSwishBackward":       "FFFxx",
 	"Increment":               "LL",
 	"KVCacheWrite":            "FFFLnnn",
 	"LayerNorm":               "FFFFFFnnx",
 	"LayerNormBackward":       "FFFFFFFFnn",
 	"LayerNormGradInput":      "FFFFFFnn",
 	"LayerNormGradWeight":     "FFFFFnn",
+	"LeakyRelu":               "FFx",
+	"LeakyReluBackward":       "FFFxx",
 	"Linear":                  "FFFFnnnb",
 	"LinearBackward":          "FFFFFFnnn",
+	"Log":                     "FF",
+	"LogBackward":             "FFFxx",
 	"LogSoftmax":              "FFnnn",
 	"LogSoftmaxBackward":      "FFFnnn",
 	"MSELoss":                 "FFF",
@@ -461,6 +769,18 @@ var kernelSigs = map[string]string{
 	"NLLLossOut":              "FFInn",
 	"Neg":                     "FF",
 	"Normal":                  "FxxR",
+	"Not":                     "BB",
+	"Pad":                     "FSFSSnx",
+	"PadI64":                  "LSLSSnx",
+	"PoolND":                  "FFnSn",
+	"Reciprocal":              "FF",
+	"ReciprocalBackward":      "FFFxx",
+	"ReduceBackward":          "FSFnb",
+	"ReduceMax":               "FFSn",
+	"ReduceMaxI64":            "LLSn",
+	"ReduceMean":              "FFSn",
+	"ReduceSum":               "FFSn",
+	"ReduceSumI64":            "LLSn",
 	"ReduceTo":                "FSFS",
 	"Relu":                    "FF",
 	"ReluBackward":            "FFF",
@@ -469,15 +789,29 @@ var kernelSigs = map[string]string{
 	"SGDBuf":                  "FFFFxxxb",
 	"SGDBufAt":                "FFFFLxxx",
 	"SGDStep":                 "FFFFxxxb",
+	"Selu":                    "FFxx",
+	"SeluBackward":            "FFFxx",
 	"Sigmoid":                 "FF",
 	"SigmoidBackward":         "FFF",
+	"SliceCopy":               "FSFSSS",
+	"SliceCopyI64":            "LSLSSS",
 	"Softmax":                 "FFnnn",
 	"SoftmaxBackward":         "FFFnnn",
+	"Softplus":                "FF",
+	"SoftplusBackward":        "FFFxx",
+	"Softsign":                "FF",
+	"SoftsignBackward":        "FFFxx",
+	"Sqrt":                    "FF",
+	"SqrtBackward":            "FFFxx",
 	"Sub":                     "FFF",
 	"Sum":                     "FFnnn",
 	"SumBackward":             "FFnnn",
 	"Tanh":                    "FF",
 	"TanhBackward":            "FFF",
+	"Tile":                    "FSFS",
+	"TileI64":                 "LSLS",
 	"Transpose":               "FFnnnnn",
 	"Uniform":                 "FxxR",
+	"Where":                   "FSBSFSFS",
+	"WhereI64":                "LSBSLSLS",
 }

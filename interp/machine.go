@@ -115,6 +115,10 @@ func (m *Machine[T]) alloc(v *ir.Value, size int) error {
 		m.bufs[v.ID] = t
 		return nil
 	case ir.OpConst:
+		if v.Type.DType == ir.I64 { // an integer constant of the ONNX ops (issue 13)
+			m.bufs[v.ID] = tensor[T]{i64: []int64{int64(v.AttrFloat("value"))}, t: v.Type}
+			return nil
+		}
 		m.bufs[v.ID] = tensor[T]{f: []T{T(v.AttrFloat("value"))}, t: v.Type}
 		return nil
 	}
@@ -411,3 +415,13 @@ func (m *Machine[T]) anomaly(n int, output string) error {
 
 // isFinite reports whether every element of x is finite.
 func isFinite[T kernels.Float](x []T) bool { return kernels.AllFinite(x) }
+
+// OutputTensorOf returns the buffer of the output named name, of any
+// element type, sized for the largest batch; the zero Tensor if there is
+// no such output.
+func (m *Machine[T]) OutputTensorOf(name string) Tensor[T] {
+	if v := m.g.Output(name); v != nil {
+		return m.tensorOf(v)
+	}
+	return Tensor[T]{}
+}

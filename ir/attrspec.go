@@ -124,9 +124,11 @@ func checkAttrs(op Op, attrs Attrs) error {
 			_, ok = a.Val.(bool)
 		case string:
 			_, ok = a.Val.(string)
+		case []int:
+			_, ok = a.Val.([]int)
 		}
 		if !ok {
-			kind := map[string]string{"int": "an integer", "float64": "a number", "bool": "a bool", "string": "a string"}[fmt.Sprintf("%T", s.Default)]
+			kind := map[string]string{"int": "an integer", "float64": "a number", "bool": "a bool", "string": "a string", "[]int": "a list of integers"}[fmt.Sprintf("%T", s.Default)]
 			return fmt.Errorf("%s: attribute %s=%s is not %s", op, a.Key, formatAttrVal(a.Val), kind)
 		}
 	}
@@ -146,5 +148,17 @@ func (v *Value) AttrString(key string) string {
 	}
 	s, _ := v.Op.spec(key)
 	d, _ := s.Default.(string)
+	return d
+}
+
+// AttrInts returns v's integer-list attribute key, or its op's default
+// for it.
+func (v *Value) AttrInts(key string) []int {
+	if a, ok := v.Attrs.Get(key); ok {
+		l, _ := a.([]int)
+		return l
+	}
+	s, _ := v.Op.spec(key)
+	d, _ := s.Default.([]int)
 	return d
 }

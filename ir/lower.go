@@ -43,6 +43,10 @@ const (
 	OpdPoolShape
 	// OpdRNG is the back end's random generator (dropout masks).
 	OpdRNG
+	// OpdInts is a constant list of integers, Dims (none of them a
+	// multiple of the batch), as an []int: Slice's starts and steps, Pad's
+	// pads.
+	OpdInts
 )
 
 // The fields of the struct operands, in order.
@@ -120,6 +124,15 @@ func flt(f float64) Operand           { return Operand{Kind: OpdFloat, Float: f}
 func flag(b bool) Operand             { return Operand{Kind: OpdBool, Bool: b} }
 func shapeOf(v *Value) Operand        { return Operand{Kind: OpdShape, Value: v} }
 
+// intList is the constant list xs as an []int operand.
+func intList(xs []int) Operand {
+	ds := make([]Dim, len(xs))
+	for i, x := range xs {
+		ds[i] = Dim{C: x}
+	}
+	return Operand{Kind: OpdInts, Dims: ds}
+}
+
 var (
 	none = Operand{Kind: OpdNil}
 	rng  = Operand{Kind: OpdRNG}
@@ -158,6 +171,15 @@ func rows(s Shape, k int) Dim {
 	return d
 }
 
+// lead is the first dimension of s, the samples of a convolution or a
+// batch norm: the batch, or a fixed size (a model whose input has none).
+func lead(s Shape) Dim {
+	if s[0] == Batch {
+		return batchN
+	}
+	return Dim{C: s[0]}
+}
+
 // axisDims splits s around axis k: the sizes before, at and after it.
 func axisDims(s Shape, k int) (outer, at, inner Dim) {
 	at = Dim{C: s[k]}
@@ -169,7 +191,7 @@ func axisDims(s Shape, k int) (outer, at, inner Dim) {
 
 // convShape describes Conv2d's geometry from its input x and weight w.
 func convShape(x, w Shape, v *Value) Operand {
-	return Operand{Kind: OpdConvShape, Dims: []Dim{batchN, {C: x[1]}, {C: x[2]}, {C: x[3]}, {C: w[0]}, {C: w[2]}, {C: w[3]},
+	return Operand{Kind: OpdConvShape, Dims: []Dim{lead(x), {C: x[1]}, {C: x[2]}, {C: x[3]}, {C: w[0]}, {C: w[2]}, {C: w[3]},
 		{C: v.AttrInt("stride")}, {C: v.AttrInt("padding")}}}
 }
 
@@ -187,7 +209,7 @@ func poolShape(x Shape, v *Value) Operand {
 	if s == 0 {
 		s = k
 	}
-	return Operand{Kind: OpdPoolShape, Dims: []Dim{batchN, {C: x[1]}, {C: x[2]}, {C: x[3]}, {C: k}, {C: s}}}
+	return Operand{Kind: OpdPoolShape, Dims: []Dim{lead(x), {C: x[1]}, {C: x[2]}, {C: x[3]}, {C: k}, {C: s}}}
 }
 
 // channels is the channel count and the elements per channel and sample
@@ -446,7 +468,7 @@ func perChannel(n, x int) func(*Graph, *Value) []Scratch {
 func lowerBatchNormTrain(_ *Graph, v *Value) []Call {
 	c, hw := channels(v.Args[0])
 	return []Call{call("BatchNormTrain", buf(v), buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]),
-		scratch(v, 0), scratch(v, 1), scratch(v, 2), scratch(v, 3), dim(batchN), num(c), num(hw),
+		scratch(v, 0), scratch(v, 1), scratch(v, 2), scratch(v, 3), dim(lead(v.Args[0].Type.Shape)), num(c), num(hw),
 		flt(v.AttrFloat("momentum")), flt(v.AttrFloat("eps")))}
 }
 
@@ -458,8 +480,8 @@ func lowerBatchNormGrad(input bool) func(*Graph, *Value) []Call {
 			dx, dw = none, buf(v)
 		}
 		return []Call{
-			call("BatchStats", scratch(v, 0), scratch(v, 1), buf(v.Args[1]), dim(batchN), num(c), num(hw), flt(v.AttrFloat("eps"))),
-			call("BatchNormBackward", dx, dw, none, buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), scratch(v, 0), scratch(v, 1), dim(batchN), num(c), num(hw)),
+			call("BatchStats", scratch(v, 0), scratch(v, 1), buf(v.Args[1]), dim(lead(v.Args[1].Type.Shape)), num(c), num(hw), flt(v.AttrFloat("eps"))),
+			call("BatchNormBackward", dx, dw, none, buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), scratch(v, 0), scratch(v, 1), dim(lead(v.Args[1].Type.Shape)), num(c), num(hw)),
 		}
 	}
 }
@@ -467,7 +489,7 @@ func lowerBatchNormGrad(input bool) func(*Graph, *Value) []Call {
 func lowerRunning(kernel string) func(*Graph, *Value) []Call {
 	return func(_ *Graph, v *Value) []Call {
 		c, hw := channels(v.Args[1])
-		return []Call{call(kernel, buf(v), buf(v.Args[0]), buf(v.Args[1]), dim(batchN), num(c), num(hw), flt(v.AttrFloat("momentum")))}
+		return []Call{call(kernel, buf(v), buf(v.Args[0]), buf(v.Args[1]), dim(lead(v.Args[1].Type.Shape)), num(c), num(hw), flt(v.AttrFloat("momentum")))}
 	}
 }
 
@@ -482,7 +504,7 @@ func lowerBatchNorm(_ *Graph, v *Value) []Call {
 	for _, a := range v.Args {
 		args = append(args, buf(a))
 	}
-	return []Call{call("BatchNormEval", append(args, dim(batchN), num(c), num(hw), flt(v.AttrFloat("eps")))...)}
+	return []Call{call("BatchNormEval", append(args, dim(lead(v.Args[0].Type.Shape)), num(c), num(hw), flt(v.AttrFloat("eps")))...)}
 }
 
 func lowerBNFoldWeight(_ *Graph, v *Value) []Call {

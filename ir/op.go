@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"math"
 )
 
 // Op is an operation of the IR. Its row in the op table says what it is:
@@ -165,6 +166,57 @@ const (
 	OpKVCacheWrite  // cache [..., S, E], x [..., 1, E], pos: cache with row pos replaced by x
 	OpAttentionStep // q [..., 1, E], k [..., S, E], v [..., S, Ev], pos: row pos of causal attention over rows 0..pos
 
+	// The ONNX op set (issue 13): each op is ONNX's, named as ONNX names
+	// it, with ONNX's attribute names, defaults and semantics (onnx_ops.go).
+	// Element-wise on floats, same shape:
+	OpExp         // eˣ
+	OpLog         // ln x
+	OpSqrt        // √x
+	OpAbs         // |x|
+	OpErf         // erf(x)
+	OpSoftplus    // ln(1 + eˣ)
+	OpSoftsign    // x/(1 + |x|)
+	OpLeakyRelu   // {alpha = 0.01}
+	OpElu         // {alpha = 1}
+	OpSelu        // {alpha, gamma}: ONNX's defaults
+	OpHardSigmoid // {alpha = 0.2, beta = 0.5}: max(0, min(1, alpha·x + beta))
+	OpHardSwish   // x·hardsigmoid(x) with alpha 1/6, beta 1/2
+	OpClip        // {min = -Inf, max = +Inf} (ONNX's min and max inputs, folded to attributes)
+	OpReciprocal  // 1/x
+	OpFloor       // ⌊x⌋
+	OpCeil        // ⌈x⌉
+	OpUnaryGrad   // {of, alpha, beta} dy, x: the gradient of the element-wise op named of
+	// Binary with NumPy broadcasting (Min and Max of more inputs are chains):
+	OpPow   // a^b, floats
+	OpMin   // the smaller, floats
+	OpMax   // the larger, floats
+	OpPRelu // x, slope (broadcast to x): x, or slope·x where x < 0
+	// Comparisons with broadcasting, of floats or i64, giving bool:
+	OpEqual
+	OpLess
+	OpGreater
+	OpNot   // bool → bool
+	OpWhere // cond (bool), a, b: a where cond, else b; the three broadcast
+	OpCast  // {to}: "f32", "f64", "i64", "i32" or "bool" (ONNX's to, by nnc's dtype names)
+	// Reductions over axes (none: all), ONNX's keepdims (1 keeps them as 1):
+	OpReduceSum  // {axes, keepdims}: floats or i64
+	OpReduceMean // {axes, keepdims}: floats
+	OpReduceMax  // {axes, keepdims}: floats or i64
+	OpReduceGrad // {axes, mean} dy, x: the gradient of ReduceSum or ReduceMean
+	// Data movement, of floats or i64:
+	OpConcat // {axis} x1, x2, ...: joined along axis
+	OpSlice  // {starts, ends, axes, steps}: ONNX's Slice, bounds clamped, negative steps allowed
+	OpGather // {axis} data, indices (i64, negative from the end): data's entries along axis the indices select
+	OpExpand // to the declared shape: x broadcast to it (the importer computes ONNX's broadcast of x and shape)
+	OpTile   // {repeats}: x repeated along each dimension
+	OpPad    // {pads, mode, value}: pads = [begin_0, ..., begin_r-1, end_0, ..., end_r-1], negative to crop; mode "constant", "reflect" or "edge"
+	// Convolution and pooling over 1 to 3 spatial dimensions, of floats;
+	// lists left empty take ONNX's defaults (strides and dilations 1,
+	// pads 0). Conv2d stays the fast, trainable 2-D form.
+	OpConv        // {strides, pads, dilations, group} x [N, C, D...], w [M, C/group, K...] [, b [M]]
+	OpMaxPool     // {kernel_shape, strides, pads, dilations}
+	OpAveragePool // {kernel_shape, strides, pads, count_include_pad}
+
 	numOps
 )
 
@@ -263,6 +315,53 @@ var opTable = [numOps]OpInfo{
 	// Sampling's step graph (KV cache).
 	OpKVCacheWrite:  {Name: "KVCacheWrite", Arity: 3, Shape: kvCacheWriteShape, Lower: lowerKVCacheWrite, NoGrad: true},
 	OpAttentionStep: {Name: "AttentionStep", Arity: 4, Shape: attentionStepShape, Lower: lowerAttentionStep, Scratch: scratchAttentionStep, NoGrad: true},
+
+	// The ONNX op set (issue 13).
+	OpExp:         {Name: "Exp", Arity: 1, Shape: floatShape, Lower: lowerUnary("Exp")},
+	OpLog:         {Name: "Log", Arity: 1, Shape: floatShape, Lower: lowerUnary("Log")},
+	OpSqrt:        {Name: "Sqrt", Arity: 1, Shape: floatShape, Lower: lowerUnary("Sqrt")},
+	OpAbs:         {Name: "Abs", Arity: 1, Shape: floatShape, Lower: lowerUnary("Abs")},
+	OpErf:         {Name: "Erf", Arity: 1, Shape: floatShape, Lower: lowerUnary("Erf")},
+	OpSoftplus:    {Name: "Softplus", Arity: 1, Shape: floatShape, Lower: lowerUnary("Softplus")},
+	OpSoftsign:    {Name: "Softsign", Arity: 1, Shape: floatShape, Lower: lowerUnary("Softsign")},
+	OpLeakyRelu:   {Name: "LeakyRelu", Arity: 1, Shape: floatShape, Lower: lowerUnaryAttrs("LeakyRelu", "alpha"), Attrs: []AttrSpec{attr("alpha", 0.01)}},
+	OpElu:         {Name: "Elu", Arity: 1, Shape: floatShape, Lower: lowerUnaryAttrs("Elu", "alpha"), Attrs: []AttrSpec{attr("alpha", 1.0)}},
+	OpSelu:        {Name: "Selu", Arity: 1, Shape: floatShape, Lower: lowerUnaryAttrs("Selu", "alpha", "gamma"), Attrs: []AttrSpec{attr("alpha", 1.67326319217681884765625), attr("gamma", 1.05070102214813232421875)}},
+	OpHardSigmoid: {Name: "HardSigmoid", Arity: 1, Shape: floatShape, Lower: lowerUnaryAttrs("HardSigmoid", "alpha", "beta"), Attrs: []AttrSpec{attr("alpha", 0.2), attr("beta", 0.5)}},
+	OpHardSwish:   {Name: "HardSwish", Arity: 1, Shape: floatShape, Lower: lowerUnary("HardSwish")},
+	OpClip:        {Name: "Clip", Arity: 1, Shape: clipShape, Lower: lowerUnaryAttrs("Clip", "min", "max"), Attrs: []AttrSpec{attr("min", math.Inf(-1)), attr("max", math.Inf(1))}},
+	OpReciprocal:  {Name: "Reciprocal", Arity: 1, Shape: floatShape, Lower: lowerUnary("Reciprocal")},
+	OpFloor:       {Name: "Floor", Arity: 1, Shape: floatShape, Lower: lowerUnary("Floor")},
+	OpCeil:        {Name: "Ceil", Arity: 1, Shape: floatShape, Lower: lowerUnary("Ceil")},
+	OpUnaryGrad:   {Name: "UnaryGrad", Arity: 2, Shape: unaryGradShape, Lower: lowerUnaryGrad, Derived: true, Attrs: []AttrSpec{need("of", ""), attr("alpha", 0.0), attr("beta", 0.0)}},
+
+	OpPow:   {Name: "Pow", Arity: 2, Shape: floatBroadcastShape, Lower: lowerBroadcastOnly("Pow")},
+	OpMin:   {Name: "Min", Arity: 2, Shape: floatBroadcastShape, Lower: lowerBroadcastOnly("Min")},
+	OpMax:   {Name: "Max", Arity: 2, Shape: floatBroadcastShape, Lower: lowerBroadcastOnly("Max")},
+	OpPRelu: {Name: "PRelu", Arity: 2, Shape: preluShape, Lower: lowerBroadcastOnly("PRelu")},
+
+	OpEqual:   {Name: "Equal", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Equal"), NoGrad: true},
+	OpLess:    {Name: "Less", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Less"), NoGrad: true},
+	OpGreater: {Name: "Greater", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Greater"), NoGrad: true},
+	OpNot:     {Name: "Not", Arity: 1, Shape: notShape, Lower: lowerUnary("Not"), NoGrad: true},
+	OpWhere:   {Name: "Where", Arity: 3, Shape: whereShape, Lower: lowerWhere},
+	OpCast:    {Name: "Cast", Arity: 1, Shape: castShape, Lower: lowerCast, Attrs: []AttrSpec{need("to", "")}},
+
+	OpReduceSum:  {Name: "ReduceSum", Arity: 1, Shape: reduceAxesShape(true), Lower: lowerReduceAxes("ReduceSum"), Attrs: reduceAttrs},
+	OpReduceMean: {Name: "ReduceMean", Arity: 1, Shape: reduceAxesShape(false), Lower: lowerReduceAxes("ReduceMean"), Attrs: reduceAttrs},
+	OpReduceMax:  {Name: "ReduceMax", Arity: 1, Shape: reduceAxesShape(true), Lower: lowerReduceAxes("ReduceMax"), Attrs: reduceAttrs},
+	OpReduceGrad: {Name: "ReduceGrad", Arity: 2, Shape: reduceGradShape, Lower: lowerReduceGrad, Derived: true, Attrs: []AttrSpec{attr("axes", []int{}), attr("mean", false)}},
+
+	OpConcat: {Name: "Concat", Arity: maxConcat, MinArity: 1, Shape: concatShape, Lower: lowerConcat, Attrs: []AttrSpec{need("axis", 0)}},
+	OpSlice:  {Name: "Slice", Arity: 1, Shape: sliceShape, Lower: lowerSlice, Attrs: []AttrSpec{need("starts", []int{}), need("ends", []int{}), attr("axes", []int{}), attr("steps", []int{})}},
+	OpGather: {Name: "Gather", Arity: 2, Shape: gatherShape, Lower: lowerGather, Attrs: []AttrSpec{attr("axis", 0)}},
+	OpExpand: {Name: "Expand", Arity: 1, Declared: true, Shape: expandShape, Lower: lowerExpand},
+	OpTile:   {Name: "Tile", Arity: 1, Shape: tileShape, Lower: lowerTile, Attrs: []AttrSpec{need("repeats", []int{})}},
+	OpPad:    {Name: "Pad", Arity: 1, Shape: padShape, Lower: lowerPad, Attrs: []AttrSpec{need("pads", []int{}), attr("mode", "constant"), attr("value", 0.0)}},
+
+	OpConv:        {Name: "Conv", Arity: 3, MinArity: 2, Shape: convNDShape, Lower: lowerConvND, Scratch: scratchConvND, Attrs: []AttrSpec{attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{}), attr("group", 1)}},
+	OpMaxPool:     {Name: "MaxPool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{})}},
+	OpAveragePool: {Name: "AveragePool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("count_include_pad", 0)}},
 }
 
 // Info returns op's row of the op table.

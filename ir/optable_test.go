@@ -43,7 +43,7 @@ func TestOpTableComplete(t *testing.T) {
 		seen := map[string]bool{}
 		for _, a := range info.Attrs {
 			switch a.Default.(type) {
-			case int, float64, bool, string:
+			case int, float64, bool, string, []int:
 			default:
 				t.Errorf("%s: attribute %s has a default of type %T", info.Name, a.Name, a.Default)
 			}

@@ -31,6 +31,13 @@ type Program struct {
 	// for batch 1; nil for other models (sampling then runs Forward).
 	Step     *Graph
 	Warnings []*diag.Diagnostic
+	// Weights, for a model file that holds its trained tensors (an ONNX
+	// file's initializers), are those tensors in the safetensors format:
+	// the weights commands use when given none.
+	Weights []byte
+	// Aliases maps other names of the forward graph's inputs and outputs
+	// (their names in an ONNX file) to their names in the graph.
+	Aliases map[string]string
 }
 
 // HParam is a hyper-parameter and its value: an int64, a float64 or a

@@ -88,6 +88,11 @@ func backward(g *ir.Graph, adj map[*ir.Value]*ir.Value, needs map[*ir.Value]bool
 			return &diag.ErrorList{Diags: []*diag.Diagnostic{{Pos: v.Pos, Msg: fmt.Sprintf("cannot %s through %s: its gradient is not implemented yet", what, v.Op)}}}
 		}
 		grads := rule(g, v, dy)
+		if grads == nil {
+			// A rule that covers some uses of its op only (Slice's steps of
+			// 1) returns nil for the others.
+			return &diag.ErrorList{Diags: []*diag.Diagnostic{{Pos: v.Pos, Msg: fmt.Sprintf("cannot %s through %s here: its gradient is not implemented for this use yet", what, v.Op)}}}
+		}
 		for j, a := range v.Args {
 			if j >= len(grads) || grads[j] == nil || !needs[a] {
 				continue

@@ -585,7 +585,7 @@ func tiedCases() []vjpCase {
 }
 
 func vjpCases() []vjpCase {
-	return slices.Concat(binaryCases(), unaryCases(), matmulCases(), axisCases(), lossCases(), convCases(), tiedCases(), attentionCases(), attnCases())
+	return slices.Concat(binaryCases(), unaryCases(), matmulCases(), axisCases(), lossCases(), convCases(), tiedCases(), attentionCases(), attnCases(), onnxCases())
 }
 
 // attentionCases checks scaled dot-product attention's rule, causal and

@@ -23,6 +23,10 @@ type PredictOptions struct {
 	// Weights names the safetensors checkpoint holding the model's
 	// parameters and buffers.
 	Weights string
+	// File, when not nil, holds the weights instead of the file Weights
+	// names (an ONNX model's initializers); Weights then names their
+	// source in messages.
+	File *checkpoint.File
 	// Input names the inputs: a CSV file whose every column is a feature,
 	// or an IDX file of images (possibly gzip-compressed).
 	Input string
@@ -169,9 +173,12 @@ func Predict(p *ir.Program, opt PredictOptions) (*Predictions, error) {
 	case g.Plan == nil:
 		return nil, fmt.Errorf("predict: graph %s has no memory plan", g.Name)
 	}
-	f, err := checkpoint.Read(opt.Weights)
-	if err != nil {
-		return nil, err
+	f := opt.File
+	if f == nil {
+		var err error
+		if f, err = checkpoint.Read(opt.Weights); err != nil {
+			return nil, err
+		}
 	}
 	info, err := dataInfo(f.Metadata)
 	if err != nil {

@@ -80,6 +80,13 @@ func runBuild(e *cmdEnv, args []string) int {
 			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", v.weights, err)
 			return exitRuntime
 		}
+	} else if p.Weights != nil {
+		// An ONNX model's initializers.
+		var err error
+		if weights, err = stateDict(p.Weights, p); err != nil {
+			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", file, err)
+			return exitRuntime
+		}
 	}
 	src, err := codegen.Generate(p, codegen.Options{Package: pkg, Source: filepath.Base(file), Weights: weights != nil, Train: v.train, Explain: explain, Mean: mean, Std: std})
 	if err != nil {

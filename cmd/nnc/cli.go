@@ -39,7 +39,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, explainCmd, benchCmd, exportCmd, serveCmd, cleanCmd, versionCmd, helpCmd}
+	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, explainCmd, benchCmd, importCmd, exportCmd, serveCmd, cleanCmd, versionCmd, helpCmd}
 }
 
 var helpCmd = &command{
@@ -165,6 +165,8 @@ type flagVals struct {
 	pkg       string
 	weights   string
 	input     string
+	inputs    []string // every --input, for .npy arrays NAME=file.npy
+	outputs   []string // every --output NAME=file.npy
 	quiet     bool
 	plot      string
 	cpuprof   string
@@ -204,7 +206,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch c.name {
-	case "check", "ir", "run", "bench", "build", "predict", "eval", "export", "serve":
+	case "check", "ir", "run", "bench", "build", "predict", "eval", "import", "export", "serve":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
 		fs.Var(&v.set, "set", "override a hyper-parameter, in the layers and the train block alike: --set p=v (repeatable)")
 	}
@@ -247,9 +249,19 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 	case "predict":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to predict with (required)")
-		fs.StringVar(&v.input, "input", "", "the rows to predict on: a CSV file whose every column is a feature, or an IDX file of images (required)")
+		fs.Func("input", "the rows to predict on: a CSV file whose every column is a feature, an IDX file of images, or a NumPy array (.npy; NAME=file.npy once per input of a model with several) (required)", func(s string) error {
+			v.input = s
+			v.inputs = append(v.inputs, s)
+			return nil
+		})
+		fs.Func("output", "write the outputs as a NumPy array (.npy; NAME=file.npy once per output of a model with several) instead of printing them", func(s string) error {
+			v.outputs = append(v.outputs, s)
+			return nil
+		})
 		fs.IntVar(&v.batch, "batch", 0, "rows per forward pass (default 256)")
 		fs.BoolVar(&v.json, "json", false, "print one JSON object per line")
+	case "import":
+		fs.StringVar(&v.out, "o", "", "the .nn file to write (default: the ONNX file's name with .nn); the weights go beside it as .safetensors")
 	case "build":
 		fs.StringVar(&v.out, "o", "", "the folder to write the package to (default: the package name)")
 		fs.StringVar(&v.pkg, "package", "", "the Go package name (default: the -o folder's name when it is a Go identifier, else one from the file name)")

@@ -24,6 +24,11 @@ func runEval(e *cmdEnv, args []string) int {
 	if !ok {
 		return code
 	}
+	if nnc.IsONNX(file) {
+		// An ONNX file has weights but no data to evaluate on.
+		fmt.Fprintf(e.stderr, "nnc eval: %s: an ONNX model has no train block to take the data from; run nnc import and add one to the .nn it writes\n", file)
+		return exitModel
+	}
 	if v.weights == "" {
 		fmt.Fprintf(e.stderr, "nnc eval: --weights CKPT is required\nusage: %s\n", e.cmd.usage)
 		return exitModel

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/passes"
 	"github.com/nnc-go/nnc/train"
@@ -16,8 +17,8 @@ import (
 
 var predictCmd = &command{
 	name:    "predict",
-	usage:   "nnc predict FILE --weights CKPT --input DATA [--model M] [--set p=v] [--batch B] [--json]",
-	summary: "run a trained model over every row of a CSV file (or an IDX file of images) and print one prediction per row",
+	usage:   "nnc predict FILE --weights CKPT --input DATA [--output y.npy] [--model M] [--set p=v] [--batch B] [--json]",
+	summary: "run a trained model over every row of a CSV file (or an IDX file of images, or NumPy arrays) and print one prediction per row, or write the outputs as arrays",
 	run:     runPredict,
 }
 
@@ -32,7 +33,7 @@ func runPredict(e *cmdEnv, args []string) int {
 		return code
 	}
 	switch {
-	case v.weights == "":
+	case v.weights == "" && !nnc.IsONNX(file):
 		fmt.Fprintf(e.stderr, "nnc predict: --weights CKPT is required\nusage: %s\n", e.cmd.usage)
 		return exitModel
 	case v.input == "":
@@ -56,11 +57,26 @@ func runPredict(e *cmdEnv, args []string) int {
 	if err := passes.Run(p.Forward, passes.Options{}); err != nil {
 		return e.report(err)
 	}
+	if arrayIO(&v) {
+		return e.predictArrays(p, &v)
+	}
 	if !batchFirst(p.Forward) {
 		fmt.Fprintf(e.stderr, "nnc predict: %s: model %s must take one input and return one output, each with the batch as its first dimension\n", file, p.Model)
 		return exitModel
 	}
+	if len(v.inputs) > 1 {
+		fmt.Fprintf(e.stderr, "nnc predict: several --input are NumPy arrays NAME=file.npy\n")
+		return exitModel
+	}
 	opt := train.PredictOptions{Weights: v.weights, Input: v.input}
+	if v.weights == "" {
+		f, err := checkpoint.Decode(p.Weights)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc predict: %s: %v\n", file, err)
+			return exitRuntime
+		}
+		opt.Weights, opt.File = file, f
+	}
 	if p.Train != nil {
 		opt.Loss = p.Train.Loss
 	}
