@@ -11,12 +11,16 @@ import (
 	"github.com/nnc-go/nnc/dsl"
 	"github.com/nnc-go/nnc/export"
 	"github.com/nnc-go/nnc/internal/atomicfile"
+	"github.com/nnc-go/nnc/interp"
+	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/kernels"
+	"github.com/nnc-go/nnc/train"
 )
 
 var exportCmd = &command{
 	name:    "export",
-	usage:   "nnc export FILE --format torch [--model M] [--set p=v] [--weights CKPT] -o model.py",
-	summary: "write the model as a standalone PyTorch script: the nn.Module (state_dict keys are nnc's names) and a train() for its train block that runs under python or torchrun",
+	usage:   "nnc export FILE --format torch|onnx [--model M] [--set p=v] [--weights CKPT] -o model.py|model.onnx",
+	summary: "write the model as a standalone PyTorch script (the nn.Module, state_dict keys nnc's names, and a train() for its train block that runs under python or torchrun) or as ONNX (opset 17, dynamic batch)",
 	run:     runExport,
 }
 
@@ -26,9 +30,9 @@ type exportVals struct {
 }
 
 func exportFlags(fs *flag.FlagSet, v *flagVals) {
-	fs.StringVar(&v.export.format, "format", "torch", "what to write: torch (a PyTorch script)")
-	fs.StringVar(&v.out, "o", "", "the file to write (required): model.py")
-	fs.StringVar(&v.weights, "weights", "", "start the script's training from this safetensors checkpoint (default: PyTorch's initialisation)")
+	fs.StringVar(&v.export.format, "format", "torch", "what to write: torch (a PyTorch script) or onnx (an ONNX model)")
+	fs.StringVar(&v.out, "o", "", "the file to write (required): model.py, or model.onnx")
+	fs.StringVar(&v.weights, "weights", "", "torch: start the script's training from this safetensors checkpoint (default: PyTorch's initialisation); onnx: the weights to write (default: nnc's initialisation from the seed)")
 }
 
 func runExport(e *cmdEnv, args []string) int {
@@ -41,8 +45,10 @@ func runExport(e *cmdEnv, args []string) int {
 	case v.out == "":
 		fmt.Fprintf(e.stderr, "nnc export: -o FILE is required\nusage: %s\n", e.cmd.usage)
 		return exitModel
+	case v.export.format == "onnx":
+		return exportONNX(e, file, &v)
 	case v.export.format != "torch":
-		fmt.Fprintf(e.stderr, "nnc export: --format %q: nnc exports torch (a PyTorch script)\n", v.export.format)
+		fmt.Fprintf(e.stderr, "nnc export: --format %q: nnc exports torch (a PyTorch script) or onnx\n", v.export.format)
 		return exitModel
 	}
 	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), After: "none"})
@@ -95,4 +101,73 @@ func runExport(e *cmdEnv, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: PyTorch module %s and its training (python %s, or torchrun --nproc_per_node=K %s)\n", v.out, p.Model, v.out, v.out)
 	return exitOK
+}
+
+// exportONNX writes the forward pass, as built, as an ONNX model with the
+// weights of --weights (or the seeded initialisation) as initializers.
+func exportONNX(e *cmdEnv, file string, v *flagVals) int {
+	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(v), After: "none", ForwardOnly: true})
+	if !ok {
+		return code
+	}
+	g := p.Forward
+	seed := uint64(0)
+	if p.Train != nil {
+		seed = p.Train.Seed
+	}
+	var w export.Tensors
+	var err error
+	if g.Output("out").Type.DType == ir.F64 {
+		w, err = exportWeights[float64](g, seed, v.weights)
+	} else {
+		w, err = exportWeights[float32](g, seed, v.weights)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
+		return exitRuntime
+	}
+	b, err := export.ONNX(g, p.Model, w)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
+		return exitModel
+	}
+	if err := atomicfile.Write(v.out, b); err != nil {
+		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
+		return exitRuntime
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: ONNX model %s (opset %d, batch dimension N), %d bytes\n", v.out, p.Model, export.ONNXOpset, len(b))
+	return exitOK
+}
+
+// storeTensors shows an interpreter store as export.Tensors.
+type storeTensors[T kernels.Float] struct{ s *interp.Store[T] }
+
+func (t storeTensors[T]) Float64(name string) ([]float64, bool) {
+	x, ok := t.s.F[name]
+	if !ok {
+		return nil, false
+	}
+	f := make([]float64, len(x))
+	for i, v := range x {
+		f[i] = float64(v)
+	}
+	return f, true
+}
+
+func (t storeTensors[T]) Int64(name string) ([]int64, bool) {
+	x, ok := t.s.I64[name]
+	return x, ok
+}
+
+func exportWeights[T kernels.Float](g *ir.Graph, seed uint64, weights string) (export.Tensors, error) {
+	s := interp.NewStore[T]()
+	if err := s.Init(g, seed); err != nil {
+		return nil, err
+	}
+	if weights != "" {
+		if err := train.LoadCheckpoint[T](s, g, weights); err != nil {
+			return nil, err
+		}
+	}
+	return storeTensors[T]{s}, nil
 }

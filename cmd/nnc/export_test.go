@@ -17,6 +17,7 @@ import (
 
 	"github.com/nnc-go/nnc/data"
 	"github.com/nnc-go/nnc/internal/testenv"
+	"github.com/nnc-go/nnc/npy"
 )
 
 // torchPython returns Debian's python3 with PyTorch, which CI installs
@@ -241,6 +242,100 @@ func writeIDXPrefix(t *testing.T, src, dst string, header, size, n int) {
 	}
 	binary.BigEndian.PutUint32(b[4:8], uint32(n))
 	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExportONNX exports models to ONNX, has ONNX's own checker accept
+// them (shape inference included), and imports them back: predicting with
+// the .onnx gives the .nn's outputs for the same weights.
+func TestExportONNX(t *testing.T) {
+	dir := t.TempDir()
+	lenet := lenetSubset(t, dir)
+	for _, f := range []string{"chars.nn", "chars.txt"} {
+		b, err := os.ReadFile(filepath.Join("../../examples", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	cases := []struct{ name, file, input string }{
+		{"seed", "../../examples/seed.nn", "f32:5,10"},
+		{"iris", "../../examples/iris/iris.nn", "f32:5,4"},
+		{"lenet", lenet, "f32:5,1,28,28"},
+		{"chars", filepath.Join(dir, "chars.nn"), "i64:5,8:12"},
+		{"gpt_block", "../../testdata/ops/gpt_block.nn", "i64:5,8:12"},
+	}
+	var models []string
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := filepath.Join(dir, c.name+".safetensors")
+			model := filepath.Join(dir, c.name+".onnx")
+			x := filepath.Join(dir, c.name+".x.npy")
+			nncOut(t, "run", c.file, "--epochs", "1", "--save", w, "--quiet")
+			nncOut(t, "export", c.file, "--format", "onnx", "--weights", w, "-o", model)
+			writeInput(t, x, c.input)
+			fromONNX, fromNN := filepath.Join(dir, c.name+".onnx.npy"), filepath.Join(dir, c.name+".nn.npy")
+			nncOut(t, "predict", model, "--input", x, "--output", fromONNX)
+			nncOut(t, "predict", c.file, "--weights", w, "--input", x, "--output", fromNN)
+			a, err := npy.Read(fromONNX)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := npy.Read(fromNN)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Bit for bit where the ONNX ops are nnc's own; attention and
+			// GELU, which opset 17 spells out, round differently.
+			xs, ys := a.Float64s(), b.Float64s()
+			if len(xs) == 0 || len(xs) != len(ys) {
+				t.Fatalf("%d outputs from the .onnx, %d from the .nn", len(xs), len(ys))
+			}
+			worst := 0.0
+			for i := range xs {
+				worst = max(worst, math.Abs(xs[i]-ys[i])/max(1, math.Abs(ys[i])))
+			}
+			if worst > 1e-5 {
+				t.Errorf("the imported ONNX model's outputs differ from the .nn model's by up to %g", worst)
+			}
+			t.Logf("largest difference %g", worst)
+			models = append(models, model)
+		})
+	}
+	py := "/usr/bin/python3"
+	err := exec.Command(py, "-c", "import onnx").Run()
+	testenv.Require(t, "python3 with onnx", "apt-get install python3-onnx", err)
+	script := "import onnx, sys\nfor m in sys.argv[1:]:\n    onnx.checker.check_model(onnx.load(m), full_check=True)\n"
+	if out, err := exec.Command(py, append([]string{"-c", script}, models...)...).CombinedOutput(); err != nil {
+		t.Errorf("onnx.checker: %v\n%s", err, out)
+	}
+}
+
+// writeInput writes a .npy array of deterministic values: "f32:5,10" is
+// float32 of shape [5, 10]; "i64:5,8:12" int64 ids below 12.
+func writeInput(t *testing.T, path, spec string) {
+	t.Helper()
+	parts := strings.Split(spec, ":")
+	var shape []int
+	n := 1
+	for _, d := range strings.Split(parts[1], ",") {
+		k, _ := strconv.Atoi(d)
+		shape = append(shape, k)
+		n *= k
+	}
+	a := &npy.Array{Shape: shape}
+	if parts[0] == "i64" {
+		max, _ := strconv.Atoi(parts[2])
+		for i := range n {
+			a.I64 = append(a.I64, int64((i*7+3)%max))
+		}
+	} else {
+		for i := range n {
+			a.F32 = append(a.F32, float32(math.Sin(float64(i))))
+		}
+	}
+	if err := npy.Write(path, a); err != nil {
 		t.Fatal(err)
 	}
 }
