@@ -182,6 +182,7 @@ func TestServeLimits(t *testing.T) {
 		{"missing input", "application/json", `{"inputs":{}}`, 400, "input x is missing"},
 		{"short row", "application/json", `{"inputs":{"x":[[1,2,3]]}}`, 400, "input x: row 1 has 3 values, want 4"},
 		{"not a number", "application/json", `{"inputs":{"x":[[1,2,3,"a"]]}}`, 400, "input x: row 1: a is not a number"},
+		{"null", "application/json", `{"inputs":{"x":[[1,2,3,null]]}}`, 400, "input x: row 1: null is not a number"},
 		{"not rows", "application/json", `{"inputs":{"x":5}}`, 400, "input x: want an array of rows"},
 		{"no rows", "application/json", `{"inputs":{"x":[]}}`, 400, "input x has no rows"},
 		{"too many rows", "application/json", `{"inputs":{"x":[[1,2,3,4],[1,2,3,4],[1,2,3,4],[1,2,3,4]]}}`, 400, "input x has 4 rows, the most a request may hold is 3"},
@@ -200,7 +201,7 @@ func TestServeLimits(t *testing.T) {
 		t.Errorf("healthz: %q", h)
 	}
 	metrics := get(t, ts.URL+"/metrics")
-	for _, k := range []string{`nnc_errors_total{kind="too_large"} 1`, `nnc_errors_total{kind="malformed"} 4`, `nnc_errors_total{kind="too_many_rows"} 1`, `nnc_request_seconds_count 13`} {
+	for _, k := range []string{`nnc_errors_total{kind="too_large"} 1`, `nnc_errors_total{kind="malformed"} 4`, `nnc_errors_total{kind="too_many_rows"} 1`, `nnc_request_seconds_count 14`} {
 		if !strings.Contains(metrics, k) {
 			t.Errorf("metrics lack %s", k)
 		}
