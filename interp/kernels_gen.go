@@ -142,6 +142,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "Copy":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Copy(a0.floats(n), a1.floats(n)) }, nil
+	case "CopyBytes":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CopyBytes(a0.uint8s(n), a1.uint8s(n)) }, nil
 	case "CopyScale":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.CopyScale(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
@@ -178,6 +181,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.CrossEntropyLoss64(a0.floats(n), a1.floats(n), a2.floats(n), a3.int64s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
+	case "Dequantize":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.Dequantize(a0.floats(n), a1.uint8s(n), a2.float, a3.dim.At(n)) }, nil
 	case "Div":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.Div(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
@@ -301,6 +307,35 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "Normal":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.Normal(a0.floats(n), a1.float, a2.float, rng) }, nil
+	case "QBias":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.QBias(a0.int32s(n), a1.int32s(n), a2.int8s(n), a3.dim.At(n), a4.dim.At(n)) }, nil
+	case "QConv2d":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11]
+		return func(n int) {
+			kernels.QConv2d(a0.uint8s(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.conv(n), a7.float, a8.dim.At(n), a9.float, a10.dim.At(n), a11.flag)
+		}, nil
+	case "QConv2dFloat":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9]
+		return func(n int) {
+			kernels.QConv2dFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.conv(n), a7.float, a8.dim.At(n), a9.flag)
+		}, nil
+	case "QLinear":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11]
+		return func(n int) {
+			kernels.QLinear(a0.uint8s(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.dim.At(n), a6.dim.At(n), a7.dim.At(n), a8.float, a9.float, a10.dim.At(n), a11.flag)
+		}, nil
+	case "QLinearFloat":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9]
+		return func(n int) {
+			kernels.QLinearFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.dim.At(n), a6.dim.At(n), a7.dim.At(n), a8.float, a9.flag)
+		}, nil
+	case "QMaxPool2d":
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.QMaxPool2d(a0.uint8s(n), a1.uint8s(n), a2.pool(n)) }, nil
+	case "Quantize":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.Quantize(a0.uint8s(n), a1.floats(n), a2.float, a3.dim.At(n)) }, nil
 	case "ReduceTo":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ReduceTo(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
@@ -408,6 +443,7 @@ var kernelSigs = map[string]string{
 	"Conv2d":                  "FFFFFC",
 	"Conv2dBackward":          "FFFFFFFC",
 	"Copy":                    "FF",
+	"CopyBytes":               "UU",
 	"CopyScale":               "FFF",
 	"CountCorrect":            "IIFInn",
 	"CountCorrect64":          "IIFLnn",
@@ -416,6 +452,7 @@ var kernelSigs = map[string]string{
 	"CrossEntropyGrad64":      "FFFLnn",
 	"CrossEntropyLoss":        "FFFInn",
 	"CrossEntropyLoss64":      "FFFLnn",
+	"Dequantize":              "FUxn",
 	"Div":                     "FFF",
 	"Dropout":                 "FFF",
 	"DropoutBackward":         "FFF",
@@ -449,6 +486,13 @@ var kernelSigs = map[string]string{
 	"NLLLossOut":              "FFInn",
 	"Neg":                     "FF",
 	"Normal":                  "FxxR",
+	"QBias":                   "IIQnn",
+	"QConv2d":                 "UUQIFUCxnxnb",
+	"QConv2dFloat":            "FUQIFUCxnb",
+	"QLinear":                 "UUQIFnnnxxnb",
+	"QLinearFloat":            "FUQIFnnnxb",
+	"QMaxPool2d":              "UUP",
+	"Quantize":                "UFxn",
 	"ReduceTo":                "FSFS",
 	"Relu":                    "FF",
 	"ReluBackward":            "FFF",

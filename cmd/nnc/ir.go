@@ -8,11 +8,12 @@ import (
 	"github.com/nnc-go/nnc/build"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/passes"
+	"github.com/nnc-go/nnc/train"
 )
 
 var irCmd = &command{
 	name:    "ir",
-	usage:   "nnc ir [--model M] [--set p=v] [--after PASS] [--forward] [--dot] FILE",
+	usage:   "nnc ir [--model M] [--set p=v] [--after PASS] [--forward] [--dot] [--weights INT8CKPT] FILE",
 	summary: "print the IR of a model after a pass (default: after all), as text or Graphviz DOT; the training step when the model has a train block",
 	run:     runIR,
 }
@@ -39,6 +40,25 @@ func runIR(e *cmdEnv, args []string) int {
 	g := p.TrainGraph
 	if g == nil || v.forward {
 		g = p.Forward
+	}
+	if v.weights != "" {
+		// The forward pass an int8 checkpoint runs: its int8 layers and
+		// the conversions the quantize pass placed.
+		if v.after != "" {
+			fmt.Fprintf(e.stderr, "nnc ir: --weights shows the graph after every pass; leave out --after\n")
+			return exitModel
+		}
+		f, err := train.ReadInt8(v.weights)
+		if err == nil && f == nil {
+			err = fmt.Errorf("%s is not an int8 checkpoint (nnc quantize writes them)", v.weights)
+		}
+		if err == nil {
+			g, err = train.Int8Graph(p.Forward, f)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc ir: %v\n", err)
+			return exitRuntime
+		}
 	}
 
 	if v.dot {
