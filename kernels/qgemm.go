@@ -43,20 +43,6 @@ func qdotTileGo(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8, 
 	}
 }
 
-// qgemm runs the product of a (m×k, uint8) and bᵀ (b n×k, int8) tile by
-// tile and hands each tile's accumulators to store.
-func qgemm(m, n, k int, a []uint8, lda int, b []int8, ldb int, store func(i, j, rows, cols int, acc *[qtile * qtile]int32)) {
-	var acc [qtile * qtile]int32
-	for j := 0; j < n; j += qtile {
-		cols := min(qtile, n-j)
-		for i := 0; i < m; i += qtile {
-			rows := min(qtile, m-i)
-			qdotTile(&acc, k, a[i*lda:], lda, b[j*ldb:], ldb, rows, cols)
-			store(i, j, rows, cols, &acc)
-		}
-	}
-}
-
 // requant is the output stage of an int8 layer: the accumulator plus the
 // bias, scaled by mult, rounded half to even, shifted by the output zero
 // point and clamped to [lo, 255] (lo is the zero point after a ReLU).
@@ -80,15 +66,21 @@ func QLinear[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, m, k, 
 	if relu {
 		lo = zp
 	}
-	qgemm(m, n, k, x, k, w, k, func(i, j, rows, cols int, acc *[qtile * qtile]int32) {
-		for jj := range cols {
-			mult := inScale * float64(wscale[j+jj]) / outScale
-			b := bias[j+jj]
-			for ii := range rows {
-				dst[(i+ii)*n+j+jj] = requant(acc[ii*qtile+jj]+b, mult, zp, lo)
+	var acc [qtile * qtile]int32
+	for j := 0; j < n; j += qtile {
+		cols := min(qtile, n-j)
+		for i := 0; i < m; i += qtile {
+			rows := min(qtile, m-i)
+			qdotTile(&acc, k, x[i*k:], k, w[j*k:], k, rows, cols)
+			for jj := range cols {
+				mult := inScale * float64(wscale[j+jj]) / outScale
+				b := bias[j+jj]
+				for ii := range rows {
+					dst[(i+ii)*n+j+jj] = requant(acc[ii*qtile+jj]+b, mult, zp, lo)
+				}
 			}
 		}
-	})
+	}
 }
 
 // QLinearFloat is QLinear with a float output: the dequantized sums
@@ -100,19 +92,25 @@ func QLinearFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []
 	need("QLinearFloat", "bias", len(bias), n)
 	need("QLinearFloat", "wscale", len(wscale), n)
 	need("QLinearFloat", "dst", len(dst), m*n)
-	qgemm(m, n, k, x, k, w, k, func(i, j, rows, cols int, acc *[qtile * qtile]int32) {
-		for jj := range cols {
-			s := inScale * float64(wscale[j+jj])
-			b := bias[j+jj]
-			for ii := range rows {
-				y := T(float64(acc[ii*qtile+jj]+b) * s)
-				if relu && y < 0 {
-					y = 0
+	var acc [qtile * qtile]int32
+	for j := 0; j < n; j += qtile {
+		cols := min(qtile, n-j)
+		for i := 0; i < m; i += qtile {
+			rows := min(qtile, m-i)
+			qdotTile(&acc, k, x[i*k:], k, w[j*k:], k, rows, cols)
+			for jj := range cols {
+				s := inScale * float64(wscale[j+jj])
+				b := bias[j+jj]
+				for ii := range rows {
+					y := T(float64(acc[ii*qtile+jj]+b) * s)
+					if relu && y < 0 {
+						y = 0
+					}
+					dst[(i+ii)*n+j+jj] = y
 				}
-				dst[(i+ii)*n+j+jj] = y
 			}
 		}
-	})
+	}
 }
 
 // qim2row unfolds image x (C×H×W uint8) into col, one row of C·KH·KW
@@ -165,16 +163,22 @@ func QConv2d[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, col []
 	for img := range s.N {
 		qim2row(col, x[img*s.C*s.H*s.W:], s, uint8(inZP))
 		out := dst[img*s.K*p : (img+1)*s.K*p]
-		qgemm(p, s.K, r, col, r, w, r, func(i, j, rows, cols int, acc *[qtile * qtile]int32) {
-			for jj := range cols {
-				mult := inScale * float64(wscale[j+jj]) / outScale
-				b := bias[j+jj]
-				o := out[(j+jj)*p:]
-				for ii := range rows {
-					o[i+ii] = requant(acc[ii*qtile+jj]+b, mult, zp, lo)
+		var acc [qtile * qtile]int32
+		for j := 0; j < s.K; j += qtile {
+			cols := min(qtile, s.K-j)
+			for i := 0; i < p; i += qtile {
+				rows := min(qtile, p-i)
+				qdotTile(&acc, r, col[i*r:], r, w[j*r:], r, rows, cols)
+				for jj := range cols {
+					mult := inScale * float64(wscale[j+jj]) / outScale
+					b := bias[j+jj]
+					o := out[(j+jj)*p:]
+					for ii := range rows {
+						o[i+ii] = requant(acc[ii*qtile+jj]+b, mult, zp, lo)
+					}
 				}
 			}
-		})
+		}
 	}
 }
 
@@ -191,20 +195,26 @@ func QConv2dFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []
 	for img := range s.N {
 		qim2row(col, x[img*s.C*s.H*s.W:], s, uint8(inZP))
 		out := dst[img*s.K*p : (img+1)*s.K*p]
-		qgemm(p, s.K, r, col, r, w, r, func(i, j, rows, cols int, acc *[qtile * qtile]int32) {
-			for jj := range cols {
-				sc := inScale * float64(wscale[j+jj])
-				b := bias[j+jj]
-				o := out[(j+jj)*p:]
-				for ii := range rows {
-					y := T(float64(acc[ii*qtile+jj]+b) * sc)
-					if relu && y < 0 {
-						y = 0
+		var acc [qtile * qtile]int32
+		for j := 0; j < s.K; j += qtile {
+			cols := min(qtile, s.K-j)
+			for i := 0; i < p; i += qtile {
+				rows := min(qtile, p-i)
+				qdotTile(&acc, r, col[i*r:], r, w[j*r:], r, rows, cols)
+				for jj := range cols {
+					sc := inScale * float64(wscale[j+jj])
+					b := bias[j+jj]
+					o := out[(j+jj)*p:]
+					for ii := range rows {
+						y := T(float64(acc[ii*qtile+jj]+b) * sc)
+						if relu && y < 0 {
+							y = 0
+						}
+						o[i+ii] = y
 					}
-					o[i+ii] = y
 				}
 			}
-		})
+		}
 	}
 }
 

@@ -2,8 +2,50 @@
 
 package kernels
 
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// hasVNNI reports whether the int8 tiles may use AVX-512 VNNI
+// (VPDPBUSD), with AVX-512 BW for the masked loads of the last bytes: the
+// avx512 level of NNC_KERNELS.
+var hasVNNI = hasAVX512 && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW
+
+//go:noescape
+func qdot4x4VNNI(k int, a0, a1, a2, a3, b0, b1, b2, b3 unsafe.Pointer, acc *[qtile * qtile]int32)
+
+//go:noescape
+func qdot1x4VNNI(k int, a0, b0, b1, b2, b3 unsafe.Pointer, acc *[qtile * qtile]int32)
+
 // qdotTileAsm runs the int8 tile with the assembly kernels when the CPU
-// has them; it reports false otherwise.
+// has them; it reports false otherwise. Rows and columns past the tile's
+// are computed from its first ones, and dropped.
 func qdotTileAsm(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8, ldb int, rows, cols int) bool {
-	return false
+	if !hasVNNI || k == 0 {
+		return false
+	}
+	var bp [qtile]unsafe.Pointer
+	for jj := range qtile {
+		if jj < cols {
+			bp[jj] = unsafe.Pointer(&b[jj*ldb])
+		} else {
+			bp[jj] = unsafe.Pointer(&b[0])
+		}
+	}
+	if rows == 1 {
+		qdot1x4VNNI(k, unsafe.Pointer(&a[0]), bp[0], bp[1], bp[2], bp[3], acc)
+		return true
+	}
+	var ap [qtile]unsafe.Pointer
+	for ii := range qtile {
+		if ii < rows {
+			ap[ii] = unsafe.Pointer(&a[ii*lda])
+		} else {
+			ap[ii] = unsafe.Pointer(&a[0])
+		}
+	}
+	qdot4x4VNNI(k, ap[0], ap[1], ap[2], ap[3], bp[0], bp[1], bp[2], bp[3], acc)
+	return true
 }

@@ -54,3 +54,6 @@ func sgemmCols(small, transA, transB bool, m, n, k int, alpha float32, a []float
 func qdotTileAsm(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8, ldb int, rows, cols int) bool {
 	return false
 }
+
+// hasVNNI is false: this build has no int8 assembly kernels.
+var hasVNNI = false

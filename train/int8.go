@@ -278,3 +278,13 @@ func affineParams(lo, hi float64) (scale float64, zp int) {
 	zp = int(math.RoundToEven(-lo / scale))
 	return scale, min(max(zp, 0), 255)
 }
+
+// LoadInt8 fills store, an *interp.Store[float32], with the tensors of the
+// int8 checkpoint f (read from path) that g, which Int8Graph made, reads.
+func LoadInt8(store any, g *ir.Graph, f *checkpoint.File, path string) error {
+	s, ok := store.(*interp.Store[float32])
+	if !ok {
+		return fmt.Errorf("%s: an int8 checkpoint runs in a model of f32 values", path)
+	}
+	return loadInt8[float32](s, g, f, path)
+}

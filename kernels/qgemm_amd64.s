@@ -1,0 +1,178 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The int8 tiles of qgemm.go with AVX-512 VNNI: VPDPBUSD multiplies 64
+// unsigned bytes of a row of A by 64 signed bytes of a row of B and adds
+// each group of four products to a 32-bit lane, exactly. The last k%64
+// bytes load under a mask (AVX-512 BW), as zeros past the end.
+
+// HSUM sums the 16 lanes of z into the int32 at off(DI).
+#define HSUM(z, y, off) \
+	VEXTRACTI64X4 $1, z, Y24; \
+	VPADDD        Y24, y, Y25; \
+	VEXTRACTI32X4 $1, Y25, X26; \
+	VPADDD        X26, X25, X25; \
+	VPSHUFD       $0x4E, X25, X26; \
+	VPADDD        X26, X25, X25; \
+	VPSHUFD       $0xB1, X25, X26; \
+	VPADDD        X26, X25, X25; \
+	VMOVD         X25, off(DI)
+
+// func qdot4x4VNNI(k int, a0, a1, a2, a3, b0, b1, b2, b3 unsafe.Pointer, acc *[16]int32)
+TEXT ·qdot4x4VNNI(SB), NOSPLIT, $0-80
+	MOVQ k+0(FP), CX
+	MOVQ a0+8(FP), R8
+	MOVQ a1+16(FP), R9
+	MOVQ a2+24(FP), R10
+	MOVQ a3+32(FP), R11
+	MOVQ b0+40(FP), R12
+	MOVQ b1+48(FP), R13
+	MOVQ b2+56(FP), R14
+	MOVQ b3+64(FP), R15
+	MOVQ acc+72(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ AX, AX
+
+loop4:
+	CMPQ CX, $64
+	JLT  tail4
+	VMOVDQU8 (R8)(AX*1), Z16
+	VMOVDQU8 (R9)(AX*1), Z17
+	VMOVDQU8 (R10)(AX*1), Z18
+	VMOVDQU8 (R11)(AX*1), Z19
+	VMOVDQU8 (R12)(AX*1), Z20
+	VMOVDQU8 (R13)(AX*1), Z21
+	VMOVDQU8 (R14)(AX*1), Z22
+	VMOVDQU8 (R15)(AX*1), Z23
+	ADDQ $64, AX
+	SUBQ $64, CX
+
+dot4:
+	VPDPBUSD Z20, Z16, Z0
+	VPDPBUSD Z21, Z16, Z1
+	VPDPBUSD Z22, Z16, Z2
+	VPDPBUSD Z23, Z16, Z3
+	VPDPBUSD Z20, Z17, Z4
+	VPDPBUSD Z21, Z17, Z5
+	VPDPBUSD Z22, Z17, Z6
+	VPDPBUSD Z23, Z17, Z7
+	VPDPBUSD Z20, Z18, Z8
+	VPDPBUSD Z21, Z18, Z9
+	VPDPBUSD Z22, Z18, Z10
+	VPDPBUSD Z23, Z18, Z11
+	VPDPBUSD Z20, Z19, Z12
+	VPDPBUSD Z21, Z19, Z13
+	VPDPBUSD Z22, Z19, Z14
+	VPDPBUSD Z23, Z19, Z15
+	JMP      loop4
+
+tail4:
+	TESTQ CX, CX
+	JZ    done4
+	MOVQ  $-1, DX
+	SHLQ  CX, DX
+	NOTQ  DX
+	KMOVQ DX, K1
+	VMOVDQU8.Z (R8)(AX*1), K1, Z16
+	VMOVDQU8.Z (R9)(AX*1), K1, Z17
+	VMOVDQU8.Z (R10)(AX*1), K1, Z18
+	VMOVDQU8.Z (R11)(AX*1), K1, Z19
+	VMOVDQU8.Z (R12)(AX*1), K1, Z20
+	VMOVDQU8.Z (R13)(AX*1), K1, Z21
+	VMOVDQU8.Z (R14)(AX*1), K1, Z22
+	VMOVDQU8.Z (R15)(AX*1), K1, Z23
+	XORQ  CX, CX
+	JMP   dot4
+
+done4:
+	HSUM(Z0, Y0, 0)
+	HSUM(Z1, Y1, 4)
+	HSUM(Z2, Y2, 8)
+	HSUM(Z3, Y3, 12)
+	HSUM(Z4, Y4, 16)
+	HSUM(Z5, Y5, 20)
+	HSUM(Z6, Y6, 24)
+	HSUM(Z7, Y7, 28)
+	HSUM(Z8, Y8, 32)
+	HSUM(Z9, Y9, 36)
+	HSUM(Z10, Y10, 40)
+	HSUM(Z11, Y11, 44)
+	HSUM(Z12, Y12, 48)
+	HSUM(Z13, Y13, 52)
+	HSUM(Z14, Y14, 56)
+	HSUM(Z15, Y15, 60)
+	VZEROUPPER
+	RET
+
+// func qdot1x4VNNI(k int, a0, b0, b1, b2, b3 unsafe.Pointer, acc *[16]int32)
+// sets acc[0:4], one row of A against four of B.
+TEXT ·qdot1x4VNNI(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a0+8(FP), R8
+	MOVQ b0+16(FP), R12
+	MOVQ b1+24(FP), R13
+	MOVQ b2+32(FP), R14
+	MOVQ b3+40(FP), R15
+	MOVQ acc+48(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ AX, AX
+
+loop1:
+	CMPQ CX, $64
+	JLT  tail1
+	VMOVDQU8 (R8)(AX*1), Z16
+	VMOVDQU8 (R12)(AX*1), Z20
+	VMOVDQU8 (R13)(AX*1), Z21
+	VMOVDQU8 (R14)(AX*1), Z22
+	VMOVDQU8 (R15)(AX*1), Z23
+	ADDQ $64, AX
+	SUBQ $64, CX
+
+dot1:
+	VPDPBUSD Z20, Z16, Z0
+	VPDPBUSD Z21, Z16, Z1
+	VPDPBUSD Z22, Z16, Z2
+	VPDPBUSD Z23, Z16, Z3
+	JMP      loop1
+
+tail1:
+	TESTQ CX, CX
+	JZ    done1
+	MOVQ  $-1, DX
+	SHLQ  CX, DX
+	NOTQ  DX
+	KMOVQ DX, K1
+	VMOVDQU8.Z (R8)(AX*1), K1, Z16
+	VMOVDQU8.Z (R12)(AX*1), K1, Z20
+	VMOVDQU8.Z (R13)(AX*1), K1, Z21
+	VMOVDQU8.Z (R14)(AX*1), K1, Z22
+	VMOVDQU8.Z (R15)(AX*1), K1, Z23
+	XORQ  CX, CX
+	JMP   dot1
+
+done1:
+	HSUM(Z0, Y0, 0)
+	HSUM(Z1, Y1, 4)
+	HSUM(Z2, Y2, 8)
+	HSUM(Z3, Y3, 12)
+	VZEROUPPER
+	RET

@@ -1,0 +1,196 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// qref is Σ_r a[i, r]·b[j, r] in int64, the reference of every path.
+func qref(m, n, k int, a []uint8, b []int8) []int64 {
+	out := make([]int64, m*n)
+	for i := range m {
+		for j := range n {
+			var s int64
+			for r := range k {
+				s += int64(a[i*k+r]) * int64(b[j*k+r])
+			}
+			out[i*n+j] = s
+		}
+	}
+	return out
+}
+
+func randQ(rng *rand.Rand, m, n, k int) ([]uint8, []int8) {
+	a := make([]uint8, m*k)
+	b := make([]int8, n*k)
+	for i := range a {
+		a[i] = uint8(rng.IntN(256))
+	}
+	for i := range b {
+		b[i] = int8(rng.IntN(255) - 127)
+	}
+	// The extremes, where a saturating path would be wrong.
+	if len(a) > 0 {
+		a[0], b[0] = 255, -127
+	}
+	return a, b
+}
+
+// qgemmAll returns the accumulators of the product through qgemm.
+func qgemmAll(m, n, k int, a []uint8, b []int8) []int64 {
+	out := make([]int64, m*n)
+	var acc [qtile * qtile]int32
+	for j := 0; j < n; j += qtile {
+		cols := min(qtile, n-j)
+		for i := 0; i < m; i += qtile {
+			rows := min(qtile, m-i)
+			qdotTile(&acc, k, a[i*k:], k, b[j*k:], k, rows, cols)
+			for ii := range rows {
+				for jj := range cols {
+					out[(i+ii)*n+j+jj] = int64(acc[ii*qtile+jj])
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestQGemmPaths holds every int8 path to the exact integer sums, on
+// awkward sizes: k not a multiple of any vector width, m and n not of the
+// tile's.
+func TestQGemmPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, path := range qpaths(t) {
+		for _, k := range []int{1, 3, 15, 16, 17, 31, 63, 64, 65, 127, 129, 200, 255, 789} {
+			for _, mn := range [][2]int{{1, 1}, {1, 5}, {2, 3}, {3, 7}, {4, 4}, {5, 9}, {7, 13}, {9, 2}} {
+				m, n := mn[0], mn[1]
+				a, b := randQ(rng, m, n, k)
+				want := qref(m, n, k, a, b)
+				got := path.run(func() []int64 { return qgemmAll(m, n, k, a, b) })
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s: m=%d n=%d k=%d: got %v, want %v", path.name, m, n, k, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestQLinearPathsAgree requires the int8 layers to give the same bytes
+// and floats on every path.
+func TestQLinearPathsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, sz := range [][3]int{{1, 784, 128}, {3, 129, 10}, {17, 65, 7}, {6, 5, 3}} {
+		m, k, n := sz[0], sz[1], sz[2]
+		x, w := randQ(rng, m, n, k)
+		bias := make([]int32, n)
+		scale := make([]float32, n)
+		for j := range n {
+			bias[j] = int32(rng.IntN(20001) - 10000)
+			scale[j] = 0.001 + rng.Float32()*0.01
+		}
+		var ref []uint8
+		var refF []float32
+		for _, path := range qpaths(t) {
+			got := make([]uint8, m*n)
+			gotF := make([]float32, m*n)
+			path.run(func() []int64 {
+				QLinear(got, x, w, bias, scale, m, k, n, 0.02, 0.5, 7, true)
+				QLinearFloat(gotF, x, w, bias, scale, m, k, n, 0.02, false)
+				return nil
+			})
+			if ref == nil {
+				ref, refF = got, gotF
+				continue
+			}
+			if !slices.Equal(got, ref) || !slices.Equal(gotF, refF) {
+				t.Fatalf("%s: %dx%dx%d differs from the portable path", path.name, m, k, n)
+			}
+		}
+	}
+}
+
+func TestQConvPathsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	s := ConvShape{N: 2, C: 3, H: 9, W: 7, K: 5, KH: 3, KW: 3, Stride: 2, Pad: 1}
+	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
+	x, w := randQ(rng, s.N*s.C*s.H*s.W/r+1, s.K, r)
+	x = x[:s.N*s.C*s.H*s.W]
+	bias := make([]int32, s.K)
+	QBias(bias, nil, w, r, 9)
+	scale := make([]float32, s.K)
+	for j := range scale {
+		scale[j] = 0.01
+	}
+	col := make([]uint8, r*p)
+	var ref []uint8
+	for _, path := range qpaths(t) {
+		got := make([]uint8, s.N*s.K*p)
+		path.run(func() []int64 { QConv2d(got, x, w, bias, scale, col, s, 0.02, 9, 0.3, 3, false); return nil })
+		if ref == nil {
+			ref = got
+		} else if !slices.Equal(got, ref) {
+			t.Fatalf("%s: QConv2d differs from the portable path", path.name)
+		}
+	}
+	// The convolution against the float one on the dequantized values.
+	xf := make([]float64, len(x))
+	for i, v := range x {
+		xf[i] = float64(int(v) - 9)
+	}
+	for img := range s.N {
+		for k := range s.K {
+			for oy := range s.OutH() {
+				for ox := range s.OutW() {
+					var acc float64
+					for c := range s.C {
+						for ky := range s.KH {
+							for kx := range s.KW {
+								y, xx := oy*s.Stride+ky-s.Pad, ox*s.Stride+kx-s.Pad
+								if y >= 0 && y < s.H && xx >= 0 && xx < s.W {
+									acc += xf[((img*s.C+c)*s.H+y)*s.W+xx] * float64(w[((k*s.C+c)*s.KH+ky)*s.KW+kx])
+								}
+							}
+						}
+					}
+					want := requant(int32(acc), 0.02*0.01/0.3, 3, 0)
+					if got := ref[((img*s.K+k)*s.OutH()+oy)*s.OutW()+ox]; got != want {
+						t.Fatalf("QConv2d at %d,%d,%d,%d: %d, want %d", img, k, oy, ox, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestQLinearAllocs(t *testing.T) {
+	m, k, n := 4, 100, 9
+	x, w := randQ(rand.New(rand.NewPCG(1, 1)), m, n, k)
+	bias, scale := make([]int32, n), make([]float32, n)
+	dst := make([]uint8, m*n)
+	if a := testing.AllocsPerRun(10, func() { QLinear(dst, x, w, bias, scale, m, k, n, 1, 1, 0, false) }); a != 0 {
+		t.Errorf("QLinear allocates %v times per call", a)
+	}
+}
+
+type qpath struct {
+	name string
+	run  func(func() []int64) []int64
+}
+
+// qpaths are the int8 paths this machine can run: the portable Go always,
+// and the assembly kernels when the CPU has them.
+func qpaths(t *testing.T) []qpath {
+	ps := []qpath{{"portable", func(f func() []int64) []int64 {
+		saved := hasVNNI
+		hasVNNI = false
+		defer func() { hasVNNI = saved }()
+		return f()
+	}}}
+	if hasVNNI {
+		ps = append(ps, qpath{"avx512-vnni", func(f func() []int64) []int64 { return f() }})
+	} else {
+		t.Logf("this CPU has no AVX-512 VNNI: the portable path alone is checked")
+	}
+	return ps
+}
