@@ -311,24 +311,24 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.QBias(a0.int32s(n), a1.int32s(n), a2.int8s(n), a3.dim.At(n), a4.dim.At(n)) }, nil
 	case "QConv2d":
-		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11]
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12]
 		return func(n int) {
-			kernels.QConv2d(a0.uint8s(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.conv(n), a7.float, a8.dim.At(n), a9.float, a10.dim.At(n), a11.flag)
+			kernels.QConv2d(a0.uint8s(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.int32s(n), a7.conv(n), a8.float, a9.dim.At(n), a10.float, a11.dim.At(n), a12.flag)
 		}, nil
 	case "QConv2dFloat":
-		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9]
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10]
 		return func(n int) {
-			kernels.QConv2dFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.conv(n), a7.float, a8.dim.At(n), a9.flag)
+			kernels.QConv2dFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.int32s(n), a7.conv(n), a8.float, a9.dim.At(n), a10.flag)
 		}, nil
 	case "QLinear":
-		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11]
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12], &a[13], &a[14]
 		return func(n int) {
-			kernels.QLinear(a0.uint8s(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.dim.At(n), a6.dim.At(n), a7.dim.At(n), a8.float, a9.float, a10.dim.At(n), a11.flag)
+			kernels.QLinear(a0.uint8s(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.uint8s(n), a7.int32s(n), a8.dim.At(n), a9.dim.At(n), a10.dim.At(n), a11.float, a12.float, a13.dim.At(n), a14.flag)
 		}, nil
 	case "QLinearFloat":
-		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9]
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12]
 		return func(n int) {
-			kernels.QLinearFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.dim.At(n), a6.dim.At(n), a7.dim.At(n), a8.float, a9.flag)
+			kernels.QLinearFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.uint8s(n), a7.int32s(n), a8.dim.At(n), a9.dim.At(n), a10.dim.At(n), a11.float, a12.flag)
 		}, nil
 	case "QMaxPool2d":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
@@ -487,10 +487,10 @@ var kernelSigs = map[string]string{
 	"Neg":                     "FF",
 	"Normal":                  "FxxR",
 	"QBias":                   "IIQnn",
-	"QConv2d":                 "UUQIFUCxnxnb",
-	"QConv2dFloat":            "FUQIFUCxnb",
-	"QLinear":                 "UUQIFnnnxxnb",
-	"QLinearFloat":            "FUQIFnnnxb",
+	"QConv2d":                 "UUQIFUICxnxnb",
+	"QConv2dFloat":            "FUQIFUICxnb",
+	"QLinear":                 "UUQIFUUInnnxxnb",
+	"QLinearFloat":            "FUQIFUUInnnxb",
 	"QMaxPool2d":              "UUP",
 	"Quantize":                "UFxn",
 	"ReduceTo":                "FSFS",

@@ -267,7 +267,7 @@ var opTable = [numOps]OpInfo{
 	// Int8 inference.
 	OpQuantize:   {Name: "Quantize", Arity: 1, Shape: quantizeShape, Lower: lowerQuantize, Derived: true, Attrs: qAttrs},
 	OpDequantize: {Name: "Dequantize", Arity: 1, Shape: dequantizeShape, Lower: lowerDequantize, Derived: true, Attrs: qAttrs},
-	OpQLinear:    {Name: "QLinear", Arity: 4, Shape: qLinearShape, Lower: lowerQLinear, Derived: true, Attrs: qLayerAttrs},
+	OpQLinear:    {Name: "QLinear", Arity: 4, Shape: qLinearShape, Lower: lowerQLinear, Scratch: scratchQLinear, Derived: true, Attrs: qLayerAttrs},
 	OpQConv2d:    {Name: "QConv2d", Arity: 4, Shape: qConvShape, Lower: lowerQConv, Scratch: scratchQConv, Derived: true, Attrs: append(convAttrs[:len(convAttrs):len(convAttrs)], qLayerAttrs...)},
 	OpQMaxPool2d: {Name: "QMaxPool2d", Arity: 1, Shape: qMaxPoolShape, Lower: lowerQMaxPool, Derived: true, Attrs: poolAttrs},
 }

@@ -118,10 +118,11 @@ func lowerQLinear(_ *Graph, v *Value) []Call {
 	w := v.Args[1].Type.Shape
 	m, k, n := dim(rows(v.Type.Shape, w[0])), num(w[1]), num(w[0])
 	x, wt, b, s := buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), buf(v.Args[3])
+	wp, xp, sums := scratch(v, 0), scratch(v, 1), scratch(v, 2)
 	if v.AttrBool("float") {
-		return []Call{call("QLinearFloat", buf(v), x, wt, b, s, m, k, n, flt(v.AttrFloat("in_scale")), flag(v.AttrBool("relu")))}
+		return []Call{call("QLinearFloat", buf(v), x, wt, b, s, wp, xp, sums, m, k, n, flt(v.AttrFloat("in_scale")), flag(v.AttrBool("relu")))}
 	}
-	return []Call{call("QLinear", buf(v), x, wt, b, s, m, k, n, flt(v.AttrFloat("in_scale")), flt(v.AttrFloat("out_scale")),
+	return []Call{call("QLinear", buf(v), x, wt, b, s, wp, xp, sums, m, k, n, flt(v.AttrFloat("in_scale")), flt(v.AttrFloat("out_scale")),
 		num(v.AttrInt("out_zero_point")), flag(v.AttrBool("relu")))}
 }
 
@@ -132,17 +133,34 @@ func lowerQConv(_ *Graph, v *Value) []Call {
 	x, wt, b, s := buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), buf(v.Args[3])
 	in, zp := flt(v.AttrFloat("in_scale")), num(v.AttrInt("in_zero_point"))
 	if v.AttrBool("float") {
-		return []Call{call("QConv2dFloat", buf(v), x, wt, b, s, scratch(v, 0), cs, in, zp, flag(v.AttrBool("relu")))}
+		return []Call{call("QConv2dFloat", buf(v), x, wt, b, s, scratch(v, 0), scratch(v, 1), cs, in, zp, flag(v.AttrBool("relu")))}
 	}
-	return []Call{call("QConv2d", buf(v), x, wt, b, s, scratch(v, 0), cs, in, zp, flt(v.AttrFloat("out_scale")),
+	return []Call{call("QConv2d", buf(v), x, wt, b, s, scratch(v, 0), scratch(v, 1), cs, in, zp, flt(v.AttrFloat("out_scale")),
 		num(v.AttrInt("out_zero_point")), flag(v.AttrBool("relu")))}
 }
 
-// scratchQConv is the unfolded input of an int8 convolution: a row of
-// C·kh·kw bytes per output pixel of one image.
+// scratchQConv is the unfolded input of one image of an int8 convolution
+// with its padded weights, and the int32 sums of one image, as
+// kernels.QConvScratch sizes them.
 func scratchQConv(_ *Graph, v *Value) []Scratch {
 	x, w := v.Args[0].Type.Shape, v.Args[1].Type.Shape
-	return []Scratch{{Type: Type{DType: U8, Shape: Shape{x[1] * w[2] * w[3] * v.Type.Shape[2] * v.Type.Shape[3]}}}}
+	r, p := x[1]*w[2]*w[3], v.Type.Shape[2]*v.Type.Shape[3]
+	k4 := (r + 3) / 4
+	col := max(p*r, (p+31)/32*32*k4*4) + w[0]*k4*4
+	return []Scratch{{Type: Type{DType: U8, Shape: Shape{col}}}, {Type: Type{DType: I32, Shape: Shape{w[0] * p}}}}
+}
+
+// scratchQLinear is the packed weights, the input padded to a multiple
+// of four per row, and the int32 sums, as kernels.QLinearScratch sizes
+// them.
+func scratchQLinear(_ *Graph, v *Value) []Scratch {
+	w := v.Args[1].Type.Shape
+	k4 := (w[1] + 3) / 4
+	return []Scratch{
+		{Type: Type{DType: U8, Shape: Shape{(w[0] + 31) / 32 * 32 * k4 * 4}}},
+		{Type: Type{DType: U8, Shape: Shape{v.Type.Shape[0], k4 * 4}}},
+		{Type: Type{DType: I32, Shape: Shape{v.Type.Shape[0], w[0]}}},
+	}
 }
 
 func lowerQMaxPool(_ *Graph, v *Value) []Call {

@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Int8 inference (nnc quantize). The scheme is TFLite's and PyTorch's
 // fbgemm's: weights are int8, symmetric per output channel (zero point 0,
@@ -51,78 +54,160 @@ func requant(acc int32, mult float64, zp, lo int32) uint8 {
 	return uint8(min(max(q, lo), 255))
 }
 
-// QLinear computes an int8 Linear layer into dst (m×n uint8): x is m×k
-// uint8 with zero point inZP, w is n×k int8, bias holds n int32 sums
-// already corrected for the input zero point (bias − inZP·Σ_r w[j, r]:
-// QBias), wscale the n weight scales. The output is requantized to
-// outScale and outZP; relu clamps it at the zero point.
-func QLinear[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, m, k, n int, inScale, outScale float64, outZP int, relu bool) {
-	need("QLinear", "x", len(x), m*k)
-	need("QLinear", "w", len(w), n*k)
-	need("QLinear", "bias", len(bias), n)
-	need("QLinear", "wscale", len(wscale), n)
-	need("QLinear", "dst", len(dst), m*n)
-	zp, lo := int32(outZP), int32(0)
-	if relu {
-		lo = zp
+// QLinearScratch returns the sizes of the scratch buffers of QLinear for
+// m rows of k inputs and n outputs: the packed weights and the padded
+// input in bytes, and the int32 sums.
+func QLinearScratch(m, k, n int) (wpack, xpad, sums int) {
+	k4 := (k + 3) / 4
+	return (n + 31) / 32 * 32 * k4 * 4, m * k4 * 4, m * n
+}
+
+// qlinearSums sets acc (m×n) to Σ_r x[i, r]·w[j, r]: with AVX-512 VNNI
+// from 16 rows on, the weights packed into pack as [n/16][k/4][16][4] and
+// each group of four inputs broadcast; else tile by tile.
+func qlinearSums(acc []int32, x []uint8, w []int8, wpack, xpad []uint8, m, k, n int) {
+	if hasVNNI && m >= 16 && k > 0 {
+		k4 := (k + 3) / 4
+		nb := (n + 15) / 16
+		wp := wpack[:(nb+1)/2*2*k4*64]
+		packRows(wp, int8Bytes(w), n, k, k)
+		xs, lda := x, k
+		if k%4 != 0 {
+			xs, lda = xpad[:m*k4*4], k4*4
+			for i := range m {
+				row := xs[i*lda : (i+1)*lda]
+				copy(row, x[i*k:(i+1)*k])
+				clear(row[k:])
+			}
+		}
+		var t [4 * 32]int32
+		for i := 0; i < m; i += 4 {
+			rows := min(4, m-i)
+			for b := 0; b < nb; b += 2 {
+				qbcastTile(&t, false, k4, xs[i*lda:], lda, rows, wp[b*k4*64:], nb-b)
+				cols := min(32, n-b*16)
+				for ii := range rows {
+					copy(acc[(i+ii)*n+b*16:(i+ii)*n+b*16+cols], t[ii*32:ii*32+cols])
+				}
+			}
+		}
+		return
 	}
-	var acc [qtile * qtile]int32
+	var t [qtile * qtile]int32
 	for j := 0; j < n; j += qtile {
 		cols := min(qtile, n-j)
 		for i := 0; i < m; i += qtile {
 			rows := min(qtile, m-i)
-			qdotTile(&acc, k, x[i*k:], k, w[j*k:], k, rows, cols)
-			for jj := range cols {
-				mult := inScale * float64(wscale[j+jj]) / outScale
-				b := bias[j+jj]
-				for ii := range rows {
-					dst[(i+ii)*n+j+jj] = requant(acc[ii*qtile+jj]+b, mult, zp, lo)
-				}
+			qdotTile(&t, k, x[i*k:], k, w[j*k:], k, rows, cols)
+			for ii := range rows {
+				copy(acc[(i+ii)*n+j:(i+ii)*n+j+cols], t[ii*qtile:ii*qtile+cols])
 			}
 		}
 	}
+}
+
+// packRows packs the n rows of k bytes of src (stride ld) as column blocks
+// for the broadcast kernels: dst[((c/16)·k4 + r/4)·64 + (c%16)·4 + r%4] =
+// src[c·ld + r], zero past n and k; dst holds a whole number of pairs of
+// blocks.
+func packRows(dst, src []byte, n, k, ld int) {
+	k4 := (k + 3) / 4
+	clear(dst)
+	for c := range n {
+		blk := dst[(c/16)*k4*64+(c%16)*4:]
+		row := src[c*ld : c*ld+k]
+		for r, v := range row {
+			blk[(r/4)*64+r%4] = v
+		}
+	}
+}
+
+// int8Bytes views w as bytes.
+func int8Bytes(w []int8) []byte {
+	if len(w) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w))
+}
+
+// QLinear computes an int8 Linear layer into dst (m×n uint8): x is m×k
+// uint8 with zero point inZP, w is n×k int8, bias holds n int32 sums
+// already corrected for the input zero point (bias − inZP·Σ_r w[j, r]:
+// QBias), wscale the n weight scales. The output is requantized to
+// outScale and outZP; relu clamps it at the zero point. pack and sums are
+// scratch of the sizes QLinearScratch gives.
+func QLinear[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, wpack, xpad []uint8, sums []int32, m, k, n int, inScale, outScale float64, outZP int, relu bool) {
+	qlinearCheck("QLinear", len(dst), x, w, bias, len(wscale), wpack, xpad, sums, m, k, n)
+	zp, lo := int32(outZP), int32(0)
+	if relu {
+		lo = zp
+	}
+	qlinearSums(sums, x, w, wpack, xpad, m, k, n)
+	for j := range n {
+		mult := inScale * float64(wscale[j]) / outScale
+		b := bias[j]
+		for i := range m {
+			dst[i*n+j] = requant(sums[i*n+j]+b, mult, zp, lo)
+		}
+	}
+}
+
+func qlinearCheck(fn string, dst int, x []uint8, w []int8, bias []int32, wscale int, wpack, xpad []uint8, sums []int32, m, k, n int) {
+	wp, xp, s := QLinearScratch(m, k, n)
+	need(fn, "x", len(x), m*k)
+	need(fn, "w", len(w), n*k)
+	need(fn, "bias", len(bias), n)
+	need(fn, "wscale", wscale, n)
+	need(fn, "dst", dst, m*n)
+	need(fn, "wpack", len(wpack), wp)
+	need(fn, "xpad", len(xpad), xp)
+	need(fn, "sums", len(sums), s)
 }
 
 // QLinearFloat is QLinear with a float output: the dequantized sums
 // (acc + bias)·inScale·wscale[j], clamped at 0 by relu. It ends the int8
 // part of a model, with no separate dequantization.
-func QLinearFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []T, m, k, n int, inScale float64, relu bool) {
-	need("QLinearFloat", "x", len(x), m*k)
-	need("QLinearFloat", "w", len(w), n*k)
-	need("QLinearFloat", "bias", len(bias), n)
-	need("QLinearFloat", "wscale", len(wscale), n)
-	need("QLinearFloat", "dst", len(dst), m*n)
-	var acc [qtile * qtile]int32
-	for j := 0; j < n; j += qtile {
-		cols := min(qtile, n-j)
-		for i := 0; i < m; i += qtile {
-			rows := min(qtile, m-i)
-			qdotTile(&acc, k, x[i*k:], k, w[j*k:], k, rows, cols)
-			for jj := range cols {
-				s := inScale * float64(wscale[j+jj])
-				b := bias[j+jj]
-				for ii := range rows {
-					y := T(float64(acc[ii*qtile+jj]+b) * s)
-					if relu && y < 0 {
-						y = 0
-					}
-					dst[(i+ii)*n+j+jj] = y
-				}
+func QLinearFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []T, wpack, xpad []uint8, sums []int32, m, k, n int, inScale float64, relu bool) {
+	qlinearCheck("QLinearFloat", len(dst), x, w, bias, len(wscale), wpack, xpad, sums, m, k, n)
+	qlinearSums(sums, x, w, wpack, xpad, m, k, n)
+	for j := range n {
+		s := inScale * float64(wscale[j])
+		b := bias[j]
+		for i := range m {
+			y := T(float64(sums[i*n+j]+b) * s)
+			if relu && y < 0 {
+				y = 0
 			}
+			dst[i*n+j] = y
 		}
 	}
+}
+
+// QConvScratch returns the sizes of the scratch buffers of QConv2d for
+// one image of shape s: the unfolded input and the padded weights in
+// bytes, and the int32 sums.
+func QConvScratch(s ConvShape) (col, sums int) {
+	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
+	k4 := (r + 3) / 4
+	return max(p*r, (p+31)/32*32*k4*4) + s.K*k4*4, s.K * p
 }
 
 // qim2row unfolds image x (C×H×W uint8) into col, one row of C·KH·KW
 // bytes per output pixel (the transpose of Conv2d's im2col, so that the
 // product runs in the NT form); the padding reads as zp, the input's zero
-// point, which stands for 0.
-func qim2row(col, x []uint8, s ConvShape, zp uint8) {
+// point, which stands for 0. With packed, the rows are laid out as the
+// broadcast kernels read columns (packRows's layout).
+func qim2row(col, x []uint8, s ConvShape, zp uint8, packed bool) {
 	oh, ow := s.OutH(), s.OutW()
 	r := s.C * s.KH * s.KW
+	k4 := (r + 3) / 4
 	for py := range oh {
 		for px := range ow {
-			row := col[(py*ow+px)*r : (py*ow+px+1)*r]
+			p := py*ow + px
+			at, step := p*r, 1
+			if packed {
+				at, step = (p/16)*k4*64+(p%16)*4, 0
+			}
 			t := 0
 			for c := range s.C {
 				img := x[c*s.H*s.W:]
@@ -130,10 +215,14 @@ func qim2row(col, x []uint8, s ConvShape, zp uint8) {
 					y := py*s.Stride + ky - s.Pad
 					for kx := range s.KW {
 						xx := px*s.Stride + kx - s.Pad
-						if y < 0 || y >= s.H || xx < 0 || xx >= s.W {
-							row[t] = zp
+						v := zp
+						if y >= 0 && y < s.H && xx >= 0 && xx < s.W {
+							v = img[y*s.W+xx]
+						}
+						if packed {
+							col[at+(t/4)*64+t%4] = v
 						} else {
-							row[t] = img[y*s.W+xx]
+							col[at+t*step] = v
 						}
 						t++
 					}
@@ -143,76 +232,103 @@ func qim2row(col, x []uint8, s ConvShape, zp uint8) {
 	}
 }
 
-// QConv2d is an int8 Conv2d (shape s, NCHW) into dst (N×K×OutH×OutW
-// uint8), requantized as QLinear: x has zero point inZP, w is K×C×KH×KW
-// int8, bias the K corrected int32 sums, col scratch of
-// OutH·OutW·C·KH·KW bytes.
-func QConv2d[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, col []uint8, s ConvShape, inScale float64, inZP int, outScale float64, outZP int, relu bool) {
-	s.check("QConv2d")
+// qconvSums sets sums (K×P) to the products of one image's unfolded
+// input with the weights.
+func qconvSums(sums []int32, x []uint8, w []int8, col []uint8, s ConvShape, zp uint8) {
 	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
-	need("QConv2d", "x", len(x), s.N*s.C*s.H*s.W)
-	need("QConv2d", "w", len(w), s.K*r)
-	need("QConv2d", "bias", len(bias), s.K)
-	need("QConv2d", "wscale", len(wscale), s.K)
-	need("QConv2d", "col", len(col), r*p)
-	need("QConv2d", "dst", len(dst), s.N*s.K*p)
-	zp, lo := int32(outZP), int32(0)
-	if relu {
-		lo = zp
+	if hasVNNI {
+		k4 := (r + 3) / 4
+		cp := col[:(p+31)/32*32*k4*4]
+		wp := col[len(cp) : len(cp)+s.K*k4*4]
+		for k := range s.K {
+			row := wp[k*k4*4 : (k+1)*k4*4]
+			copy(row, int8Bytes(w[k*r:(k+1)*r]))
+			clear(row[r:])
+		}
+		qim2row(cp, x, s, zp, true)
+		pb := (p + 15) / 16
+		var t [4 * 32]int32
+		for k := 0; k < s.K; k += 4 {
+			rows := min(4, s.K-k)
+			for b := 0; b < pb; b += 2 {
+				qbcastTile(&t, true, k4, wp[k*k4*4:], k4*4, rows, cp[b*k4*64:], pb-b)
+				cols := min(32, p-b*16)
+				for ii := range rows {
+					copy(sums[(k+ii)*p+b*16:(k+ii)*p+b*16+cols], t[ii*32:ii*32+cols])
+				}
+			}
+		}
+		return
 	}
-	for img := range s.N {
-		qim2row(col, x[img*s.C*s.H*s.W:], s, uint8(inZP))
-		out := dst[img*s.K*p : (img+1)*s.K*p]
-		var acc [qtile * qtile]int32
-		for j := 0; j < s.K; j += qtile {
-			cols := min(qtile, s.K-j)
-			for i := 0; i < p; i += qtile {
-				rows := min(qtile, p-i)
-				qdotTile(&acc, r, col[i*r:], r, w[j*r:], r, rows, cols)
-				for jj := range cols {
-					mult := inScale * float64(wscale[j+jj]) / outScale
-					b := bias[j+jj]
-					o := out[(j+jj)*p:]
-					for ii := range rows {
-						o[i+ii] = requant(acc[ii*qtile+jj]+b, mult, zp, lo)
-					}
+	qim2row(col, x, s, zp, false)
+	var t [qtile * qtile]int32
+	for j := 0; j < s.K; j += qtile {
+		cols := min(qtile, s.K-j)
+		for i := 0; i < p; i += qtile {
+			rows := min(qtile, p-i)
+			qdotTile(&t, r, col[i*r:], r, w[j*r:], r, rows, cols)
+			for jj := range cols {
+				for ii := range rows {
+					sums[(j+jj)*p+i+ii] = t[ii*qtile+jj]
 				}
 			}
 		}
 	}
 }
 
-// QConv2dFloat is QConv2d with a float output, as QLinearFloat.
-func QConv2dFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []T, col []uint8, s ConvShape, inScale float64, inZP int, relu bool) {
-	s.check("QConv2dFloat")
+func qconvCheck(fn string, dst int, x []uint8, w []int8, bias []int32, wscale int, col []uint8, sums []int32, s ConvShape) {
+	s.check(fn)
 	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
-	need("QConv2dFloat", "x", len(x), s.N*s.C*s.H*s.W)
-	need("QConv2dFloat", "w", len(w), s.K*r)
-	need("QConv2dFloat", "bias", len(bias), s.K)
-	need("QConv2dFloat", "wscale", len(wscale), s.K)
-	need("QConv2dFloat", "col", len(col), r*p)
-	need("QConv2dFloat", "dst", len(dst), s.N*s.K*p)
+	c, sm := QConvScratch(s)
+	need(fn, "x", len(x), s.N*s.C*s.H*s.W)
+	need(fn, "w", len(w), s.K*r)
+	need(fn, "bias", len(bias), s.K)
+	need(fn, "wscale", wscale, s.K)
+	need(fn, "col", len(col), c)
+	need(fn, "sums", len(sums), sm)
+	need(fn, "dst", dst, s.N*s.K*p)
+}
+
+// QConv2d is an int8 Conv2d (shape s, NCHW) into dst (N×K×OutH×OutW
+// uint8), requantized as QLinear: x has zero point inZP, w is K×C×KH×KW
+// int8, bias the K corrected int32 sums, col and sums scratch of the sizes
+// QConvScratch gives.
+func QConv2d[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, col []uint8, sums []int32, s ConvShape, inScale float64, inZP int, outScale float64, outZP int, relu bool) {
+	qconvCheck("QConv2d", len(dst), x, w, bias, len(wscale), col, sums, s)
+	p := s.OutH() * s.OutW()
+	zp, lo := int32(outZP), int32(0)
+	if relu {
+		lo = zp
+	}
 	for img := range s.N {
-		qim2row(col, x[img*s.C*s.H*s.W:], s, uint8(inZP))
+		qconvSums(sums, x[img*s.C*s.H*s.W:], w, col, s, uint8(inZP))
 		out := dst[img*s.K*p : (img+1)*s.K*p]
-		var acc [qtile * qtile]int32
-		for j := 0; j < s.K; j += qtile {
-			cols := min(qtile, s.K-j)
-			for i := 0; i < p; i += qtile {
-				rows := min(qtile, p-i)
-				qdotTile(&acc, r, col[i*r:], r, w[j*r:], r, rows, cols)
-				for jj := range cols {
-					sc := inScale * float64(wscale[j+jj])
-					b := bias[j+jj]
-					o := out[(j+jj)*p:]
-					for ii := range rows {
-						y := T(float64(acc[ii*qtile+jj]+b) * sc)
-						if relu && y < 0 {
-							y = 0
-						}
-						o[i+ii] = y
-					}
+		for k := range s.K {
+			mult := inScale * float64(wscale[k]) / outScale
+			b := bias[k]
+			for i, a := range sums[k*p : (k+1)*p] {
+				out[k*p+i] = requant(a+b, mult, zp, lo)
+			}
+		}
+	}
+}
+
+// QConv2dFloat is QConv2d with a float output, as QLinearFloat.
+func QConv2dFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []T, col []uint8, sums []int32, s ConvShape, inScale float64, inZP int, relu bool) {
+	qconvCheck("QConv2dFloat", len(dst), x, w, bias, len(wscale), col, sums, s)
+	p := s.OutH() * s.OutW()
+	for img := range s.N {
+		qconvSums(sums, x[img*s.C*s.H*s.W:], w, col, s, uint8(inZP))
+		out := dst[img*s.K*p : (img+1)*s.K*p]
+		for k := range s.K {
+			sc := inScale * float64(wscale[k])
+			b := bias[k]
+			for i, a := range sums[k*p : (k+1)*p] {
+				y := T(float64(a+b) * sc)
+				if relu && y < 0 {
+					y = 0
 				}
+				out[k*p+i] = y
 			}
 		}
 	}
@@ -242,13 +358,18 @@ func QMaxPool2d(dst, x []uint8, s PoolShape) {
 }
 
 // Quantize sets dst to x quantized to uint8 with scale and zero point zp:
-// clamp(round(x/scale) + zp, 0, 255), rounding half to even.
+// clamp(x/scale + zp, 0, 255) rounded half to even, in float32 (the
+// rounding adds and takes away 2²³, whose float32 neighbours are 1 apart).
 func Quantize[T Float](dst []uint8, x []T, scale float64, zp int) {
 	same("Quantize", "x", len(x), len(dst))
-	inv := 1 / scale
+	inv, z := float32(1/scale), float32(zp)
+	if x32, ok := any(x).([]float32); ok && quantize32(dst, x32, inv, z) {
+		return
+	}
 	for i, v := range x {
-		q := math.RoundToEven(float64(v)*inv) + float64(zp)
-		dst[i] = uint8(min(max(q, 0), 255))
+		f := float32(float32(v)*inv) + z
+		f = min(max(f, 0), 255)
+		dst[i] = uint8(int32(float32(f+0x1p23)) - 0x800000)
 	}
 }
 

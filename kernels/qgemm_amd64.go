@@ -14,6 +14,18 @@ import (
 var hasVNNI = hasAVX512 && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW
 
 //go:noescape
+func quantizeAVX512(dst *uint8, x *float32, n int, inv, zp float32)
+
+// quantize32 quantizes x into dst with AVX-512 and reports whether it did.
+func quantize32(dst []uint8, x []float32, inv, zp float32) bool {
+	if !hasAVX512 || len(x) == 0 {
+		return false
+	}
+	quantizeAVX512(&dst[0], &x[0], len(x), inv, zp)
+	return true
+}
+
+//go:noescape
 func qdot4x4VNNI(k int, a0, a1, a2, a3, b0, b1, b2, b3 unsafe.Pointer, acc *[qtile * qtile]int32)
 
 //go:noescape
@@ -48,4 +60,31 @@ func qdotTileAsm(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8,
 	}
 	qdot4x4VNNI(k, ap[0], ap[1], ap[2], ap[3], bp[0], bp[1], bp[2], bp[3], acc)
 	return true
+}
+
+//go:noescape
+func qbcastUS(k4 int, a0, a1, a2, a3, b0, b1 unsafe.Pointer, acc *[4 * 32]int32)
+
+//go:noescape
+func qbcastSU(k4 int, a0, a1, a2, a3, b0, b1 unsafe.Pointer, acc *[4 * 32]int32)
+
+// qbcastTile computes acc[ii*32+c] = Σ_g Σ_t a[ii*lda + 4g + t]·B[4g+t, c]
+// for the rows < rows of a (padded to k4·4 bytes each) and the one or two
+// packed column blocks of bp (block stride k4·64 bytes); signedA says that
+// a holds int8 weights and B uint8 activations, else the reverse.
+func qbcastTile(acc *[4 * 32]int32, signedA bool, k4 int, a []byte, lda, rows int, bp []byte, blocks int) {
+	var ap [4]unsafe.Pointer
+	for ii := range 4 {
+		ap[ii] = unsafe.Pointer(&a[min(ii, rows-1)*lda])
+	}
+	b0 := unsafe.Pointer(&bp[0])
+	b1 := b0
+	if blocks > 1 {
+		b1 = unsafe.Pointer(&bp[k4*64])
+	}
+	if signedA {
+		qbcastSU(k4, ap[0], ap[1], ap[2], ap[3], b0, b1, acc)
+	} else {
+		qbcastUS(k4, ap[0], ap[1], ap[2], ap[3], b0, b1, acc)
+	}
 }

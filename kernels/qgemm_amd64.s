@@ -176,3 +176,162 @@ done1:
 	HSUM(Z3, Y3, 12)
 	VZEROUPPER
 	RET
+
+// func quantizeAVX512(dst *uint8, x *float32, n int, inv, zp float32)
+// stores clamp(x·inv + zp, 0, 255) rounded half to even (VCVTPS2DQ under
+// the default MXCSR), as Quantize's loop does.
+TEXT ·quantizeAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Z1
+	VBROADCASTSS zp+28(FP), Z2
+	VPXORD       Z3, Z3, Z3
+	MOVL         $0x437f0000, AX // 255.0
+	VPBROADCASTD AX, Z4
+
+qloop:
+	CMPQ      CX, $16
+	JLT       qtail
+	VMULPS    (SI), Z1, Z0
+	VADDPS    Z2, Z0, Z0
+	VMAXPS    Z3, Z0, Z0
+	VMINPS    Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVDB   Z0, (DI)
+	ADDQ      $64, SI
+	ADDQ      $16, DI
+	SUBQ      $16, CX
+	JMP       qloop
+
+qtail:
+	TESTQ     CX, CX
+	JZ        qdone
+	MOVQ      $1, DX
+	SHLQ      CX, DX
+	DECQ      DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMULPS    Z0, Z1, Z0
+	VADDPS    Z2, Z0, Z0
+	VMAXPS    Z3, Z0, Z0
+	VMINPS    Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVDB   Z0, K1, (DI)
+
+qdone:
+	VZEROUPPER
+	RET
+
+// The broadcast forms: four rows of A, four bytes at a time broadcast to
+// every lane, against two blocks of 16 columns of B packed as [k/4][16][4]
+// bytes, into acc [4][32]int32. No horizontal sums: lane l of an
+// accumulator is column l of its block.
+
+#define BSTORE \
+	VMOVDQU32 Z0, 0(DI); \
+	VMOVDQU32 Z1, 64(DI); \
+	VMOVDQU32 Z2, 128(DI); \
+	VMOVDQU32 Z3, 192(DI); \
+	VMOVDQU32 Z4, 256(DI); \
+	VMOVDQU32 Z5, 320(DI); \
+	VMOVDQU32 Z6, 384(DI); \
+	VMOVDQU32 Z7, 448(DI)
+
+// func qbcastUS(k4 int, a0, a1, a2, a3, b0, b1 unsafe.Pointer, acc *[128]int32)
+// A unsigned (activations), B signed (weights).
+TEXT ·qbcastUS(SB), NOSPLIT, $0-64
+	MOVQ   k4+0(FP), CX
+	MOVQ   a0+8(FP), R8
+	MOVQ   a1+16(FP), R9
+	MOVQ   a2+24(FP), R10
+	MOVQ   a3+32(FP), R11
+	MOVQ   b0+40(FP), R12
+	MOVQ   b1+48(FP), R13
+	MOVQ   acc+56(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   AX, AX
+	TESTQ CX, CX
+	JZ    usdone
+
+usloop:
+	VPBROADCASTD (R8)(AX*1), Z16
+	VPBROADCASTD (R9)(AX*1), Z17
+	VPBROADCASTD (R10)(AX*1), Z18
+	VPBROADCASTD (R11)(AX*1), Z19
+	VMOVDQU32    (R12), Z20
+	VMOVDQU32    (R13), Z21
+	VPDPBUSD     Z20, Z16, Z0
+	VPDPBUSD     Z21, Z16, Z1
+	VPDPBUSD     Z20, Z17, Z2
+	VPDPBUSD     Z21, Z17, Z3
+	VPDPBUSD     Z20, Z18, Z4
+	VPDPBUSD     Z21, Z18, Z5
+	VPDPBUSD     Z20, Z19, Z6
+	VPDPBUSD     Z21, Z19, Z7
+	ADDQ         $4, AX
+	ADDQ         $64, R12
+	ADDQ         $64, R13
+	DECQ         CX
+	JNZ          usloop
+
+usdone:
+	BSTORE
+	VZEROUPPER
+	RET
+
+// func qbcastSU(k4 int, a0, a1, a2, a3, b0, b1 unsafe.Pointer, acc *[128]int32)
+// A signed (weights), B unsigned (unfolded activations).
+TEXT ·qbcastSU(SB), NOSPLIT, $0-64
+	MOVQ   k4+0(FP), CX
+	MOVQ   a0+8(FP), R8
+	MOVQ   a1+16(FP), R9
+	MOVQ   a2+24(FP), R10
+	MOVQ   a3+32(FP), R11
+	MOVQ   b0+40(FP), R12
+	MOVQ   b1+48(FP), R13
+	MOVQ   acc+56(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   AX, AX
+	TESTQ CX, CX
+	JZ    sudone
+
+suloop:
+	VPBROADCASTD (R8)(AX*1), Z16
+	VPBROADCASTD (R9)(AX*1), Z17
+	VPBROADCASTD (R10)(AX*1), Z18
+	VPBROADCASTD (R11)(AX*1), Z19
+	VMOVDQU32    (R12), Z20
+	VMOVDQU32    (R13), Z21
+	VPDPBUSD     Z16, Z20, Z0
+	VPDPBUSD     Z16, Z21, Z1
+	VPDPBUSD     Z17, Z20, Z2
+	VPDPBUSD     Z17, Z21, Z3
+	VPDPBUSD     Z18, Z20, Z4
+	VPDPBUSD     Z18, Z21, Z5
+	VPDPBUSD     Z19, Z20, Z6
+	VPDPBUSD     Z19, Z21, Z7
+	ADDQ         $4, AX
+	ADDQ         $64, R12
+	ADDQ         $64, R13
+	DECQ         CX
+	JNZ          suloop
+
+sudone:
+	BSTORE
+	VZEROUPPER
+	RET

@@ -80,7 +80,7 @@ func TestQGemmPaths(t *testing.T) {
 // and floats on every path.
 func TestQLinearPathsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, sz := range [][3]int{{1, 784, 128}, {3, 129, 10}, {17, 65, 7}, {6, 5, 3}} {
+	for _, sz := range [][3]int{{1, 784, 128}, {3, 129, 10}, {17, 65, 7}, {6, 5, 3}, {16, 784, 128}, {33, 130, 33}, {19, 3, 17}, {256, 128, 10}} {
 		m, k, n := sz[0], sz[1], sz[2]
 		x, w := randQ(rng, m, n, k)
 		bias := make([]int32, n)
@@ -94,9 +94,11 @@ func TestQLinearPathsAgree(t *testing.T) {
 		for _, path := range qpaths(t) {
 			got := make([]uint8, m*n)
 			gotF := make([]float32, m*n)
+			wp, xp, sm := QLinearScratch(m, k, n)
+			wpack, xpad, sums := make([]uint8, wp), make([]uint8, xp), make([]int32, sm)
 			path.run(func() []int64 {
-				QLinear(got, x, w, bias, scale, m, k, n, 0.02, 0.5, 7, true)
-				QLinearFloat(gotF, x, w, bias, scale, m, k, n, 0.02, false)
+				QLinear(got, x, w, bias, scale, wpack, xpad, sums, m, k, n, 0.02, 0.5, 7, true)
+				QLinearFloat(gotF, x, w, bias, scale, wpack, xpad, sums, m, k, n, 0.02, false)
 				return nil
 			})
 			if ref == nil {
@@ -122,11 +124,12 @@ func TestQConvPathsAgree(t *testing.T) {
 	for j := range scale {
 		scale[j] = 0.01
 	}
-	col := make([]uint8, r*p)
+	cn, sn := QConvScratch(s)
+	col, sums := make([]uint8, cn), make([]int32, sn)
 	var ref []uint8
 	for _, path := range qpaths(t) {
 		got := make([]uint8, s.N*s.K*p)
-		path.run(func() []int64 { QConv2d(got, x, w, bias, scale, col, s, 0.02, 9, 0.3, 3, false); return nil })
+		path.run(func() []int64 { QConv2d(got, x, w, bias, scale, col, sums, s, 0.02, 9, 0.3, 3, false); return nil })
 		if ref == nil {
 			ref = got
 		} else if !slices.Equal(got, ref) {
@@ -168,7 +171,9 @@ func TestQLinearAllocs(t *testing.T) {
 	x, w := randQ(rand.New(rand.NewPCG(1, 1)), m, n, k)
 	bias, scale := make([]int32, n), make([]float32, n)
 	dst := make([]uint8, m*n)
-	if a := testing.AllocsPerRun(10, func() { QLinear(dst, x, w, bias, scale, m, k, n, 1, 1, 0, false) }); a != 0 {
+	wp, xp, sm := QLinearScratch(m, k, n)
+	wpack, xpad, sums := make([]uint8, wp), make([]uint8, xp), make([]int32, sm)
+	if a := testing.AllocsPerRun(10, func() { QLinear(dst, x, w, bias, scale, wpack, xpad, sums, m, k, n, 1, 1, 0, false) }); a != 0 {
 		t.Errorf("QLinear allocates %v times per call", a)
 	}
 }
@@ -193,4 +198,47 @@ func qpaths(t *testing.T) []qpath {
 		t.Logf("this CPU has no AVX-512 VNNI: the portable path alone is checked")
 	}
 	return ps
+}
+
+func TestQuantizeRounding(t *testing.T) {
+	x := []float32{-1, 0, 0.5, 1.5, 2.5, 3.49, 254.5, 255.6, 1e9, -1e9}
+	dst := make([]uint8, len(x))
+	Quantize(dst, x, 1, 0)
+	want := []uint8{0, 0, 0, 2, 2, 3, 254, 255, 255, 0}
+	if !slices.Equal(dst, want) {
+		t.Errorf("Quantize = %v, want %v (half to even, clamped)", dst, want)
+	}
+	Quantize(dst[:2], []float32{-0.25, 0.25}, 0.5, 10)
+	if dst[0] != 10 || dst[1] != 10 {
+		t.Errorf("Quantize with zero point 10: %v, want [10 10]", dst[:2])
+	}
+}
+
+func TestQuantizePathsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 15, 16, 17, 100, 784} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 3)
+		}
+		x[0] = 0.5 // a tie
+		var ref []uint8
+		for _, path := range qpaths(t) {
+			got := make([]uint8, n)
+			path.run(func() []int64 {
+				saved := hasAVX512
+				if path.name == "portable" {
+					hasAVX512 = false
+				}
+				defer func() { hasAVX512 = saved }()
+				Quantize(got, x, 0.02, 100)
+				return nil
+			})
+			if ref == nil {
+				ref = got
+			} else if !slices.Equal(got, ref) {
+				t.Fatalf("n=%d: %s quantizes %v, portable %v", n, path.name, got, ref)
+			}
+		}
+	}
 }
