@@ -201,32 +201,44 @@ func qim2row(col, x []uint8, s ConvShape, zp uint8, packed bool) {
 	oh, ow := s.OutH(), s.OutW()
 	r := s.C * s.KH * s.KW
 	k4 := (r + 3) / 4
-	for py := range oh {
-		for px := range ow {
-			p := py*ow + px
-			at, step := p*r, 1
-			if packed {
-				at, step = (p/16)*k4*64+(p%16)*4, 0
-			}
-			t := 0
-			for c := range s.C {
-				img := x[c*s.H*s.W:]
-				for ky := range s.KH {
+	// Pixel p's element t goes to (p>>sh)·a + (p&mask)·b + off(t).
+	sh, a, mask, b := 0, r, 0, 0
+	if packed {
+		sh, a, mask, b = 4, k4*64, 15, 4
+	}
+	t := 0
+	for c := range s.C {
+		img := x[c*s.H*s.W : (c+1)*s.H*s.W]
+		for ky := range s.KH {
+			for kx := range s.KW {
+				off := t
+				if packed {
+					off = (t>>2)*64 + t&3
+				}
+				// The pixels whose window reads inside the row: lo ≤ px < hi.
+				lo := min(max(0, (s.Pad-kx+s.Stride-1)/s.Stride), ow)
+				hi := max(min(ow, (s.W-1+s.Pad-kx)/s.Stride+1), lo)
+				for py := range oh {
 					y := py*s.Stride + ky - s.Pad
-					for kx := range s.KW {
-						xx := px*s.Stride + kx - s.Pad
-						v := zp
-						if y >= 0 && y < s.H && xx >= 0 && xx < s.W {
-							v = img[y*s.W+xx]
+					base := py * ow
+					if y < 0 || y >= s.H {
+						for px := range ow {
+							col[((base+px)>>sh)*a+((base+px)&mask)*b+off] = zp
 						}
-						if packed {
-							col[at+(t/4)*64+t%4] = v
-						} else {
-							col[at+t*step] = v
-						}
-						t++
+						continue
+					}
+					row := img[y*s.W : (y+1)*s.W]
+					for px := 0; px < lo; px++ {
+						col[((base+px)>>sh)*a+((base+px)&mask)*b+off] = zp
+					}
+					for px := lo; px < hi; px++ {
+						col[((base+px)>>sh)*a+((base+px)&mask)*b+off] = row[px*s.Stride+kx-s.Pad]
+					}
+					for px := hi; px < ow; px++ {
+						col[((base+px)>>sh)*a+((base+px)&mask)*b+off] = zp
 					}
 				}
+				t++
 			}
 		}
 	}

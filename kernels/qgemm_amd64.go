@@ -35,6 +35,10 @@ func qdot1x4VNNI(k int, a0, b0, b1, b2, b3 unsafe.Pointer, acc *[qtile * qtile]i
 // has them; it reports false otherwise. Rows and columns past the tile's
 // are computed from its first ones, and dropped.
 func qdotTileAsm(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8, ldb int, rows, cols int) bool {
+	if !hasVNNI && hasAVX2 && k >= 16 {
+		qdotTileAVX2(acc, k, a, lda, b, ldb, rows, cols)
+		return true
+	}
 	if !hasVNNI || k == 0 {
 		return false
 	}
@@ -86,5 +90,42 @@ func qbcastTile(acc *[4 * 32]int32, signedA bool, k4 int, a []byte, lda, rows in
 		qbcastSU(k4, ap[0], ap[1], ap[2], ap[3], b0, b1, acc)
 	} else {
 		qbcastUS(k4, ap[0], ap[1], ap[2], ap[3], b0, b1, acc)
+	}
+}
+
+//go:noescape
+func qdot2x4AVX2(k int, a0, a1, b0, b1, b2, b3 unsafe.Pointer, acc *[qtile * qtile]int32)
+
+// qdotTileAVX2 is the tile with AVX2: two rows at a time over the first
+// k/16·16 bytes, the rest in Go.
+func qdotTileAVX2(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8, ldb int, rows, cols int) {
+	k16 := k / 16 * 16
+	var bp [qtile]unsafe.Pointer
+	for jj := range qtile {
+		bp[jj] = unsafe.Pointer(&b[min(jj, cols-1)*ldb])
+	}
+	var t [qtile * qtile]int32
+	for ii := 0; ii < rows; ii += 2 {
+		a0 := unsafe.Pointer(&a[ii*lda])
+		a1 := unsafe.Pointer(&a[min(ii+1, rows-1)*lda])
+		qdot2x4AVX2(k16, a0, a1, bp[0], bp[1], bp[2], bp[3], &t)
+		copy(acc[ii*qtile:ii*qtile+qtile], t[:qtile])
+		if ii+1 < rows {
+			copy(acc[(ii+1)*qtile:(ii+1)*qtile+qtile], t[qtile:2*qtile])
+		}
+	}
+	if k16 == k {
+		return
+	}
+	for ii := range rows {
+		ar := a[ii*lda+k16 : ii*lda+k]
+		for jj := range cols {
+			br := b[jj*ldb+k16 : jj*ldb+k]
+			s := acc[ii*qtile+jj]
+			for r, x := range ar {
+				s += int32(x) * int32(br[r])
+			}
+			acc[ii*qtile+jj] = s
+		}
 	}
 }

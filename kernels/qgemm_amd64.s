@@ -335,3 +335,80 @@ sudone:
 	BSTORE
 	VZEROUPPER
 	RET
+
+// The AVX2 int8 tile: VPMADDUBSW would saturate on u8×s8 pairs, so the
+// bytes are widened to 16 bits (VPMOVZXBW, VPMOVSXBW) and multiplied with
+// VPMADDWD, whose pairs of products sum exactly into 32 bits. k is a
+// multiple of 16; the caller adds the rest.
+
+// HSUM8 sums the 8 lanes of y into the int32 at off(DI).
+#define HSUM8(y, x, off) \
+	VEXTRACTI128 $1, y, X14; \
+	VPADDD       X14, x, X14; \
+	VPSHUFD      $0x4E, X14, X15; \
+	VPADDD       X15, X14, X14; \
+	VPSHUFD      $0xB1, X14, X15; \
+	VPADDD       X15, X14, X14; \
+	VMOVD        X14, off(DI)
+
+// func qdot2x4AVX2(k int, a0, a1, b0, b1, b2, b3 unsafe.Pointer, acc *[16]int32)
+// sets acc[0:4] and acc[4:8]: two rows of A against four of B.
+TEXT ·qdot2x4AVX2(SB), NOSPLIT, $0-64
+	MOVQ  k+0(FP), CX
+	MOVQ  a0+8(FP), R8
+	MOVQ  a1+16(FP), R9
+	MOVQ  b0+24(FP), R12
+	MOVQ  b1+32(FP), R13
+	MOVQ  b2+40(FP), R14
+	MOVQ  b3+48(FP), R15
+	MOVQ  acc+56(FP), DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	XORQ  AX, AX
+	TESTQ CX, CX
+	JZ    a2done
+
+a2loop:
+	VPMOVZXBW (R8)(AX*1), Y8
+	VPMOVZXBW (R9)(AX*1), Y9
+	VPMOVSXBW (R12)(AX*1), Y10
+	VPMADDWD  Y10, Y8, Y11
+	VPADDD    Y11, Y0, Y0
+	VPMADDWD  Y10, Y9, Y11
+	VPADDD    Y11, Y4, Y4
+	VPMOVSXBW (R13)(AX*1), Y10
+	VPMADDWD  Y10, Y8, Y11
+	VPADDD    Y11, Y1, Y1
+	VPMADDWD  Y10, Y9, Y11
+	VPADDD    Y11, Y5, Y5
+	VPMOVSXBW (R14)(AX*1), Y10
+	VPMADDWD  Y10, Y8, Y11
+	VPADDD    Y11, Y2, Y2
+	VPMADDWD  Y10, Y9, Y11
+	VPADDD    Y11, Y6, Y6
+	VPMOVSXBW (R15)(AX*1), Y10
+	VPMADDWD  Y10, Y8, Y11
+	VPADDD    Y11, Y3, Y3
+	VPMADDWD  Y10, Y9, Y11
+	VPADDD    Y11, Y7, Y7
+	ADDQ      $16, AX
+	SUBQ      $16, CX
+	JNZ       a2loop
+
+a2done:
+	HSUM8(Y0, X0, 0)
+	HSUM8(Y1, X1, 4)
+	HSUM8(Y2, X2, 8)
+	HSUM8(Y3, X3, 12)
+	HSUM8(Y4, X4, 16)
+	HSUM8(Y5, X5, 20)
+	HSUM8(Y6, X6, 24)
+	HSUM8(Y7, X7, 28)
+	VZEROUPPER
+	RET

@@ -113,8 +113,18 @@ func TestQLinearPathsAgree(t *testing.T) {
 }
 
 func TestQConvPathsAgree(t *testing.T) {
+	for _, s := range []ConvShape{
+		{N: 2, C: 3, H: 9, W: 7, K: 5, KH: 3, KW: 3, Stride: 2, Pad: 1},
+		{N: 1, C: 1, H: 12, W: 11, K: 8, KH: 5, KW: 5, Stride: 1, Pad: 2},
+		{N: 2, C: 8, H: 14, W: 14, K: 16, KH: 5, KW: 5, Stride: 1, Pad: 0},
+		{N: 1, C: 2, H: 5, W: 6, K: 3, KH: 2, KW: 2, Stride: 3, Pad: 1},
+	} {
+		qconvPathsAgree(t, s)
+	}
+}
+
+func qconvPathsAgree(t *testing.T, s ConvShape) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	s := ConvShape{N: 2, C: 3, H: 9, W: 7, K: 5, KH: 3, KW: 3, Stride: 2, Pad: 1}
 	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
 	x, w := randQ(rng, s.N*s.C*s.H*s.W/r+1, s.K, r)
 	x = x[:s.N*s.C*s.H*s.W]
@@ -187,15 +197,25 @@ type qpath struct {
 // and the assembly kernels when the CPU has them.
 func qpaths(t *testing.T) []qpath {
 	ps := []qpath{{"portable", func(f func() []int64) []int64 {
-		saved := hasVNNI
-		hasVNNI = false
-		defer func() { hasVNNI = saved }()
+		saved, saved2 := hasVNNI, hasAVX2
+		hasVNNI, hasAVX2 = false, false
+		defer func() { hasVNNI, hasAVX2 = saved, saved2 }()
 		return f()
 	}}}
+	if hasAVX2 {
+		ps = append(ps, qpath{"avx2", func(f func() []int64) []int64 {
+			saved := hasVNNI
+			hasVNNI = false
+			defer func() { hasVNNI = saved }()
+			return f()
+		}})
+	} else {
+		t.Logf("this build or CPU has no AVX2: its int8 path is not checked")
+	}
 	if hasVNNI {
 		ps = append(ps, qpath{"avx512-vnni", func(f func() []int64) []int64 { return f() }})
 	} else {
-		t.Logf("this CPU has no AVX-512 VNNI: the portable path alone is checked")
+		t.Logf("this build or CPU has no AVX-512 VNNI: its int8 path is not checked")
 	}
 	return ps
 }
