@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"math"
 	"unsafe"
 )
@@ -244,6 +245,90 @@ func qim2row(col, x []uint8, s ConvShape, zp uint8, packed bool) {
 	}
 }
 
+// qim2rowPacked is qim2row into the packed layout: the interior pixels,
+// whose windows need no padding, four elements to a 32-bit word from
+// offsets computed once; the border through qim2row's general loop. delta
+// is scratch of k4·4 ints... kept on the stack for windows up to 1024.
+func qim2rowPacked(col, x []uint8, s ConvShape, zp uint8) {
+	oh, ow := s.OutH(), s.OutW()
+	r := s.C * s.KH * s.KW
+	k4 := (r + 3) / 4
+	var buf [1024]int32
+	if k4*4 > len(buf) || (s.H-s.KH+s.Pad)/s.Stride < 0 {
+		qim2row(col, x, s, zp, true)
+		return
+	}
+	// delta[t]: the offset of element t from the window's top-left corner
+	// (the last group's missing elements read the corner: the padded
+	// weights are 0 there).
+	delta := buf[:k4*4]
+	t := 0
+	for c := range s.C {
+		for ky := range s.KH {
+			for kx := range s.KW {
+				delta[t] = int32(c*s.H*s.W + ky*s.W + kx)
+				t++
+			}
+		}
+	}
+	for ; t < len(delta); t++ {
+		delta[t] = 0
+	}
+	// Interior rows and columns: py·S − Pad ≥ 0 and py·S − Pad + KH ≤ H.
+	pyLo := min((s.Pad+s.Stride-1)/s.Stride, oh)
+	pyHi := max(min(oh, (s.H-s.KH+s.Pad)/s.Stride+1), pyLo)
+	pxLo := min((s.Pad+s.Stride-1)/s.Stride, ow)
+	pxHi := max(min(ow, (s.W-s.KW+s.Pad)/s.Stride+1), pxLo)
+	qim2rowBorder(col, x, s, zp, pyLo, pyHi, pxLo, pxHi)
+	src := x[:s.C*s.H*s.W]
+	for py := pyLo; py < pyHi; py++ {
+		for px := pxLo; px < pxHi; px++ {
+			p := py*ow + px
+			corner := (py*s.Stride-s.Pad)*s.W + px*s.Stride - s.Pad
+			dst := col[(p>>4)*k4*64+(p&15)*4:]
+			for g := range k4 {
+				d := delta[g*4 : g*4+4]
+				w := uint32(src[corner+int(d[0])]) | uint32(src[corner+int(d[1])])<<8 |
+					uint32(src[corner+int(d[2])])<<16 | uint32(src[corner+int(d[3])])<<24
+				binary.LittleEndian.PutUint32(dst[g*64:], w)
+			}
+		}
+	}
+}
+
+// qim2rowBorder writes the pixels outside [pyLo, pyHi)×[pxLo, pxHi) as
+// qim2row does.
+func qim2rowBorder(col, x []uint8, s ConvShape, zp uint8, pyLo, pyHi, pxLo, pxHi int) {
+	oh, ow := s.OutH(), s.OutW()
+	r := s.C * s.KH * s.KW
+	k4 := (r + 3) / 4
+	for py := range oh {
+		for px := range ow {
+			if py >= pyLo && py < pyHi && px >= pxLo && px < pxHi {
+				continue
+			}
+			p := py*ow + px
+			at := (p>>4)*k4*64 + (p&15)*4
+			t := 0
+			for c := range s.C {
+				img := x[c*s.H*s.W:]
+				for ky := range s.KH {
+					y := py*s.Stride + ky - s.Pad
+					for kx := range s.KW {
+						xx := px*s.Stride + kx - s.Pad
+						v := zp
+						if y >= 0 && y < s.H && xx >= 0 && xx < s.W {
+							v = img[y*s.W+xx]
+						}
+						col[at+(t>>2)*64+t&3] = v
+						t++
+					}
+				}
+			}
+		}
+	}
+}
+
 // qconvSums sets sums (K×P) to the products of one image's unfolded
 // input with the weights.
 func qconvSums(sums []int32, x []uint8, w []int8, col []uint8, s ConvShape, zp uint8) {
@@ -257,7 +342,7 @@ func qconvSums(sums []int32, x []uint8, w []int8, col []uint8, s ConvShape, zp u
 			copy(row, int8Bytes(w[k*r:(k+1)*r]))
 			clear(row[r:])
 		}
-		qim2row(cp, x, s, zp, true)
+		qim2rowPacked(cp, x, s, zp)
 		pb := (p + 15) / 16
 		var t [4 * 32]int32
 		for k := 0; k < s.K; k += 4 {
@@ -354,6 +439,16 @@ func QMaxPool2d(dst, x []uint8, s PoolShape) {
 	need("QMaxPool2d", "dst", len(dst), s.N*s.C*oh*ow)
 	for nc := range s.N * s.C {
 		img, out := x[nc*s.H*s.W:], dst[nc*oh*ow:]
+		if s.Kernel == 2 && s.Stride == 2 {
+			for py := range oh {
+				r0, r1 := img[2*py*s.W:2*py*s.W+2*ow], img[(2*py+1)*s.W:(2*py+1)*s.W+2*ow]
+				o := out[py*ow : (py+1)*ow]
+				for px := range o {
+					o[px] = max(r0[2*px], r0[2*px+1], r1[2*px], r1[2*px+1])
+				}
+			}
+			continue
+		}
 		for py := range oh {
 			for px := range ow {
 				m := uint8(0)

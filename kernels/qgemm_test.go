@@ -262,3 +262,26 @@ func TestQuantizePathsAgree(t *testing.T) {
 		}
 	}
 }
+
+func TestQMaxPool2d(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, s := range []PoolShape{{N: 2, C: 3, H: 7, W: 9, Kernel: 2, Stride: 2}, {N: 1, C: 2, H: 8, W: 8, Kernel: 3, Stride: 2}} {
+		x := make([]uint8, s.N*s.C*s.H*s.W)
+		for i := range x {
+			x[i] = uint8(rng.IntN(256))
+		}
+		got := make([]uint8, s.N*s.C*s.OutH()*s.OutW())
+		QMaxPool2d(got, x, s)
+		xf := make([]float32, len(x))
+		for i, v := range x {
+			xf[i] = float32(v)
+		}
+		want := make([]float32, len(got))
+		MaxPool2d(want, make([]int32, len(got)), xf, s)
+		for i := range got {
+			if float32(got[i]) != want[i] {
+				t.Fatalf("%+v: QMaxPool2d[%d] = %d, MaxPool2d %v", s, i, got[i], want[i])
+			}
+		}
+	}
+}
