@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"encoding/binary"
-	"math"
 	"unsafe"
 )
 
@@ -47,12 +46,25 @@ func qdotTileGo(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8, 
 	}
 }
 
-// requant is the output stage of an int8 layer: the accumulator plus the
-// bias, scaled by mult, rounded half to even, shifted by the output zero
-// point and clamped to [lo, 255] (lo is the zero point after a ReLU).
-func requant(acc int32, mult float64, zp, lo int32) uint8 {
-	q := int32(math.RoundToEven(float64(acc)*mult)) + zp
-	return uint8(min(max(q, lo), 255))
+// requant is the output stage of an int8 layer, in float32: the
+// accumulator (with the bias) scaled by mult and shifted by the output
+// zero point zp, clamped to [lo, 255] (lo is the zero point after a ReLU)
+// and rounded half to even (adding and taking away 2²³). requantRow's
+// assembly computes the same.
+func requant(acc int32, mult, zp, lo float32) uint8 {
+	f := float32(float32(acc)*mult) + zp
+	f = min(max(f, lo), 255)
+	return uint8(int32(float32(f+0x1p23)) - 0x800000)
+}
+
+// requantRow sets dst[i] to requant(acc[i]+bias, ...).
+func requantRow(dst []uint8, acc []int32, bias int32, mult, zp, lo float32) {
+	if requantRowAsm(dst, acc, bias, mult, zp, lo) {
+		return
+	}
+	for i, a := range acc {
+		dst[i] = requant(a+bias, mult, zp, lo)
+	}
 }
 
 // QLinearScratch returns the sizes of the scratch buffers of QLinear for
@@ -139,13 +151,13 @@ func int8Bytes(w []int8) []byte {
 // scratch of the sizes QLinearScratch gives.
 func QLinear[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, wpack, xpad []uint8, sums []int32, m, k, n int, inScale, outScale float64, outZP int, relu bool) {
 	qlinearCheck("QLinear", len(dst), x, w, bias, len(wscale), wpack, xpad, sums, m, k, n)
-	zp, lo := int32(outZP), int32(0)
+	zp, lo := float32(outZP), float32(0)
 	if relu {
 		lo = zp
 	}
 	qlinearSums(sums, x, w, wpack, xpad, m, k, n)
 	for j := range n {
-		mult := inScale * float64(wscale[j]) / outScale
+		mult := float32(inScale * float64(wscale[j]) / outScale)
 		b := bias[j]
 		for i := range m {
 			dst[i*n+j] = requant(sums[i*n+j]+b, mult, zp, lo)
@@ -393,7 +405,7 @@ func qconvCheck(fn string, dst int, x []uint8, w []int8, bias []int32, wscale in
 func QConv2d[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, col []uint8, sums []int32, s ConvShape, inScale float64, inZP int, outScale float64, outZP int, relu bool) {
 	qconvCheck("QConv2d", len(dst), x, w, bias, len(wscale), col, sums, s)
 	p := s.OutH() * s.OutW()
-	zp, lo := int32(outZP), int32(0)
+	zp, lo := float32(outZP), float32(0)
 	if relu {
 		lo = zp
 	}
@@ -401,11 +413,8 @@ func QConv2d[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, col []
 		qconvSums(sums, x[img*s.C*s.H*s.W:], w, col, s, uint8(inZP))
 		out := dst[img*s.K*p : (img+1)*s.K*p]
 		for k := range s.K {
-			mult := inScale * float64(wscale[k]) / outScale
-			b := bias[k]
-			for i, a := range sums[k*p : (k+1)*p] {
-				out[k*p+i] = requant(a+b, mult, zp, lo)
-			}
+			mult := float32(inScale * float64(wscale[k]) / outScale)
+			requantRow(out[k*p:(k+1)*p], sums[k*p:(k+1)*p], bias[k], mult, zp, lo)
 		}
 	}
 }

@@ -129,3 +129,16 @@ func qdotTileAVX2(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8
 		}
 	}
 }
+
+//go:noescape
+func requantAVX512(dst *uint8, acc *int32, n int, bias int32, mult, zp, lo float32)
+
+// requantRowAsm requantizes with AVX-512 and reports whether it did.
+func requantRowAsm(dst []uint8, acc []int32, bias int32, mult, zp, lo float32) bool {
+	if !hasAVX512 || len(acc) == 0 {
+		return false
+	}
+	_ = dst[len(acc)-1]
+	requantAVX512(&dst[0], &acc[0], len(acc), bias, mult, zp, lo)
+	return true
+}

@@ -412,3 +412,54 @@ a2done:
 	HSUM8(Y7, X7, 28)
 	VZEROUPPER
 	RET
+
+// func requantAVX512(dst *uint8, acc *int32, n int, bias int32, mult, zp, lo float32)
+// sets dst[i] to requant(acc[i]+bias, mult, zp, lo) of qgemm.go.
+TEXT ·requantAVX512(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         acc+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVL         bias+24(FP), AX
+	VPBROADCASTD AX, Z5
+	VBROADCASTSS mult+28(FP), Z1
+	VBROADCASTSS zp+32(FP), Z2
+	VBROADCASTSS lo+36(FP), Z3
+	MOVL         $0x437f0000, AX // 255.0
+	VPBROADCASTD AX, Z4
+
+rloop:
+	CMPQ      CX, $16
+	JLT       rtail
+	VPADDD    (SI), Z5, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	VMAXPS    Z3, Z0, Z0
+	VMINPS    Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVDB   Z0, (DI)
+	ADDQ      $64, SI
+	ADDQ      $16, DI
+	SUBQ      $16, CX
+	JMP       rloop
+
+rtail:
+	TESTQ     CX, CX
+	JZ        rdone
+	MOVQ      $1, DX
+	SHLQ      CX, DX
+	DECQ      DX
+	KMOVW     DX, K1
+	VMOVDQU32.Z (SI), K1, Z0
+	VPADDD    Z0, Z5, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	VMAXPS    Z3, Z0, Z0
+	VMINPS    Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVDB   Z0, K1, (DI)
+
+rdone:
+	VZEROUPPER
+	RET

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -166,7 +167,7 @@ func qconvPathsAgree(t *testing.T, s ConvShape) {
 							}
 						}
 					}
-					want := requant(int32(acc), 0.02*0.01/0.3, 3, 0)
+					want := requant(int32(acc), float32(0.02*float64(float32(0.01))/0.3), 3, 0)
 					if got := ref[((img*s.K+k)*s.OutH()+oy)*s.OutW()+ox]; got != want {
 						t.Fatalf("QConv2d at %d,%d,%d,%d: %d, want %d", img, k, oy, ox, got, want)
 					}
@@ -281,6 +282,37 @@ func TestQMaxPool2d(t *testing.T) {
 		for i := range got {
 			if float32(got[i]) != want[i] {
 				t.Fatalf("%+v: QMaxPool2d[%d] = %d, MaxPool2d %v", s, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestRequantPathsAgree holds the AVX-512 requantization to the Go one,
+// ties, clamps and the extremes of int32 included.
+func TestRequantPathsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{1, 7, 16, 33, 784} {
+		acc := make([]int32, n)
+		for i := range acc {
+			acc[i] = int32(rng.IntN(40001) - 20000)
+		}
+		acc[0] = math.MaxInt32 - 10
+		if n > 2 {
+			acc[1], acc[2] = math.MinInt32+10, 5 // 5·0.5 + 0.5 = 3: a tie at 2.5 + zp
+		}
+		for _, relu := range []bool{false, true} {
+			zp, lo := float32(3), float32(0)
+			if relu {
+				lo = zp
+			}
+			want := make([]uint8, n)
+			for i, a := range acc {
+				want[i] = requant(a+0, 0.5, zp, lo)
+			}
+			got := make([]uint8, n)
+			requantRow(got, acc, 0, 0.5, zp, lo)
+			if !slices.Equal(got, want) {
+				t.Fatalf("n=%d relu=%v: requantRow %v, requant %v", n, relu, got, want)
 			}
 		}
 	}
