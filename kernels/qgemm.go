@@ -156,11 +156,18 @@ func QLinear[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, wpack,
 		lo = zp
 	}
 	qlinearSums(sums, x, w, wpack, xpad, m, k, n)
-	for j := range n {
-		mult := float32(inScale * float64(wscale[j]) / outScale)
-		b := bias[j]
+	// Row by row, the outputs' multipliers computed once per chunk.
+	var mults [64]float32
+	for j0 := 0; j0 < n; j0 += len(mults) {
+		cols := min(len(mults), n-j0)
+		for jj := range cols {
+			mults[jj] = float32(inScale * float64(wscale[j0+jj]) / outScale)
+		}
 		for i := range m {
-			dst[i*n+j] = requant(sums[i*n+j]+b, mult, zp, lo)
+			row, out := sums[i*n+j0:i*n+j0+cols], dst[i*n+j0:i*n+j0+cols]
+			for jj, a := range row {
+				out[jj] = requant(a+bias[j0+jj], mults[jj], zp, lo)
+			}
 		}
 	}
 }
@@ -183,15 +190,14 @@ func qlinearCheck(fn string, dst int, x []uint8, w []int8, bias []int32, wscale 
 func QLinearFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []T, wpack, xpad []uint8, sums []int32, m, k, n int, inScale float64, relu bool) {
 	qlinearCheck("QLinearFloat", len(dst), x, w, bias, len(wscale), wpack, xpad, sums, m, k, n)
 	qlinearSums(sums, x, w, wpack, xpad, m, k, n)
-	for j := range n {
-		s := inScale * float64(wscale[j])
-		b := bias[j]
-		for i := range m {
-			y := T(float64(sums[i*n+j]+b) * s)
+	for i := range m {
+		row, out := sums[i*n:(i+1)*n], dst[i*n:(i+1)*n]
+		for j, a := range row {
+			y := T(float64(a+bias[j]) * (inScale * float64(wscale[j])))
 			if relu && y < 0 {
 				y = 0
 			}
-			dst[i*n+j] = y
+			out[j] = y
 		}
 	}
 }
