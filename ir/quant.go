@@ -146,7 +146,8 @@ func scratchQConv(_ *Graph, v *Value) []Scratch {
 	x, w := v.Args[0].Type.Shape, v.Args[1].Type.Shape
 	r, p := x[1]*w[2]*w[3], v.Type.Shape[2]*v.Type.Shape[3]
 	k4 := (r + 3) / 4
-	col := max(p*r, (p+31)/32*32*k4*4) + w[0]*k4*4
+	pad := v.AttrInt("padding")
+	col := max(p*r, (p+31)/32*32*k4*4) + w[0]*k4*4 + x[1]*(x[2]+2*pad)*(x[3]+2*pad)
 	return []Scratch{{Type: Type{DType: U8, Shape: Shape{col}}}, {Type: Type{DType: I32, Shape: Shape{w[0] * p}}}}
 }
 

@@ -203,12 +203,12 @@ func QLinearFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []
 }
 
 // QConvScratch returns the sizes of the scratch buffers of QConv2d for
-// one image of shape s: the unfolded input and the padded weights in
-// bytes, and the int32 sums.
+// one image of shape s: the unfolded input, the padded weights and the
+// padded image in bytes, and the int32 sums.
 func QConvScratch(s ConvShape) (col, sums int) {
 	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
 	k4 := (r + 3) / 4
-	return max(p*r, (p+31)/32*32*k4*4) + s.K*k4*4, s.K * p
+	return max(p*r, (p+31)/32*32*k4*4) + s.K*k4*4 + s.C*(s.H+2*s.Pad)*(s.W+2*s.Pad), s.K * p
 }
 
 // qim2row unfolds image x (C×H×W uint8) into col, one row of C·KH·KW
@@ -360,7 +360,25 @@ func qconvSums(sums []int32, x []uint8, w []int8, col []uint8, s ConvShape, zp u
 			copy(row, int8Bytes(w[k*r:(k+1)*r]))
 			clear(row[r:])
 		}
-		qim2rowPacked(cp, x, s, zp)
+		if s.Pad > 0 {
+			// The image padded with zp once, so that every window is
+			// inside it.
+			hp, wpd := s.H+2*s.Pad, s.W+2*s.Pad
+			img := col[len(cp)+len(wp) : len(cp)+len(wp)+s.C*hp*wpd]
+			for i := range img {
+				img[i] = zp
+			}
+			for c := range s.C {
+				for y := range s.H {
+					copy(img[(c*hp+y+s.Pad)*wpd+s.Pad:], x[(c*s.H+y)*s.W:(c*s.H+y+1)*s.W])
+				}
+			}
+			sp := s
+			sp.H, sp.W, sp.Pad = hp, wpd, 0
+			qim2rowPacked(cp, img, sp, zp)
+		} else {
+			qim2rowPacked(cp, x, s, zp)
+		}
 		pb := (p + 15) / 16
 		var t [4 * 32]int32
 		for k := 0; k < s.K; k += 4 {
