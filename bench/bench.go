@@ -38,6 +38,10 @@ type Options struct {
 	// Profile, when not nil, receives a CPU profile (pprof format) of the
 	// timed rounds.
 	Profile io.Writer
+	// Load, when not nil, fills the interpreter's store (an
+	// *interp.Store[float32] or [float64]) with a checkpoint's tensors
+	// before timing: an int8 checkpoint's weights.
+	Load func(store any) error
 }
 
 // Interp times graph g (planned for its batch) in the interpreter: each
@@ -54,6 +58,11 @@ func interpRun[T kernels.Float](g *ir.Graph, mode string, opt Options) (*Result,
 	store := interp.NewStore[T]()
 	if err := store.Init(g, opt.Seed); err != nil {
 		return nil, err
+	}
+	if opt.Load != nil {
+		if err := opt.Load(store); err != nil {
+			return nil, err
+		}
 	}
 	m, err := interp.New(g, store, opt.Seed)
 	if err != nil {

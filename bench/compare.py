@@ -3,7 +3,11 @@
 bench/torch_bench.py, alternating the two ROUNDS times, and
 prints the median of each figure and the ratio PyTorch time / nnc time
 (above 1: nnc is faster) for the interpreter and the generated Go, then the
-single-precision GEMM at 256x256x256 (GFLOP/s) of both.
+single-precision GEMM at 256x256x256 (GFLOP/s) of both, then int8
+inference: PyTorch's own (torch.ao.quantization: quantize_dynamic for the
+MNIST MLP, static quantization for the CNN) against nnc's int8 checkpoints
+(nnc quantize of the examples' untrained weights, calibrated on 100 MNIST
+samples: the speed does not depend on the values) and nnc's float32.
 
 Both sides get the same number of threads (--threads, default 1): nnc
 through --threads / NNC_THREADS, PyTorch through TORCH_THREADS and the
@@ -48,13 +52,26 @@ figures = {
     "mnist_infer_b1_us": ("bench/models/mnist_mlp.nn", ["--batch", "1"]),
     "mnist_infer_b256_us": ("bench/models/mnist_mlp.nn", ["--batch", "256"]),
 }
-runs = {"torch": {}, "interp": {}, "go": {}}
+# int8: figure -> (model, batch, the figure of PyTorch's float32 peer or None)
+int8_figures = {
+    "mnist_int8_infer_b1_us": ("examples/mnist_mlp.nn", "1"),
+    "mnist_int8_infer_b256_us": ("examples/mnist_mlp.nn", "256"),
+    "cnn_int8_infer_b64_us": ("examples/mnist_cnn.nn", "64"),
+}
+qdir = tempfile.mkdtemp()
+qckpt = {}
+for model in sorted({m for m, _ in int8_figures.values()}):
+    base = os.path.join(qdir, os.path.basename(model))
+    subprocess.run([nnc, "run", model, "--epochs", "0", "--save", base + ".safetensors", "--quiet"], cwd=root, check=True, capture_output=True)
+    subprocess.run([nnc, "quantize", model, "--weights", base + ".safetensors", "-o", base + ".int8.safetensors", "--calib", "100"], cwd=root, check=True, capture_output=True)
+    qckpt[model] = base + ".int8.safetensors"
+runs = {"torch": {}, "interp": {}, "go": {}, "int8": {}, "float": {}}
 gemm = {"torch": [], "nnc": []}
 for _ in range(opt.rounds):
-    out = subprocess.run(["/usr/bin/python3", torch_script, "seed", "mnist", "gemm"], env=torch_env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["/usr/bin/python3", torch_script, "seed", "mnist", "gemm", "int8"], env=torch_env, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         f = line.split()
-        if f and f[0] in figures:
+        if f and (f[0] in figures or f[0] in int8_figures):
             runs["torch"].setdefault(f[0], []).append(float(f[1]))
         if f and f[0] == "sgemm_256_gflops":
             gemm["torch"].append(float(f[1]))
@@ -62,6 +79,10 @@ for _ in range(opt.rounds):
         for fig, (model, args) in figures.items():
             out = subprocess.run([nnc, "bench", model, "--backend", backend, "--json", "--threads", threads] + args, cwd=root, env=nnc_env, capture_output=True, text=True, check=True).stdout
             runs[backend].setdefault(fig, []).append(json.loads(out)["us_per_step"])
+    for fig, (model, batch) in int8_figures.items():
+        for kind, extra in (("int8", ["--weights", qckpt[model]]), ("float", [])):
+            out = subprocess.run([nnc, "bench", model, "--batch", batch, "--json", "--threads", threads] + extra, cwd=root, env=nnc_env, capture_output=True, text=True, check=True).stdout
+            runs[kind].setdefault(fig, []).append(json.loads(out)["us_per_step"])
     out = subprocess.run([kbench, "-test.run", "^$", "-test.bench", "Gemm/nnc/float32/256x256x256$", "-test.benchtime", "1s"], cwd=os.path.join(root, "kernels"), env=nnc_env, capture_output=True, text=True, check=True).stdout
     m = re.search(r"([0-9.]+) GFLOP/s", out)
     gemm["nnc"].append(float(m.group(1)))
@@ -74,3 +95,7 @@ for fig in figures:
     print(f"{fig:28} {t:10.2f} {i:10.2f} {g:10.2f} {t / i:8.2f}x {t / g:8.2f}x")
 t, n = statistics.median(gemm["torch"]), statistics.median(gemm["nnc"])
 print(f"{'sgemm_256 (GFLOP/s)':28} {t:10.1f} {n:10.1f} {'':10} {n / t * 100:7.0f}% of PyTorch's")
+print(f"{'int8 figure (µs)':28} {'torch i8':>10} {'nnc f32':>10} {'nnc i8':>10} {'vs torch':>9} {'vs f32':>9}")
+for fig in int8_figures:
+    t, f, q = (statistics.median(runs[k][fig]) for k in ("torch", "float", "int8"))
+    print(f"{fig:28} {t:10.2f} {f:10.2f} {q:10.2f} {t / q:8.2f}x {f / q:8.2f}x")

@@ -10,6 +10,12 @@ figures of bench/compare.py.
          1 and 256
   gemm   single- and double-precision matrix products at 256 and 1024
          (GFLOP/s), the machine's practical peak
+  int8   PyTorch's own int8 inference (torch.ao.quantization), the peer of
+         nnc's int8 checkpoints (nnc quantize): the MNIST MLP quantized
+         dynamically (quantize_dynamic) at batch 1 and 256, and the CNN of
+         examples/mnist_cnn.nn (batch norm folded) quantized statically
+         with fbgemm (or, where PyTorch lacks it, onednn) at batch 64, with
+         its float32 forward pass beside it
 
 Each figure is timed for about a second after one warm-up call and printed
 as one line `name value unit`, the names those compare.py reads. Inputs
@@ -20,7 +26,7 @@ not reach the OpenBLAS Debian's PyTorch multiplies with: set
 OPENBLAS_NUM_THREADS and OMP_NUM_THREADS too, as compare.py does.
 
 Needs PyTorch; Debian's: apt-get install -y python3-torch.
-Usage: /usr/bin/python3 bench/torch_bench.py [seed] [mnist] [gemm]   (default: all)
+Usage: /usr/bin/python3 bench/torch_bench.py [seed] [mnist] [gemm] [int8]   (default: all)
 """
 import os, sys, time
 
@@ -28,9 +34,9 @@ which = sys.argv[1:] or ["all"]
 if any(w in ("-h", "-help", "--help") for w in which):
     print(__doc__.strip())
     sys.exit(0)
-unknown = [w for w in which if w not in ("all", "seed", "mnist", "gemm")]
+unknown = [w for w in which if w not in ("all", "seed", "mnist", "gemm", "int8")]
 if unknown:
-    sys.exit(f"torch_bench.py: unknown figure set {unknown[0]!r}; the sets are seed, mnist, gemm (default: all)")
+    sys.exit(f"torch_bench.py: unknown figure set {unknown[0]!r}; the sets are seed, mnist, gemm, int8 (default: all)")
 
 try:
     import torch, torch.nn as nn
@@ -108,3 +114,50 @@ if "all" in which or "gemm" in which:
         a, b = a.double(), b.double()
         t = timeit(lambda: torch.mm(a, b))
         print(f"dgemm_{n}_gflops {2*n**3/t/1e9:.1f} GFLOP/s")
+if "all" in which or "int8" in which:
+    import torch.ao.quantization as tq
+
+    m = mlp([784, 128, 10]).eval()
+    q = tq.quantize_dynamic(m, {nn.Linear}, dtype=torch.qint8)
+    for batch in (1, 256):
+        x = torch.randn(batch, 784)
+        with torch.no_grad():
+            t = timeit(lambda: q(x))
+        print(f"mnist_int8_infer_b{batch}_us {t*1e6:.2f} us")
+
+    class CNN(nn.Module):
+        # examples/mnist_cnn.nn in evaluation mode, batch norm folded into
+        # the convolutions as nnc's fuse pass folds it.
+        def __init__(self):
+            super().__init__()
+            self.quant, self.dequant = tq.QuantStub(), tq.DeQuantStub()
+            self.conv1, self.relu1, self.pool1 = nn.Conv2d(1, 8, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2)
+            self.conv2, self.relu2, self.pool2 = nn.Conv2d(8, 16, 5), nn.ReLU(), nn.MaxPool2d(2)
+            self.fc1, self.relu3, self.fc2 = nn.Linear(400, 128), nn.ReLU(), nn.Linear(128, 10)
+
+        def forward(self, x):
+            x = self.quant(x)
+            x = self.pool1(self.relu1(self.conv1(x)))
+            x = self.pool2(self.relu2(self.conv2(x)))
+            x = self.relu3(self.fc1(torch.flatten(x, 1)))
+            return self.dequant(self.fc2(x))
+
+    # fbgemm where PyTorch has it; Debian's builds onednn (fbgemm's x86
+    # successor) and qnnpack instead.
+    engine = next(e for e in ("fbgemm", "x86", "onednn", "qnnpack") if e in torch.backends.quantized.supported_engines)
+    torch.backends.quantized.engine = engine
+    print("int8_engine", engine)
+    f = CNN().eval()
+    x = torch.rand(64, 1, 28, 28)
+    with torch.no_grad():
+        t = timeit(lambda: f(x))
+    print(f"cnn_infer_b64_us {t*1e6:.1f} us")
+    f.qconfig = tq.get_default_qconfig(engine)
+    tq.fuse_modules(f, [["conv1", "relu1"], ["conv2", "relu2"], ["fc1", "relu3"]], inplace=True)
+    p = tq.prepare(f)
+    with torch.no_grad():
+        p(torch.rand(256, 1, 28, 28))
+    q = tq.convert(p)
+    with torch.no_grad():
+        t = timeit(lambda: q(x))
+    print(f"cnn_int8_infer_b64_us {t*1e6:.1f} us")

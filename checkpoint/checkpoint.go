@@ -11,7 +11,8 @@
 // element.
 //
 // This package supports the dtypes F32, F64 and I64, which cover the
-// parameters and batch-norm counters that PyTorch's state_dict holds. A
+// parameters and batch-norm counters that PyTorch's state_dict holds, and
+// I8 and I32, the weights and biases of an int8 checkpoint (nnc quantize). A
 // file holding a tensor of any other dtype is rejected with an error that
 // names the tensor and its dtype.
 //
@@ -37,23 +38,27 @@ const (
 	F32 DType = "F32"
 	F64 DType = "F64"
 	I64 DType = "I64"
+	I32 DType = "I32"
+	I8  DType = "I8"
 )
 
 // size returns the number of bytes of one element of d, or 0 if d is not a
 // supported dtype.
 func (d DType) size() int {
 	switch d {
-	case F32:
+	case F32, I32:
 		return 4
 	case F64, I64:
 		return 8
+	case I8:
+		return 1
 	}
 	return 0
 }
 
 // Tensor is one named tensor of a checkpoint.
 //
-// Exactly one of F32, F64 and I64 is non-nil, and it determines the dtype;
+// Exactly one of F32, F64, I64, I32 and I8 is non-nil, and it determines the dtype;
 // its length is the product of Shape (1 for a scalar, whose Shape is
 // empty). An empty tensor has a non-nil slice of length 0.
 type Tensor struct {
@@ -62,6 +67,8 @@ type Tensor struct {
 	F32   []float32
 	F64   []float64
 	I64   []int64
+	I32   []int32
+	I8    []int8
 }
 
 // DType returns the dtype of t: the one of F32, F64 and I64 whose data
@@ -78,6 +85,12 @@ func (t *Tensor) DType() DType {
 	if t.I64 != nil {
 		d, n = I64, n+1
 	}
+	if t.I32 != nil {
+		d, n = I32, n+1
+	}
+	if t.I8 != nil {
+		d, n = I8, n+1
+	}
 	if n != 1 {
 		return ""
 	}
@@ -86,7 +99,7 @@ func (t *Tensor) DType() DType {
 
 // len returns the number of elements in t's data slice.
 func (t *Tensor) len() int {
-	return len(t.F32) + len(t.F64) + len(t.I64)
+	return len(t.F32) + len(t.F64) + len(t.I64) + len(t.I32) + len(t.I8)
 }
 
 // File is the content of a safetensors file.

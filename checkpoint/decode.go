@@ -118,6 +118,16 @@ func (e *entry) tensor(b []byte) *Tensor {
 		for i := range t.I64 {
 			t.I64[i] = int64(binary.LittleEndian.Uint64(b[8*i:]))
 		}
+	case I32:
+		t.I32 = make([]int32, len(b)/4)
+		for i := range t.I32 {
+			t.I32[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+	case I8:
+		t.I8 = make([]int8, len(b))
+		for i := range t.I8 {
+			t.I8[i] = int8(b[i])
+		}
 	}
 	return t
 }
@@ -297,7 +307,7 @@ func (p *parser) entry(name string, dataLen int) (*entry, error) {
 
 	size := e.dtype.size()
 	if size == 0 {
-		return nil, fmt.Errorf("tensor %q has unsupported dtype %q (supported: F32, F64, I64)", name, e.dtype)
+		return nil, fmt.Errorf("tensor %q has unsupported dtype %q (supported: F32, F64, I64, I32, I8)", name, e.dtype)
 	}
 	count, ok := numElements(e.shape, size)
 	if !ok {

@@ -21,7 +21,7 @@ import (
 // "__metadata__" first (if f.Metadata is non-nil) with its keys sorted,
 // then the tensors in name order, and is padded with spaces to a multiple
 // of 8 bytes. The data holds the 8-byte tensors (F64, I64) before the
-// 4-byte ones (F32), each group in name order, so every tensor is aligned
+// 4-byte ones (F32, I32), then the 1-byte ones (I8), each group in name order, so every tensor is aligned
 // to its element size within the file.
 //
 // Encode returns an error if a tensor's name is not valid UTF-8, is
@@ -102,6 +102,14 @@ func encode(f *File) ([]byte, error) {
 			for _, v := range t.F64 {
 				out = binary.LittleEndian.AppendUint64(out, math.Float64bits(v))
 			}
+		case t.I32 != nil:
+			for _, v := range t.I32 {
+				out = binary.LittleEndian.AppendUint32(out, uint32(v))
+			}
+		case t.I8 != nil:
+			for _, v := range t.I8 {
+				out = append(out, byte(v))
+			}
 		default:
 			for _, v := range t.I64 {
 				out = binary.LittleEndian.AppendUint64(out, uint64(v))
@@ -137,7 +145,7 @@ func validate(f *File) error {
 		seen[t.Name] = true
 		d := t.DType()
 		if d == "" {
-			return fmt.Errorf("tensor %q must have exactly one of F32, F64 and I64 non-nil", t.Name)
+			return fmt.Errorf("tensor %q must have exactly one of F32, F64, I64, I32 and I8 non-nil", t.Name)
 		}
 		n, ok := numElements(t.Shape, d.size())
 		if !ok {

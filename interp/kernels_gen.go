@@ -257,6 +257,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "Copy":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Copy(a0.floats(n), a1.floats(n)) }, nil
+	case "CopyBytes":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CopyBytes(a0.uint8s(n), a1.uint8s(n)) }, nil
 	case "CopyI64":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.CopyI64(a0.int64s(n), a1.int64s(n)) }, nil
@@ -296,6 +299,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.CrossEntropyLoss64(a0.floats(n), a1.floats(n), a2.floats(n), a3.int64s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
+	case "Dequantize":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.Dequantize(a0.floats(n), a1.uint8s(n), a2.float, a3.dim.At(n)) }, nil
 	case "Div":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.Div(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
@@ -498,6 +504,35 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "PoolND":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.PoolND(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.shape(n), a4.dim.At(n)) }, nil
+	case "QBias":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) { kernels.QBias(a0.int32s(n), a1.int32s(n), a2.int8s(n), a3.dim.At(n), a4.dim.At(n)) }, nil
+	case "QConv2d":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12]
+		return func(n int) {
+			kernels.QConv2d(a0.uint8s(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.int32s(n), a7.conv(n), a8.float, a9.dim.At(n), a10.float, a11.dim.At(n), a12.flag)
+		}, nil
+	case "QConv2dFloat":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10]
+		return func(n int) {
+			kernels.QConv2dFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.int32s(n), a7.conv(n), a8.float, a9.dim.At(n), a10.flag)
+		}, nil
+	case "QLinear":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12], &a[13], &a[14]
+		return func(n int) {
+			kernels.QLinear(a0.uint8s(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.uint8s(n), a7.int32s(n), a8.dim.At(n), a9.dim.At(n), a10.dim.At(n), a11.float, a12.float, a13.dim.At(n), a14.flag)
+		}, nil
+	case "QLinearFloat":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12]
+		return func(n int) {
+			kernels.QLinearFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.uint8s(n), a7.int32s(n), a8.dim.At(n), a9.dim.At(n), a10.dim.At(n), a11.float, a12.flag)
+		}, nil
+	case "QMaxPool2d":
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.QMaxPool2d(a0.uint8s(n), a1.uint8s(n), a2.pool(n)) }, nil
+	case "Quantize":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.Quantize(a0.uint8s(n), a1.floats(n), a2.float, a3.dim.At(n)) }, nil
 	case "Reciprocal":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Reciprocal(a0.floats(n), a1.floats(n)) }, nil
@@ -708,6 +743,7 @@ var kernelSigs = map[string]string{
 	"Conv2dBackward":          "FFFFFFFC",
 	"ConvND":                  "FFFFFnS",
 	"Copy":                    "FF",
+	"CopyBytes":               "UU",
 	"CopyI64":                 "LL",
 	"CopyScale":               "FFF",
 	"CountCorrect":            "IIFInn",
@@ -717,6 +753,7 @@ var kernelSigs = map[string]string{
 	"CrossEntropyGrad64":      "FFFLnn",
 	"CrossEntropyLoss":        "FFFInn",
 	"CrossEntropyLoss64":      "FFFLnn",
+	"Dequantize":              "FUxn",
 	"Div":                     "FFF",
 	"Dropout":                 "FFF",
 	"DropoutBackward":         "FFF",
@@ -773,6 +810,13 @@ var kernelSigs = map[string]string{
 	"Pad":                     "FSFSSnx",
 	"PadI64":                  "LSLSSnx",
 	"PoolND":                  "FFnSn",
+	"QBias":                   "IIQnn",
+	"QConv2d":                 "UUQIFUICxnxnb",
+	"QConv2dFloat":            "FUQIFUICxnb",
+	"QLinear":                 "UUQIFUUInnnxxnb",
+	"QLinearFloat":            "FUQIFUUInnnxb",
+	"QMaxPool2d":              "UUP",
+	"Quantize":                "UFxn",
 	"Reciprocal":              "FF",
 	"ReciprocalBackward":      "FFFxx",
 	"ReduceBackward":          "FSFnb",

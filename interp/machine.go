@@ -107,9 +107,14 @@ func (m *Machine[T]) alloc(v *ir.Value, size int) error {
 			return err
 		}
 		t := tensor[T]{t: v.Type}
-		if v.Type.DType == ir.I64 {
+		switch v.Type.DType {
+		case ir.I64:
 			t.i64 = m.store.I64[v.Name]
-		} else {
+		case ir.I8:
+			t.i8 = m.store.I8[v.Name]
+		case ir.I32:
+			t.i32 = m.store.I32[v.Name]
+		default:
 			t.f = m.store.F[v.Name]
 		}
 		m.bufs[v.ID] = t

@@ -26,15 +26,19 @@ import (
 // Float tensors have the model's element type T; num_batches_tracked and
 // optimizer.step are int64.
 type Store[T kernels.Float] struct {
-	F     map[string][]T
-	I64   map[string][]int64
+	F   map[string][]T
+	I64 map[string][]int64
+	// I8 and I32 hold the weights and biases of an int8 model (nnc
+	// quantize's checkpoints).
+	I8    map[string][]int8
+	I32   map[string][]int32
 	Shape map[string]ir.Shape
 	order []string // the order tensors were added in: the state_dict's
 }
 
 // NewStore returns an empty store.
 func NewStore[T kernels.Float]() *Store[T] {
-	return &Store[T]{F: map[string][]T{}, I64: map[string][]int64{}, Shape: map[string]ir.Shape{}}
+	return &Store[T]{F: map[string][]T{}, I64: map[string][]int64{}, I8: map[string][]int8{}, I32: map[string][]int32{}, Shape: map[string]ir.Shape{}}
 }
 
 // Float returns the float tensor name, or nil: a Store is nncrt.Tensors,
@@ -60,6 +64,10 @@ func (s *Store[T]) ensure(v *ir.Value) error {
 	switch v.Type.DType {
 	case ir.I64:
 		s.I64[v.Name] = make([]int64, n)
+	case ir.I8:
+		s.I8[v.Name] = make([]int8, n)
+	case ir.I32:
+		s.I32[v.Name] = make([]int32, n)
 	case ir.F32, ir.F64:
 		s.F[v.Name] = make([]T, n)
 	default:
@@ -94,7 +102,7 @@ func (s *Store[T]) Init(g *ir.Graph, seed uint64) error {
 		if err := s.ensure(v); err != nil {
 			return err
 		}
-		if v.Type.DType == ir.I64 {
+		if !v.Type.DType.IsFloat() {
 			continue
 		}
 		t := s.F[v.Name]

@@ -216,6 +216,14 @@ const (
 	OpConv        // {strides, pads, dilations, group} x [N, C, D...], w [M, C/group, K...] [, b [M]]
 	OpMaxPool     // {kernel_shape, strides, pads, dilations}
 	OpAveragePool // {kernel_shape, strides, pads, count_include_pad}
+	// Int8 inference (issue 15), emitted by passes.Quantize from an int8
+	// checkpoint (nnc quantize): activations are u8 with a scale and zero
+	// point per tensor, weights i8 per output channel (quant.go).
+	OpQuantize   // {scale, zero_point} x: f32 to u8
+	OpDequantize // {scale, zero_point} q: u8 to f32
+	OpQLinear    // {in_scale, in_zero_point, out_scale, out_zero_point, relu, float} x u8, w i8, qbias i32, w_scale: requantized u8 (or f32 when float)
+	OpQConv2d    // {stride, padding, in_scale, in_zero_point, out_scale, out_zero_point, relu, float} x u8, w i8, bias i32, w_scale
+	OpQMaxPool2d // {kernel, stride} x u8
 
 	numOps
 )
@@ -248,7 +256,7 @@ var opTable = [numOps]OpInfo{
 	OpSum:        {Name: "Sum", Arity: 1, Shape: reduceShape, Lower: lowerReduce("Sum"), Attrs: dimAttrs},
 	OpMean:       {Name: "Mean", Arity: 1, Shape: meanShape, Lower: lowerReduce("Mean"), Attrs: dimAttrs},
 	OpSumAll:     {Name: "SumAll", Arity: 1, Shape: scalarShape, Lower: lowerSumAll},
-	OpReshape:    {Name: "Reshape", Arity: 1, Declared: true, Shape: reshapeShape, Lower: lowerUnary("Copy")},
+	OpReshape:    {Name: "Reshape", Arity: 1, Declared: true, Shape: reshapeShape, Lower: lowerReshape},
 
 	OpConv2d:         {Name: "Conv2d", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(false), Scratch: scratchConv(0), Attrs: convAttrs},
 	OpConv2dRelu:     {Name: "Conv2dRelu", Arity: 3, MinArity: 2, Shape: conv2dShape, Lower: lowerConv(true), Scratch: scratchConv(0), Derived: true, Attrs: convAttrs},
@@ -362,6 +370,12 @@ var opTable = [numOps]OpInfo{
 	OpConv:        {Name: "Conv", Arity: 3, MinArity: 2, Shape: convNDShape, Lower: lowerConvND, Scratch: scratchConvND, Attrs: []AttrSpec{attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{}), attr("group", 1)}},
 	OpMaxPool:     {Name: "MaxPool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{})}},
 	OpAveragePool: {Name: "AveragePool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("count_include_pad", 0)}},
+	// Int8 inference.
+	OpQuantize:   {Name: "Quantize", Arity: 1, Shape: quantizeShape, Lower: lowerQuantize, Derived: true, Attrs: qAttrs},
+	OpDequantize: {Name: "Dequantize", Arity: 1, Shape: dequantizeShape, Lower: lowerDequantize, Derived: true, Attrs: qAttrs},
+	OpQLinear:    {Name: "QLinear", Arity: 4, Shape: qLinearShape, Lower: lowerQLinear, Scratch: scratchQLinear, Derived: true, Attrs: qLayerAttrs},
+	OpQConv2d:    {Name: "QConv2d", Arity: 4, Shape: qConvShape, Lower: lowerQConv, Scratch: scratchQConv, Derived: true, Attrs: append(convAttrs[:len(convAttrs):len(convAttrs)], qLayerAttrs...)},
+	OpQMaxPool2d: {Name: "QMaxPool2d", Arity: 1, Shape: qMaxPoolShape, Lower: lowerQMaxPool, Derived: true, Attrs: poolAttrs},
 }
 
 // Info returns op's row of the op table.

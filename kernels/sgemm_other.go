@@ -49,3 +49,22 @@ func maxPool2x2Rows32(dst []float32, idx []int32, r0, r1 []float32, ow, base, w 
 func sgemmCols(small, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool) {
 	panic("kernels: sgemmCols without the assembly kernels")
 }
+
+// qdotTileAsm reports that it did nothing: the portable int8 tile runs.
+func qdotTileAsm(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8, ldb int, rows, cols int) bool {
+	return false
+}
+
+// hasVNNI is false: this build has no int8 assembly kernels.
+var hasVNNI = false
+
+// quantize32 reports that it did nothing: Quantize's loop runs.
+func quantize32(dst []uint8, x []float32, inv, zp float32) bool { return false }
+
+// qbcastTile is never called: hasVNNI is false.
+func qbcastTile(acc *[4 * 32]int32, signedA bool, k4 int, a []byte, lda, rows int, bp []byte, blocks int) {
+	panic("kernels: qbcastTile without the assembly kernels")
+}
+
+// requantRowAsm reports that it did nothing: requantRow's loop runs.
+func requantRowAsm(dst []uint8, acc []int32, bias int32, mult, zp, lo float32) bool { return false }

@@ -16,6 +16,16 @@ import (
 var notLowered = map[ir.Op]string{
 	ir.OpNLLLoss:     "the fuse pass always merges it with its LogSoftmax into SoftmaxCrossEntropy",
 	ir.OpNLLLossGrad: "the fuse pass always merges it with its LogSoftmaxGrad into SoftmaxCrossEntropyGrad",
+	// The int8 ops come from passes.Quantize and an int8 checkpoint, not
+	// from a model file; the interpreter runs them (TestQuantizeModel,
+	// nnc eval/predict/bench --weights) and kernels/qgemm_test.go holds
+	// their kernels to the exact sums on every path. nnc build does not
+	// emit them yet.
+	ir.OpQuantize:   "int8: made by passes.Quantize from an int8 checkpoint",
+	ir.OpDequantize: "int8: made by passes.Quantize from an int8 checkpoint",
+	ir.OpQLinear:    "int8: made by passes.Quantize from an int8 checkpoint",
+	ir.OpQConv2d:    "int8: made by passes.Quantize from an int8 checkpoint",
+	ir.OpQMaxPool2d: "int8: made by passes.Quantize from an int8 checkpoint",
 }
 
 // TestOpCoverage requires every op of the table that back ends compute to

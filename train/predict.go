@@ -202,6 +202,12 @@ func Predict(p *ir.Program, opt PredictOptions) (*Predictions, error) {
 		}
 	}
 	pr.N, pr.Labels, pr.Targets = ds.N, ds.Labels, ds.Targets
+	if IsInt8(f) {
+		// An int8 checkpoint runs the forward pass rewritten for it.
+		if g, err = Int8Graph(g, f); err != nil {
+			return nil, fmt.Errorf("%s: %v", opt.Weights, err)
+		}
+	}
 	if ins[0].Type.DType == ir.F64 {
 		pr.Out, err = forward[float64](g, f, opt.Weights, ds)
 	} else {
@@ -220,7 +226,11 @@ func forward[T kernels.Float](g *ir.Graph, f *checkpoint.File, path string, ds *
 	if err := store.Init(g, 0); err != nil {
 		return nil, err
 	}
-	if err := loadTensors[T](store, g, f, path); err != nil {
+	load := loadTensors[T]
+	if IsInt8(f) {
+		load = loadInt8[T]
+	}
+	if err := load(store, g, f, path); err != nil {
 		return nil, err
 	}
 	m, err := interp.New(g, store, 0)

@@ -8,11 +8,12 @@ import (
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/bench"
 	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/train"
 )
 
 var benchCmd = &command{
 	name:    "bench",
-	usage:   "nnc bench FILE [--model M] [--set p=v] [--backend interp] [--batch B] [--train] [--json] [--threads N] [--cpuprofile FILE]",
+	usage:   "nnc bench FILE [--model M] [--set p=v] [--backend interp] [--batch B] [--train] [--json] [--threads N] [--cpuprofile FILE] [--weights INT8CKPT]",
 	summary: "time the forward pass (or, with --train, one training step) on random inputs",
 	run:     runBench,
 }
@@ -62,6 +63,24 @@ func runBench(e *cmdEnv, args []string) int {
 		}
 	}
 	opt := bench.Options{}
+	if v.weights != "" {
+		// An int8 checkpoint: time the forward pass it runs.
+		f, err := train.ReadInt8(v.weights)
+		if err == nil && f == nil {
+			err = fmt.Errorf("--weights %s is not an int8 checkpoint (nnc quantize writes them); bench times float models on random weights", v.weights)
+		}
+		if err == nil && (v.train || v.backend != "interp") {
+			err = fmt.Errorf("an int8 checkpoint runs the forward pass on the interp backend (no --train, no --backend go)")
+		}
+		if err == nil {
+			g, err = train.Int8Graph(g, f)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc bench: %v\n", err)
+			return exitRuntime
+		}
+		opt.Load = func(store any) error { return train.LoadInt8(store, g, f, v.weights) }
+	}
 	if v.cpuprof != "" {
 		f, err := os.Create(v.cpuprof)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/nnc-go/nnc/codegen"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/passes"
+	"github.com/nnc-go/nnc/train"
 )
 
 var buildCmd = &command{
@@ -71,6 +72,10 @@ func runBuild(e *cmdEnv, args []string) int {
 		if err != nil {
 			fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
 			return exitRuntime
+		}
+		if f, derr := checkpoint.Decode(b); derr == nil && train.IsInt8(f) {
+			fmt.Fprintf(e.stderr, "nnc build: %s is an int8 checkpoint: nnc build embeds float weights only so far (eval, predict and bench run int8 ones)\n", v.weights)
+			return exitModel
 		}
 		weights, err = stateDict(b, p)
 		if err == nil {

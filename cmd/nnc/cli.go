@@ -39,7 +39,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, explainCmd, benchCmd, importCmd, exportCmd, serveCmd, cleanCmd, versionCmd, helpCmd}
+	commands = []*command{runCmd, evalCmd, sampleCmd, checkCmd, irCmd, fmtCmd, buildCmd, predictCmd, explainCmd, benchCmd, quantizeCmd, importCmd, exportCmd, serveCmd, cleanCmd, versionCmd, helpCmd}
 }
 
 var helpCmd = &command{
@@ -165,6 +165,8 @@ type flagVals struct {
 	pkg       string
 	weights   string
 	input     string
+	calib     int // nnc quantize's
+	method    string
 	inputs    []string // every --input, for .npy arrays NAME=file.npy
 	outputs   []string // every --output NAME=file.npy
 	quiet     bool
@@ -206,7 +208,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	switch c.name {
-	case "check", "ir", "run", "bench", "build", "predict", "eval", "import", "export", "serve":
+	case "check", "ir", "run", "bench", "build", "predict", "eval", "import", "export", "serve", "quantize":
 		fs.StringVar(&v.model, "model", "", "the model to compile (default: the one the train block names, else the last)")
 		fs.Var(&v.set, "set", "override a hyper-parameter, in the layers and the train block alike: --set p=v (repeatable)")
 	}
@@ -217,6 +219,13 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.BoolVar(&v.forward, "forward", false, "print the forward graph even when the model has a train block")
 		fs.BoolVar(&v.explainGo, "explain", false, "print the graph nnc explain runs: the forward pass and its gradient with respect to the input")
 		fs.BoolVar(&v.verify, "verify", false, "check the graph's invariants after every pass")
+		fs.StringVar(&v.weights, "weights", "", "an int8 checkpoint (nnc quantize): print the forward graph it runs, int8 layers and conversions")
+	case "quantize":
+		fs.StringVar(&v.weights, "weights", "", "the float safetensors checkpoint to quantize (required)")
+		fs.IntVar(&v.calib, "calib", 1000, "samples of the train block's data that calibrate the activation ranges")
+		fs.StringVar(&v.method, "method", "minmax", "how a range is read from the calibration: minmax, or percentile (0.01% to 99.99%)")
+		fs.StringVar(&v.out, "o", "", "the int8 checkpoint to write (default: CKPT with .int8 before its extension)")
+		fs.BoolVar(&v.json, "json", false, "print one JSON object")
 	case "run":
 		fs.Func("epochs", "train for this many epochs instead of the train block's; 0 trains none and prints the evaluation of the weights (--init)", func(s string) error {
 			n, err := strconv.Atoi(s)
@@ -276,6 +285,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.BoolVar(&v.json, "json", false, "print one JSON object")
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the timed steps to this file (interp backend), for go tool pprof")
+		fs.StringVar(&v.weights, "weights", "", "time the forward pass of this int8 checkpoint (nnc quantize) with the int8 kernels")
 	case "sample":
 		sampleFlags(fs, v)
 	case "export":

@@ -41,6 +41,20 @@ func runEval(e *cmdEnv, args []string) int {
 		fmt.Fprintf(e.stderr, "nnc eval: %s: model %s has no train block to take the data from\n", file, p.Model)
 		return exitModel
 	}
+	if f, err := train.ReadInt8(v.weights); err != nil || f != nil {
+		// An int8 checkpoint (nnc quantize): the int8 forward pass.
+		if err == nil && v.backend != "interp" {
+			err = fmt.Errorf("an int8 checkpoint is evaluated by the interp backend (nnc build embeds it for Go programs)")
+		}
+		if err == nil {
+			_, err = train.EvalInt8(p, v.weights, v.json, e.stdout)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc eval: %v\n", err)
+			return exitRuntime
+		}
+		return exitOK
+	}
 	src, _ := os.ReadFile(file)
 	opt := train.Options{Source: src, Epochs: new(0), Init: v.weights, JSON: v.json, Quiet: true, Out: e.stdout}
 	switch v.backend {

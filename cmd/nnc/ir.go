@@ -8,11 +8,12 @@ import (
 	"github.com/nnc-go/nnc/build"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/passes"
+	"github.com/nnc-go/nnc/train"
 )
 
 var irCmd = &command{
 	name:    "ir",
-	usage:   "nnc ir [--model M] [--set p=v] [--after PASS] [--forward] [--explain] [--dot] FILE",
+	usage:   "nnc ir [--model M] [--set p=v] [--after PASS] [--forward] [--explain] [--dot] [--weights INT8CKPT] FILE",
 	summary: "print the IR of a model after a pass (default: after all), as text or Graphviz DOT; the training step when the model has a train block",
 	run:     runIR,
 }
@@ -32,6 +33,11 @@ func runIR(e *cmdEnv, args []string) int {
 		return exitModel
 	}
 	var g *ir.Graph
+	var p *ir.Program
+	if v.explainGo && v.weights != "" {
+		fmt.Fprintf(e.stderr, "nnc ir: --explain and --weights show different graphs; give one\n")
+		return exitModel
+	}
 	if v.explainGo {
 		// The forward graph as built, differentiated with respect to its
 		// input (what nnc explain runs), after the passes up to --after.
@@ -51,13 +57,33 @@ func runIR(e *cmdEnv, args []string) int {
 		}
 	} else {
 		opt := nnc.Options{Options: irOptions(&v), After: v.after, Verify: v.verify, ForwardOnly: v.forward}
-		p, code, ok := e.compile(file, opt)
-		if !ok {
+		var code int
+		var ok bool
+		if p, code, ok = e.compile(file, opt); !ok {
 			return code
 		}
 		g = p.TrainGraph
 		if g == nil || v.forward {
 			g = p.Forward
+		}
+	}
+	if v.weights != "" {
+		// The forward pass an int8 checkpoint runs: its int8 layers and
+		// the conversions the quantize pass placed.
+		if v.after != "" {
+			fmt.Fprintf(e.stderr, "nnc ir: --weights shows the graph after every pass; leave out --after\n")
+			return exitModel
+		}
+		f, err := train.ReadInt8(v.weights)
+		if err == nil && f == nil {
+			err = fmt.Errorf("%s is not an int8 checkpoint (nnc quantize writes them)", v.weights)
+		}
+		if err == nil {
+			g, err = train.Int8Graph(p.Forward, f)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc ir: %v\n", err)
+			return exitRuntime
 		}
 	}
 

@@ -1,0 +1,177 @@
+package ir
+
+import "fmt"
+
+// The int8 ops (issue 15). Activations are u8, asymmetric per tensor: a
+// value q stands for scale·(q − zero_point). Weights are i8, symmetric per
+// output channel (zero point 0). QLinear and QConv2d take the u8 input, the
+// i8 weight, the i32 bias already corrected for the input's zero point
+// (the "qbias" the loader computes, kernels.QBias) and the per-channel
+// weight scales, and store their output requantized to u8 with the output
+// scale and zero point, or dequantized to f32 when float is set: no
+// separate quantize or dequantize op sits between fused layers.
+
+var (
+	qAttrs      = []AttrSpec{need("scale", 0.0), need("zero_point", 0)}
+	qLayerAttrs = []AttrSpec{need("in_scale", 0.0), attr("in_zero_point", 0), attr("out_scale", 1.0), attr("out_zero_point", 0),
+		attr("relu", false), attr("float", false)}
+)
+
+func checkQParams(attrs Attrs, scale, zp string) error {
+	s := attrs.Float(scale, 0)
+	if !(s > 0) || s > 1e30 {
+		return fmt.Errorf("%s %v is not a positive finite number", scale, s)
+	}
+	if z := attrs.Int(zp, 0); z < 0 || z > 255 {
+		return fmt.Errorf("%s %d outside [0, 255]", zp, z)
+	}
+	return nil
+}
+
+func quantizeShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	if args[0].DType != F32 {
+		return Type{}, fmt.Errorf("quantize of %s: needs f32", args[0])
+	}
+	if err := checkQParams(attrs, "scale", "zero_point"); err != nil {
+		return Type{}, err
+	}
+	return Type{DType: U8, Shape: args[0].Shape}, nil
+}
+
+func dequantizeShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	if args[0].DType != U8 {
+		return Type{}, fmt.Errorf("dequantize of %s: needs u8", args[0])
+	}
+	if err := checkQParams(attrs, "scale", "zero_point"); err != nil {
+		return Type{}, err
+	}
+	return Type{DType: F32, Shape: args[0].Shape}, nil
+}
+
+// qLayerTypes checks the argument types of QLinear and QConv2d and
+// returns the output's element type.
+func qLayerTypes(args []Type, attrs Attrs, what string) (DType, error) {
+	x, w, b, s := args[0], args[1], args[2], args[3]
+	switch {
+	case x.DType != U8 || w.DType != I8 || b.DType != I32 || s.DType != F32:
+		return 0, fmt.Errorf("%s of %s, %s, %s, %s: needs u8 input, i8 weight, i32 bias, f32 scales", what, x, w, b, s)
+	case !b.Shape.Equal(Shape{w.Shape[0]}) || !s.Shape.Equal(Shape{w.Shape[0]}):
+		return 0, fmt.Errorf("%s bias %s or scales %s do not match weight %s", what, b.Shape, s.Shape, w.Shape)
+	}
+	if err := checkQParams(attrs, "in_scale", "in_zero_point"); err != nil {
+		return 0, err
+	}
+	if attrs.Bool("float") {
+		return F32, nil
+	}
+	if err := checkQParams(attrs, "out_scale", "out_zero_point"); err != nil {
+		return 0, err
+	}
+	return U8, nil
+}
+
+func qLinearShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	dt, err := qLayerTypes(args, attrs, "qlinear")
+	if err != nil {
+		return Type{}, err
+	}
+	x, w := args[0].Shape, args[1].Shape
+	if x.Rank() != 2 || w.Rank() != 2 || x[1] != w[1] {
+		return Type{}, fmt.Errorf("qlinear of %s with weight %s: needs [N, in] and [out, in]", x, w)
+	}
+	return Type{DType: dt, Shape: Shape{x[0], w[0]}}, nil
+}
+
+func qConvShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	dt, err := qLayerTypes(args, attrs, "qconv2d")
+	if err != nil {
+		return Type{}, err
+	}
+	x, w := args[0].Shape, args[1].Shape
+	if x.Rank() != 4 || w.Rank() != 4 || x[1] != w[1] {
+		return Type{}, fmt.Errorf("qconv2d of %s with weight %s: needs [N, C, H, W] and [out, C, kh, kw]", x, w)
+	}
+	s, p := attrs.Int("stride", 1), attrs.Int("padding", 0)
+	h, wd := ConvOut(x[2], w[2], s, p), ConvOut(x[3], w[3], s, p)
+	if h <= 0 || wd <= 0 {
+		return Type{}, fmt.Errorf("qconv2d kernel %d larger than padded input %s", w[2], x)
+	}
+	return Type{DType: dt, Shape: Shape{x[0], w[0], h, wd}}, nil
+}
+
+func qMaxPoolShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	if args[0].DType != U8 {
+		return Type{}, fmt.Errorf("qmaxpool2d of %s: needs u8", args[0])
+	}
+	return maxPoolShape(args, attrs, decl)
+}
+
+func lowerQuantize(_ *Graph, v *Value) []Call {
+	return []Call{call("Quantize", buf(v), buf(v.Args[0]), flt(v.AttrFloat("scale")), num(v.AttrInt("zero_point")))}
+}
+
+func lowerDequantize(_ *Graph, v *Value) []Call {
+	return []Call{call("Dequantize", buf(v), buf(v.Args[0]), flt(v.AttrFloat("scale")), num(v.AttrInt("zero_point")))}
+}
+
+func lowerQLinear(_ *Graph, v *Value) []Call {
+	w := v.Args[1].Type.Shape
+	m, k, n := dim(rows(v.Type.Shape, w[0])), num(w[1]), num(w[0])
+	x, wt, b, s := buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), buf(v.Args[3])
+	wp, xp, sums := scratch(v, 0), scratch(v, 1), scratch(v, 2)
+	if v.AttrBool("float") {
+		return []Call{call("QLinearFloat", buf(v), x, wt, b, s, wp, xp, sums, m, k, n, flt(v.AttrFloat("in_scale")), flag(v.AttrBool("relu")))}
+	}
+	return []Call{call("QLinear", buf(v), x, wt, b, s, wp, xp, sums, m, k, n, flt(v.AttrFloat("in_scale")), flt(v.AttrFloat("out_scale")),
+		num(v.AttrInt("out_zero_point")), flag(v.AttrBool("relu")))}
+}
+
+func lowerQConv(_ *Graph, v *Value) []Call {
+	xs, ws := v.Args[0].Type.Shape, v.Args[1].Type.Shape
+	cs := Operand{Kind: OpdConvShape, Dims: []Dim{batchN, {C: xs[1]}, {C: xs[2]}, {C: xs[3]}, {C: ws[0]}, {C: ws[2]}, {C: ws[3]},
+		{C: v.AttrInt("stride")}, {C: v.AttrInt("padding")}}}
+	x, wt, b, s := buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), buf(v.Args[3])
+	in, zp := flt(v.AttrFloat("in_scale")), num(v.AttrInt("in_zero_point"))
+	if v.AttrBool("float") {
+		return []Call{call("QConv2dFloat", buf(v), x, wt, b, s, scratch(v, 0), scratch(v, 1), cs, in, zp, flag(v.AttrBool("relu")))}
+	}
+	return []Call{call("QConv2d", buf(v), x, wt, b, s, scratch(v, 0), scratch(v, 1), cs, in, zp, flt(v.AttrFloat("out_scale")),
+		num(v.AttrInt("out_zero_point")), flag(v.AttrBool("relu")))}
+}
+
+// scratchQConv is the unfolded input of one image of an int8 convolution
+// with its padded weights, and the int32 sums of one image, as
+// kernels.QConvScratch sizes them.
+func scratchQConv(_ *Graph, v *Value) []Scratch {
+	x, w := v.Args[0].Type.Shape, v.Args[1].Type.Shape
+	r, p := x[1]*w[2]*w[3], v.Type.Shape[2]*v.Type.Shape[3]
+	k4 := (r + 3) / 4
+	pad := v.AttrInt("padding")
+	col := max(p*r, (p+31)/32*32*k4*4) + w[0]*k4*4 + x[1]*(x[2]+2*pad)*(x[3]+2*pad)
+	return []Scratch{{Type: Type{DType: U8, Shape: Shape{col}}}, {Type: Type{DType: I32, Shape: Shape{w[0] * p}}}}
+}
+
+// scratchQLinear is the packed weights, the input padded to a multiple
+// of four per row, and the int32 sums, as kernels.QLinearScratch sizes
+// them.
+func scratchQLinear(_ *Graph, v *Value) []Scratch {
+	w := v.Args[1].Type.Shape
+	k4 := (w[1] + 3) / 4
+	return []Scratch{
+		{Type: Type{DType: U8, Shape: Shape{(w[0] + 31) / 32 * 32 * k4 * 4}}},
+		{Type: Type{DType: U8, Shape: Shape{v.Type.Shape[0], k4 * 4}}},
+		{Type: Type{DType: I32, Shape: Shape{v.Type.Shape[0], w[0]}}},
+	}
+}
+
+func lowerQMaxPool(_ *Graph, v *Value) []Call {
+	return []Call{call("QMaxPool2d", buf(v), buf(v.Args[0]), poolShape(v.Args[0].Type.Shape, v))}
+}
+
+// lowerReshape copies the elements: CopyBytes for u8 values, Copy else.
+func lowerReshape(_ *Graph, v *Value) []Call {
+	if v.Type.DType == U8 {
+		return []Call{call("CopyBytes", buf(v), buf(v.Args[0]))}
+	}
+	return []Call{call("Copy", buf(v), buf(v.Args[0]))}
+}

@@ -1,0 +1,465 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The int8 tiles of qgemm.go with AVX-512 VNNI: VPDPBUSD multiplies 64
+// unsigned bytes of a row of A by 64 signed bytes of a row of B and adds
+// each group of four products to a 32-bit lane, exactly. The last k%64
+// bytes load under a mask (AVX-512 BW), as zeros past the end.
+
+// HSUM sums the 16 lanes of z into the int32 at off(DI).
+#define HSUM(z, y, off) \
+	VEXTRACTI64X4 $1, z, Y24; \
+	VPADDD        Y24, y, Y25; \
+	VEXTRACTI32X4 $1, Y25, X26; \
+	VPADDD        X26, X25, X25; \
+	VPSHUFD       $0x4E, X25, X26; \
+	VPADDD        X26, X25, X25; \
+	VPSHUFD       $0xB1, X25, X26; \
+	VPADDD        X26, X25, X25; \
+	VMOVD         X25, off(DI)
+
+// func qdot4x4VNNI(k int, a0, a1, a2, a3, b0, b1, b2, b3 unsafe.Pointer, acc *[16]int32)
+TEXT ·qdot4x4VNNI(SB), NOSPLIT, $0-80
+	MOVQ k+0(FP), CX
+	MOVQ a0+8(FP), R8
+	MOVQ a1+16(FP), R9
+	MOVQ a2+24(FP), R10
+	MOVQ a3+32(FP), R11
+	MOVQ b0+40(FP), R12
+	MOVQ b1+48(FP), R13
+	MOVQ b2+56(FP), R14
+	MOVQ b3+64(FP), R15
+	MOVQ acc+72(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ AX, AX
+
+loop4:
+	CMPQ CX, $64
+	JLT  tail4
+	VMOVDQU8 (R8)(AX*1), Z16
+	VMOVDQU8 (R9)(AX*1), Z17
+	VMOVDQU8 (R10)(AX*1), Z18
+	VMOVDQU8 (R11)(AX*1), Z19
+	VMOVDQU8 (R12)(AX*1), Z20
+	VMOVDQU8 (R13)(AX*1), Z21
+	VMOVDQU8 (R14)(AX*1), Z22
+	VMOVDQU8 (R15)(AX*1), Z23
+	ADDQ $64, AX
+	SUBQ $64, CX
+
+dot4:
+	VPDPBUSD Z20, Z16, Z0
+	VPDPBUSD Z21, Z16, Z1
+	VPDPBUSD Z22, Z16, Z2
+	VPDPBUSD Z23, Z16, Z3
+	VPDPBUSD Z20, Z17, Z4
+	VPDPBUSD Z21, Z17, Z5
+	VPDPBUSD Z22, Z17, Z6
+	VPDPBUSD Z23, Z17, Z7
+	VPDPBUSD Z20, Z18, Z8
+	VPDPBUSD Z21, Z18, Z9
+	VPDPBUSD Z22, Z18, Z10
+	VPDPBUSD Z23, Z18, Z11
+	VPDPBUSD Z20, Z19, Z12
+	VPDPBUSD Z21, Z19, Z13
+	VPDPBUSD Z22, Z19, Z14
+	VPDPBUSD Z23, Z19, Z15
+	JMP      loop4
+
+tail4:
+	TESTQ CX, CX
+	JZ    done4
+	MOVQ  $-1, DX
+	SHLQ  CX, DX
+	NOTQ  DX
+	KMOVQ DX, K1
+	VMOVDQU8.Z (R8)(AX*1), K1, Z16
+	VMOVDQU8.Z (R9)(AX*1), K1, Z17
+	VMOVDQU8.Z (R10)(AX*1), K1, Z18
+	VMOVDQU8.Z (R11)(AX*1), K1, Z19
+	VMOVDQU8.Z (R12)(AX*1), K1, Z20
+	VMOVDQU8.Z (R13)(AX*1), K1, Z21
+	VMOVDQU8.Z (R14)(AX*1), K1, Z22
+	VMOVDQU8.Z (R15)(AX*1), K1, Z23
+	XORQ  CX, CX
+	JMP   dot4
+
+done4:
+	HSUM(Z0, Y0, 0)
+	HSUM(Z1, Y1, 4)
+	HSUM(Z2, Y2, 8)
+	HSUM(Z3, Y3, 12)
+	HSUM(Z4, Y4, 16)
+	HSUM(Z5, Y5, 20)
+	HSUM(Z6, Y6, 24)
+	HSUM(Z7, Y7, 28)
+	HSUM(Z8, Y8, 32)
+	HSUM(Z9, Y9, 36)
+	HSUM(Z10, Y10, 40)
+	HSUM(Z11, Y11, 44)
+	HSUM(Z12, Y12, 48)
+	HSUM(Z13, Y13, 52)
+	HSUM(Z14, Y14, 56)
+	HSUM(Z15, Y15, 60)
+	VZEROUPPER
+	RET
+
+// func qdot1x4VNNI(k int, a0, b0, b1, b2, b3 unsafe.Pointer, acc *[16]int32)
+// sets acc[0:4], one row of A against four of B.
+TEXT ·qdot1x4VNNI(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX
+	MOVQ a0+8(FP), R8
+	MOVQ b0+16(FP), R12
+	MOVQ b1+24(FP), R13
+	MOVQ b2+32(FP), R14
+	MOVQ b3+40(FP), R15
+	MOVQ acc+48(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ AX, AX
+
+loop1:
+	CMPQ CX, $64
+	JLT  tail1
+	VMOVDQU8 (R8)(AX*1), Z16
+	VMOVDQU8 (R12)(AX*1), Z20
+	VMOVDQU8 (R13)(AX*1), Z21
+	VMOVDQU8 (R14)(AX*1), Z22
+	VMOVDQU8 (R15)(AX*1), Z23
+	ADDQ $64, AX
+	SUBQ $64, CX
+
+dot1:
+	VPDPBUSD Z20, Z16, Z0
+	VPDPBUSD Z21, Z16, Z1
+	VPDPBUSD Z22, Z16, Z2
+	VPDPBUSD Z23, Z16, Z3
+	JMP      loop1
+
+tail1:
+	TESTQ CX, CX
+	JZ    done1
+	MOVQ  $-1, DX
+	SHLQ  CX, DX
+	NOTQ  DX
+	KMOVQ DX, K1
+	VMOVDQU8.Z (R8)(AX*1), K1, Z16
+	VMOVDQU8.Z (R12)(AX*1), K1, Z20
+	VMOVDQU8.Z (R13)(AX*1), K1, Z21
+	VMOVDQU8.Z (R14)(AX*1), K1, Z22
+	VMOVDQU8.Z (R15)(AX*1), K1, Z23
+	XORQ  CX, CX
+	JMP   dot1
+
+done1:
+	HSUM(Z0, Y0, 0)
+	HSUM(Z1, Y1, 4)
+	HSUM(Z2, Y2, 8)
+	HSUM(Z3, Y3, 12)
+	VZEROUPPER
+	RET
+
+// func quantizeAVX512(dst *uint8, x *float32, n int, inv, zp float32)
+// stores clamp(x·inv + zp, 0, 255) rounded half to even (VCVTPS2DQ under
+// the default MXCSR), as Quantize's loop does.
+TEXT ·quantizeAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Z1
+	VBROADCASTSS zp+28(FP), Z2
+	VPXORD       Z3, Z3, Z3
+	MOVL         $0x437f0000, AX // 255.0
+	VPBROADCASTD AX, Z4
+
+qloop:
+	CMPQ      CX, $16
+	JLT       qtail
+	VMULPS    (SI), Z1, Z0
+	VADDPS    Z2, Z0, Z0
+	VMAXPS    Z3, Z0, Z0
+	VMINPS    Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVDB   Z0, (DI)
+	ADDQ      $64, SI
+	ADDQ      $16, DI
+	SUBQ      $16, CX
+	JMP       qloop
+
+qtail:
+	TESTQ     CX, CX
+	JZ        qdone
+	MOVQ      $1, DX
+	SHLQ      CX, DX
+	DECQ      DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMULPS    Z0, Z1, Z0
+	VADDPS    Z2, Z0, Z0
+	VMAXPS    Z3, Z0, Z0
+	VMINPS    Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVDB   Z0, K1, (DI)
+
+qdone:
+	VZEROUPPER
+	RET
+
+// The broadcast forms: four rows of A, four bytes at a time broadcast to
+// every lane, against two blocks of 16 columns of B packed as [k/4][16][4]
+// bytes, into acc [4][32]int32. No horizontal sums: lane l of an
+// accumulator is column l of its block.
+
+#define BSTORE \
+	VMOVDQU32 Z0, 0(DI); \
+	VMOVDQU32 Z1, 64(DI); \
+	VMOVDQU32 Z2, 128(DI); \
+	VMOVDQU32 Z3, 192(DI); \
+	VMOVDQU32 Z4, 256(DI); \
+	VMOVDQU32 Z5, 320(DI); \
+	VMOVDQU32 Z6, 384(DI); \
+	VMOVDQU32 Z7, 448(DI)
+
+// func qbcastUS(k4 int, a0, a1, a2, a3, b0, b1 unsafe.Pointer, acc *[128]int32)
+// A unsigned (activations), B signed (weights).
+TEXT ·qbcastUS(SB), NOSPLIT, $0-64
+	MOVQ   k4+0(FP), CX
+	MOVQ   a0+8(FP), R8
+	MOVQ   a1+16(FP), R9
+	MOVQ   a2+24(FP), R10
+	MOVQ   a3+32(FP), R11
+	MOVQ   b0+40(FP), R12
+	MOVQ   b1+48(FP), R13
+	MOVQ   acc+56(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   AX, AX
+	TESTQ CX, CX
+	JZ    usdone
+
+usloop:
+	VPBROADCASTD (R8)(AX*1), Z16
+	VPBROADCASTD (R9)(AX*1), Z17
+	VPBROADCASTD (R10)(AX*1), Z18
+	VPBROADCASTD (R11)(AX*1), Z19
+	VMOVDQU32    (R12), Z20
+	VMOVDQU32    (R13), Z21
+	VPDPBUSD     Z20, Z16, Z0
+	VPDPBUSD     Z21, Z16, Z1
+	VPDPBUSD     Z20, Z17, Z2
+	VPDPBUSD     Z21, Z17, Z3
+	VPDPBUSD     Z20, Z18, Z4
+	VPDPBUSD     Z21, Z18, Z5
+	VPDPBUSD     Z20, Z19, Z6
+	VPDPBUSD     Z21, Z19, Z7
+	ADDQ         $4, AX
+	ADDQ         $64, R12
+	ADDQ         $64, R13
+	DECQ         CX
+	JNZ          usloop
+
+usdone:
+	BSTORE
+	VZEROUPPER
+	RET
+
+// func qbcastSU(k4 int, a0, a1, a2, a3, b0, b1 unsafe.Pointer, acc *[128]int32)
+// A signed (weights), B unsigned (unfolded activations).
+TEXT ·qbcastSU(SB), NOSPLIT, $0-64
+	MOVQ   k4+0(FP), CX
+	MOVQ   a0+8(FP), R8
+	MOVQ   a1+16(FP), R9
+	MOVQ   a2+24(FP), R10
+	MOVQ   a3+32(FP), R11
+	MOVQ   b0+40(FP), R12
+	MOVQ   b1+48(FP), R13
+	MOVQ   acc+56(FP), DI
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   AX, AX
+	TESTQ CX, CX
+	JZ    sudone
+
+suloop:
+	VPBROADCASTD (R8)(AX*1), Z16
+	VPBROADCASTD (R9)(AX*1), Z17
+	VPBROADCASTD (R10)(AX*1), Z18
+	VPBROADCASTD (R11)(AX*1), Z19
+	VMOVDQU32    (R12), Z20
+	VMOVDQU32    (R13), Z21
+	VPDPBUSD     Z16, Z20, Z0
+	VPDPBUSD     Z16, Z21, Z1
+	VPDPBUSD     Z17, Z20, Z2
+	VPDPBUSD     Z17, Z21, Z3
+	VPDPBUSD     Z18, Z20, Z4
+	VPDPBUSD     Z18, Z21, Z5
+	VPDPBUSD     Z19, Z20, Z6
+	VPDPBUSD     Z19, Z21, Z7
+	ADDQ         $4, AX
+	ADDQ         $64, R12
+	ADDQ         $64, R13
+	DECQ         CX
+	JNZ          suloop
+
+sudone:
+	BSTORE
+	VZEROUPPER
+	RET
+
+// The AVX2 int8 tile: VPMADDUBSW would saturate on u8×s8 pairs, so the
+// bytes are widened to 16 bits (VPMOVZXBW, VPMOVSXBW) and multiplied with
+// VPMADDWD, whose pairs of products sum exactly into 32 bits. k is a
+// multiple of 16; the caller adds the rest.
+
+// HSUM8 sums the 8 lanes of y into the int32 at off(DI).
+#define HSUM8(y, x, off) \
+	VEXTRACTI128 $1, y, X14; \
+	VPADDD       X14, x, X14; \
+	VPSHUFD      $0x4E, X14, X15; \
+	VPADDD       X15, X14, X14; \
+	VPSHUFD      $0xB1, X14, X15; \
+	VPADDD       X15, X14, X14; \
+	VMOVD        X14, off(DI)
+
+// func qdot2x4AVX2(k int, a0, a1, b0, b1, b2, b3 unsafe.Pointer, acc *[16]int32)
+// sets acc[0:4] and acc[4:8]: two rows of A against four of B.
+TEXT ·qdot2x4AVX2(SB), NOSPLIT, $0-64
+	MOVQ  k+0(FP), CX
+	MOVQ  a0+8(FP), R8
+	MOVQ  a1+16(FP), R9
+	MOVQ  b0+24(FP), R12
+	MOVQ  b1+32(FP), R13
+	MOVQ  b2+40(FP), R14
+	MOVQ  b3+48(FP), R15
+	MOVQ  acc+56(FP), DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	XORQ  AX, AX
+	TESTQ CX, CX
+	JZ    a2done
+
+a2loop:
+	VPMOVZXBW (R8)(AX*1), Y8
+	VPMOVZXBW (R9)(AX*1), Y9
+	VPMOVSXBW (R12)(AX*1), Y10
+	VPMADDWD  Y10, Y8, Y11
+	VPADDD    Y11, Y0, Y0
+	VPMADDWD  Y10, Y9, Y11
+	VPADDD    Y11, Y4, Y4
+	VPMOVSXBW (R13)(AX*1), Y10
+	VPMADDWD  Y10, Y8, Y11
+	VPADDD    Y11, Y1, Y1
+	VPMADDWD  Y10, Y9, Y11
+	VPADDD    Y11, Y5, Y5
+	VPMOVSXBW (R14)(AX*1), Y10
+	VPMADDWD  Y10, Y8, Y11
+	VPADDD    Y11, Y2, Y2
+	VPMADDWD  Y10, Y9, Y11
+	VPADDD    Y11, Y6, Y6
+	VPMOVSXBW (R15)(AX*1), Y10
+	VPMADDWD  Y10, Y8, Y11
+	VPADDD    Y11, Y3, Y3
+	VPMADDWD  Y10, Y9, Y11
+	VPADDD    Y11, Y7, Y7
+	ADDQ      $16, AX
+	SUBQ      $16, CX
+	JNZ       a2loop
+
+a2done:
+	HSUM8(Y0, X0, 0)
+	HSUM8(Y1, X1, 4)
+	HSUM8(Y2, X2, 8)
+	HSUM8(Y3, X3, 12)
+	HSUM8(Y4, X4, 16)
+	HSUM8(Y5, X5, 20)
+	HSUM8(Y6, X6, 24)
+	HSUM8(Y7, X7, 28)
+	VZEROUPPER
+	RET
+
+// func requantAVX512(dst *uint8, acc *int32, n int, bias int32, mult, zp, lo float32)
+// sets dst[i] to requant(acc[i]+bias, mult, zp, lo) of qgemm.go.
+TEXT ·requantAVX512(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         acc+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVL         bias+24(FP), AX
+	VPBROADCASTD AX, Z5
+	VBROADCASTSS mult+28(FP), Z1
+	VBROADCASTSS zp+32(FP), Z2
+	VBROADCASTSS lo+36(FP), Z3
+	MOVL         $0x437f0000, AX // 255.0
+	VPBROADCASTD AX, Z4
+
+rloop:
+	CMPQ      CX, $16
+	JLT       rtail
+	VPADDD    (SI), Z5, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	VMAXPS    Z3, Z0, Z0
+	VMINPS    Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVDB   Z0, (DI)
+	ADDQ      $64, SI
+	ADDQ      $16, DI
+	SUBQ      $16, CX
+	JMP       rloop
+
+rtail:
+	TESTQ     CX, CX
+	JZ        rdone
+	MOVQ      $1, DX
+	SHLQ      CX, DX
+	DECQ      DX
+	KMOVW     DX, K1
+	VMOVDQU32.Z (SI), K1, Z0
+	VPADDD    Z0, Z5, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    Z1, Z0, Z0
+	VADDPS    Z2, Z0, Z0
+	VMAXPS    Z3, Z0, Z0
+	VMINPS    Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVDB   Z0, K1, (DI)
+
+rdone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,290 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/interp"
+	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/kernels"
+	"github.com/nnc-go/nnc/nncrt"
+	"github.com/nnc-go/nnc/passes"
+)
+
+// An int8 checkpoint (nnc quantize) is a safetensors file whose metadata
+// holds quantization=int8. Each quantized layer L (a Linear or Conv2d,
+// batch norm folded in) has, beside PyTorch's names:
+//
+//	L.weight              I8  [out, ...]  symmetric per output channel, in [-127, 127]
+//	L.weight_scale        F32 [out]       the scale of each output channel's weights
+//	L.bias                I32 [out]       scale L.input_scale·L.weight_scale[o], zero point 0
+//	L.input_scale         F32 []          the input's scale (u8 activations)
+//	L.input_zero_point    I64 []          its zero point, in [0, 255]
+//	L.output_scale        F32 []          the output's (after the ReLU a layer fuses)
+//	L.output_zero_point   I64 []
+//
+// Activations are u8, real = scale·(q − zero_point), as PyTorch's quint8
+// (TFLite's int8 activations are the same numbers less 128). Every other
+// tensor is the f32 parameter of a layer that stays in float.
+
+// Int8Key is the metadata key that marks an int8 checkpoint, with value
+// "int8".
+const Int8Key = "quantization"
+
+// IsInt8 reports whether f is an int8 checkpoint.
+func IsInt8(f *checkpoint.File) bool { return f.Metadata[Int8Key] == "int8" }
+
+// int8Suffixes are the tensors of a quantized layer besides its weight.
+var int8Suffixes = []string{".weight_scale", ".bias", ".input_scale", ".input_zero_point", ".output_scale", ".output_zero_point"}
+
+// Int8Layers reads the quantized layers of an int8 checkpoint, checking
+// every tensor that describes them: dtypes, shapes, weights in [-127,
+// 127], scales positive and finite, zero points in [0, 255].
+func Int8Layers(f *checkpoint.File) (map[string]passes.QLayer, error) {
+	if !IsInt8(f) {
+		return nil, fmt.Errorf("not an int8 checkpoint (its metadata has no %s=int8)", Int8Key)
+	}
+	layers := map[string]passes.QLayer{}
+	for _, t := range f.Tensors {
+		name, ok := strings.CutSuffix(t.Name, ".weight_scale")
+		if !ok {
+			continue
+		}
+		l, err := int8Layer(f, name)
+		if err != nil {
+			return nil, err
+		}
+		layers[name] = l
+	}
+	for _, t := range f.Tensors {
+		if d := t.DType(); d == checkpoint.I8 || d == checkpoint.I32 {
+			layer := strings.TrimSuffix(strings.TrimSuffix(t.Name, ".weight"), ".bias")
+			if _, ok := layers[layer]; !ok {
+				return nil, fmt.Errorf("tensor %q is %s, but no %s.weight_scale says how it is quantized", t.Name, d, layer)
+			}
+		}
+	}
+	if len(layers) == 0 {
+		return nil, fmt.Errorf("an int8 checkpoint without quantized layers (no tensor NAME.weight_scale)")
+	}
+	return layers, nil
+}
+
+func int8Layer(f *checkpoint.File, name string) (passes.QLayer, error) {
+	get := func(suffix string, d checkpoint.DType, shape []int) (*checkpoint.Tensor, error) {
+		t := f.Get(name + suffix)
+		switch {
+		case t == nil:
+			return nil, fmt.Errorf("quantized layer %s has no tensor %s%s", name, name, suffix)
+		case t.DType() != d:
+			return nil, fmt.Errorf("tensor %q has dtype %s, an int8 checkpoint has %s", t.Name, t.DType(), d)
+		case shape != nil && !slices.Equal(t.Shape, shape):
+			return nil, fmt.Errorf("tensor %q has shape %v, the weight %s.weight needs %v", t.Name, t.Shape, name, shape)
+		}
+		return t, nil
+	}
+	w := f.Get(name + ".weight")
+	switch {
+	case w == nil:
+		return passes.QLayer{}, fmt.Errorf("quantized layer %s has no tensor %s.weight", name, name)
+	case w.DType() != checkpoint.I8:
+		return passes.QLayer{}, fmt.Errorf("tensor %q has dtype %s, an int8 checkpoint has I8", w.Name, w.DType())
+	case len(w.Shape) != 2 && len(w.Shape) != 4:
+		return passes.QLayer{}, fmt.Errorf("tensor %q has shape %v: a Linear or Conv2d weight has 2 or 4 dimensions", w.Name, w.Shape)
+	case w.Shape[0] == 0:
+		return passes.QLayer{}, fmt.Errorf("tensor %q has no output channels", w.Name)
+	}
+	if i := slices.Index(w.I8, -128); i >= 0 {
+		return passes.QLayer{}, fmt.Errorf("tensor %q holds -128 at %d: symmetric int8 weights are in [-127, 127]", w.Name, i)
+	}
+	out := []int{w.Shape[0]}
+	ws, err := get(".weight_scale", checkpoint.F32, out)
+	if err != nil {
+		return passes.QLayer{}, err
+	}
+	for i, s := range ws.F32 {
+		if !positive(float64(s)) {
+			return passes.QLayer{}, fmt.Errorf("tensor %q: scale %v at %d is not a positive finite number", ws.Name, s, i)
+		}
+	}
+	if _, err := get(".bias", checkpoint.I32, out); err != nil {
+		return passes.QLayer{}, err
+	}
+	l := passes.QLayer{Conv: len(w.Shape) == 4, OutShape0: w.Shape[0]}
+	for _, io := range []struct {
+		which string
+		scale *float64
+		zp    *int
+	}{{"input", &l.InScale, &l.InZP}, {"output", &l.OutScale, &l.OutZP}} {
+		s, err := get("."+io.which+"_scale", checkpoint.F32, []int{})
+		if err != nil {
+			return passes.QLayer{}, err
+		}
+		z, err := get("."+io.which+"_zero_point", checkpoint.I64, []int{})
+		if err != nil {
+			return passes.QLayer{}, err
+		}
+		if !positive(float64(s.F32[0])) {
+			return passes.QLayer{}, fmt.Errorf("tensor %q: scale %v is not a positive finite number", s.Name, s.F32[0])
+		}
+		if z.I64[0] < 0 || z.I64[0] > 255 {
+			return passes.QLayer{}, fmt.Errorf("tensor %q: zero point %d outside [0, 255]", z.Name, z.I64[0])
+		}
+		*io.scale, *io.zp = float64(s.F32[0]), int(z.I64[0])
+	}
+	return l, nil
+}
+
+// positive reports whether s is a usable scale: positive, finite, and
+// not so small that its reciprocal overflows.
+func positive(s float64) bool { return s > 1e-30 && s < 1e30 }
+
+// Int8Graph returns a copy of g, a graph the pipeline has run over,
+// rewritten by passes.Quantize to run the layers f quantizes in int8.
+func Int8Graph(g *ir.Graph, f *checkpoint.File) (*ir.Graph, error) {
+	layers, err := Int8Layers(f)
+	if err != nil {
+		return nil, err
+	}
+	q := g.Clone()
+	if err := passes.Quantize(q, layers); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// loadInt8 fills store with the tensors of the int8 checkpoint f (read
+// from path) that g, which Int8Graph made, reads: the i8 weights, the f32
+// scales and float parameters, and each layer's qbias, the i32 bias
+// corrected for its input's zero point (kernels.QBias). A tensor of f that
+// g has no use for is an error, as in loadTensors.
+func loadInt8[T kernels.Float](st nncrt.Tensors[T], g *ir.Graph, f *checkpoint.File, path string) error {
+	store, ok := st.(*interp.Store[T])
+	if !ok {
+		return fmt.Errorf("%s: an int8 checkpoint runs on the interpreter's store", path)
+	}
+	layers, err := Int8Layers(f)
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	used := map[string]bool{}
+	for name := range layers {
+		for _, s := range int8Suffixes {
+			used[name+s] = true
+		}
+	}
+	for _, v := range g.Values {
+		if v.Op != ir.OpParam && v.Op != ir.OpBuffer {
+			continue
+		}
+		if layer, ok := strings.CutSuffix(v.Name, ".qbias"); ok {
+			w, b := f.Get(layer+".weight"), f.Get(layer+".bias")
+			if w == nil || b == nil {
+				return fmt.Errorf("%s: no tensor %s.weight or %s.bias", path, layer, layer)
+			}
+			kernels.QBias(store.I32[v.Name], b.I32, w.I8, len(w.I8)/w.Shape[0], layers[layer].InZP)
+			continue
+		}
+		used[v.Name] = true
+		t := f.Get(v.Name)
+		want := checkpoint.F32
+		switch v.Type.DType {
+		case ir.I8:
+			want = checkpoint.I8
+		case ir.I64:
+			want = checkpoint.I64
+		}
+		switch {
+		case t == nil:
+			return fmt.Errorf("%s: checkpoint: tensor %q is missing, model expects %s %v", path, v.Name, want, []int(v.Type.Shape))
+		case t.DType() != want:
+			return fmt.Errorf("%s: checkpoint: tensor %q has dtype %s, model expects %s", path, v.Name, t.DType(), want)
+		case !slices.Equal(t.Shape, []int(v.Type.Shape)):
+			return fmt.Errorf("%s: checkpoint: tensor %q has shape %v, model expects %v", path, v.Name, t.Shape, []int(v.Type.Shape))
+		}
+		switch want {
+		case checkpoint.I8:
+			copy(store.I8[v.Name], t.I8)
+		case checkpoint.I64:
+			copy(store.I64[v.Name], t.I64)
+		default:
+			dst := store.F[v.Name]
+			for i, x := range t.F32 {
+				dst[i] = T(x)
+			}
+		}
+	}
+	for _, t := range f.Tensors {
+		if !used[t.Name] {
+			return fmt.Errorf("%s: checkpoint: unexpected tensor %q (%s %v), the int8 model has no such parameter", path, t.Name, t.DType(), t.Shape)
+		}
+	}
+	return nil
+}
+
+// ReadInt8 reads the int8 checkpoint at path, or returns nil when the file
+// is a float checkpoint.
+func ReadInt8(path string) (*checkpoint.File, error) {
+	f, err := checkpoint.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	if !IsInt8(f) {
+		return nil, nil
+	}
+	if _, err := Int8Layers(f); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return f, nil
+}
+
+// quantizeWeights quantizes w (out rows of k) symmetrically per row to
+// [-127, 127], returning the values and the scale of each row (absmax/127;
+// 1 for a row of zeros).
+func quantizeWeights(w []float32, out int) ([]int8, []float32) {
+	k := len(w) / out
+	q := make([]int8, len(w))
+	scales := make([]float32, out)
+	for o := range out {
+		row := w[o*k : (o+1)*k]
+		m := float32(0)
+		for _, v := range row {
+			m = max(m, float32(math.Abs(float64(v))))
+		}
+		s := m / 127
+		if !(s > 0) {
+			s = 1
+		}
+		scales[o] = s
+		for i, v := range row {
+			q[o*k+i] = int8(max(-127, min(127, math.RoundToEven(float64(v)/float64(s)))))
+		}
+	}
+	return q, scales
+}
+
+// affineParams returns the u8 scale and zero point of a tensor whose values
+// lie in [lo, hi], a range widened to hold 0 so that 0 is exact.
+func affineParams(lo, hi float64) (scale float64, zp int) {
+	lo, hi = min(lo, 0), max(hi, 0)
+	scale = (hi - lo) / 255
+	if !positive(scale) {
+		return 1, 0
+	}
+	scale = float64(float32(scale)) // the checkpoint holds it as F32
+	zp = int(math.RoundToEven(-lo / scale))
+	return scale, min(max(zp, 0), 255)
+}
+
+// LoadInt8 fills store, an *interp.Store[float32], with the tensors of the
+// int8 checkpoint f (read from path) that g, which Int8Graph made, reads.
+func LoadInt8(store any, g *ir.Graph, f *checkpoint.File, path string) error {
+	s, ok := store.(*interp.Store[float32])
+	if !ok {
+		return fmt.Errorf("%s: an int8 checkpoint runs in a model of f32 values", path)
+	}
+	return loadInt8[float32](s, g, f, path)
+}

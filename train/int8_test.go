@@ -1,0 +1,182 @@
+package train
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/checkpoint"
+)
+
+// int8File is a valid int8 checkpoint of one Linear(3, 2) layer "fc".
+func int8File() *checkpoint.File {
+	return &checkpoint.File{Metadata: map[string]string{Int8Key: "int8"}, Tensors: []*checkpoint.Tensor{
+		{Name: "fc.weight", Shape: []int{2, 3}, I8: []int8{1, -2, 3, 127, -127, 0}},
+		{Name: "fc.weight_scale", Shape: []int{2}, F32: []float32{0.01, 0.02}},
+		{Name: "fc.bias", Shape: []int{2}, I32: []int32{5, -7}},
+		{Name: "fc.input_scale", Shape: []int{}, F32: []float32{0.1}},
+		{Name: "fc.input_zero_point", Shape: []int{}, I64: []int64{3}},
+		{Name: "fc.output_scale", Shape: []int{}, F32: []float32{0.2}},
+		{Name: "fc.output_zero_point", Shape: []int{}, I64: []int64{0}},
+	}}
+}
+
+// int8Cases are broken int8 checkpoints and the error each must give.
+var int8Cases = []struct {
+	name  string
+	edit  func(f *checkpoint.File)
+	error string
+}{
+	{"weight f32", func(f *checkpoint.File) {
+		f.Tensors[0] = &checkpoint.Tensor{Name: "fc.weight", Shape: []int{2, 3}, F32: make([]float32, 6)}
+	},
+		`tensor "fc.weight" has dtype F32, an int8 checkpoint has I8`},
+	{"weight -128", func(f *checkpoint.File) { f.Tensors[0].I8[2] = -128 },
+		`tensor "fc.weight" holds -128 at 2: symmetric int8 weights are in [-127, 127]`},
+	{"zero scale", func(f *checkpoint.File) { f.Tensors[1].F32[1] = 0 },
+		`tensor "fc.weight_scale": scale 0 at 1 is not a positive finite number`},
+	{"NaN scale", func(f *checkpoint.File) { f.Tensors[3].F32[0] = float32(math.NaN()) },
+		`tensor "fc.input_scale": scale NaN is not a positive finite number`},
+	{"negative scale", func(f *checkpoint.File) { f.Tensors[5].F32[0] = -1 },
+		`tensor "fc.output_scale": scale -1 is not a positive finite number`},
+	{"infinite scale", func(f *checkpoint.File) { f.Tensors[1].F32[0] = float32(math.Inf(1)) },
+		`tensor "fc.weight_scale": scale +Inf at 0 is not a positive finite number`},
+	{"scales shape", func(f *checkpoint.File) {
+		f.Tensors[1] = &checkpoint.Tensor{Name: "fc.weight_scale", Shape: []int{3}, F32: []float32{1, 1, 1}}
+	},
+		`tensor "fc.weight_scale" has shape [3], the weight fc.weight needs [2]`},
+	{"bias dtype", func(f *checkpoint.File) {
+		f.Tensors[2] = &checkpoint.Tensor{Name: "fc.bias", Shape: []int{2}, F32: []float32{1, 1}}
+	},
+		`tensor "fc.bias" has dtype F32, an int8 checkpoint has I32`},
+	{"zero point", func(f *checkpoint.File) { f.Tensors[4].I64[0] = 256 },
+		`tensor "fc.input_zero_point": zero point 256 outside [0, 255]`},
+	{"no zero point", func(f *checkpoint.File) { f.Tensors = f.Tensors[:6] },
+		`quantized layer fc has no tensor fc.output_zero_point`},
+	{"weight rank", func(f *checkpoint.File) {
+		f.Tensors[0] = &checkpoint.Tensor{Name: "fc.weight", Shape: []int{6}, I8: make([]int8, 6)}
+	},
+		`tensor "fc.weight" has shape [6]: a Linear or Conv2d weight has 2 or 4 dimensions`},
+	{"stray i8", func(f *checkpoint.File) {
+		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "fc2.weight", Shape: []int{1}, I8: []int8{1}})
+	}, `tensor "fc2.weight" is I8, but no fc2.weight_scale says how it is quantized`},
+	{"not int8", func(f *checkpoint.File) { f.Metadata = nil },
+		`not an int8 checkpoint (its metadata has no quantization=int8)`},
+}
+
+func TestInt8LayersErrors(t *testing.T) {
+	if _, err := Int8Layers(int8File()); err != nil {
+		t.Fatalf("valid file: %v", err)
+	}
+	for _, c := range int8Cases {
+		f := int8File()
+		c.edit(f)
+		_, err := Int8Layers(f)
+		if err == nil || err.Error() != c.error {
+			t.Errorf("%s: error %v, want %s", c.name, err, c.error)
+		}
+	}
+}
+
+// FuzzInt8Checkpoint feeds arbitrary bytes to the int8 checkpoint reader:
+// it returns a one-line error or layers, never panics.
+func FuzzInt8Checkpoint(f *testing.F) {
+	good, err := checkpoint.Encode(int8File())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	for _, c := range int8Cases {
+		file := int8File()
+		c.edit(file)
+		if b, err := checkpoint.Encode(file); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file, err := checkpoint.Decode(b)
+		if err != nil {
+			return
+		}
+		layers, err := Int8Layers(file)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error of more than one line: %q", err)
+			}
+			return
+		}
+		for name, l := range layers {
+			if !positive(l.InScale) || !positive(l.OutScale) || l.InZP < 0 || l.InZP > 255 || l.OutZP < 0 || l.OutZP > 255 {
+				t.Errorf("layer %s accepted with %+v", name, l)
+			}
+		}
+	})
+}
+
+// TestQuantizeModel quantizes a small trained classifier end to end: the
+// int8 checkpoint loads through predict's reader, runs int8 ops, and its
+// accuracy is near the float one.
+func TestQuantizeModel(t *testing.T) {
+	dir := t.TempDir()
+	src := []byte(`model M {
+    fc1 = Linear(8, 16)
+    fc2 = Linear(16, 3)
+    forward(x: f32[N, 8]) {
+        return fc2(relu(fc1(x)))
+    }
+}
+train M {
+    data      = random(samples = 600, classes = 3, seed = 1)
+    loss      = cross_entropy
+    optimizer = Adam(lr = 0.01)
+    epochs    = 8
+    batch     = 32
+    seed      = 1
+}
+`)
+	file := filepath.Join(dir, "m.nn")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := nnc.Compile(file, src, nnc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt, q := filepath.Join(dir, "m.safetensors"), filepath.Join(dir, "q.safetensors")
+	if _, err := Run(p, Options{Source: src, Save: ckpt, Quiet: true, Out: &strings.Builder{}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Quantize(p, src, QuantizeOptions{Weights: ckpt, Out: q, Calib: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(rep.FloatAccuracy-rep.Int8Accuracy) > 0.03 {
+		t.Errorf("accuracy float %v, int8 %v", rep.FloatAccuracy, rep.Int8Accuracy)
+	}
+	f, err := ReadInt8(q)
+	if err != nil || f == nil {
+		t.Fatalf("ReadInt8: %v, %v", f, err)
+	}
+	g, err := Int8Graph(p.Forward, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	for _, v := range g.Values {
+		ops[v.Op.String()]++
+	}
+	if ops["QLinear"] != 2 || ops["Quantize"] != 1 || ops["Dequantize"] != 0 || ops["Linear"]+ops["LinearRelu"] != 0 {
+		t.Errorf("int8 graph ops %v: want 2 QLinear, 1 Quantize and nothing else converting", ops)
+	}
+	var out strings.Builder
+	e, err := EvalInt8(p, q, false, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Accuracy != rep.Int8Accuracy || !strings.HasPrefix(out.String(), "train accuracy ") {
+		t.Errorf("EvalInt8 %v (%q), quantize reported %v", e.Accuracy, out.String(), rep.Int8Accuracy)
+	}
+}
