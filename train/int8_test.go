@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/checkpoint"
 )
 
@@ -141,7 +140,7 @@ train M {
 	if err := os.WriteFile(file, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := nnc.Compile(file, src, nnc.Options{})
+	p, err := compile(file, src)
 	if err != nil {
 		t.Fatal(err)
 	}
