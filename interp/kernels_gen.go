@@ -558,6 +558,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "SigmoidBackward":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.SigmoidBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
+	case "SliceBackward":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.SliceBackward(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.shape(n), a5.shape(n))
+		}, nil
 	case "SliceCopy":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
@@ -781,6 +786,7 @@ var kernelSigs = map[string]string{
 	"SeluBackward":            "FFFxx",
 	"Sigmoid":                 "FF",
 	"SigmoidBackward":         "FFF",
+	"SliceBackward":           "FSFSSS",
 	"SliceCopy":               "FSFSSS",
 	"SliceCopyI64":            "LSLSSS",
 	"Softmax":                 "FFnnn",

@@ -404,14 +404,33 @@ func lowerSlice(_ *Graph, v *Value) []Call {
 	return []Call{call(i64Kernel("SliceCopy", x), buf(v), shapeOf(v), buf(x), shapeOf(x), intList(starts), intList(steps))}
 }
 
-// vjpSlice pads dy back to x's shape with zeros, for steps of 1.
+func sliceGradShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	dy, x := args[0], args[1]
+	_, _, out, err := sliceBounds(x.Shape, attrs)
+	if err != nil {
+		return Type{}, err
+	}
+	if !x.DType.IsFloat() || !dy.Equal(Type{DType: x.DType, Shape: out}) {
+		return Type{}, fmt.Errorf("slice gradient %s for a slice of %s", dy, x)
+	}
+	return x, nil
+}
+
+func lowerSliceGrad(_ *Graph, v *Value) []Call {
+	x := v.Args[1]
+	starts, steps, _, _ := sliceBounds(x.Type.Shape, sliceAttrs(v))
+	return []Call{call("SliceBackward", buf(v), shapeOf(x), buf(v.Args[0]), shapeOf(v.Args[0]), intList(starts), intList(steps))}
+}
+
+// vjpSlice pads dy back to x's shape with zeros for steps of 1, else
+// scatters it (SliceGrad).
 func vjpSlice(g *Graph, v, dy *Value) []*Value {
 	x := v.Args[0].Type.Shape
 	starts, steps, out, _ := sliceBounds(x, sliceAttrs(v))
 	pads := make([]int, 2*x.Rank())
 	for i := range x {
 		if steps[i] != 1 {
-			return nil
+			return []*Value{g.NewValue(OpSliceGrad, v.Attrs, v.Pos, dy, v.Args[0])}
 		}
 		if x[i] != Batch {
 			pads[i], pads[x.Rank()+i] = starts[i], x[i]-starts[i]-out[i]

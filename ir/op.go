@@ -212,6 +212,7 @@ const (
 	OpConv        // {strides, pads, dilations, group} x [N, C, D...], w [M, C/group, K...] [, b [M]]
 	OpMaxPool     // {kernel_shape, strides, pads, dilations}
 	OpAveragePool // {kernel_shape, strides, pads, count_include_pad}
+	OpSliceGrad   // {starts, ends, axes, steps} dy, x: dy scattered where Slice of x read, 0 elsewhere
 
 	numOps
 )
@@ -354,6 +355,7 @@ var opTable = [numOps]OpInfo{
 
 	OpConv:        {Name: "Conv", Arity: 3, MinArity: 2, Shape: convNDShape, Lower: lowerConvND, Scratch: scratchConvND, Attrs: []AttrSpec{attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{}), attr("group", 1)}},
 	OpMaxPool:     {Name: "MaxPool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{})}},
+	OpSliceGrad:   {Name: "SliceGrad", Arity: 2, Shape: sliceGradShape, Lower: lowerSliceGrad, Derived: true, Attrs: []AttrSpec{need("starts", []int{}), need("ends", []int{}), attr("axes", []int{}), attr("steps", []int{})}},
 	OpAveragePool: {Name: "AveragePool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("count_include_pad", 0)}},
 }
 

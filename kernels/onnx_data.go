@@ -376,9 +376,22 @@ func SliceCopyI64(dst []int64, shape []int, x []int64, xShape []int, starts, ste
 	sliceCopy("SliceCopyI64", dst, shape, x, xShape, starts, steps)
 }
 
-func sliceCopy[E elem](fn string, dst []E, shape []int, x []E, xShape []int, starts, steps []int) {
-	same(fn, "dst", len(dst), volume(fn, shape))
-	same(fn, "x", len(x), volume(fn, xShape))
+// SliceBackward sets dx, of shape xShape, to the gradient of SliceCopy:
+// dy, of shape shape, at the positions the slice read, 0 elsewhere.
+func SliceBackward[T Float](dx []T, xShape []int, dy []T, shape []int, starts, steps []int) {
+	clear(dx)
+	w := sliceWalker("SliceBackward", shape, len(dx), xShape, starts, steps)
+	for _, v := range dy {
+		dx[w.off[0]] = v
+		w.next()
+	}
+}
+
+// sliceWalker walks the output of a slice of shape shape with the offset
+// in x, of xLen elements of shape xShape, in w.off[0].
+func sliceWalker(fn string, shape []int, xLen int, xShape []int, starts, steps []int) walker {
+	volume(fn, shape)
+	same(fn, "x", xLen, volume(fn, xShape))
 	r := len(shape)
 	if len(xShape) != r || len(starts) != r || len(steps) != r {
 		panic(fmt.Sprintf("kernels.%s: ranks of %v, %v, starts %v and steps %v differ", fn, shape, xShape, starts, steps))
@@ -398,10 +411,13 @@ func sliceCopy[E elem](fn string, dst []E, shape []int, x []E, xShape []int, sta
 		base += s * starts[i]
 		s *= xShape[i]
 	}
-	if len(dst) == 0 {
-		return
-	}
 	w.off[0] = base
+	return w
+}
+
+func sliceCopy[E elem](fn string, dst []E, shape []int, x []E, xShape []int, starts, steps []int) {
+	same(fn, "dst", len(dst), volume(fn, shape))
+	w := sliceWalker(fn, shape, len(x), xShape, starts, steps)
 	for i := range dst {
 		dst[i] = x[w.off[0]]
 		w.next()

@@ -89,6 +89,12 @@ func onnxCases() []vjpCase {
   v4 = Target <f64[N,2]> (t)
   v5 = MSELoss <f64[]> v3 v4 (loss)
   return loss=v5`},
+		vjpCase{name: "Slice/steps", emits: []string{"SliceGrad"}, body: `
+  v0 = Param <f64[4,5]> (a)
+  v1 = Slice <f64[2,3]> v0 {starts=[-1,0],ends=[0,5],steps=[-2,2]}
+  v2 = Target <f64[2,3]> (t)
+  v3 = MSELoss <f64[]> v1 v2 (loss)
+  return loss=v3`},
 		vjpCase{name: "Pad/constant", emits: []string{"Slice"}, body: `
   v0 = Param <f64[3,4]> (a)
   v1 = Pad <f64[4,6]> v0 {pads=[1,0,0,2],value=0.5}
