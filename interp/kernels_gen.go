@@ -340,6 +340,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.Gather(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
+	case "GatherBackward":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.GatherBackward(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
+		}, nil
 	case "GatherI64":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
@@ -500,6 +505,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "ReduceMax":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ReduceMax(a0.floats(n), a1.floats(n), a2.shape(n), a3.dim.At(n)) }, nil
+	case "ReduceMaxBackward":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
+		return func(n int) {
+			kernels.ReduceMaxBackward(a0.floats(n), a1.shape(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n))
+		}, nil
 	case "ReduceMaxI64":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ReduceMaxI64(a0.int64s(n), a1.int64s(n), a2.shape(n), a3.dim.At(n)) }, nil
@@ -617,6 +627,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "Tile":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.Tile(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
+	case "TileBackward":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.TileBackward(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
 	case "TileI64":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.TileI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n)) }, nil
@@ -726,6 +739,7 @@ var kernelSigs = map[string]string{
 	"Floor":                   "FF",
 	"FloorBackward":           "FFFxx",
 	"Gather":                  "FFLnnn",
+	"GatherBackward":          "FFLnnn",
 	"GatherI64":               "LLLnnn",
 	"Gelu":                    "FF",
 	"GeluBackward":            "FFF",
@@ -770,6 +784,7 @@ var kernelSigs = map[string]string{
 	"ReciprocalBackward":      "FFFxx",
 	"ReduceBackward":          "FSFnb",
 	"ReduceMax":               "FFSn",
+	"ReduceMaxBackward":       "FSFFFFn",
 	"ReduceMaxI64":            "LLSn",
 	"ReduceMean":              "FFSn",
 	"ReduceSum":               "FFSn",
@@ -803,6 +818,7 @@ var kernelSigs = map[string]string{
 	"Tanh":                    "FF",
 	"TanhBackward":            "FFF",
 	"Tile":                    "FSFS",
+	"TileBackward":            "FSFS",
 	"TileI64":                 "LSLS",
 	"Transpose":               "FFnnnnn",
 	"Uniform":                 "FxxR",

@@ -647,7 +647,23 @@ func init() {
 	// and the grad pass reports that it cannot train through them.
 	opTable[OpSlice].VJP = vjpSlice
 	// Not yet differentiated: the grad pass says so at the user's line.
-	for _, op := range []Op{OpMin, OpMax, OpReduceMax, OpGather, OpTile, OpConv, OpMaxPool, OpAveragePool} {
+	opTable[OpGather].VJP = func(g *Graph, v, dy *Value) []*Value {
+		return []*Value{g.NewValue(OpGatherGrad, Attrs{{"axis", v.AttrInt("axis")}}, v.Pos, dy, v.Args[1], v.Args[0]), nil}
+	}
+	opTable[OpTile].VJP = func(g *Graph, v, dy *Value) []*Value {
+		return []*Value{g.NewValue(OpTileGrad, nil, v.Pos, dy, v.Args[0])}
+	}
+	opTable[OpReduceMax].VJP = func(g *Graph, v, dy *Value) []*Value {
+		x := v.Args[0]
+		if !x.Type.DType.IsFloat() {
+			return []*Value{nil}
+		}
+		axes, _ := reduceAxes(v.AttrInts("axes"), x.Type.Shape.Rank())
+		return []*Value{g.NewValue(OpReduceMaxGrad, Attrs{{"axes", axes}}, v.Pos, dy, x, v)}
+	}
+	opTable[OpMax].VJP = vjpMinMax(OpGreater, OpLess)
+	opTable[OpMin].VJP = vjpMinMax(OpLess, OpGreater)
+	for _, op := range []Op{OpConv, OpMaxPool, OpAveragePool} {
 		opTable[op].VJP = func(*Graph, *Value, *Value) []*Value { return nil }
 	}
 	opTable[OpWhere].VJP = vjpWhere
@@ -832,4 +848,74 @@ func lowerPoolND(_ *Graph, v *Value) []Call {
 		mode = 1 + v.AttrInt("count_include_pad")
 	}
 	return []Call{call("PoolND", buf(v), buf(v.Args[0]), dim(batchOf(x)), intList(geom), num(mode))}
+}
+
+// vjpMinMax routes dy to the operand that won (win(a, b): a's), halved
+// between them where they tie, as torch.maximum and torch.minimum.
+func vjpMinMax(win, lose Op) func(g *Graph, v, dy *Value) []*Value {
+	return func(g *Graph, v, dy *Value) []*Value {
+		a, b := v.Args[0], v.Args[1]
+		zero := scalar(g, v, 0)
+		half := g.NewValue(OpMul, nil, v.Pos, dy, scalar(g, v, 0.5))
+		tie := g.NewValue(OpWhere, nil, v.Pos, g.NewValue(OpEqual, nil, v.Pos, a, b), half, zero)
+		da := g.NewValue(OpWhere, nil, v.Pos, g.NewValue(win, nil, v.Pos, a, b), dy, tie)
+		db := g.NewValue(OpWhere, nil, v.Pos, g.NewValue(lose, nil, v.Pos, a, b), dy, tie)
+		return []*Value{reduce(g, v, da, a), reduce(g, v, db, b)}
+	}
+}
+
+func gatherGradShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	dy, ids, x := args[0], args[1], args[2]
+	y, err := gatherShape([]Type{x, ids}, attrs, decl)
+	if err != nil {
+		return Type{}, err
+	}
+	if !x.DType.IsFloat() || !dy.Equal(y) {
+		return Type{}, fmt.Errorf("gather gradient %s for an output %s", dy, y)
+	}
+	return x, nil
+}
+
+func lowerGatherGrad(_ *Graph, v *Value) []Call {
+	s := v.Type.Shape
+	a, _ := NormAxis(v.AttrInt("axis"), s.Rank())
+	return []Call{call("GatherBackward", buf(v), buf(v.Args[0]), buf(v.Args[1]), dim(elems(s[:a])), num(s[a]), dim(elems(s[a+1:])))}
+}
+
+func tileGradShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	dy, x := args[0], args[1]
+	if !x.DType.IsFloat() || dy.DType != x.DType || dy.Shape.Rank() != x.Shape.Rank() {
+		return Type{}, fmt.Errorf("tile gradient %s for an input %s", dy, x)
+	}
+	for i, d := range x.Shape {
+		if (d == Batch) != (dy.Shape[i] == Batch) || d != Batch && dy.Shape[i]%d != 0 {
+			return Type{}, fmt.Errorf("tile gradient %s for an input %s", dy, x)
+		}
+	}
+	return x, nil
+}
+
+func lowerTileGrad(_ *Graph, v *Value) []Call {
+	return []Call{call("TileBackward", buf(v), shapeOf(v), buf(v.Args[0]), shapeOf(v.Args[0]))}
+}
+
+func reduceMaxGradShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	dy, x, y := args[0], args[1], args[2]
+	if !dy.Equal(y) || !x.DType.IsFloat() || x.DType != y.DType || y.Shape.Elems() > x.Shape.Elems() {
+		return Type{}, fmt.Errorf("reduce max gradient %s for an input %s and output %s", dy, x, y)
+	}
+	if _, err := reduceAxes(attrs.Ints("axes"), x.Shape.Rank()); err != nil {
+		return Type{}, err
+	}
+	return x, nil
+}
+
+func scratchReduceMaxGrad(_ *Graph, v *Value) []Scratch {
+	return []Scratch{{Type: v.Args[2].Type}}
+}
+
+func lowerReduceMaxGrad(_ *Graph, v *Value) []Call {
+	x := v.Args[1]
+	axes, _ := reduceAxes(v.AttrInts("axes"), x.Type.Shape.Rank())
+	return []Call{call("ReduceMaxBackward", buf(v), shapeOf(x), buf(x), buf(v.Args[2]), buf(v.Args[0]), scratch(v, 0), num(axesMask(axes)))}
 }

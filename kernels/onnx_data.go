@@ -576,3 +576,81 @@ func pad[E elem](fn string, dst []E, shape []int, x []E, xShape []int, begins []
 		}
 	}
 }
+
+// GatherBackward sets dx, viewed as [outer, d, inner], to the gradient of
+// Gather: the rows of dy, viewed as [outer, len(ids), inner], added into
+// the rows the ids selected (an id selected twice gets both), 0 elsewhere.
+func GatherBackward[T Float](dx, dy []T, ids []int64, outer, d, inner int) {
+	same("GatherBackward", "dx", len(dx), outer*d*inner)
+	same("GatherBackward", "dy", len(dy), outer*len(ids)*inner)
+	clear(dx)
+	k := len(ids)
+	for o := 0; o < outer; o++ {
+		for j, id := range ids {
+			if id < 0 {
+				id += int64(d)
+			}
+			AddTo(dx[(o*d+int(id))*inner:][:inner], dy[(o*k+j)*inner:][:inner])
+		}
+	}
+}
+
+// TileBackward sets dx, of shape xShape, to the gradient of Tile: the sum
+// of dy, of shape shape, over the copies.
+func TileBackward[T Float](dx []T, xShape []int, dy []T, shape []int) {
+	same("TileBackward", "dx", len(dx), volume("TileBackward", xShape))
+	same("TileBackward", "dy", len(dy), volume("TileBackward", shape))
+	r := len(shape)
+	if len(xShape) != r {
+		panic(fmt.Sprintf("kernels.TileBackward: ranks of %v and %v differ", shape, xShape))
+	}
+	var st [MaxRank]int
+	s := 1
+	for i := r - 1; i >= 0; i-- {
+		st[i] = s
+		s *= xShape[i]
+	}
+	clear(dx)
+	var idx [MaxRank]int
+	for _, v := range dy {
+		o := 0
+		for k := 0; k < r; k++ {
+			o += (idx[k] % xShape[k]) * st[k]
+		}
+		dx[o] += v
+		for k := r - 1; k >= 0; k-- {
+			if idx[k]++; idx[k] < shape[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+}
+
+// ReduceMaxBackward sets dx, of shape xShape, to the gradient of ReduceMax
+// over the axes given y, its result: dy shared evenly among the elements
+// equal to their maximum (torch.amax's rule), 0 elsewhere. count is
+// scratch of y's size.
+func ReduceMaxBackward[T Float](dx []T, xShape []int, x, y, dy, count []T, axes int) {
+	same("ReduceMaxBackward", "x", len(x), volume("ReduceMaxBackward", xShape))
+	same("ReduceMaxBackward", "dx", len(dx), len(x))
+	same("ReduceMaxBackward", "dy", len(dy), len(y))
+	same("ReduceMaxBackward", "count", len(count), len(y))
+	clear(count)
+	w := reduceWalker("ReduceMaxBackward", len(y), xShape, axes)
+	for _, v := range x {
+		if o := w.off[0]; v == y[o] {
+			count[o]++
+		}
+		w.next()
+	}
+	w = reduceWalker("ReduceMaxBackward", len(y), xShape, axes)
+	for i, v := range x {
+		o := w.off[0]
+		dx[i] = 0
+		if v == y[o] {
+			dx[i] = dy[o] / count[o]
+		}
+		w.next()
+	}
+}

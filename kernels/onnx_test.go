@@ -406,3 +406,27 @@ func TestOnnxUnary(t *testing.T) {
 		t.Errorf("Not: %v", b)
 	}
 }
+
+// TestOnnxBackward checks the scatter kernels where ids repeat, copies
+// overlap and maxima tie.
+func TestOnnxBackward(t *testing.T) {
+	dy := []float64{1, 2, 3, 4, 5, 6, 7, 8}
+	dx := make([]float64, 2*3)
+	GatherBackward(dx, dy, []int64{2, -1, 0, 2}, 2, 3, 1)
+	if want := []float64{3, 0, 1 + 2 + 4, 7, 0, 5 + 6 + 8}; !slices.Equal(dx, want) {
+		t.Errorf("GatherBackward: %v, want %v", dx, want)
+	}
+	tx := make([]float64, 2)
+	TileBackward(tx, []int{1, 2}, dy, []int{2, 4})
+	if want := []float64{1 + 3 + 5 + 7, 2 + 4 + 6 + 8}; !slices.Equal(tx, want) {
+		t.Errorf("TileBackward: %v, want %v", tx, want)
+	}
+	x := []float64{1, 3, 3, 2, 5, 0}
+	y := make([]float64, 2)
+	ReduceMax(y, x, []int{2, 3}, 2)
+	mx := make([]float64, 6)
+	ReduceMaxBackward(mx, []int{2, 3}, x, y, []float64{4, 10}, make([]float64, 2), 2)
+	if want := []float64{0, 2, 2, 0, 10, 0}; !slices.Equal(mx, want) {
+		t.Errorf("ReduceMaxBackward: %v, want %v", mx, want)
+	}
+}

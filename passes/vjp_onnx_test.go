@@ -95,6 +95,32 @@ func onnxCases() []vjpCase {
   v2 = Target <f64[2,3]> (t)
   v3 = MSELoss <f64[]> v1 v2 (loss)
   return loss=v3`},
+		vjpCase{name: "Max/broadcast", body: strings.ReplaceAll(two, "OP", "Max"), emits: []string{"Where", "SumTo"}},
+		vjpCase{name: "Min/broadcast", body: strings.ReplaceAll(two, "OP", "Min"), emits: []string{"Where", "SumTo"}},
+		vjpCase{name: "ReduceMax/keepdims", emits: []string{"ReduceMaxGrad"}, body: `
+  v0 = Param <f64[2,3,4]> (a)
+  v1 = ReduceMax <f64[2,1,4]> v0 {axes=[1]}
+  v2 = Target <f64[2,1,4]> (t)
+  v3 = MSELoss <f64[]> v1 v2 (loss)
+  return loss=v3`},
+		vjpCase{name: "ReduceMax/batch", emits: []string{"ReduceMaxGrad"}, body: lift3 + `
+  v3 = ReduceMax <f64[3]> v2 {axes=[0],keepdims=0}
+  v4 = Target <f64[3]> (t)
+  v5 = MSELoss <f64[]> v3 v4 (loss)
+  return loss=v5`},
+		vjpCase{name: "Gather/rows", emits: []string{"GatherGrad"}, body: `
+  v0 = Param <f64[5,5]> (a)
+  v1 = Arange <i64[4]> {n=4}
+  v2 = Gather <f64[5,4]> v0 v1 {axis=1}
+  v3 = Gather <f64[4,4]> v2 v1 {axis=-2}
+  v4 = Target <f64[4,4]> (t)
+  v5 = MSELoss <f64[]> v3 v4 (loss)
+  return loss=v5`},
+		vjpCase{name: "Tile/N", emits: []string{"TileGrad"}, body: lift3 + `
+  v3 = Tile <f64[N,9]> v2 {repeats=[1,3]}
+  v4 = Target <f64[N,9]> (t)
+  v5 = MSELoss <f64[]> v3 v4 (loss)
+  return loss=v5`},
 		vjpCase{name: "Pad/constant", emits: []string{"Slice"}, body: `
   v0 = Param <f64[3,4]> (a)
   v1 = Pad <f64[4,6]> v0 {pads=[1,0,0,2],value=0.5}
