@@ -249,6 +249,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.ConvND(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.dim.At(n), a6.shape(n))
 		}, nil
+	case "ConvNDBackward":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
+		return func(n int) {
+			kernels.ConvNDBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n), a7.shape(n))
+		}, nil
 	case "Copy":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Copy(a0.floats(n), a1.floats(n)) }, nil
@@ -493,6 +498,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "PoolND":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.PoolND(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.shape(n), a4.dim.At(n)) }, nil
+	case "PoolNDBackward":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.PoolNDBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.shape(n), a5.dim.At(n))
+		}, nil
 	case "Reciprocal":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Reciprocal(a0.floats(n), a1.floats(n)) }, nil
@@ -714,6 +724,7 @@ var kernelSigs = map[string]string{
 	"Conv2d":                  "FFFFFC",
 	"Conv2dBackward":          "FFFFFFFC",
 	"ConvND":                  "FFFFFnS",
+	"ConvNDBackward":          "FFFFFFnS",
 	"Copy":                    "FF",
 	"CopyI64":                 "LL",
 	"CopyScale":               "FFF",
@@ -780,6 +791,7 @@ var kernelSigs = map[string]string{
 	"Pad":                     "FSFSSnx",
 	"PadI64":                  "LSLSSnx",
 	"PoolND":                  "FFnSn",
+	"PoolNDBackward":          "FFFnSn",
 	"Reciprocal":              "FF",
 	"ReciprocalBackward":      "FFFxx",
 	"ReduceBackward":          "FSFnb",

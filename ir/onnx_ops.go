@@ -14,7 +14,12 @@ import (
 // maxConcat is the most inputs one Concat takes.
 const maxConcat = 256
 
-var reduceAttrs = []AttrSpec{attr("axes", []int{}), attr("keepdims", 1)}
+var (
+	reduceAttrs      = []AttrSpec{attr("axes", []int{}), attr("keepdims", 1)}
+	convNDAttrs      = []AttrSpec{attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{}), attr("group", 1)}
+	maxPoolAttrs     = []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{})}
+	averagePoolAttrs = []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("count_include_pad", 0)}
+)
 
 // floatShape: an element-wise op of a float tensor.
 func floatShape(args []Type, _ Attrs, _ Type) (Type, error) {
@@ -663,8 +668,22 @@ func init() {
 	}
 	opTable[OpMax].VJP = vjpMinMax(OpGreater, OpLess)
 	opTable[OpMin].VJP = vjpMinMax(OpLess, OpGreater)
-	for _, op := range []Op{OpConv, OpMaxPool, OpAveragePool} {
-		opTable[op].VJP = func(*Graph, *Value, *Value) []*Value { return nil }
+	opTable[OpConv].VJP = func(g *Graph, v, dy *Value) []*Value {
+		x, w := v.Args[0], v.Args[1]
+		out := []*Value{
+			g.NewValue(OpConvGradInput, v.Attrs, v.Pos, dy, x, w),
+			g.NewValue(OpConvGradWeight, v.Attrs, v.Pos, dy, x, w),
+		}
+		if len(v.Args) == 3 {
+			out = append(out, g.NewValue(OpChannelSum, nil, v.Pos, dy))
+		}
+		return out
+	}
+	opTable[OpMaxPool].VJP = func(g *Graph, v, dy *Value) []*Value {
+		return []*Value{g.NewValue(OpMaxPoolGrad, v.Attrs, v.Pos, dy, v.Args[0])}
+	}
+	opTable[OpAveragePool].VJP = func(g *Graph, v, dy *Value) []*Value {
+		return []*Value{g.NewValue(OpAveragePoolGrad, v.Attrs, v.Pos, dy, v.Args[0])}
 	}
 	opTable[OpWhere].VJP = vjpWhere
 	opTable[OpPRelu].VJP = vjpPRelu
@@ -918,4 +937,61 @@ func lowerReduceMaxGrad(_ *Graph, v *Value) []Call {
 	x := v.Args[1]
 	axes, _ := reduceAxes(v.AttrInts("axes"), x.Type.Shape.Rank())
 	return []Call{call("ReduceMaxBackward", buf(v), shapeOf(x), buf(x), buf(v.Args[2]), buf(v.Args[0]), scratch(v, 0), num(axesMask(axes)))}
+}
+
+// convNDGradShape: the gradient of Conv's argument i given dy, x, w.
+func convNDGradShape(i int) func([]Type, Attrs, Type) (Type, error) {
+	return func(args []Type, attrs Attrs, decl Type) (Type, error) {
+		y, err := convNDShape(args[1:], attrs, decl)
+		if err != nil {
+			return Type{}, err
+		}
+		if !y.Equal(args[0]) {
+			return Type{}, fmt.Errorf("conv gradient %s for an output of type %s", args[0], y)
+		}
+		return args[i], nil
+	}
+}
+
+func scratchConvNDGrad(_ *Graph, v *Value) []Scratch {
+	x, w := v.Args[1].Type.Shape, v.Args[2].Type.Shape
+	geom, out, _ := windowGeom(x, w[0], v.AttrInt("group"), w[2:], v.Attrs)
+	k, o := 1, 1
+	for i, d := range w[2:] {
+		k, o = k*d, o*out[i]
+	}
+	return []Scratch{{Type: Type{DType: v.Type.DType, Shape: Shape{geom[1] / geom[3] * k * o}}}}
+}
+
+func lowerConvNDGrad(input bool) func(*Graph, *Value) []Call {
+	return func(_ *Graph, v *Value) []Call {
+		x, w := v.Args[1].Type.Shape, v.Args[2].Type.Shape
+		geom, _, _ := windowGeom(x, w[0], v.AttrInt("group"), w[2:], v.Attrs)
+		dx, dw := buf(v), none
+		if !input {
+			dx, dw = none, buf(v)
+		}
+		return []Call{call("ConvNDBackward", dx, dw, buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), scratch(v, 0), dim(batchOf(x)), intList(geom))}
+	}
+}
+
+func poolNDGradShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	y, err := poolNDShape(args[1:], attrs, decl)
+	if err != nil {
+		return Type{}, err
+	}
+	if !y.Equal(args[0]) {
+		return Type{}, fmt.Errorf("pooling gradient %s for an output of type %s", args[0], y)
+	}
+	return args[1], nil
+}
+
+func lowerPoolNDGrad(_ *Graph, v *Value) []Call {
+	x := v.Args[1].Type.Shape
+	geom, _, _ := windowGeom(x, x[1], 1, v.AttrInts("kernel_shape"), v.Attrs)
+	mode := 0 // kernels.PoolMax
+	if v.Op == OpAveragePoolGrad {
+		mode = 1 + v.AttrInt("count_include_pad")
+	}
+	return []Call{call("PoolNDBackward", buf(v), buf(v.Args[0]), buf(v.Args[1]), dim(batchOf(x)), intList(geom), num(mode))}
 }
