@@ -52,6 +52,25 @@ func ConvColSize(g []int) int {
 	return r.C / r.group * r.kSize * r.outSize
 }
 
+// innerRange is the range [lo, hi) of innermost output positions whose
+// tap k2 falls inside the input (lo = hi when none does), and the input
+// position of output 0's tap, off: output o2 reads input o2·stride + off.
+func innerRange(r *geom, k2 int) (lo, hi, off int) {
+	s := r.s[2]
+	off = k2*r.dil[2] - r.p[2]
+	if off < 0 {
+		lo = (-off + s - 1) / s
+	}
+	hi = r.o[2]
+	if room := r.d[2] - off; room <= 0 {
+		hi = 0
+	} else {
+		hi = min(hi, (room+s-1)/s)
+	}
+	lo = min(lo, hi)
+	return lo, hi, off
+}
+
 // im2colND unfolds channels c of one sample x into col, rows (channel,
 // kernel offset) of outSize columns; positions in the padding are 0.
 func im2colND[T Float](col, x []T, r *geom, c int) {
@@ -72,12 +91,14 @@ func im2colND[T Float](col, x []T, r *geom, c int) {
 								continue
 							}
 							base := (i0*r.d[1] + i1) * r.d[2]
-							for o2 := range row {
-								i2 := o2*r.s[2] - r.p[2] + k2*r.dil[2]
-								if i2 < 0 || i2 >= r.d[2] {
-									row[o2] = 0
-								} else {
-									row[o2] = xc[base+i2]
+							lo, hi, off := innerRange(r, k2)
+							clear(row[:lo])
+							clear(row[hi:])
+							if src := xc[base:]; r.s[2] == 1 {
+								copy(row[lo:hi], src[lo+off:hi+off])
+							} else {
+								for o2 := lo; o2 < hi; o2++ {
+									row[o2] = src[o2*r.s[2]+off]
 								}
 							}
 						}
@@ -203,10 +224,10 @@ func col2imND[T Float](dx, col []T, r *geom, c int) {
 								continue
 							}
 							base := (i0*r.d[1] + i1) * r.d[2]
-							for o2, v := range row {
-								if i2 := o2*r.s[2] - r.p[2] + k2*r.dil[2]; i2 >= 0 && i2 < r.d[2] {
-									xc[base+i2] += v
-								}
+							lo, hi, off := innerRange(r, k2)
+							dst := xc[base:]
+							for o2 := lo; o2 < hi; o2++ {
+								dst[o2*r.s[2]+off] += row[o2]
 							}
 						}
 					}
