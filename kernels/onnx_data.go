@@ -153,6 +153,16 @@ func where[E elem](fn string, dst []E, shape []int, c []bool, cShape []int, a []
 	same(fn, "cond", len(c), volume(fn, cShape))
 	same(fn, "a", len(a), volume(fn, aShape))
 	same(fn, "b", len(b), volume(fn, bShape))
+	if len(c) == n && len(a) == n && len(b) == n {
+		for i, ci := range c {
+			if ci {
+				dst[i] = a[i]
+			} else {
+				dst[i] = b[i]
+			}
+		}
+		return
+	}
 	w := newWalker(fn, shape, cShape, aShape, bShape)
 	for i := range dst {
 		if c[w.off[0]] {
@@ -273,8 +283,51 @@ func reduceWalker(fn string, dst int, xShape []int, axes int) walker {
 	return w
 }
 
+// contiguous returns the sizes outer×dim×inner of xShape around its axes
+// when they are adjacent (or none), as Sum and Mean take them.
+func contiguous(xShape []int, axes int) (outer, dim, inner int, ok bool) {
+	outer, dim, inner = 1, 1, 1
+	first, last := -1, -1
+	for i, d := range xShape {
+		switch {
+		case axes&(1<<i) == 0 && first < 0:
+			outer *= d
+		case axes&(1<<i) != 0:
+			if last >= 0 && last != i-1 {
+				return 0, 0, 0, false
+			}
+			if first < 0 {
+				first = i
+			}
+			last = i
+			dim *= d
+		default:
+			inner *= d
+		}
+	}
+	return outer, dim, inner, true
+}
+
 func reduceAxes[E elem](fn string, dst, x []E, xShape []int, axes int, init E, f func(acc, v E) E) {
 	same(fn, "x", len(x), volume(fn, xShape))
+	if outer, dim, inner, ok := contiguous(xShape, axes); ok {
+		// Adjacent axes: blocks, as Sum walks them (the same order of
+		// additions as the walk below).
+		same(fn, "dst", len(dst), outer*inner)
+		for i := range dst {
+			dst[i] = init
+		}
+		for o := 0; o < outer; o++ {
+			d := dst[o*inner : (o+1)*inner]
+			for k := 0; k < dim; k++ {
+				row := x[(o*dim+k)*inner:][:inner]
+				for i, v := range row {
+					d[i] = f(d[i], v)
+				}
+			}
+		}
+		return
+	}
 	w := reduceWalker(fn, len(dst), xShape, axes)
 	for i := range dst {
 		dst[i] = init
@@ -297,6 +350,10 @@ func maxNaN[E elem](acc, v E) E {
 
 // ReduceSum sets dst to the sum of x over the axes.
 func ReduceSum[T Float](dst, x []T, xShape []int, axes int) {
+	if outer, dim, inner, ok := contiguous(xShape, axes); ok && len(x) == outer*dim*inner {
+		Sum(dst, x, outer, dim, inner)
+		return
+	}
 	reduceAxes("ReduceSum", dst, x, xShape, axes, 0, add[T])
 }
 
@@ -305,11 +362,15 @@ func ReduceSumI64(dst, x []int64, xShape []int, axes int) {
 	reduceAxes("ReduceSumI64", dst, x, xShape, axes, 0, add[int64])
 }
 
-// ReduceMean sets dst to the mean of x over the axes.
+// ReduceMean sets dst to the mean of x over the axes: the sum divided by
+// the count, as torch.mean.
 func ReduceMean[T Float](dst, x []T, xShape []int, axes int) {
-	reduceAxes("ReduceMean", dst, x, xShape, axes, 0, add[T])
+	ReduceSum(dst, x, xShape, axes)
 	if len(dst) > 0 {
-		Scale(dst, T(float64(len(dst))/float64(len(x))), dst)
+		n := T(len(x) / len(dst))
+		for i := range dst {
+			dst[i] /= n
+		}
 	}
 }
 
