@@ -17,8 +17,8 @@ const maxConcat = 256
 var (
 	reduceAttrs      = []AttrSpec{attr("axes", []int{}), attr("keepdims", 1)}
 	convNDAttrs      = []AttrSpec{attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{}), attr("group", 1)}
-	maxPoolAttrs     = []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{})}
-	averagePoolAttrs = []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("count_include_pad", 0)}
+	maxPoolAttrs     = []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{}), attr("ceil_mode", 0)}
+	averagePoolAttrs = []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("count_include_pad", 0), attr("ceil_mode", 0)}
 )
 
 // floatShape: an element-wise op of a float tensor.
@@ -784,6 +784,14 @@ func windowGeom(x Shape, m, group int, ks []int, attrs Attrs) (geom []int, out [
 			return nil, nil, shapeErr(ShapeWindow, 0, "window %v larger than the padded input %s", ks, x)
 		}
 		out[i] = span/strides[i] + 1
+		if attrs.Int("ceil_mode", 0) == 1 && span%strides[i] != 0 {
+			// ONNX's ceil((span)/stride + 1), less a last window that
+			// would start in the end padding, as torch and onnxruntime.
+			out[i]++
+			if (out[i]-1)*strides[i] >= x[2+i]+pads[i] {
+				out[i]--
+			}
+		}
 	}
 	geom = append([]int{r, x[1], m, group}, x[2:]...)
 	geom = append(append(append(append(append(geom, ks...), out...), strides...), pads[:r]...), dils...)
@@ -848,6 +856,12 @@ func poolNDShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	}
 	if c := attrs.Int("count_include_pad", 0); c != 0 && c != 1 {
 		return Type{}, fmt.Errorf("count_include_pad must be 0 or 1, not %d", c)
+	}
+	switch c := attrs.Int("ceil_mode", 0); {
+	case c != 0 && c != 1:
+		return Type{}, fmt.Errorf("ceil_mode must be 0 or 1, not %d", c)
+	case c == 1 && attrs.Int("count_include_pad", 0) == 1:
+		return Type{}, fmt.Errorf("ceil_mode 1 with count_include_pad 1 is not supported")
 	}
 	if x.Rank() < 3 {
 		return Type{}, shapeErr(ShapeRank, 0, "pooling of %s: needs [N, C, D...]", x)
