@@ -434,7 +434,13 @@ func (in *instance) declareLayer(a *dsl.Assign) {
 	l := &layer{name: in.prefix + name, decl: a, params: map[string]*ir.Value{}, bad: true}
 	in.layers[name] = l
 	kindName := call.Fun.Name
-	if lk := layerTable[kindName]; lk != nil {
+	if kindName == "Parameter" { // a bare tensor (issue 13): parameter.go
+		lk, args, desc, ok := in.parameterLayer(call)
+		if !ok {
+			return
+		}
+		l.lk, l.args, l.desc = lk, args, desc
+	} else if lk := layerTable[kindName]; lk != nil {
 		args, ok := in.env.bindArgs(kindName, call.Fun.Pos, call.Args, lk.args)
 		if !ok {
 			return
@@ -508,7 +514,14 @@ func (in *instance) createParams() bool {
 			if ps.fanIn > 0 {
 				attrs = append(attrs, ir.Attr{Key: "fan_in", Val: ps.fanIn})
 			}
-			v, err := add(l.name+"."+ps.name, ir.Type{DType: dt, Shape: ps.shape}, attrs, l.decl.Name.Pos)
+			if ps.std > 0 {
+				attrs = append(attrs, ir.Attr{Key: "std", Val: ps.std})
+			}
+			name := l.name + "." + ps.name
+			if ps.name == "" { // a Parameter: the layer's own name
+				name = l.name
+			}
+			v, err := add(name, ir.Type{DType: dt, Shape: ps.shape}, attrs, l.decl.Name.Pos)
 			if err != nil {
 				in.b.errs.Errorf(l.decl.Name.Pos, "layer %s: %v", l.name, err)
 				return false

@@ -226,11 +226,11 @@ func onnxBuiltins() []*builtinKind {
 			return c.op(ir.OpConv, attrs, xs...)
 		}),
 		{name: "max_pool", args: poolArgs(argSpec{name: "dilations", kind: argInts}), apply: func(c *builtinCall) (operand, bool) {
-			return c.op(ir.OpMaxPool, c.intsAttrs("kernel_shape", "strides", "pads", "dilations"), c.x.v)
+			return c.op(ir.OpMaxPool, c.ceilMode(c.intsAttrs("kernel_shape", "strides", "pads", "dilations")), c.x.v)
 		}},
 		{name: "average_pool", args: poolArgs(argSpec{name: "count_include_pad", kind: argCount, def: intConst(0)}), apply: func(c *builtinCall) (operand, bool) {
 			attrs := append(c.intsAttrs("kernel_shape", "strides", "pads"), ir.Attr{Key: "count_include_pad", Val: c.args.int("count_include_pad")})
-			return c.op(ir.OpAveragePool, attrs, c.x.v)
+			return c.op(ir.OpAveragePool, c.ceilMode(attrs), c.x.v)
 		}},
 		// global_average_pool(x): the mean over every spatial dimension,
 		// kept as 1 (ONNX's GlobalAveragePool is this ReduceMean).
@@ -263,7 +263,16 @@ func onnxBuiltins() []*builtinKind {
 }
 
 func poolArgs(last argSpec) []argSpec {
-	return []argSpec{{name: "kernel_shape", kind: argInts, required: true}, {name: "strides", kind: argInts}, {name: "pads", kind: argInts}, last}
+	return []argSpec{{name: "kernel_shape", kind: argInts, required: true}, {name: "strides", kind: argInts}, {name: "pads", kind: argInts}, last,
+		{name: "ceil_mode", kind: argCount, def: intConst(0)}}
+}
+
+// ceilMode adds the ceil_mode argument, when 1, to a pool's attributes.
+func (c *builtinCall) ceilMode(attrs ir.Attrs) ir.Attrs {
+	if m := c.args.int("ceil_mode"); m != 0 {
+		attrs = append(attrs, ir.Attr{Key: "ceil_mode", Val: m})
+	}
+	return attrs
 }
 
 // builtinExpand is expand(x, d1, d2, ...): x broadcast with the shape

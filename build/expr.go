@@ -143,7 +143,14 @@ func (in *instance) expr(x dsl.Expr, sc *scope) (operand, bool) {
 		if c, ok := in.env.names[x.Name]; ok {
 			return operand{c: &c, text: text}, true
 		}
+		if l := in.layers[x.Name]; l != nil && l.params[""] != nil { // a Parameter
+			l.calls++
+			return operand{v: l.params[""], text: text}, true
+		}
 		if l := in.layers[x.Name]; l != nil {
+			if l.bad {
+				return operand{}, false
+			}
 			b.errs.Errorf(x.Pos, "%s is a layer: call it, as %s(x)", x.Name, x.Name)
 			return operand{}, false
 		}
@@ -283,6 +290,10 @@ func (in *instance) call(x *dsl.Call, sc *scope, text string) (operand, bool) {
 	name := x.Fun.Name
 	if l := in.layers[name]; l != nil {
 		if l.bad {
+			return operand{}, false
+		}
+		if l.params[""] != nil {
+			b.errs.Errorf(x.Fun.Pos, "%s: %s is a tensor, not a function: use it by its name", text, name).Also(l.decl.Name.Pos, "%s declared here", name)
 			return operand{}, false
 		}
 		var args []operand

@@ -55,6 +55,7 @@ type paramSpec struct {
 	dtype  ir.DType // InvalidDType: the model's
 	init   string
 	fanIn  int
+	std    float64 // of init "normal", when not torch.nn.Embedding's 1
 }
 
 func positive(c Const) string {

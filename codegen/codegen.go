@@ -156,6 +156,7 @@ type param struct {
 	i64   bool
 	init  string
 	fanIn int
+	std   float64
 	state bool // optimizer state: not in the state_dict
 	index int  // into Model.p (floats) or Model.pi (int64)
 }
@@ -215,7 +216,7 @@ func (g *gen) collect() error {
 				}
 				continue
 			}
-			pr := &param{name: v.Name, shape: v.Type.Shape, i64: v.Type.DType == ir.I64, init: v.Attrs.String("init"), fanIn: v.Attrs.Int("fan_in", 0), state: v.Op == ir.OpState}
+			pr := &param{name: v.Name, shape: v.Type.Shape, i64: v.Type.DType == ir.I64, init: v.Attrs.String("init"), fanIn: v.Attrs.Int("fan_in", 0), std: v.Attrs.Float("std", 0), state: v.Op == ir.OpState}
 			if pr.i64 {
 				pr.index, g.ni = g.ni, g.ni+1
 			} else {
@@ -353,6 +354,9 @@ func (g *gen) tables(b *bytes.Buffer) {
 		}
 		if p.fanIn != 0 {
 			fmt.Fprintf(b, ", FanIn: %d", p.fanIn)
+		}
+		if p.std != 0 && p.std != 1 {
+			fmt.Fprintf(b, ", Std: %s", strconv.FormatFloat(p.std, 'g', -1, 64))
 		}
 		if p.state {
 			b.WriteString(", State: true")

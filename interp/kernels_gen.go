@@ -254,6 +254,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.ConvND(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.dim.At(n), a6.shape(n))
 		}, nil
+	case "ConvNDBackward":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
+		return func(n int) {
+			kernels.ConvNDBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n), a7.shape(n))
+		}, nil
 	case "Copy":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Copy(a0.floats(n), a1.floats(n)) }, nil
@@ -350,6 +355,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
 			kernels.Gather(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
+		}, nil
+	case "GatherBackward":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.GatherBackward(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
 	case "GatherI64":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
@@ -504,6 +514,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "PoolND":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.PoolND(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.shape(n), a4.dim.At(n)) }, nil
+	case "PoolNDBackward":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.PoolNDBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.shape(n), a5.dim.At(n))
+		}, nil
 	case "QBias":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.QBias(a0.int32s(n), a1.int32s(n), a2.int8s(n), a3.dim.At(n), a4.dim.At(n)) }, nil
@@ -545,6 +560,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "ReduceMax":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ReduceMax(a0.floats(n), a1.floats(n), a2.shape(n), a3.dim.At(n)) }, nil
+	case "ReduceMaxBackward":
+		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
+		return func(n int) {
+			kernels.ReduceMaxBackward(a0.floats(n), a1.shape(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n))
+		}, nil
 	case "ReduceMaxI64":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ReduceMaxI64(a0.int64s(n), a1.int64s(n), a2.shape(n), a3.dim.At(n)) }, nil
@@ -603,6 +623,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "SigmoidBackward":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.SigmoidBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
+	case "SliceBackward":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.SliceBackward(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.shape(n), a5.shape(n))
+		}, nil
 	case "SliceCopy":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
@@ -657,6 +682,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "Tile":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.Tile(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
+	case "TileBackward":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.TileBackward(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
 	case "TileI64":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.TileI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n)) }, nil
@@ -742,6 +770,7 @@ var kernelSigs = map[string]string{
 	"Conv2d":                  "FFFFFC",
 	"Conv2dBackward":          "FFFFFFFC",
 	"ConvND":                  "FFFFFnS",
+	"ConvNDBackward":          "FFFFFFnS",
 	"Copy":                    "FF",
 	"CopyBytes":               "UU",
 	"CopyI64":                 "LL",
@@ -769,6 +798,7 @@ var kernelSigs = map[string]string{
 	"Floor":                   "FF",
 	"FloorBackward":           "FFFxx",
 	"Gather":                  "FFLnnn",
+	"GatherBackward":          "FFLnnn",
 	"GatherI64":               "LLLnnn",
 	"Gelu":                    "FF",
 	"GeluBackward":            "FFF",
@@ -810,6 +840,7 @@ var kernelSigs = map[string]string{
 	"Pad":                     "FSFSSnx",
 	"PadI64":                  "LSLSSnx",
 	"PoolND":                  "FFnSn",
+	"PoolNDBackward":          "FFFnSn",
 	"QBias":                   "IIQnn",
 	"QConv2d":                 "UUQIFUICxnxnb",
 	"QConv2dFloat":            "FUQIFUICxnb",
@@ -821,6 +852,7 @@ var kernelSigs = map[string]string{
 	"ReciprocalBackward":      "FFFxx",
 	"ReduceBackward":          "FSFnb",
 	"ReduceMax":               "FFSn",
+	"ReduceMaxBackward":       "FSFFFFn",
 	"ReduceMaxI64":            "LLSn",
 	"ReduceMean":              "FFSn",
 	"ReduceSum":               "FFSn",
@@ -837,6 +869,7 @@ var kernelSigs = map[string]string{
 	"SeluBackward":            "FFFxx",
 	"Sigmoid":                 "FF",
 	"SigmoidBackward":         "FFF",
+	"SliceBackward":           "FSFSSS",
 	"SliceCopy":               "FSFSSS",
 	"SliceCopyI64":            "LSLSSS",
 	"Softmax":                 "FFnnn",
@@ -853,6 +886,7 @@ var kernelSigs = map[string]string{
 	"Tanh":                    "FF",
 	"TanhBackward":            "FFF",
 	"Tile":                    "FSFS",
+	"TileBackward":            "FSFS",
 	"TileI64":                 "LSLS",
 	"Transpose":               "FFnnnnn",
 	"Uniform":                 "FxxR",

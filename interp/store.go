@@ -112,8 +112,8 @@ func (s *Store[T]) Init(g *ir.Graph, seed uint64) error {
 			kernels.Uniform(t, -b, b, rng)
 		case "ones":
 			kernels.Fill(t, 1)
-		case "normal": // torch.nn.Embedding's N(0, 1)
-			kernels.Normal(t, 0, 1, rng)
+		case "normal": // torch.nn.Embedding's N(0, 1), or a Parameter's N(0, std²)
+			kernels.Normal(t, 0, v.AttrFloat("std"), rng)
 		case "zeros", "":
 		default:
 			return fmt.Errorf("tensor %s: unknown initialisation %q", v.Name, init)

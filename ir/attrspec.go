@@ -26,7 +26,7 @@ var (
 	normAttrs    = []AttrSpec{attr("eps", 1e-5), attr("momentum", 0.1)}
 	epsAttrs     = []AttrSpec{attr("eps", 1e-5)}
 	matmulAttrs  = []AttrSpec{attr("ta", false), attr("tb", false)}
-	paramAttrs   = []AttrSpec{attr("init", ""), attr("fan_in", 0)}
+	paramAttrs   = []AttrSpec{attr("init", ""), attr("fan_in", 0), attr("std", 1.0)} // std: of init "normal"
 	runningAttrs = []AttrSpec{attr("momentum", 0.1)}
 )
 

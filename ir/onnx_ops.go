@@ -14,7 +14,12 @@ import (
 // maxConcat is the most inputs one Concat takes.
 const maxConcat = 256
 
-var reduceAttrs = []AttrSpec{attr("axes", []int{}), attr("keepdims", 1)}
+var (
+	reduceAttrs      = []AttrSpec{attr("axes", []int{}), attr("keepdims", 1)}
+	convNDAttrs      = []AttrSpec{attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{}), attr("group", 1)}
+	maxPoolAttrs     = []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{}), attr("ceil_mode", 0)}
+	averagePoolAttrs = []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("count_include_pad", 0), attr("ceil_mode", 0)}
+)
 
 // floatShape: an element-wise op of a float tensor.
 func floatShape(args []Type, _ Attrs, _ Type) (Type, error) {
@@ -404,14 +409,33 @@ func lowerSlice(_ *Graph, v *Value) []Call {
 	return []Call{call(i64Kernel("SliceCopy", x), buf(v), shapeOf(v), buf(x), shapeOf(x), intList(starts), intList(steps))}
 }
 
-// vjpSlice pads dy back to x's shape with zeros, for steps of 1.
+func sliceGradShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	dy, x := args[0], args[1]
+	_, _, out, err := sliceBounds(x.Shape, attrs)
+	if err != nil {
+		return Type{}, err
+	}
+	if !x.DType.IsFloat() || !dy.Equal(Type{DType: x.DType, Shape: out}) {
+		return Type{}, fmt.Errorf("slice gradient %s for a slice of %s", dy, x)
+	}
+	return x, nil
+}
+
+func lowerSliceGrad(_ *Graph, v *Value) []Call {
+	x := v.Args[1]
+	starts, steps, _, _ := sliceBounds(x.Type.Shape, sliceAttrs(v))
+	return []Call{call("SliceBackward", buf(v), shapeOf(x), buf(v.Args[0]), shapeOf(v.Args[0]), intList(starts), intList(steps))}
+}
+
+// vjpSlice pads dy back to x's shape with zeros for steps of 1, else
+// scatters it (SliceGrad).
 func vjpSlice(g *Graph, v, dy *Value) []*Value {
 	x := v.Args[0].Type.Shape
 	starts, steps, out, _ := sliceBounds(x, sliceAttrs(v))
 	pads := make([]int, 2*x.Rank())
 	for i := range x {
 		if steps[i] != 1 {
-			return nil
+			return []*Value{g.NewValue(OpSliceGrad, v.Attrs, v.Pos, dy, v.Args[0])}
 		}
 		if x[i] != Batch {
 			pads[i], pads[x.Rank()+i] = starts[i], x[i]-starts[i]-out[i]
@@ -628,8 +652,38 @@ func init() {
 	// and the grad pass reports that it cannot train through them.
 	opTable[OpSlice].VJP = vjpSlice
 	// Not yet differentiated: the grad pass says so at the user's line.
-	for _, op := range []Op{OpMin, OpMax, OpReduceMax, OpGather, OpTile, OpConv, OpMaxPool, OpAveragePool} {
-		opTable[op].VJP = func(*Graph, *Value, *Value) []*Value { return nil }
+	opTable[OpGather].VJP = func(g *Graph, v, dy *Value) []*Value {
+		return []*Value{g.NewValue(OpGatherGrad, Attrs{{"axis", v.AttrInt("axis")}}, v.Pos, dy, v.Args[1], v.Args[0]), nil}
+	}
+	opTable[OpTile].VJP = func(g *Graph, v, dy *Value) []*Value {
+		return []*Value{g.NewValue(OpTileGrad, nil, v.Pos, dy, v.Args[0])}
+	}
+	opTable[OpReduceMax].VJP = func(g *Graph, v, dy *Value) []*Value {
+		x := v.Args[0]
+		if !x.Type.DType.IsFloat() {
+			return []*Value{nil}
+		}
+		axes, _ := reduceAxes(v.AttrInts("axes"), x.Type.Shape.Rank())
+		return []*Value{g.NewValue(OpReduceMaxGrad, Attrs{{"axes", axes}}, v.Pos, dy, x, v)}
+	}
+	opTable[OpMax].VJP = vjpMinMax(OpGreater, OpLess)
+	opTable[OpMin].VJP = vjpMinMax(OpLess, OpGreater)
+	opTable[OpConv].VJP = func(g *Graph, v, dy *Value) []*Value {
+		x, w := v.Args[0], v.Args[1]
+		out := []*Value{
+			g.NewValue(OpConvGradInput, v.Attrs, v.Pos, dy, x, w),
+			g.NewValue(OpConvGradWeight, v.Attrs, v.Pos, dy, x, w),
+		}
+		if len(v.Args) == 3 {
+			out = append(out, g.NewValue(OpChannelSum, nil, v.Pos, dy))
+		}
+		return out
+	}
+	opTable[OpMaxPool].VJP = func(g *Graph, v, dy *Value) []*Value {
+		return []*Value{g.NewValue(OpMaxPoolGrad, v.Attrs, v.Pos, dy, v.Args[0])}
+	}
+	opTable[OpAveragePool].VJP = func(g *Graph, v, dy *Value) []*Value {
+		return []*Value{g.NewValue(OpAveragePoolGrad, v.Attrs, v.Pos, dy, v.Args[0])}
 	}
 	opTable[OpWhere].VJP = vjpWhere
 	opTable[OpPRelu].VJP = vjpPRelu
@@ -730,6 +784,14 @@ func windowGeom(x Shape, m, group int, ks []int, attrs Attrs) (geom []int, out [
 			return nil, nil, shapeErr(ShapeWindow, 0, "window %v larger than the padded input %s", ks, x)
 		}
 		out[i] = span/strides[i] + 1
+		if attrs.Int("ceil_mode", 0) == 1 && span%strides[i] != 0 {
+			// ONNX's ceil((span)/stride + 1), less a last window that
+			// would start in the end padding, as torch and onnxruntime.
+			out[i]++
+			if (out[i]-1)*strides[i] >= x[2+i]+pads[i] {
+				out[i]--
+			}
+		}
 	}
 	geom = append([]int{r, x[1], m, group}, x[2:]...)
 	geom = append(append(append(append(append(geom, ks...), out...), strides...), pads[:r]...), dils...)
@@ -795,6 +857,12 @@ func poolNDShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	if c := attrs.Int("count_include_pad", 0); c != 0 && c != 1 {
 		return Type{}, fmt.Errorf("count_include_pad must be 0 or 1, not %d", c)
 	}
+	switch c := attrs.Int("ceil_mode", 0); {
+	case c != 0 && c != 1:
+		return Type{}, fmt.Errorf("ceil_mode must be 0 or 1, not %d", c)
+	case c == 1 && attrs.Int("count_include_pad", 0) == 1:
+		return Type{}, fmt.Errorf("ceil_mode 1 with count_include_pad 1 is not supported")
+	}
 	if x.Rank() < 3 {
 		return Type{}, shapeErr(ShapeRank, 0, "pooling of %s: needs [N, C, D...]", x)
 	}
@@ -813,4 +881,131 @@ func lowerPoolND(_ *Graph, v *Value) []Call {
 		mode = 1 + v.AttrInt("count_include_pad")
 	}
 	return []Call{call("PoolND", buf(v), buf(v.Args[0]), dim(batchOf(x)), intList(geom), num(mode))}
+}
+
+// vjpMinMax routes dy to the operand that won (win(a, b): a's), halved
+// between them where they tie, as torch.maximum and torch.minimum.
+func vjpMinMax(win, lose Op) func(g *Graph, v, dy *Value) []*Value {
+	return func(g *Graph, v, dy *Value) []*Value {
+		a, b := v.Args[0], v.Args[1]
+		zero := scalar(g, v, 0)
+		half := g.NewValue(OpMul, nil, v.Pos, dy, scalar(g, v, 0.5))
+		tie := g.NewValue(OpWhere, nil, v.Pos, g.NewValue(OpEqual, nil, v.Pos, a, b), half, zero)
+		da := g.NewValue(OpWhere, nil, v.Pos, g.NewValue(win, nil, v.Pos, a, b), dy, tie)
+		db := g.NewValue(OpWhere, nil, v.Pos, g.NewValue(lose, nil, v.Pos, a, b), dy, tie)
+		return []*Value{reduce(g, v, da, a), reduce(g, v, db, b)}
+	}
+}
+
+func gatherGradShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	dy, ids, x := args[0], args[1], args[2]
+	y, err := gatherShape([]Type{x, ids}, attrs, decl)
+	if err != nil {
+		return Type{}, err
+	}
+	if !x.DType.IsFloat() || !dy.Equal(y) {
+		return Type{}, fmt.Errorf("gather gradient %s for an output %s", dy, y)
+	}
+	return x, nil
+}
+
+func lowerGatherGrad(_ *Graph, v *Value) []Call {
+	s := v.Type.Shape
+	a, _ := NormAxis(v.AttrInt("axis"), s.Rank())
+	return []Call{call("GatherBackward", buf(v), buf(v.Args[0]), buf(v.Args[1]), dim(elems(s[:a])), num(s[a]), dim(elems(s[a+1:])))}
+}
+
+func tileGradShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	dy, x := args[0], args[1]
+	if !x.DType.IsFloat() || dy.DType != x.DType || dy.Shape.Rank() != x.Shape.Rank() {
+		return Type{}, fmt.Errorf("tile gradient %s for an input %s", dy, x)
+	}
+	for i, d := range x.Shape {
+		if (d == Batch) != (dy.Shape[i] == Batch) || d != Batch && dy.Shape[i]%d != 0 {
+			return Type{}, fmt.Errorf("tile gradient %s for an input %s", dy, x)
+		}
+	}
+	return x, nil
+}
+
+func lowerTileGrad(_ *Graph, v *Value) []Call {
+	return []Call{call("TileBackward", buf(v), shapeOf(v), buf(v.Args[0]), shapeOf(v.Args[0]))}
+}
+
+func reduceMaxGradShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	dy, x, y := args[0], args[1], args[2]
+	if !dy.Equal(y) || !x.DType.IsFloat() || x.DType != y.DType || y.Shape.Elems() > x.Shape.Elems() {
+		return Type{}, fmt.Errorf("reduce max gradient %s for an input %s and output %s", dy, x, y)
+	}
+	if _, err := reduceAxes(attrs.Ints("axes"), x.Shape.Rank()); err != nil {
+		return Type{}, err
+	}
+	return x, nil
+}
+
+func scratchReduceMaxGrad(_ *Graph, v *Value) []Scratch {
+	return []Scratch{{Type: v.Args[2].Type}}
+}
+
+func lowerReduceMaxGrad(_ *Graph, v *Value) []Call {
+	x := v.Args[1]
+	axes, _ := reduceAxes(v.AttrInts("axes"), x.Type.Shape.Rank())
+	return []Call{call("ReduceMaxBackward", buf(v), shapeOf(x), buf(x), buf(v.Args[2]), buf(v.Args[0]), scratch(v, 0), num(axesMask(axes)))}
+}
+
+// convNDGradShape: the gradient of Conv's argument i given dy, x, w.
+func convNDGradShape(i int) func([]Type, Attrs, Type) (Type, error) {
+	return func(args []Type, attrs Attrs, decl Type) (Type, error) {
+		y, err := convNDShape(args[1:], attrs, decl)
+		if err != nil {
+			return Type{}, err
+		}
+		if !y.Equal(args[0]) {
+			return Type{}, fmt.Errorf("conv gradient %s for an output of type %s", args[0], y)
+		}
+		return args[i], nil
+	}
+}
+
+func scratchConvNDGrad(_ *Graph, v *Value) []Scratch {
+	x, w := v.Args[1].Type.Shape, v.Args[2].Type.Shape
+	geom, out, _ := windowGeom(x, w[0], v.AttrInt("group"), w[2:], v.Attrs)
+	k, o := 1, 1
+	for i, d := range w[2:] {
+		k, o = k*d, o*out[i]
+	}
+	return []Scratch{{Type: Type{DType: v.Type.DType, Shape: Shape{geom[1] / geom[3] * k * o}}}}
+}
+
+func lowerConvNDGrad(input bool) func(*Graph, *Value) []Call {
+	return func(_ *Graph, v *Value) []Call {
+		x, w := v.Args[1].Type.Shape, v.Args[2].Type.Shape
+		geom, _, _ := windowGeom(x, w[0], v.AttrInt("group"), w[2:], v.Attrs)
+		dx, dw := buf(v), none
+		if !input {
+			dx, dw = none, buf(v)
+		}
+		return []Call{call("ConvNDBackward", dx, dw, buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), scratch(v, 0), dim(batchOf(x)), intList(geom))}
+	}
+}
+
+func poolNDGradShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	y, err := poolNDShape(args[1:], attrs, decl)
+	if err != nil {
+		return Type{}, err
+	}
+	if !y.Equal(args[0]) {
+		return Type{}, fmt.Errorf("pooling gradient %s for an output of type %s", args[0], y)
+	}
+	return args[1], nil
+}
+
+func lowerPoolNDGrad(_ *Graph, v *Value) []Call {
+	x := v.Args[1].Type.Shape
+	geom, _, _ := windowGeom(x, x[1], 1, v.AttrInts("kernel_shape"), v.Attrs)
+	mode := 0 // kernels.PoolMax
+	if v.Op == OpAveragePoolGrad {
+		mode = 1 + v.AttrInt("count_include_pad")
+	}
+	return []Call{call("PoolNDBackward", buf(v), buf(v.Args[0]), buf(v.Args[1]), dim(batchOf(x)), intList(geom), num(mode))}
 }

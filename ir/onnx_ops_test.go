@@ -81,6 +81,10 @@ func TestOnnxShapes(t *testing.T) {
 		{op: OpMaxPool, attrs: Attrs{{"kernel_shape", []int{2, 2, 2}}, {"strides", []int{2, 2, 2}}}, args: []Type{f(N, 2, 4, 5, 6)}, want: f(N, 2, 2, 2, 3)},
 		{op: OpAveragePool, attrs: Attrs{{"kernel_shape", []int{3}}, {"count_include_pad", 2}}, args: []Type{f(N, 2, 4)}, err: "count_include_pad must be 0 or 1"},
 		{op: OpAveragePool, attrs: Attrs{{"kernel_shape", []int{3}}}, args: []Type{f(N, 4)}, err: "needs [N, C, D...]"},
+		{op: OpMaxPool, attrs: Attrs{{"kernel_shape", []int{3, 2}}, {"strides", []int{2, 2}}, {"ceil_mode", 1}}, args: []Type{f(N, 1, 4, 5)}, want: f(N, 1, 2, 3)},
+		{op: OpMaxPool, attrs: Attrs{{"kernel_shape", []int{2}}, {"strides", []int{2}}, {"pads", []int{1, 1}}, {"ceil_mode", 1}}, args: []Type{f(N, 1, 4)}, want: f(N, 1, 3)},
+		{op: OpAveragePool, attrs: Attrs{{"kernel_shape", []int{2}}, {"strides", []int{3}}, {"pads", []int{0, 1}}, {"ceil_mode", 1}}, args: []Type{f(N, 1, 5)}, want: f(N, 1, 2)},
+		{op: OpAveragePool, attrs: Attrs{{"kernel_shape", []int{2}}, {"count_include_pad", 1}, {"ceil_mode", 1}}, args: []Type{f(N, 1, 5)}, err: "not supported"},
 	} {
 		b := NewBuilder("g", "f")
 		var args []*Value

@@ -213,9 +213,17 @@ const (
 	// Convolution and pooling over 1 to 3 spatial dimensions, of floats;
 	// lists left empty take ONNX's defaults (strides and dilations 1,
 	// pads 0). Conv2d stays the fast, trainable 2-D form.
-	OpConv        // {strides, pads, dilations, group} x [N, C, D...], w [M, C/group, K...] [, b [M]]
-	OpMaxPool     // {kernel_shape, strides, pads, dilations}
-	OpAveragePool // {kernel_shape, strides, pads, count_include_pad}
+	OpConv            // {strides, pads, dilations, group} x [N, C, D...], w [M, C/group, K...] [, b [M]]
+	OpMaxPool         // {kernel_shape, strides, pads, dilations}
+	OpAveragePool     // {kernel_shape, strides, pads, count_include_pad}
+	OpSliceGrad       // {starts, ends, axes, steps} dy, x: dy scattered where Slice of x read, 0 elsewhere
+	OpGatherGrad      // {axis} dy, indices, data: dy added into the entries of data the indices selected
+	OpTileGrad        // dy, x: dy summed over the copies of x
+	OpReduceMaxGrad   // {axes} dy, x, y: dy shared among the maxima of x (y is the ReduceMax value)
+	OpConvGradInput   // Conv's attributes; dy, x, w: the gradient of Conv's input
+	OpConvGradWeight  // Conv's attributes; dy, x, w: the gradient of its weight
+	OpMaxPoolGrad     // MaxPool's attributes; dy, x
+	OpAveragePoolGrad // AveragePool's attributes; dy, x
 	// Int8 inference (issue 15), emitted by passes.Quantize from an int8
 	// checkpoint (nnc quantize): activations are u8 with a scale and zero
 	// point per tensor, weights i8 per output channel (quant.go).
@@ -367,9 +375,17 @@ var opTable = [numOps]OpInfo{
 	OpTile:   {Name: "Tile", Arity: 1, Shape: tileShape, Lower: lowerTile, Attrs: []AttrSpec{need("repeats", []int{})}},
 	OpPad:    {Name: "Pad", Arity: 1, Shape: padShape, Lower: lowerPad, Attrs: []AttrSpec{need("pads", []int{}), attr("mode", "constant"), attr("value", 0.0)}},
 
-	OpConv:        {Name: "Conv", Arity: 3, MinArity: 2, Shape: convNDShape, Lower: lowerConvND, Scratch: scratchConvND, Attrs: []AttrSpec{attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{}), attr("group", 1)}},
-	OpMaxPool:     {Name: "MaxPool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("dilations", []int{})}},
-	OpAveragePool: {Name: "AveragePool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: []AttrSpec{need("kernel_shape", []int{}), attr("strides", []int{}), attr("pads", []int{}), attr("count_include_pad", 0)}},
+	OpConv:            {Name: "Conv", Arity: 3, MinArity: 2, Shape: convNDShape, Lower: lowerConvND, Scratch: scratchConvND, Attrs: convNDAttrs},
+	OpMaxPool:         {Name: "MaxPool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: maxPoolAttrs},
+	OpSliceGrad:       {Name: "SliceGrad", Arity: 2, Shape: sliceGradShape, Lower: lowerSliceGrad, Derived: true, Attrs: []AttrSpec{need("starts", []int{}), need("ends", []int{}), attr("axes", []int{}), attr("steps", []int{})}},
+	OpGatherGrad:      {Name: "GatherGrad", Arity: 3, Shape: gatherGradShape, Lower: lowerGatherGrad, Derived: true, Attrs: []AttrSpec{attr("axis", 0)}},
+	OpTileGrad:        {Name: "TileGrad", Arity: 2, Shape: tileGradShape, Lower: lowerTileGrad, Derived: true},
+	OpReduceMaxGrad:   {Name: "ReduceMaxGrad", Arity: 3, Shape: reduceMaxGradShape, Lower: lowerReduceMaxGrad, Scratch: scratchReduceMaxGrad, Derived: true, Attrs: []AttrSpec{attr("axes", []int{})}},
+	OpConvGradInput:   {Name: "ConvGradInput", Arity: 3, Shape: convNDGradShape(1), Lower: lowerConvNDGrad(true), Scratch: scratchConvNDGrad, Derived: true, Attrs: convNDAttrs},
+	OpConvGradWeight:  {Name: "ConvGradWeight", Arity: 3, Shape: convNDGradShape(2), Lower: lowerConvNDGrad(false), Scratch: scratchConvNDGrad, Derived: true, Attrs: convNDAttrs},
+	OpMaxPoolGrad:     {Name: "MaxPoolGrad", Arity: 2, Shape: poolNDGradShape, Lower: lowerPoolNDGrad, Derived: true, Attrs: maxPoolAttrs},
+	OpAveragePoolGrad: {Name: "AveragePoolGrad", Arity: 2, Shape: poolNDGradShape, Lower: lowerPoolNDGrad, Derived: true, Attrs: averagePoolAttrs},
+	OpAveragePool:     {Name: "AveragePool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: averagePoolAttrs},
 	// Int8 inference.
 	OpQuantize:   {Name: "Quantize", Arity: 1, Shape: quantizeShape, Lower: lowerQuantize, Derived: true, Attrs: qAttrs},
 	OpDequantize: {Name: "Dequantize", Arity: 1, Shape: dequantizeShape, Lower: lowerDequantize, Derived: true, Attrs: qAttrs},

@@ -106,3 +106,30 @@ func TestConvND(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolCeilMode: windows that run off the end of the input (ceil_mode)
+// count only the elements inside it, as torch's max_pool2d and avg_pool2d
+// with ceil_mode=True give (values printed by torch 1.13 for this input).
+func TestPoolCeilMode(t *testing.T) {
+	x := make([]float64, 20)
+	for i := range x {
+		x[i] = float64(i)
+		if i%2 == 1 {
+			x[i] = -x[i]
+		}
+	}
+	g := []int{2, 1, 1, 1, 4, 5, 3, 2, 2, 3, 2, 2, 0, 0, 1, 1}
+	for mode, want := range map[int][]float64{
+		PoolMax:     {10, 12, 14, 16, 18, 14},
+		PoolAverage: {-1.0 / 6, -1.0 / 6, 3, 0, 0, -2.5},
+	} {
+		y := make([]float64, 6)
+		PoolND(y, x, 1, g, mode)
+		for i := range y {
+			if math.Abs(y[i]-want[i]) > 1e-12 {
+				t.Errorf("mode %d: %v, torch %v", mode, y, want)
+				break
+			}
+		}
+	}
+}

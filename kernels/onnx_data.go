@@ -153,6 +153,16 @@ func where[E elem](fn string, dst []E, shape []int, c []bool, cShape []int, a []
 	same(fn, "cond", len(c), volume(fn, cShape))
 	same(fn, "a", len(a), volume(fn, aShape))
 	same(fn, "b", len(b), volume(fn, bShape))
+	if len(c) == n && len(a) == n && len(b) == n {
+		for i, ci := range c {
+			if ci {
+				dst[i] = a[i]
+			} else {
+				dst[i] = b[i]
+			}
+		}
+		return
+	}
 	w := newWalker(fn, shape, cShape, aShape, bShape)
 	for i := range dst {
 		if c[w.off[0]] {
@@ -273,8 +283,51 @@ func reduceWalker(fn string, dst int, xShape []int, axes int) walker {
 	return w
 }
 
+// contiguous returns the sizes outer×dim×inner of xShape around its axes
+// when they are adjacent (or none), as Sum and Mean take them.
+func contiguous(xShape []int, axes int) (outer, dim, inner int, ok bool) {
+	outer, dim, inner = 1, 1, 1
+	first, last := -1, -1
+	for i, d := range xShape {
+		switch {
+		case axes&(1<<i) == 0 && first < 0:
+			outer *= d
+		case axes&(1<<i) != 0:
+			if last >= 0 && last != i-1 {
+				return 0, 0, 0, false
+			}
+			if first < 0 {
+				first = i
+			}
+			last = i
+			dim *= d
+		default:
+			inner *= d
+		}
+	}
+	return outer, dim, inner, true
+}
+
 func reduceAxes[E elem](fn string, dst, x []E, xShape []int, axes int, init E, f func(acc, v E) E) {
 	same(fn, "x", len(x), volume(fn, xShape))
+	if outer, dim, inner, ok := contiguous(xShape, axes); ok {
+		// Adjacent axes: blocks, as Sum walks them (the same order of
+		// additions as the walk below).
+		same(fn, "dst", len(dst), outer*inner)
+		for i := range dst {
+			dst[i] = init
+		}
+		for o := 0; o < outer; o++ {
+			d := dst[o*inner : (o+1)*inner]
+			for k := 0; k < dim; k++ {
+				row := x[(o*dim+k)*inner:][:inner]
+				for i, v := range row {
+					d[i] = f(d[i], v)
+				}
+			}
+		}
+		return
+	}
 	w := reduceWalker(fn, len(dst), xShape, axes)
 	for i := range dst {
 		dst[i] = init
@@ -297,6 +350,10 @@ func maxNaN[E elem](acc, v E) E {
 
 // ReduceSum sets dst to the sum of x over the axes.
 func ReduceSum[T Float](dst, x []T, xShape []int, axes int) {
+	if outer, dim, inner, ok := contiguous(xShape, axes); ok && len(x) == outer*dim*inner {
+		Sum(dst, x, outer, dim, inner)
+		return
+	}
 	reduceAxes("ReduceSum", dst, x, xShape, axes, 0, add[T])
 }
 
@@ -305,11 +362,15 @@ func ReduceSumI64(dst, x []int64, xShape []int, axes int) {
 	reduceAxes("ReduceSumI64", dst, x, xShape, axes, 0, add[int64])
 }
 
-// ReduceMean sets dst to the mean of x over the axes.
+// ReduceMean sets dst to the mean of x over the axes: the sum divided by
+// the count, as torch.mean.
 func ReduceMean[T Float](dst, x []T, xShape []int, axes int) {
-	reduceAxes("ReduceMean", dst, x, xShape, axes, 0, add[T])
+	ReduceSum(dst, x, xShape, axes)
 	if len(dst) > 0 {
-		Scale(dst, T(float64(len(dst))/float64(len(x))), dst)
+		n := T(len(x) / len(dst))
+		for i := range dst {
+			dst[i] /= n
+		}
 	}
 }
 
@@ -376,9 +437,22 @@ func SliceCopyI64(dst []int64, shape []int, x []int64, xShape []int, starts, ste
 	sliceCopy("SliceCopyI64", dst, shape, x, xShape, starts, steps)
 }
 
-func sliceCopy[E elem](fn string, dst []E, shape []int, x []E, xShape []int, starts, steps []int) {
-	same(fn, "dst", len(dst), volume(fn, shape))
-	same(fn, "x", len(x), volume(fn, xShape))
+// SliceBackward sets dx, of shape xShape, to the gradient of SliceCopy:
+// dy, of shape shape, at the positions the slice read, 0 elsewhere.
+func SliceBackward[T Float](dx []T, xShape []int, dy []T, shape []int, starts, steps []int) {
+	clear(dx)
+	w := sliceWalker("SliceBackward", shape, len(dx), xShape, starts, steps)
+	for _, v := range dy {
+		dx[w.off[0]] = v
+		w.next()
+	}
+}
+
+// sliceWalker walks the output of a slice of shape shape with the offset
+// in x, of xLen elements of shape xShape, in w.off[0].
+func sliceWalker(fn string, shape []int, xLen int, xShape []int, starts, steps []int) walker {
+	volume(fn, shape)
+	same(fn, "x", xLen, volume(fn, xShape))
 	r := len(shape)
 	if len(xShape) != r || len(starts) != r || len(steps) != r {
 		panic(fmt.Sprintf("kernels.%s: ranks of %v, %v, starts %v and steps %v differ", fn, shape, xShape, starts, steps))
@@ -398,10 +472,13 @@ func sliceCopy[E elem](fn string, dst []E, shape []int, x []E, xShape []int, sta
 		base += s * starts[i]
 		s *= xShape[i]
 	}
-	if len(dst) == 0 {
-		return
-	}
 	w.off[0] = base
+	return w
+}
+
+func sliceCopy[E elem](fn string, dst []E, shape []int, x []E, xShape []int, starts, steps []int) {
+	same(fn, "dst", len(dst), volume(fn, shape))
+	w := sliceWalker(fn, shape, len(x), xShape, starts, steps)
 	for i := range dst {
 		dst[i] = x[w.off[0]]
 		w.next()
@@ -558,5 +635,83 @@ func pad[E elem](fn string, dst []E, shape []int, x []E, xShape []int, begins []
 			}
 			idx[k] = 0
 		}
+	}
+}
+
+// GatherBackward sets dx, viewed as [outer, d, inner], to the gradient of
+// Gather: the rows of dy, viewed as [outer, len(ids), inner], added into
+// the rows the ids selected (an id selected twice gets both), 0 elsewhere.
+func GatherBackward[T Float](dx, dy []T, ids []int64, outer, d, inner int) {
+	same("GatherBackward", "dx", len(dx), outer*d*inner)
+	same("GatherBackward", "dy", len(dy), outer*len(ids)*inner)
+	clear(dx)
+	k := len(ids)
+	for o := 0; o < outer; o++ {
+		for j, id := range ids {
+			if id < 0 {
+				id += int64(d)
+			}
+			AddTo(dx[(o*d+int(id))*inner:][:inner], dy[(o*k+j)*inner:][:inner])
+		}
+	}
+}
+
+// TileBackward sets dx, of shape xShape, to the gradient of Tile: the sum
+// of dy, of shape shape, over the copies.
+func TileBackward[T Float](dx []T, xShape []int, dy []T, shape []int) {
+	same("TileBackward", "dx", len(dx), volume("TileBackward", xShape))
+	same("TileBackward", "dy", len(dy), volume("TileBackward", shape))
+	r := len(shape)
+	if len(xShape) != r {
+		panic(fmt.Sprintf("kernels.TileBackward: ranks of %v and %v differ", shape, xShape))
+	}
+	var st [MaxRank]int
+	s := 1
+	for i := r - 1; i >= 0; i-- {
+		st[i] = s
+		s *= xShape[i]
+	}
+	clear(dx)
+	var idx [MaxRank]int
+	for _, v := range dy {
+		o := 0
+		for k := 0; k < r; k++ {
+			o += (idx[k] % xShape[k]) * st[k]
+		}
+		dx[o] += v
+		for k := r - 1; k >= 0; k-- {
+			if idx[k]++; idx[k] < shape[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+}
+
+// ReduceMaxBackward sets dx, of shape xShape, to the gradient of ReduceMax
+// over the axes given y, its result: dy shared evenly among the elements
+// equal to their maximum (torch.amax's rule), 0 elsewhere. count is
+// scratch of y's size.
+func ReduceMaxBackward[T Float](dx []T, xShape []int, x, y, dy, count []T, axes int) {
+	same("ReduceMaxBackward", "x", len(x), volume("ReduceMaxBackward", xShape))
+	same("ReduceMaxBackward", "dx", len(dx), len(x))
+	same("ReduceMaxBackward", "dy", len(dy), len(y))
+	same("ReduceMaxBackward", "count", len(count), len(y))
+	clear(count)
+	w := reduceWalker("ReduceMaxBackward", len(y), xShape, axes)
+	for _, v := range x {
+		if o := w.off[0]; v == y[o] {
+			count[o]++
+		}
+		w.next()
+	}
+	w = reduceWalker("ReduceMaxBackward", len(y), xShape, axes)
+	for i, v := range x {
+		o := w.off[0]
+		dx[i] = 0
+		if v == y[o] {
+			dx[i] = dy[o] / count[o]
+		}
+		w.next()
 	}
 }

@@ -406,3 +406,55 @@ func TestOnnxUnary(t *testing.T) {
 		t.Errorf("Not: %v", b)
 	}
 }
+
+// TestOnnxBackward checks the scatter kernels where ids repeat, copies
+// overlap and maxima tie.
+func TestOnnxBackward(t *testing.T) {
+	dy := []float64{1, 2, 3, 4, 5, 6, 7, 8}
+	dx := make([]float64, 2*3)
+	GatherBackward(dx, dy, []int64{2, -1, 0, 2}, 2, 3, 1)
+	if want := []float64{3, 0, 1 + 2 + 4, 7, 0, 5 + 6 + 8}; !slices.Equal(dx, want) {
+		t.Errorf("GatherBackward: %v, want %v", dx, want)
+	}
+	tx := make([]float64, 2)
+	TileBackward(tx, []int{1, 2}, dy, []int{2, 4})
+	if want := []float64{1 + 3 + 5 + 7, 2 + 4 + 6 + 8}; !slices.Equal(tx, want) {
+		t.Errorf("TileBackward: %v, want %v", tx, want)
+	}
+	x := []float64{1, 3, 3, 2, 5, 0}
+	y := make([]float64, 2)
+	ReduceMax(y, x, []int{2, 3}, 2)
+	mx := make([]float64, 6)
+	ReduceMaxBackward(mx, []int{2, 3}, x, y, []float64{4, 10}, make([]float64, 2), 2)
+	if want := []float64{0, 2, 2, 0, 10, 0}; !slices.Equal(mx, want) {
+		t.Errorf("ReduceMaxBackward: %v, want %v", mx, want)
+	}
+}
+
+// TestOnnxNoAllocs: the ONNX kernels allocate nothing, so that generated
+// code stays allocation-free.
+func TestOnnxNoAllocs(t *testing.T) {
+	x, y, z := make([]float64, 12), make([]float64, 4), make([]float64, 48)
+	bs, ids := make([]bool, 12), []int64{0, 2, -1}
+	sh, sh2, sh3 := []int{3, 4}, []int{4}, []int{2, 2, 3, 4}
+	g := []int{2, 1, 1, 1, 3, 4, 2, 2, 2, 3, 1, 1, 0, 0, 1, 1}
+	// The shapes are arguments made once, as the generated code's fields.
+	s12, st, sp, s56, p11, s1134 := []int{1, 2}, []int{2, 3}, []int{1, -2}, []int{5, 6}, []int{1, 1}, []int{1, 1, 3, 4}
+	for name, f := range map[string]func(){
+		"BroadcastPow":  func() { BroadcastPow(x, sh, x, sh, y, sh2) },
+		"BroadcastLess": func() { BroadcastLess(bs, sh, x, sh, y, sh2) },
+		"Where":         func() { Where(x, sh, bs, sh, x, sh, y, sh2) },
+		"ReduceMean":    func() { ReduceMean(y, x, sh, 1) },
+		"SliceCopy":     func() { SliceCopy(y[:2], s12, x, sh, st, sp) },
+		"Gather":        func() { Gather(z[:9], x, ids, 3, 4, 1) },
+		"Tile":          func() { Tile(z, sh3, x, s1134) },
+		"Pad":           func() { Pad(z[:30], s56, x, sh, p11, PadReflect, 0) },
+		"ConvND":        func() { ConvND(z[:6], x, y, nil, z[6:30], 1, g) },
+		"PoolND":        func() { PoolND(z[:6], x, 1, g, PoolMax) },
+		"Exp":           func() { Exp(x, x) },
+	} {
+		if n := testing.AllocsPerRun(10, f); n != 0 {
+			t.Errorf("%s allocates %v times", name, n)
+		}
+	}
+}

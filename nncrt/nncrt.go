@@ -37,6 +37,9 @@ type Tensor struct {
 	// fills it with 1, and anything else leaves zeros.
 	Init  string
 	FanIn int
+	// Std is the standard deviation of Init "normal" when not 1 (a
+	// Parameter's).
+	Std float64
 	// State marks optimizer state, which is not part of the state_dict.
 	State bool
 }
@@ -97,7 +100,11 @@ func (s *Store[T]) Init(seed uint64) {
 		case "ones":
 			kernels.Fill(s.f[s.index[k]], 1)
 		case "normal":
-			kernels.Normal(s.f[s.index[k]], 0, 1, rng)
+			std := t.Std
+			if std == 0 {
+				std = 1
+			}
+			kernels.Normal(s.f[s.index[k]], 0, std, rng)
 		}
 	}
 }

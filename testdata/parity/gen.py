@@ -341,6 +341,106 @@ class TiedClip(nn.Module):  # case tied_clip
         return self.head(h)
 
 
+# ONNX's Selu defaults, float32 values: torch's F.selu uses the exact
+# constants, which differ from them by 4e-8 relative.
+SELU_ALPHA, SELU_GAMMA = 1.67326319217681884765625, 1.05070102214813232421875
+
+
+class OnnxOps(nn.Module):  # case onnx_ops
+    """The ONNX operators as nnc's built-ins spell them (issue 13), written
+    with torch's own functions."""
+    def __init__(self, features, hid, classes):
+        super().__init__()
+        self.fc = nn.Linear(features, hid)
+        self.slope = nn.Parameter(torch.rand(hid) * 0.5)
+        self.out = nn.Linear(hid + hid // 2 + 3, classes)
+
+    def forward(self, x):
+        n = x.shape[0]
+        h = self.fc(x)
+        a = (torch.where(h < 0, self.slope * h, h) + F.softplus(h) * 0.5
+             + F.hardswish(h) + torch.erf(h) + F.elu(h, alpha=0.5) + SELU_GAMMA
+             * F.elu(h, alpha=SELU_ALPHA)
+             + F.leaky_relu(h, 0.2) + torch.clamp(0.2 * h + 0.5, 0, 1)
+             + F.softsign(h))
+        b = (torch.sqrt(torch.exp(torch.clamp(h, -2, 2)))
+             + torch.log(1 + torch.abs(h)) + torch.reciprocal(2 + torch.abs(h))
+             + torch.pow(1 + torch.abs(h), 1.5))
+        m = torch.where(a > a.mean(1, keepdim=True), a, b)
+        c = torch.cat([m, torch.flip(b, [1])[:, ::2]], 1)
+        d = F.pad(c, (1, 2), value=0.25)
+        s = d.sum(1)
+        return self.out(d) + s.reshape(n, 1).expand(n, 3) * 0.01
+
+
+def onnx_builtins():
+    """The evaluator's ONNX built-ins (issue 13), written from ONNX's
+    operator definitions rather than the torch functions OnnxOps uses."""
+    def _axes(t, axes):
+        return list(range(t.dim())) if axes is None else \
+            [a % t.dim() for a in axes]
+
+    def reduce(f):
+        def r(t, axes=None, keepdims=1):
+            out = t
+            for a in sorted(_axes(t, axes), reverse=True):
+                out = f(out, a)
+            if keepdims:
+                shape = list(t.shape)
+                for a in _axes(t, axes):
+                    shape[a] = 1
+                out = out.reshape(shape)
+            return out
+        return r
+
+    def slice_(t, starts, ends, axes=None, steps=None):
+        axes = list(range(len(starts))) if axes is None else axes
+        steps = [1] * len(starts) if steps is None else steps
+        for s, e, a, st in zip(starts, ends, axes, steps):
+            d = t.shape[a]
+            s, e = s + d if s < 0 else s, e + d if e < 0 else e
+            if st > 0:
+                s, e = min(max(s, 0), d), min(max(e, 0), d)
+                idx = list(range(s, e, st))
+            else:
+                s, e = min(max(s, 0), d - 1), min(max(e, -1), d - 1)
+                idx = list(range(s, e, st))
+            t = t.index_select(a % t.dim(), torch.tensor(idx))
+        return t
+
+    def pad(t, pads, mode="constant", value=0.0):
+        r = t.dim()
+        flat = []
+        for i in reversed(range(r)):
+            flat += [pads[i], pads[r + i]]
+        return F.pad(t, flat, value=value)
+
+    def elu(t, alpha=1.0):
+        return torch.where(t > 0, t, alpha * (torch.exp(t) - 1))
+
+    return dict(
+        exp=torch.exp, log=torch.log, sqrt=torch.sqrt, abs=torch.abs,
+        erf=torch.erf, reciprocal=lambda t: 1 / t,
+        softplus=lambda t: torch.log1p(torch.exp(-t.abs())) + t.clamp(min=0),
+        softsign=lambda t: t / (1 + t.abs()),
+        leaky_relu=lambda t, alpha=0.01: torch.where(t < 0, alpha * t, t),
+        elu=elu,
+        selu=lambda t, alpha=1.67326319217681884765625,
+        gamma=1.05070102214813232421875: gamma * elu(t, alpha),
+        hard_sigmoid=lambda t, alpha=0.2, beta=0.5:
+            (alpha * t + beta).clamp(0, 1),
+        hard_swish=lambda t: t * (t / 6 + 0.5).clamp(0, 1),
+        clip=lambda t, min=-math.inf, max=math.inf: t.clamp(min, max),
+        pow=torch.pow, prelu=lambda t, s: torch.where(t < 0, s * t, t),
+        greater=torch.gt, less=torch.lt, equal=torch.eq, where=torch.where,
+        reduce_mean=reduce(lambda t, a: t.mean(a)),
+        reduce_sum=reduce(lambda t, a: t.sum(a)),
+        reduce_max=reduce(lambda t, a: t.amax(a)),
+        concat=lambda *ts, axis: torch.cat(ts, axis),
+        slice=slice_, pad=pad,
+        expand=lambda t, *dims: t.expand(*dims))
+
+
 def attention(q, k, v, causal=False):
     """scaled_dot_product_attention written out (torch 1.13 has no
     F.scaled_dot_product_attention): softmax(q kᵀ/√E, −inf above the
@@ -928,6 +1028,42 @@ model CausalAttention(vocab = 12, d = 16, ctx = 8) {
 ))
 
 
+# The ONNX operators as built-ins (issue 13): element-wise, where and a
+# comparison, reduce_mean and reduce_sum, concat, a reversed stepped slice,
+# pad, expand and a Parameter, all trained through.
+CASES.append(dict(
+    name="onnx_ops",
+    covers="the ONNX built-ins (issue 13): prelu with a Parameter slope, "
+           "softplus, hard_swish, erf, elu, selu, leaky_relu, hard_sigmoid, "
+           "softsign, sqrt, exp, clip, log, abs, reciprocal, pow, where of "
+           "greater, reduce_mean(axes = [1]), concat, slice with steps = [-2], "
+           "pad(value = 0.25), reduce_sum(keepdims = 0), expand",
+    seed=24, samples=48, features=6, classes=3, batch=16, epochs=4,
+    loss="cross_entropy",
+    optimizer=("Adam", [("lr", "0.01")]),
+    model="OnnxOps",
+    make=lambda: OnnxOps(6, 8, 3),
+    nn="""\
+model OnnxOps(features = 6, hid = 8, classes = 3) {
+    fc    = Linear(features, hid)
+    slope = Parameter(hid, init = "uniform")
+    out   = Linear(hid + hid / 2 + 3, classes)
+
+    forward(x: f32[N, features]) {
+        h = fc(x)
+        a = prelu(h, slope) + softplus(h) * 0.5 + hard_swish(h) + erf(h) + elu(h, alpha = 0.5) + selu(h) + leaky_relu(h, alpha = 0.2) + hard_sigmoid(h) + softsign(h)
+        b = sqrt(exp(clip(h, min = -2, max = 2))) + log(1 + abs(h)) + reciprocal(2 + abs(h)) + pow(1 + abs(h), 1.5)
+        m = where(greater(a, reduce_mean(a, axes = [1])), a, b)
+        c = concat(m, slice(b, starts = [-1], ends = [-100], axes = [1], steps = [-2]), axis = 1)
+        d = pad(c, pads = [0, 1, 0, 2], value = 0.25)
+        s = reduce_sum(d, axes = [1], keepdims = 0)
+        return out(d) + expand(reshape(s, N, 1), N, classes) * 0.01
+    }
+}
+""",
+))
+
+
 # ---------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------
@@ -1277,6 +1413,10 @@ def _instantiate(models, name, env, prefix, shapes):
             shapes[p + "bias"] = (d,)
             return ("layernorm", p, eps)
 
+        def parameter(*dims, init="zeros", std=0.02, lname=lname):
+            shapes[prefix + lname] = tuple(dims)
+            return ("parameter", prefix + lname)
+
         def sub(sname):
             def mk(*args, **kwargs):
                 return ("model", _instantiate(
@@ -1285,7 +1425,8 @@ def _instantiate(models, name, env, prefix, shapes):
 
         ctors = {"Linear": linear, "Conv2d": conv2d, "MaxPool2d": maxpool2d,
                  "BatchNorm1d": batchnorm(2), "BatchNorm2d": batchnorm(4),
-                 "Embedding": embedding, "LayerNorm": layernorm}
+                 "Embedding": embedding, "LayerNorm": layernorm,
+                 "Parameter": parameter}
         ctors.update({s: sub(s) for s in models})
         calls[lname] = eval(_py(decl), {"__builtins__": {}}, dict(env, **ctors))
 
@@ -1371,7 +1512,9 @@ def _instantiate(models, name, env, prefix, shapes):
                 return state[self.p + name]
 
         scope = dict(env)
-        scope.update({k: Layer(v) for k, v in calls.items()})
+        # A Parameter is a tensor, used by its name.
+        scope.update({k: state[v[1]] if v[0] == "parameter" else Layer(v)
+                      for k, v in calls.items()})
         scope.update(
             N=x.shape[0], relu=F.relu, sigmoid=torch.sigmoid, tanh=torch.tanh,
             gelu=F.gelu, softmax=lambda t, dim=-1: F.softmax(t, dim=dim),
@@ -1381,6 +1524,7 @@ def _instantiate(models, name, env, prefix, shapes):
             sum=lambda t, dim: t.sum(dim), mean=lambda t, dim: t.mean(dim),
             matmul=torch.matmul, transpose=torch.transpose)
         scope.update(arange=torch.arange, scaled_dot_product_attention=attention)
+        scope.update(onnx_builtins())
         scope[m["arg"]] = x
         want = [x.shape[0] if d == "N" else eval(d, {}, dict(env))
                 for d in m["shape"]]
