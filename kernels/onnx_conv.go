@@ -95,7 +95,9 @@ func im2colND[T Float](col, x []T, r *geom, c int) {
 							clear(row[:lo])
 							clear(row[hi:])
 							if src := xc[base:]; r.s[2] == 1 {
-								copy(row[lo:hi], src[lo+off:hi+off])
+								if lo < hi { // none of the taps may fall inside
+									copy(row[lo:hi], src[lo+off:hi+off])
+								}
 							} else {
 								for o2 := lo; o2 < hi; o2++ {
 									row[o2] = src[o2*r.s[2]+off]

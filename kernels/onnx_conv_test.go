@@ -31,6 +31,9 @@ func TestConvND(t *testing.T) {
 		{4, 6, 2, []int{7, 6}, []int{3, 2}, []int{1, 2}, []int{1, 0}, []int{2, 1}, []int{2, 1}},
 		{5, 10, 5, []int{6, 7}, []int{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}, []int{1, 1}}, // depth-wise, multiplier 2
 		{2, 3, 1, []int{4, 5, 3}, []int{2, 3, 2}, []int{2, 1, 1}, []int{0, 1, 1}, []int{1, 1, 0}, []int{1, 1, 2}},
+		// A kernel wider than the input: some taps fall outside for every
+		// output (ONNX's test_Conv1d_pad2size1 found it).
+		{4, 4, 1, []int{1}, []int{5}, []int{1}, []int{2}, []int{2}, []int{1}},
 	} {
 		g, o := convGeom(c.c, c.m, c.group, c.d, c.k, c.s, c.p, c.pe, c.dil)
 		n := 2
