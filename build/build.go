@@ -611,5 +611,11 @@ func trainAttrs(cfg *ir.TrainConfig) ir.Attrs {
 	if cfg.ClipGradNorm > 0 {
 		attrs = append(attrs, ir.Attr{Key: "clip_grad_norm", Val: cfg.ClipGradNorm})
 	}
+	if dp := cfg.Privacy; dp != nil {
+		// Poisson sampling draws batches around the expected one: the step
+		// is planned for the largest it will see.
+		attrs = attrs.Set("batch", ir.DPMaxBatch(cfg.Batch))
+		attrs = append(attrs, ir.Attr{Key: "dp_clip", Val: dp.Clip}, ir.Attr{Key: "dp_noise", Val: dp.Noise}, ir.Attr{Key: "dp_batch", Val: cfg.Batch})
+	}
 	return attrs
 }

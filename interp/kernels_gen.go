@@ -126,6 +126,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "ChannelSum":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.ChannelSum(a0.floats(n), a1.floats(n), a2.dim.At(n), a3.dim.At(n), a4.dim.At(n)) }, nil
+	case "ClipFactor":
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.ClipFactor(a0.floats(n), a1.floats(n), a2.float) }, nil
 	case "ClipGrad":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ClipGrad(a0.floats(n), a1.floats(n), a2.float64s(n), a3.float) }, nil
@@ -138,6 +141,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
 		return func(n int) {
 			kernels.Conv2dBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.floats(n), a7.conv(n))
+		}, nil
+	case "ConvSqNorm":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
+		return func(n int) {
+			kernels.ConvSqNorm(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.conv(n), a7.flag)
 		}, nil
 	case "Copy":
 		a0, a1 := &a[0], &a[1]
@@ -178,6 +186,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.CrossEntropyLoss64(a0.floats(n), a1.floats(n), a2.floats(n), a3.int64s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
+	case "DPNoise":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.DPNoise(a0.floats(n), a1.floats(n), a2.float, a3.float, rng) }, nil
 	case "Div":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.Div(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
@@ -213,6 +224,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "GradSqNorm":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.GradSqNorm(a0.float64s(n), a1.floats(n), a2.float64s(n)) }, nil
+	case "GroupSumSqNorm":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) {
+			kernels.GroupSumSqNorm(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.dim.At(n))
+		}, nil
 	case "Increment":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Increment(a0.int64s(n), a1.int64s(n)) }, nil
@@ -310,6 +326,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "ReluBackward":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.ReluBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
+	case "RowOuterSqNorm":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]
+		return func(n int) {
+			kernels.RowOuterSqNorm(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.dim.At(n), a6.dim.At(n), a7.dim.At(n), a8.flag)
+		}, nil
 	case "RunningMean":
 		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
 		return func(n int) {
@@ -335,6 +356,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.SGDStep(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.float, a5.float, a6.float, a7.flag)
 		}, nil
+	case "ScaleRows":
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.ScaleRows(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "Sigmoid":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Sigmoid(a0.floats(n), a1.floats(n)) }, nil
@@ -404,9 +428,11 @@ var kernelSigs = map[string]string{
 	"BroadcastSub":            "FSFSFS",
 	"BroadcastTo":             "FSFS",
 	"ChannelSum":              "FFnnn",
+	"ClipFactor":              "FFx",
 	"ClipGrad":                "FFDx",
 	"Conv2d":                  "FFFFFC",
 	"Conv2dBackward":          "FFFFFFFC",
+	"ConvSqNorm":              "FFFFFFCb",
 	"Copy":                    "FF",
 	"CopyScale":               "FFF",
 	"CountCorrect":            "IIFInn",
@@ -416,6 +442,7 @@ var kernelSigs = map[string]string{
 	"CrossEntropyGrad64":      "FFFLnn",
 	"CrossEntropyLoss":        "FFFInn",
 	"CrossEntropyLoss64":      "FFFLnn",
+	"DPNoise":                 "FFxxR",
 	"Div":                     "FFF",
 	"Dropout":                 "FFF",
 	"DropoutBackward":         "FFF",
@@ -427,6 +454,7 @@ var kernelSigs = map[string]string{
 	"GeluTanh":                "FF",
 	"GeluTanhBackward":        "FFF",
 	"GradSqNorm":              "DFD",
+	"GroupSumSqNorm":          "FFFnn",
 	"Increment":               "LL",
 	"LayerNorm":               "FFFFFFnnx",
 	"LayerNormBackward":       "FFFFFFFFnn",
@@ -452,11 +480,13 @@ var kernelSigs = map[string]string{
 	"ReduceTo":                "FSFS",
 	"Relu":                    "FF",
 	"ReluBackward":            "FFF",
+	"RowOuterSqNorm":          "FFFFFnnnb",
 	"RunningMean":             "FFFnnnx",
 	"RunningVar":              "FFFnnnx",
 	"SGDBuf":                  "FFFFxxxb",
 	"SGDBufAt":                "FFFFLxxx",
 	"SGDStep":                 "FFFFxxxb",
+	"ScaleRows":               "FFF",
 	"Sigmoid":                 "FF",
 	"SigmoidBackward":         "FFF",
 	"Softmax":                 "FFnnn",

@@ -161,6 +161,17 @@ const (
 	// Attention written out by hand (issue 14).
 	OpTranspose // {d0, d1}: x with two axes swapped, as torch.transpose
 
+	// Differentially private SGD (train key privacy), emitted by the dp
+	// pass (dp.go): per-example squared gradient norms chained into one
+	// [N] total, each example's clipping factor, its δ scaled by it, and
+	// the noise on the clipped sum.
+	OpRowOuterSqNorm // u [N, ..., m], v [N, ..., k] [, acc [N]]: acc + ‖example i's share of uᵀv‖²
+	OpGroupSumSqNorm // {c, inner} x [N, ...] [, acc]: acc + ‖example i summed per channel‖²
+	OpConvSqNorm     // {stride, padding} dy, x, w [, acc]: acc + ‖example i's share of Conv2d's weight gradient‖²
+	OpClipFactor     // {clip} total [N]: n·min(1, clip/(n·sqrt(total) + 1e-6))
+	OpScaleRows      // x [N, ...], f [N]: example i of x times f[i]
+	OpDPNoise        // {std, scale} g: (g + N(0, std²))·scale
+
 	numOps
 )
 
@@ -256,6 +267,14 @@ var opTable = [numOps]OpInfo{
 	OpAttentionGradScores: {Name: "AttentionGradScores", Arity: 3, Shape: attentionGradShape(true), Lower: lowerAttentionGradScores, Derived: true},
 	// Attention written out by hand (issue 14).
 	OpTranspose: {Name: "Transpose", Arity: 1, Shape: transposeShape, Lower: lowerTranspose, Attrs: []AttrSpec{need("d0", 0), need("d1", 0)}},
+
+	// Differentially private SGD (dp.go).
+	OpRowOuterSqNorm: {Name: "RowOuterSqNorm", Arity: 3, MinArity: 2, Shape: rowOuterSqNormShape, Lower: lowerRowOuterSqNorm, Scratch: scratchRowOuterSqNorm, Derived: true},
+	OpGroupSumSqNorm: {Name: "GroupSumSqNorm", Arity: 2, MinArity: 1, Shape: groupSumSqNormShape, Lower: lowerGroupSumSqNorm, Derived: true, Attrs: []AttrSpec{need("c", 0), attr("inner", 1)}},
+	OpConvSqNorm:     {Name: "ConvSqNorm", Arity: 4, MinArity: 3, Shape: convSqNormShape, Lower: lowerConvSqNorm, Scratch: scratchConvSqNorm, Derived: true, Attrs: convAttrs},
+	OpClipFactor:     {Name: "ClipFactor", Arity: 1, Shape: clipFactorShape, Lower: lowerClipFactor, Derived: true, Attrs: []AttrSpec{need("clip", 0.0)}},
+	OpScaleRows:      {Name: "ScaleRows", Arity: 2, Shape: scaleRowsShape, Lower: lowerBinary("ScaleRows"), Derived: true},
+	OpDPNoise:        {Name: "DPNoise", Arity: 1, Shape: dpNoiseShape, Lower: lowerDPNoise, Derived: true, Attrs: []AttrSpec{attr("std", 0.0), attr("scale", 1.0)}},
 }
 
 // Info returns op's row of the op table.

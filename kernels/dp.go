@@ -1,0 +1,183 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Differentially private SGD (train key privacy = dp(...)): per-example
+// gradient norms computed without materialising per-example gradients
+// where the algebra allows ("ghost clipping"), each example's factor
+// min(1, C/‖gᵢ‖), and the Gaussian noise on the clipped sum.
+//
+// A batch's examples are its rows: every buffer below starts with the
+// batch dimension, and len(dst) of a per-example kernel is the number of
+// examples n. The squared norms are summed in float64 and chained through
+// acc (nil for the first parameter) into one total per example.
+
+// RowOuterSqNorm sets dst[i] to acc[i] (0 when acc is nil) plus the squared
+// Frobenius norm of example i's share of the product uᵀv, where u holds
+// n·t rows of m and v n·t rows of k, example i owning rows [i·t, (i+1)·t):
+// ‖Σ_r u_r v_rᵀ‖². With t = 1 that is ‖u_i‖²·‖v_i‖²; otherwise either the
+// Gram form Σ_{r,s}(u_r·u_s)(v_r·v_s) (gram, work holds 2·t² elements) or
+// the example's m×k product itself (work holds m·k), whichever the
+// lowering found cheaper.
+func RowOuterSqNorm[T Float](dst, u, v, acc, work []T, t, m, k int, gram bool) {
+	n := len(dst)
+	need("RowOuterSqNorm", "u", len(u), n*t*m)
+	need("RowOuterSqNorm", "v", len(v), n*t*k)
+	for i := range n {
+		ui, vi := u[i*t*m:(i+1)*t*m], v[i*t*k:(i+1)*t*k]
+		var s float64
+		switch {
+		case t == 1:
+			s = sqSum(ui) * sqSum(vi)
+		case gram:
+			need("RowOuterSqNorm", "work", len(work), 2*t*t)
+			gu, gv := work[:t*t], work[t*t:2*t*t]
+			Gemm(false, true, t, t, m, 1, ui, m, ui, m, 0, gu, t)
+			Gemm(false, true, t, t, k, 1, vi, k, vi, k, 0, gv, t)
+			for j, a := range gu {
+				s += float64(a) * float64(gv[j])
+			}
+		default:
+			need("RowOuterSqNorm", "work", len(work), m*k)
+			Gemm(true, false, m, k, t, 1, ui, m, vi, k, 0, work[:m*k], k)
+			s = sqSum(work[:m*k])
+		}
+		if acc != nil {
+			s += float64(acc[i])
+		}
+		dst[i] = T(s)
+	}
+}
+
+// GroupSumSqNorm sets dst[i] to acc[i] (0 when acc is nil) plus the squared
+// norm of the c sums of example i's elements grouped by channel: example i
+// is viewed as [outer, c, inner] and summed over outer and inner (the
+// gradient of a bias, per example). GroupSumSqNorm panics when an
+// example's size is not a multiple of c·inner.
+func GroupSumSqNorm[T Float](dst, x, acc []T, c, inner int) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	per := len(x) / n
+	if c < 1 || inner < 1 || per%(c*inner) != 0 {
+		panic(fmt.Sprintf("kernels.GroupSumSqNorm: examples of %d elements are not groups of %d×%d", per, c, inner))
+	}
+	outer := per / (c * inner)
+	for i := range n {
+		xi := x[i*per : (i+1)*per]
+		var s float64
+		for ch := range c {
+			var g float64
+			for o := range outer {
+				base := (o*c + ch) * inner
+				if inner == 1 {
+					g += float64(xi[base])
+				} else {
+					g += sum64(xi[base : base+inner])
+				}
+			}
+			s += g * g
+		}
+		if acc != nil {
+			s += float64(acc[i])
+		}
+		dst[i] = T(s)
+	}
+}
+
+// ConvSqNorm sets dst[i] to acc[i] (0 when acc is nil) plus the squared norm
+// of example i's share of Conv2d's weight gradient dyᵢ·colᵢᵀ, where colᵢ
+// is the unfolded input (s.ColSize() elements of scratch in col): with
+// gram, as Σ_{p,q}(colₚ·col_q)(dyₚ·dy_q) over output positions p, q (work
+// holds 2·P² elements, P = OutH·OutW); else from the K×C·KH·KW product
+// itself (work holds that many).
+func ConvSqNorm[T Float](dst, dy, x, acc, col, work []T, s ConvShape, gram bool) {
+	s.check("ConvSqNorm")
+	ckk, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
+	n := len(dst)
+	need("ConvSqNorm", "dy", len(dy), n*s.K*p)
+	need("ConvSqNorm", "x", len(x), n*s.C*s.H*s.W)
+	need("ConvSqNorm", "col", len(col), ckk*p)
+	if gram {
+		need("ConvSqNorm", "work", len(work), 2*p*p)
+	} else {
+		need("ConvSqNorm", "work", len(work), s.K*ckk)
+	}
+	for i := range n {
+		im2col(col, x[i*s.C*s.H*s.W:], s)
+		g := dy[i*s.K*p : (i+1)*s.K*p]
+		var sq float64
+		if gram {
+			gc, gd := work[:p*p], work[p*p:2*p*p]
+			Gemm(true, false, p, p, ckk, 1, col, p, col, p, 0, gc, p)
+			Gemm(true, false, p, p, s.K, 1, g, p, g, p, 0, gd, p)
+			for j, a := range gc {
+				sq += float64(a) * float64(gd[j])
+			}
+		} else {
+			Gemm(false, true, s.K, ckk, p, 1, g, p, col, p, 0, work[:s.K*ckk], ckk)
+			sq = sqSum(work[:s.K*ckk])
+		}
+		if acc != nil {
+			sq += float64(acc[i])
+		}
+		dst[i] = T(sq)
+	}
+}
+
+// ClipFactor sets dst[i] to the weight of example i in the clipped sum of
+// a batch of n = len(dst) examples whose mean loss's gradient gave the
+// squared norms total (so example i's own gradient has norm
+// n·sqrt(total[i])): n·min(1, clip/(n·sqrt(total[i]) + 1e-6)), the
+// factor of Opacus's per-sample clipping times n, which turns the mean's
+// gradient back into the example's.
+func ClipFactor[T Float](dst, total []T, clip float64) {
+	same("ClipFactor", "total", len(total), len(dst))
+	n := float64(len(dst))
+	for i, t := range total {
+		norm := n * math.Sqrt(float64(t))
+		dst[i] = T(n * min(1, clip/(norm+1e-6)))
+	}
+}
+
+// ScaleRows sets dst to x with example i's elements multiplied by f[i]:
+// x holds len(f) examples of equal size.
+func ScaleRows[T Float](dst, x, f []T) {
+	same("ScaleRows", "x", len(x), len(dst))
+	n := len(f)
+	if n == 0 {
+		return
+	}
+	per := len(x) / n
+	for i, c := range f {
+		Scale(dst[i*per:(i+1)*per], c, x[i*per:(i+1)*per])
+	}
+}
+
+// DPNoise sets dst to (g + std·z)·scale, z drawn from N(0, 1) by
+// rng.NormFloat64 for each element in order (none when std is 0),
+// computed in float64: the noisy clipped sum of DP-SGD divided by the
+// expected batch size.
+func DPNoise[T Float](dst, g []T, std, scale float64, rng *rand.Rand) {
+	same("DPNoise", "g", len(g), len(dst))
+	for i, v := range g {
+		x := float64(v)
+		if std != 0 {
+			x += std * rng.NormFloat64()
+		}
+		dst[i] = T(x * scale)
+	}
+}
+
+func sqSum[T Float](x []T) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
