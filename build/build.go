@@ -135,6 +135,9 @@ func Build(f *dsl.File, opt Options) (*ir.Program, error) {
 			if tg != nil {
 				b.addLoss(tinst.bld, cfg)
 				tg.Attrs = trainAttrs(cfg)
+				if cfg.Privacy != nil {
+					b.refuseUnderDP(tg)
+				}
 			}
 			einst, eg := b.buildGraph(m, over, false, false)
 			if eg != nil {

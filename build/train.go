@@ -405,3 +405,33 @@ func OverrideTraining(p *ir.Program, lr float64, batch int) error {
 	}
 	return nil
 }
+
+// OverrideNoise replaces the noise multiplier of p's privacy = dp(...),
+// before the passes run, as nnc run --target-epsilon does.
+func OverrideNoise(p *ir.Program, sigma float64) error {
+	if p.Train == nil || p.Train.Privacy == nil {
+		return &UsageError{fmt.Sprintf("model %s trains without privacy = dp(...): no noise to set", p.Model)}
+	}
+	if !(sigma >= 0) || math.IsInf(sigma, 0) {
+		return &UsageError{fmt.Sprintf("the noise multiplier must be a non-negative number, got %v", sigma)}
+	}
+	p.Train.Privacy.Noise = sigma
+	if p.TrainGraph != nil {
+		p.TrainGraph.Attrs = trainAttrs(p.Train)
+	}
+	return nil
+}
+
+// BatchNormUnderDP is why privacy = dp(...) refuses batch norm, as Opacus
+// does; the dp pass says the same of a graph built otherwise.
+const BatchNormUnderDP = "privacy: batch norm mixes the examples of a batch, so an example's gradient depends on the others and DP-SGD cannot bound it (as Opacus refuses it); use LayerNorm, or no normalisation"
+
+// refuseUnderDP reports the layers of a DP training step that mix the
+// examples of a batch.
+func (b *builder) refuseUnderDP(g *ir.Graph) {
+	for _, v := range g.Values {
+		if v.Op == ir.OpBatchNormTrain {
+			b.errs.Errorf(v.Pos, "%s", BatchNormUnderDP)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 )
 
@@ -71,6 +72,14 @@ func GroupSumSqNorm[T Float](dst, x, acc []T, c, inner int) {
 	for i := range n {
 		xi := x[i*per : (i+1)*per]
 		var s float64
+		if outer == 1 && inner == 1 { // a Linear bias: the example's δ itself
+			s = sqSum(xi)
+			if acc != nil {
+				s += float64(acc[i])
+			}
+			dst[i] = T(s)
+			continue
+		}
 		for ch := range c {
 			var g float64
 			for o := range outer {
@@ -159,19 +168,103 @@ func ScaleRows[T Float](dst, x, f []T) {
 	}
 }
 
-// DPNoise sets dst to (g + std·z)·scale, z drawn from N(0, 1) by
-// rng.NormFloat64 for each element in order (none when std is 0),
-// computed in float64: the noisy clipped sum of DP-SGD divided by the
-// expected batch size.
+// DPNoise sets dst to (g + std·z)·scale, computed in float64, with z
+// drawn from N(0, 1) for each element in order (none when std is 0): the
+// noisy clipped sum of DP-SGD divided by the expected batch size. The
+// noise is as many draws as the model has parameters, every step, so it
+// is drawn cheaply: one rng.Uint64 seeds a wyrand generator (Wang Yi's,
+// which passes BigCrush and PractRand) for the call, each of whose 64-bit
+// outputs gives two normal variates by Marsaglia and Tsang's ziggurat over
+// 32 bits; the ziggurat's rare wedge and tail cases draw from rng.
 func DPNoise[T Float](dst, g []T, std, scale float64, rng *rand.Rand) {
 	same("DPNoise", "g", len(g), len(dst))
-	for i, v := range g {
-		x := float64(v)
-		if std != 0 {
-			x += std * rng.NormFloat64()
+	if std == 0 {
+		for i, v := range g {
+			dst[i] = T(float64(v) * scale)
 		}
-		dst[i] = T(x * scale)
+		return
 	}
+	state := rng.Uint64()
+	n := len(g)
+	for i := 0; i < n; i += 2 {
+		state += 0xa0761d6478bd642f
+		hi, lo := bits.Mul64(state, state^0xe7037ed1a0b428db)
+		u := hi ^ lo
+		h := int32(uint32(u))
+		z := float64(h) * zigW[h&127]
+		if absInt32(h) >= zigK[h&127] {
+			z = zigSlow(h, rng)
+		}
+		dst[i] = T((float64(g[i]) + std*z) * scale)
+		if i+1 < n {
+			h = int32(uint32(u >> 32))
+			z = float64(h) * zigW[h&127]
+			if absInt32(h) >= zigK[h&127] {
+				z = zigSlow(h, rng)
+			}
+			dst[i+1] = T((float64(g[i+1]) + std*z) * scale)
+		}
+	}
+}
+
+// The ziggurat of Marsaglia and Tsang (2000), "The ziggurat method for
+// generating random variables", 128 layers, with their tables.
+var zigK [128]uint32
+var zigW, zigF [128]float64
+
+const zigR = 3.442619855899
+
+func init() {
+	const m1 = 2147483648.0
+	dn, tn, vn := zigR, zigR, 9.91256303526217e-3
+	q := vn / math.Exp(-0.5*dn*dn)
+	zigK[0], zigK[1] = uint32(dn/q*m1), 0
+	zigW[0], zigW[127] = q/m1, dn/m1
+	zigF[0], zigF[127] = 1, math.Exp(-0.5*dn*dn)
+	for i := 126; i >= 1; i-- {
+		dn = math.Sqrt(-2 * math.Log(vn/dn+math.Exp(-0.5*dn*dn)))
+		zigK[i+1] = uint32(dn / tn * m1)
+		tn = dn
+		zigF[i] = math.Exp(-0.5 * dn * dn)
+		zigW[i] = dn / m1
+	}
+}
+
+// zigSlow returns a standard normal variate for the 32 random bits hz
+// outside the ziggurat's rectangles: its wedges and tail, drawing more
+// from rng.
+func zigSlow(hz int32, rng *rand.Rand) float64 {
+	for {
+		iz := hz & 127
+		x := float64(hz) * zigW[iz]
+		if absInt32(hz) < zigK[iz] {
+			return x
+		}
+		if iz == 0 { // the tail beyond zigR
+			for {
+				x = -math.Log(1-rng.Float64()) / zigR
+				y := -math.Log(1 - rng.Float64())
+				if y+y >= x*x {
+					break
+				}
+			}
+			if hz > 0 {
+				return zigR + x
+			}
+			return -zigR - x
+		}
+		if zigF[iz]+rng.Float64()*(zigF[iz-1]-zigF[iz]) < math.Exp(-0.5*x*x) {
+			return x
+		}
+		hz = int32(uint32(rng.Uint64()))
+	}
+}
+
+func absInt32(i int32) uint32 {
+	if i < 0 {
+		return uint32(-i)
+	}
+	return uint32(i)
 }
 
 func sqSum[T Float](x []T) float64 {

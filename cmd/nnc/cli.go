@@ -170,6 +170,9 @@ type flagVals struct {
 	cpuprof string
 	threads int
 	sample  sampleVals // nnc sample's own flags
+	// targetEps is nnc run --target-epsilon; noise the noise multiplier
+	// it chose, passed on to the go backend.
+	targetEps, noise float64
 }
 
 // setFlag collects repeated --set p=v.
@@ -235,6 +238,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint, saving to it again unless --save says otherwise")
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the training (interp backend) to this file, for go tool pprof")
+		fs.Float64Var(&v.targetEps, "target-epsilon", 0, "with privacy = dp(...): choose the noise multiplier that spends this epsilon over the planned epochs")
 	case "eval":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to evaluate (required)")
 		fs.BoolVar(&v.json, "json", false, "print the evaluation as one JSON object")
