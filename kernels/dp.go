@@ -168,8 +168,8 @@ func ScaleRows[T Float](dst, x, f []T) {
 	}
 }
 
-// DPNoise sets dst to (g + std·z)·scale, computed in float64, with z
-// drawn from N(0, 1) for each element in order (none when std is 0): the
+// DPNoise sets dst to (g + std·z)·scale, computed in T as
+// scale·g + (std·scale)·z, with z drawn from N(0, 1) for each element in order (none when std is 0): the
 // noisy clipped sum of DP-SGD divided by the expected batch size. The
 // noise is as many draws as the model has parameters, every step, so it
 // is drawn cheaply: one rng.Uint64 seeds a wyrand generator (Wang Yi's,
@@ -184,25 +184,25 @@ func DPNoise[T Float](dst, g []T, std, scale float64, rng *rand.Rand) {
 		}
 		return
 	}
-	state := rng.Uint64()
+	st, sc := T(std*scale), T(scale)
 	n := len(g)
+	dst, g = dst[:n], g[:n]
+	state := rng.Uint64()
 	for i := 0; i < n; i += 2 {
 		state += 0xa0761d6478bd642f
 		hi, lo := bits.Mul64(state, state^0xe7037ed1a0b428db)
 		u := hi ^ lo
-		h := int32(uint32(u))
-		z := float64(h) * zigW[h&127]
-		if absInt32(h) >= zigK[h&127] {
-			z = zigSlow(h, rng)
+		h0, h1 := int32(uint32(u)), int32(uint32(u>>32))
+		z0, z1 := float64(h0)*zigW[h0&127], float64(h1)*zigW[h1&127]
+		if m := h0 >> 31; uint32((h0^m)-m) >= zigK[h0&127] {
+			z0 = zigSlow(h0, rng)
 		}
-		dst[i] = T((float64(g[i]) + std*z) * scale)
+		dst[i] = sc*g[i] + st*T(z0)
 		if i+1 < n {
-			h = int32(uint32(u >> 32))
-			z = float64(h) * zigW[h&127]
-			if absInt32(h) >= zigK[h&127] {
-				z = zigSlow(h, rng)
+			if m := h1 >> 31; uint32((h1^m)-m) >= zigK[h1&127] {
+				z1 = zigSlow(h1, rng)
 			}
-			dst[i+1] = T((float64(g[i+1]) + std*z) * scale)
+			dst[i+1] = sc*g[i+1] + st*T(z1)
 		}
 	}
 }
@@ -268,9 +268,23 @@ func absInt32(i int32) uint32 {
 }
 
 func sqSum[T Float](x []T) float64 {
-	var s float64
-	for _, v := range x {
-		s += float64(v) * float64(v)
+	if x32, ok := any(x).([]float32); ok {
+		if s, ok := sumSqDev32(x32, 0); ok {
+			return s
+		}
 	}
-	return s
+	// Four sums, so that the additions do not wait on each other.
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		a, b, c, d := float64(x[i]), float64(x[i+1]), float64(x[i+2]), float64(x[i+3])
+		s0 += a * a
+		s1 += b * b
+		s2 += c * c
+		s3 += d * d
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i]) * float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
