@@ -200,11 +200,14 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 			start, lossSum, correct = pos.Batch, pos.LossSum, pos.Correct
 		}
 		seen := start * cfg.Batch // the rows predicted so far (Poisson batches vary)
+		if e == pos.Epoch && pos.Seen > 0 {
+			seen = pos.Seen
+		}
 		bar.start(e, epochs, trainSet.N)
 		for b := start; b < loader.Batches(); b++ {
 			if (opt.Stop != nil && opt.Stop.Load()) || (opt.StopAfter > 0 && steps == opt.StopAfter) {
 				bar.clear()
-				return rep, interrupt(eng, p, opt, rep.Data, Position{Epoch: e, Batch: b, LossSum: lossSum, Correct: correct}, loader.Batches())
+				return rep, interrupt(eng, p, opt, rep.Data, Position{Epoch: e, Batch: b, LossSum: lossSum, Correct: correct, Seen: seen}, loader.Batches())
 			}
 			steps++
 			n := feed.batch(loader, b)
