@@ -34,6 +34,9 @@ type Options struct {
 	// rate and batch (nnc run --lr, --batch).
 	LR         float64
 	TrainBatch int
+	// Noise, when > 0, replaces the noise multiplier of the train block's
+	// privacy = dp(...) (nnc run --target-epsilon).
+	Noise float64
 }
 
 // Compile parses src (the contents of filename), builds the program for
@@ -57,6 +60,11 @@ func Compile(filename string, src []byte, opt Options) (*ir.Program, error) {
 	}
 	if opt.LR != 0 || opt.TrainBatch != 0 {
 		if err := build.OverrideTraining(p, opt.LR, opt.TrainBatch); err != nil {
+			return nil, err
+		}
+	}
+	if opt.Noise > 0 {
+		if err := build.OverrideNoise(p, opt.Noise); err != nil {
 			return nil, err
 		}
 	}

@@ -135,6 +135,9 @@ func Build(f *dsl.File, opt Options) (*ir.Program, error) {
 			if tg != nil {
 				b.addLoss(tinst.bld, cfg)
 				tg.Attrs = trainAttrs(cfg)
+				if cfg.Privacy != nil {
+					b.refuseUnderDP(tg)
+				}
 			}
 			einst, eg := b.buildGraph(m, over, false, false)
 			if eg != nil {
@@ -623,6 +626,12 @@ func trainAttrs(cfg *ir.TrainConfig) ir.Attrs {
 	attrs := append(ir.Attrs{{Key: "batch", Val: cfg.Batch}, {Key: "optimizer", Val: o.Name}}, o.Attrs...)
 	if cfg.ClipGradNorm > 0 {
 		attrs = append(attrs, ir.Attr{Key: "clip_grad_norm", Val: cfg.ClipGradNorm})
+	}
+	if dp := cfg.Privacy; dp != nil {
+		// Poisson sampling draws batches around the expected one: the step
+		// is planned for the largest it will see.
+		attrs = attrs.Set("batch", ir.DPMaxBatch(cfg.Batch))
+		attrs = append(attrs, ir.Attr{Key: "dp_clip", Val: dp.Clip}, ir.Attr{Key: "dp_noise", Val: dp.Noise}, ir.Attr{Key: "dp_batch", Val: cfg.Batch})
 	}
 	return attrs
 }

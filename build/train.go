@@ -17,7 +17,7 @@ func nonNegative(c Const) string {
 	return ""
 }
 
-var trainKeys = []string{"data", "test", "loss", "optimizer", "epochs", "batch", "shuffle", "seed", "clip_grad_norm"}
+var trainKeys = []string{"data", "test", "loss", "optimizer", "epochs", "batch", "shuffle", "seed", "clip_grad_norm", "privacy"}
 
 var trainSpecs = map[string]argSpec{
 	"data":      {name: "data", kind: argName},
@@ -30,6 +30,45 @@ var trainSpecs = map[string]argSpec{
 	"seed":      {name: "seed", kind: argCount},
 	// Gradient clipping: the total gradient norm, as clip_grad_norm_.
 	"clip_grad_norm": {name: "clip_grad_norm", kind: argFloat},
+	// Differentially private SGD: privacy = dp(clip = C, noise = σ, delta = δ).
+	"privacy": {name: "privacy", kind: argName},
+}
+
+// dpArgs are the arguments of privacy = dp(...): the per-example clipping
+// norm C, the noise multiplier σ (noise N(0, σ²C²) on the clipped sum) and
+// the δ of the (ε, δ) guarantee the epoch lines report.
+var dpArgs = []argSpec{
+	{name: "clip", kind: argFloat, required: true, check: func(c Const) string {
+		if !(c.F > 0) || math.IsInf(c.F, 0) {
+			return fmt.Sprintf("must be a positive number, got %s", c)
+		}
+		return ""
+	}},
+	{name: "noise", kind: argFloat, def: floatConst(1), check: func(c Const) string {
+		if c.F < 0 || math.IsInf(c.F, 0) || math.IsNaN(c.F) {
+			return fmt.Sprintf("must be a non-negative number, got %s", c)
+		}
+		return ""
+	}},
+	{name: "delta", kind: argFloat, def: floatConst(1e-5), check: func(c Const) string {
+		if !(c.F > 0 && c.F < 1) {
+			return fmt.Sprintf("must be in (0, 1), got %s", c)
+		}
+		return ""
+	}},
+}
+
+// privacy validates privacy = dp(...).
+func (b *builder) privacy(env *constEnv, x dsl.Expr, c Const) *ir.Privacy {
+	if c.S != "dp" || c.kind != kCall {
+		b.errs.Errorf(x.Start(), "privacy = %s: nnc knows dp(clip = C, noise = σ, delta = δ)", dsl.ExprString(x))
+		return nil
+	}
+	a, ok := env.bindArgs("dp", x.Start(), c.Call.Args, dpArgs)
+	if !ok {
+		return nil
+	}
+	return &ir.Privacy{Pos: x.Start(), Clip: a.float("clip"), Noise: a.float("noise"), Delta: a.float("delta")}
 }
 
 // optimizerKind is a row of the optimizer table: its hyper-parameters with
@@ -217,7 +256,12 @@ func (b *builder) trainBlock(t *dsl.Train, opt Options) *ir.TrainConfig {
 				continue
 			}
 			cfg.ClipGradNorm = f
+		case "privacy":
+			cfg.Privacy = b.privacy(env, a.Value, c)
 		}
+	}
+	if cfg.Privacy != nil && cfg.ClipGradNorm > 0 {
+		b.errs.Errorf(seen["clip_grad_norm"].Name.Pos, "clip_grad_norm with privacy: DP-SGD already clips each example's gradient to dp's clip; give one of them")
 	}
 	for _, key := range []string{"data", "loss", "optimizer", "epochs"} {
 		if seen[key] == nil {
@@ -360,4 +404,34 @@ func OverrideTraining(p *ir.Program, lr float64, batch int) error {
 		p.EvalGraph.Attrs = p.EvalGraph.Attrs.Set("batch", cfg.Batch)
 	}
 	return nil
+}
+
+// OverrideNoise replaces the noise multiplier of p's privacy = dp(...),
+// before the passes run, as nnc run --target-epsilon does.
+func OverrideNoise(p *ir.Program, sigma float64) error {
+	if p.Train == nil || p.Train.Privacy == nil {
+		return &UsageError{fmt.Sprintf("model %s trains without privacy = dp(...): no noise to set", p.Model)}
+	}
+	if !(sigma >= 0) || math.IsInf(sigma, 0) {
+		return &UsageError{fmt.Sprintf("the noise multiplier must be a non-negative number, got %v", sigma)}
+	}
+	p.Train.Privacy.Noise = sigma
+	if p.TrainGraph != nil {
+		p.TrainGraph.Attrs = trainAttrs(p.Train)
+	}
+	return nil
+}
+
+// BatchNormUnderDP is why privacy = dp(...) refuses batch norm, as Opacus
+// does; the dp pass says the same of a graph built otherwise.
+const BatchNormUnderDP = "privacy: batch norm mixes the examples of a batch, so an example's gradient depends on the others and DP-SGD cannot bound it (as Opacus refuses it); use LayerNorm, or no normalisation"
+
+// refuseUnderDP reports the layers of a DP training step that mix the
+// examples of a batch.
+func (b *builder) refuseUnderDP(g *ir.Graph) {
+	for _, v := range g.Values {
+		if v.Op == ir.OpBatchNormTrain {
+			b.errs.Errorf(v.Pos, "%s", BatchNormUnderDP)
+		}
+	}
 }

@@ -146,7 +146,7 @@ func (l *Loader) BatchTokens(i int, x, targets []int64) int {
 	if ds.Tokens == nil {
 		panic("data: Loader.BatchTokens: " + ds.Name + " holds no tokens")
 	}
-	rows := l.order[i*l.batch : min((i+1)*l.batch, len(l.order))]
+	rows := l.rows(i)
 	f := ds.Features
 	x = x[:len(rows)*f]
 	for r, s := range rows {

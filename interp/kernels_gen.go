@@ -226,6 +226,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "ClipBackward":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.ClipBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
+	case "ClipFactor":
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.ClipFactor(a0.floats(n), a1.floats(n), a2.float) }, nil
 	case "ClipGrad":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ClipGrad(a0.floats(n), a1.floats(n), a2.float64s(n), a3.float) }, nil
@@ -258,6 +261,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
 		return func(n int) {
 			kernels.ConvNDBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.dim.At(n), a7.shape(n))
+		}, nil
+	case "ConvSqNorm":
+		a0, a1, a2, a3, a4, a5, a6, a7 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7]
+		return func(n int) {
+			kernels.ConvSqNorm(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.floats(n), a6.conv(n), a7.flag)
 		}, nil
 	case "Copy":
 		a0, a1 := &a[0], &a[1]
@@ -304,6 +312,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.CrossEntropyLoss64(a0.floats(n), a1.floats(n), a2.floats(n), a3.int64s(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
+	case "DPNoise":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.DPNoise(a0.floats(n), a1.floats(n), a2.float, a3.float, rng) }, nil
 	case "Dequantize":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.Dequantize(a0.floats(n), a1.uint8s(n), a2.float, a3.dim.At(n)) }, nil
@@ -381,6 +392,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "GradSqNorm":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.GradSqNorm(a0.float64s(n), a1.floats(n), a2.float64s(n)) }, nil
+	case "GroupSumSqNorm":
+		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
+		return func(n int) {
+			kernels.GroupSumSqNorm(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.dim.At(n))
+		}, nil
 	case "HardSigmoid":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.HardSigmoid(a0.floats(n), a1.floats(n), a2.float, a3.float) }, nil
@@ -586,6 +602,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "ReluBackward":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.ReluBackward(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
+	case "RowOuterSqNorm":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]
+		return func(n int) {
+			kernels.RowOuterSqNorm(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.floats(n), a5.dim.At(n), a6.dim.At(n), a7.dim.At(n), a8.flag)
+		}, nil
 	case "RunningMean":
 		a0, a1, a2, a3, a4, a5, a6 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]
 		return func(n int) {
@@ -611,6 +632,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.SGDStep(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.float, a5.float, a6.float, a7.flag)
 		}, nil
+	case "ScaleRows":
+		a0, a1, a2 := &a[0], &a[1], &a[2]
+		return func(n int) { kernels.ScaleRows(a0.floats(n), a1.floats(n), a2.floats(n)) }, nil
 	case "Selu":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.Selu(a0.floats(n), a1.floats(n), a2.float, a3.float) }, nil
@@ -764,6 +788,7 @@ var kernelSigs = map[string]string{
 	"ChannelSum":              "FFnnn",
 	"Clip":                    "FFxx",
 	"ClipBackward":            "FFFxx",
+	"ClipFactor":              "FFx",
 	"ClipGrad":                "FFDx",
 	"ConcatInto":              "FFnnnnn",
 	"ConcatIntoI64":           "LLnnnnn",
@@ -771,6 +796,7 @@ var kernelSigs = map[string]string{
 	"Conv2dBackward":          "FFFFFFFC",
 	"ConvND":                  "FFFFFnS",
 	"ConvNDBackward":          "FFFFFFnS",
+	"ConvSqNorm":              "FFFFFFCb",
 	"Copy":                    "FF",
 	"CopyBytes":               "UU",
 	"CopyI64":                 "LL",
@@ -782,6 +808,7 @@ var kernelSigs = map[string]string{
 	"CrossEntropyGrad64":      "FFFLnn",
 	"CrossEntropyLoss":        "FFFInn",
 	"CrossEntropyLoss64":      "FFFLnn",
+	"DPNoise":                 "FFxxR",
 	"Dequantize":              "FUxn",
 	"Div":                     "FFF",
 	"Dropout":                 "FFF",
@@ -805,6 +832,7 @@ var kernelSigs = map[string]string{
 	"GeluTanh":                "FF",
 	"GeluTanhBackward":        "FFF",
 	"GradSqNorm":              "DFD",
+	"GroupSumSqNorm":          "FFFnn",
 	"HardSigmoid":             "FFxx",
 	"HardSigmoidBackward":     "FFFxx",
 	"HardSwish":               "FF",
@@ -860,11 +888,13 @@ var kernelSigs = map[string]string{
 	"ReduceTo":                "FSFS",
 	"Relu":                    "FF",
 	"ReluBackward":            "FFF",
+	"RowOuterSqNorm":          "FFFFFnnnb",
 	"RunningMean":             "FFFnnnx",
 	"RunningVar":              "FFFnnnx",
 	"SGDBuf":                  "FFFFxxxb",
 	"SGDBufAt":                "FFFFLxxx",
 	"SGDStep":                 "FFFFxxxb",
+	"ScaleRows":               "FFF",
 	"Selu":                    "FFxx",
 	"SeluBackward":            "FFFxx",
 	"Sigmoid":                 "FF",

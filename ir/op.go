@@ -233,6 +233,17 @@ const (
 	OpQConv2d    // {stride, padding, in_scale, in_zero_point, out_scale, out_zero_point, relu, float} x u8, w i8, bias i32, w_scale
 	OpQMaxPool2d // {kernel, stride} x u8
 
+	// Differentially private SGD (train key privacy), emitted by the dp
+	// pass (dp.go): per-example squared gradient norms chained into one
+	// [N] total, each example's clipping factor, its δ scaled by it, and
+	// the noise on the clipped sum.
+	OpRowOuterSqNorm // u [N, ..., m], v [N, ..., k] [, acc [N]]: acc + ‖example i's share of uᵀv‖²
+	OpGroupSumSqNorm // {c, inner} x [N, ...] [, acc]: acc + ‖example i summed per channel‖²
+	OpConvSqNorm     // {stride, padding} dy, x, w [, acc]: acc + ‖example i's share of Conv2d's weight gradient‖²
+	OpClipFactor     // {clip} total [N]: n·min(1, clip/(n·sqrt(total) + 1e-6))
+	OpScaleRows      // x [N, ...], f [N]: example i of x times f[i]
+	OpDPNoise        // {std, scale} g: (g + N(0, std²))·scale
+
 	numOps
 )
 
@@ -392,6 +403,14 @@ var opTable = [numOps]OpInfo{
 	OpQLinear:    {Name: "QLinear", Arity: 4, Shape: qLinearShape, Lower: lowerQLinear, Scratch: scratchQLinear, Derived: true, Attrs: qLayerAttrs},
 	OpQConv2d:    {Name: "QConv2d", Arity: 4, Shape: qConvShape, Lower: lowerQConv, Scratch: scratchQConv, Derived: true, Attrs: append(convAttrs[:len(convAttrs):len(convAttrs)], qLayerAttrs...)},
 	OpQMaxPool2d: {Name: "QMaxPool2d", Arity: 1, Shape: qMaxPoolShape, Lower: lowerQMaxPool, Derived: true, Attrs: poolAttrs},
+
+	// Differentially private SGD (dp.go).
+	OpRowOuterSqNorm: {Name: "RowOuterSqNorm", Arity: 3, MinArity: 2, Shape: rowOuterSqNormShape, Lower: lowerRowOuterSqNorm, Scratch: scratchRowOuterSqNorm, Derived: true},
+	OpGroupSumSqNorm: {Name: "GroupSumSqNorm", Arity: 2, MinArity: 1, Shape: groupSumSqNormShape, Lower: lowerGroupSumSqNorm, Derived: true, Attrs: []AttrSpec{need("c", 0), attr("inner", 1)}},
+	OpConvSqNorm:     {Name: "ConvSqNorm", Arity: 4, MinArity: 3, Shape: convSqNormShape, Lower: lowerConvSqNorm, Scratch: scratchConvSqNorm, Derived: true, Attrs: convAttrs},
+	OpClipFactor:     {Name: "ClipFactor", Arity: 1, Shape: clipFactorShape, Lower: lowerClipFactor, Derived: true, Attrs: []AttrSpec{need("clip", 0.0)}},
+	OpScaleRows:      {Name: "ScaleRows", Arity: 2, Shape: scaleRowsShape, Lower: lowerBinary("ScaleRows"), Derived: true},
+	OpDPNoise:        {Name: "DPNoise", Arity: 1, Shape: dpNoiseShape, Lower: lowerDPNoise, Derived: true, Attrs: []AttrSpec{attr("std", 0.0), attr("scale", 1.0)}},
 }
 
 // Info returns op's row of the op table.

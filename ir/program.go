@@ -62,6 +62,26 @@ type TrainConfig struct {
 	// ClipGradNorm > 0 clips the total gradient norm to it before each
 	// optimizer step (train key clip_grad_norm).
 	ClipGradNorm float64
+	// Privacy, when not nil, trains with DP-SGD (train key privacy).
+	Privacy *Privacy
+}
+
+// Privacy is a validated privacy = dp(clip = C, noise = σ, delta = δ):
+// DP-SGD as Abadi et al. (2016) and Opacus define it. Each step samples
+// its batch by Poisson sampling at rate q = batch/samples, clips each
+// example's gradient to norm Clip, adds N(0, Noise²·Clip²) to their sum
+// and divides by the expected batch size.
+type Privacy struct {
+	Pos                diag.Pos
+	Clip, Noise, Delta float64
+}
+
+// DPMaxBatch is the largest Poisson-sampled batch a DP training step is
+// planned for when the expected batch is b: b plus nine standard
+// deviations and a margin, so that a larger draw (which the loader draws
+// again) has a probability below 1e-18.
+func DPMaxBatch(b int) int {
+	return b + int(math.Ceil(9*math.Sqrt(float64(b)))) + 16
 }
 
 // DataSource is a validated data source: random, csv, mnist or idx.

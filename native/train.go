@@ -105,6 +105,8 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 	var batch int
 	fs.Float64Var(&lr, "lr", 0, "")
 	fs.IntVar(&batch, "batch", 0, "")
+	var noise float64
+	fs.Float64Var(&noise, "noise", 0, "")
 	var seed uint64
 	seedSet := false
 	fs.Func("seed", "", func(s string) error { _, err := fmt.Sscan(s, &seed); seedSet = err == nil; return err })
@@ -126,7 +128,7 @@ func TrainMain[T kernels.Float](source []byte, c *train.Compiled[T], args []stri
 		k, v, _ := strings.Cut(s, "=")
 		sets[k] = v
 	}
-	p, err := nnc.Compile(*file, source, nnc.Options{Options: build.Options{Model: *model, Set: sets}, LR: lr, TrainBatch: batch})
+	p, err := nnc.Compile(*file, source, nnc.Options{Options: build.Options{Model: *model, Set: sets}, LR: lr, TrainBatch: batch, Noise: noise})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

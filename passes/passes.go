@@ -26,6 +26,7 @@ type Pass struct {
 // Table is the pipeline, in the order the passes run.
 var Table = []Pass{
 	{"grad", grad, "derives the backward graph of a training step from each op's VJP rule"},
+	{"dp", dp, "clips each example's gradient and adds noise for DP-SGD (train key privacy), norms without per-example gradients"},
 	{"optim", optim, "appends the optimizer update (SGD, Adam, AdamW) over explicit state"},
 	{"fold", fold, "folds constants and algebraic identities (x*1, x+0, --x)"},
 	{"cse", cse, "merges values that compute the same thing from the same arguments"},
@@ -39,6 +40,11 @@ var Table = []Pass{
 var order = []struct{ before, after, why string }{
 	// The optimizer consumes the gradients.
 	{"grad", "optim", "optim reads grad's outputs"},
+	// DP-SGD rewrites the gradients before the optimizer reads them, and
+	// recognises the unfused backward ops.
+	{"grad", "dp", "dp reads grad's outputs"},
+	{"dp", "optim", "optim reads the private gradients"},
+	{"dp", "fuse", "dp matches the unfused gradient ops"},
 	// VJP rules exist for the unfused ops only.
 	{"grad", "fuse", "grad needs unfused ops"},
 	// The plan is of the final graph.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -14,6 +15,7 @@ type printer struct {
 	json     bool
 	quiet    bool // the final line alone
 	classify bool
+	private  bool // epoch lines end with the epsilon spent (privacy = dp(...))
 	err      error
 }
 
@@ -51,12 +53,25 @@ func (p *printer) epoch(e Epoch) {
 		if p.classify {
 			m["accuracy"] = e.Accuracy
 		}
-		p.write(jsonLine(m, "epoch", "epochs", "loss", "accuracy"))
+		if p.private {
+			m["epsilon"] = e.Epsilon
+			if math.IsInf(e.Epsilon, 0) || math.IsNaN(e.Epsilon) {
+				m["epsilon"] = nil // no guarantee (noise 0): JSON has no infinity
+			}
+		}
+		p.write(jsonLine(m, "epoch", "epochs", "loss", "accuracy", "epsilon"))
 		return
 	}
 	s := fmt.Sprintf("epoch %d/%d  loss %.6f", e.Epoch, e.Epochs, e.Loss)
 	if p.classify {
 		s += fmt.Sprintf("  accuracy %.4f", e.Accuracy)
+	}
+	if p.private {
+		if math.IsInf(e.Epsilon, 0) || math.IsNaN(e.Epsilon) {
+			s += "  epsilon inf"
+		} else {
+			s += fmt.Sprintf("  epsilon %.3f", e.Epsilon)
+		}
 	}
 	p.write(s)
 }

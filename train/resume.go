@@ -17,7 +17,10 @@ import (
 type Position struct {
 	Epoch, Batch     int
 	LossSum, Correct float64
-	RNG              []byte
+	// Seen is the number of rows the epoch's batches held so far, which
+	// Poisson sampling (privacy = dp(...)) varies; 0 when not recorded.
+	Seen int
+	RNG  []byte
 }
 
 func (p *Position) metadata(m map[string]string) {
@@ -25,6 +28,9 @@ func (p *Position) metadata(m map[string]string) {
 	m["batch"] = strconv.Itoa(p.Batch)
 	m["epoch_loss_sum"] = strconv.FormatFloat(p.LossSum, 'g', -1, 64)
 	m["epoch_correct"] = strconv.FormatFloat(p.Correct, 'g', -1, 64)
+	if p.Seen > 0 {
+		m["epoch_seen"] = strconv.Itoa(p.Seen)
+	}
 	if p.RNG != nil {
 		m["dropout_rng"] = hex.EncodeToString(p.RNG)
 	}
@@ -84,6 +90,11 @@ func resume[T kernels.Float](store nncrt.Tensors[T], g *ir.Graph, path string, e
 	for key, dst := range map[string]*float64{"epoch_loss_sum": &pos.LossSum, "epoch_correct": &pos.Correct} {
 		if *dst, err = strconv.ParseFloat(md[key], 64); err != nil {
 			return Position{}, fmt.Errorf("%s: bad %s %q in the metadata", path, key, md[key])
+		}
+	}
+	if s := md["epoch_seen"]; s != "" {
+		if pos.Seen, err = strconv.Atoi(s); err != nil || pos.Seen < 0 {
+			return Position{}, fmt.Errorf("%s: bad epoch_seen %q in the metadata", path, s)
 		}
 	}
 	if r := md["dropout_rng"]; r != "" && eng.rng != nil {

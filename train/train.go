@@ -27,6 +27,7 @@ import (
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/kernels"
 	"github.com/nnc-go/nnc/nncrt"
+	"github.com/nnc-go/nnc/privacy"
 )
 
 // Options configure Run beyond the train block.
@@ -95,6 +96,10 @@ type Epoch struct {
 	Split         string
 	Loss          float64
 	Accuracy      float64
+	// Epsilon is the ε of the (ε, δ)-differential privacy spent so far
+	// under privacy = dp(...) (package privacy's accountant; +Inf without
+	// noise), else 0.
+	Epsilon float64
 }
 
 // Run trains p's entry model per its train block.
@@ -168,12 +173,20 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	pr := printer{out: opt.Out, json: opt.JSON, quiet: opt.Quiet, classify: cfg.Loss.Classification()}
+	pr := printer{out: opt.Out, json: opt.JSON, quiet: opt.Quiet, classify: cfg.Loss.Classification(), private: cfg.Privacy != nil}
 	rep := &Report{Data: trainingInfo(cfg.Data, dir, cfg.Loss, trainSet)}
 	rep.Data.Norm = norm
 	pr.classes(trainSet.ClassNames)
 	bar := newProgress(opt.Progress)
 	loader := data.NewLoader(trainSet, cfg.Batch, cfg.Shuffle, seed)
+	dp := cfg.Privacy
+	rate := 0.0
+	if dp != nil {
+		// DP-SGD samples each step's batch by Poisson sampling at rate
+		// batch/samples, over as many steps as fixed batches would take.
+		rate = min(1, float64(cfg.Batch)/float64(trainSet.N))
+		loader = data.NewPoissonLoader(trainSet, rate, loader.Batches(), eng.step.cap, seed)
+	}
 	feed := newFeeder(eng.step, trainSet)
 	steps := 0
 	first := max(pos.Epoch, 1)
@@ -186,11 +199,15 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 		if e == pos.Epoch {
 			start, lossSum, correct = pos.Batch, pos.LossSum, pos.Correct
 		}
+		seen := start * cfg.Batch // the rows predicted so far (Poisson batches vary)
+		if e == pos.Epoch && pos.Seen > 0 {
+			seen = pos.Seen
+		}
 		bar.start(e, epochs, trainSet.N)
 		for b := start; b < loader.Batches(); b++ {
 			if (opt.Stop != nil && opt.Stop.Load()) || (opt.StopAfter > 0 && steps == opt.StopAfter) {
 				bar.clear()
-				return rep, interrupt(eng, p, opt, rep.Data, Position{Epoch: e, Batch: b, LossSum: lossSum, Correct: correct}, loader.Batches())
+				return rep, interrupt(eng, p, opt, rep.Data, Position{Epoch: e, Batch: b, LossSum: lossSum, Correct: correct, Seen: seen}, loader.Batches())
 			}
 			steps++
 			n := feed.batch(loader, b)
@@ -208,10 +225,15 @@ func run[T kernels.Float](p *ir.Program, opt Options) (*Report, error) {
 			}
 			lossSum += l
 			correct += c
+			seen += n
 			bar.step(n, lossSum/float64(b+1))
 		}
 		bar.clear()
 		ep := Epoch{Epoch: e, Epochs: epochs, Loss: lossSum / float64(loader.Batches()), Accuracy: correct / float64(trainSet.N*predictions(trainSet))}
+		if dp != nil {
+			ep.Accuracy = correct / float64(max(seen, 1)*predictions(trainSet))
+			ep.Epsilon, _ = privacy.Epsilon(rate, dp.Noise, e*loader.Batches(), dp.Delta)
+		}
 		if !pr.classify {
 			ep.Accuracy = math.NaN()
 		}

@@ -140,44 +140,47 @@ func hasFlags(fs *flag.FlagSet) bool {
 // flagVals holds every flag any subcommand takes; each subcommand
 // registers the ones it accepts.
 type flagVals struct {
-	model     string
-	set       setFlag
-	after     string
-	dot       bool
-	forward   bool
-	verify    bool
-	list      bool
-	diff      bool
-	epochs    int
-	epSet     bool // --epochs was given (0 means no training)
-	lr        float64
-	seed      uint64
-	seedSet   bool
-	init      string
-	save      string
-	saveSet   bool // --save was given, perhaps as ""
-	json      bool
-	backend   string
-	batch     int
-	train     bool
-	resume    string
-	out       string
-	pkg       string
-	weights   string
-	input     string
-	calib     int // nnc quantize's
-	method    string
-	inputs    []string // every --input, for .npy arrays NAME=file.npy
-	outputs   []string // every --output NAME=file.npy
-	quiet     bool
-	plot      string
-	cpuprof   string
-	threads   int
-	sample    sampleVals  // nnc sample's own flags
-	explain   explainVals // nnc explain's own flags
-	explainGo bool        // nnc build --explain, nnc ir --explain
-	export    exportVals  // nnc export's own flags
-	serve     serveVals   // nnc serve's own flags
+	model   string
+	set     setFlag
+	after   string
+	dot     bool
+	forward bool
+	verify  bool
+	list    bool
+	diff    bool
+	epochs  int
+	epSet   bool // --epochs was given (0 means no training)
+	lr      float64
+	seed    uint64
+	seedSet bool
+	init    string
+	save    string
+	saveSet bool // --save was given, perhaps as ""
+	json    bool
+	backend string
+	batch   int
+	train   bool
+	resume  string
+	out     string
+	pkg     string
+	weights string
+	input   string
+	// targetEps is nnc run --target-epsilon; noise the noise multiplier
+	// it chose, passed on to the go backend.
+	targetEps, noise float64
+	calib            int // nnc quantize's
+	method           string
+	inputs           []string // every --input, for .npy arrays NAME=file.npy
+	outputs          []string // every --output NAME=file.npy
+	quiet            bool
+	plot             string
+	cpuprof          string
+	threads          int
+	sample           sampleVals  // nnc sample's own flags
+	explain          explainVals // nnc explain's own flags
+	explainGo        bool        // nnc build --explain, nnc ir --explain
+	export           exportVals  // nnc export's own flags
+	serve            serveVals   // nnc serve's own flags
 }
 
 // setFlag collects repeated --set p=v.
@@ -251,6 +254,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint, saving to it again unless --save says otherwise")
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the training (interp backend) to this file, for go tool pprof")
+		fs.Float64Var(&v.targetEps, "target-epsilon", 0, "with privacy = dp(...): choose the noise multiplier that spends this epsilon over the planned epochs")
 	case "eval":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to evaluate (required)")
 		fs.BoolVar(&v.json, "json", false, "print the evaluation as one JSON object")

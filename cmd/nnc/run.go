@@ -21,7 +21,7 @@ import (
 
 var runCmd = &command{
 	name:    "run",
-	usage:   "nnc run FILE [--model M] [--epochs N] [--lr LR] [--batch B] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--resume CKPT] [--backend interp|go] [--threads N] [--cpuprofile FILE]",
+	usage:   "nnc run FILE [--model M] [--epochs N] [--lr LR] [--batch B] [--seed S] [--set p=v] [--init CKPT] [--save CKPT] [--json] [--quiet] [--plot FILE.png] [--resume CKPT] [--backend interp|go] [--threads N] [--cpuprofile FILE] [--target-epsilon E]",
 	summary: "train a model per its train block, print the loss and accuracy of each epoch, then the final evaluation",
 	run:     runRun,
 }
@@ -62,6 +62,11 @@ func runRun(e *cmdEnv, args []string) int {
 	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), LR: v.lr, TrainBatch: v.batch})
 	if !ok {
 		return code
+	}
+	if v.targetEps != 0 {
+		if p, code, ok = e.targetEpsilon(file, p, &v); !ok {
+			return code
+		}
 	}
 	if p.Train == nil {
 		fmt.Fprintf(e.stderr, "nnc run: %s: model %s has no train block\n", file, p.Model)
@@ -167,6 +172,9 @@ func runNative(e *cmdEnv, p *ir.Program, file string, src []byte, v *flagVals, o
 	}
 	if v.batch > 0 {
 		args = append(args, "-batch", fmt.Sprint(v.batch))
+	}
+	if v.noise > 0 {
+		args = append(args, "-noise", strconv.FormatFloat(v.noise, 'g', -1, 64))
 	}
 	for flag, val := range map[string]string{"-init": opt.Init, "-save": opt.Save, "-plot": opt.Plot, "-resume": opt.Resume} {
 		if val != "" {
