@@ -3,7 +3,9 @@
 bench/torch_bench.py, alternating the two ROUNDS times, and
 prints the median of each figure and the ratio PyTorch time / nnc time
 (above 1: nnc is faster) for the interpreter and the generated Go, then the
-single-precision GEMM at 256x256x256 (GFLOP/s) of both.
+single-precision GEMM at 256x256x256 (GFLOP/s) of both, and the GFLOP/s of
+the training step of the character GPT (examples/names.nn, batch 32; its
+PyTorch twin is bench/gpt_torch.py) beside nnc's GEMM.
 
 Both sides get the same number of threads (--threads, default 1): nnc
 through --threads / NNC_THREADS, PyTorch through TORCH_THREADS and the
@@ -14,7 +16,7 @@ the machine has. --blas-default leaves them unset, to show that setting.
 
 Needs Debian's PyTorch (apt-get install -y python3-torch) and Go.
 TORCH_BENCH names another peer script than bench/torch_bench.py.
-Usage: /usr/bin/python3 bench/compare.py [ROUNDS] [--threads N] [--blas-default]
+Usage: /usr/bin/python3 bench/compare.py [ROUNDS] [--threads N] [--blas-default] [--only seed|mnist|gpt]
 """
 import argparse, json, os, re, statistics, subprocess, sys, tempfile
 
@@ -22,6 +24,7 @@ ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_cla
 ap.add_argument("rounds", nargs="?", type=int, default=5, help="alternating rounds (default 5)")
 ap.add_argument("--threads", type=int, default=1, help="threads for both sides (default 1)")
 ap.add_argument("--blas-default", action="store_true", help="leave OpenBLAS/OpenMP threads unset for PyTorch")
+ap.add_argument("--only", choices=["seed", "mnist", "gpt"], action="append", help="measure only these models (repeatable; default: all)")
 opt = ap.parse_args()
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,11 +50,17 @@ figures = {
     "mnist_train_step_b64_us": ("bench/models/mnist_mlp.nn", ["--train"]),
     "mnist_infer_b1_us": ("bench/models/mnist_mlp.nn", ["--batch", "1"]),
     "mnist_infer_b256_us": ("bench/models/mnist_mlp.nn", ["--batch", "256"]),
+    "gpt_train_step_b32_us": ("examples/names.nn", ["--train", "--batch", "32"]),
 }
+sets = opt.only or ["seed", "mnist", "gpt"]
+figures = {k: v for k, v in figures.items() if k.split("_")[0] in sets}
+# The matrix products of the GPT's training step (bench/gpt_torch.py).
+sys.path.insert(0, os.path.join(root, "bench"))
+from gpt_torch import STEP_FLOP as GPT_STEP_FLOP
 runs = {"torch": {}, "interp": {}, "go": {}}
 gemm = {"torch": [], "nnc": []}
 for _ in range(opt.rounds):
-    out = subprocess.run(["/usr/bin/python3", torch_script, "seed", "mnist", "gemm"], env=torch_env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["/usr/bin/python3", torch_script, "gemm"] + sets, env=torch_env, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         f = line.split()
         if f and f[0] in figures:
@@ -74,3 +83,6 @@ for fig in figures:
     print(f"{fig:28} {t:10.2f} {i:10.2f} {g:10.2f} {t / i:8.2f}x {t / g:8.2f}x")
 t, n = statistics.median(gemm["torch"]), statistics.median(gemm["nnc"])
 print(f"{'sgemm_256 (GFLOP/s)':28} {t:10.1f} {n:10.1f} {'':10} {n / t * 100:7.0f}% of PyTorch's")
+if "gpt" in sets:
+    g = {k: GPT_STEP_FLOP / statistics.median(runs[k]["gpt_train_step_b32_us"]) / 1e3 for k in ("torch", "interp", "go")}
+    print(f"{'gpt step (GFLOP/s)':28} {g['torch']:10.1f} {g['interp']:10.1f} {g['go']:10.1f}   nnc sgemm_256 {n:.1f}")

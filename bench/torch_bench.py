@@ -10,6 +10,9 @@ figures of bench/compare.py.
          1 and 256
   gemm   single- and double-precision matrix products at 256 and 1024
          (GFLOP/s), the machine's practical peak
+  gpt    the character GPT of examples/names.nn (bench/gpt_torch.py, its
+         twin): a training step at batch 32 (forward, cross-entropy,
+         backward, clip_grad_norm_, AdamW)
 
 Each figure is timed for about a second after one warm-up call and printed
 as one line `name value unit`, the names those compare.py reads. Inputs
@@ -20,7 +23,7 @@ not reach the OpenBLAS Debian's PyTorch multiplies with: set
 OPENBLAS_NUM_THREADS and OMP_NUM_THREADS too, as compare.py does.
 
 Needs PyTorch; Debian's: apt-get install -y python3-torch.
-Usage: /usr/bin/python3 bench/torch_bench.py [seed] [mnist] [gemm]   (default: all)
+Usage: /usr/bin/python3 bench/torch_bench.py [seed] [mnist] [gemm] [gpt]   (default: all)
 """
 import os, sys, time
 
@@ -28,9 +31,9 @@ which = sys.argv[1:] or ["all"]
 if any(w in ("-h", "-help", "--help") for w in which):
     print(__doc__.strip())
     sys.exit(0)
-unknown = [w for w in which if w not in ("all", "seed", "mnist", "gemm")]
+unknown = [w for w in which if w not in ("all", "seed", "mnist", "gemm", "gpt")]
 if unknown:
-    sys.exit(f"torch_bench.py: unknown figure set {unknown[0]!r}; the sets are seed, mnist, gemm (default: all)")
+    sys.exit(f"torch_bench.py: unknown figure set {unknown[0]!r}; the sets are seed, mnist, gemm, gpt (default: all)")
 
 try:
     import torch, torch.nn as nn
@@ -108,3 +111,8 @@ if "all" in which or "gemm" in which:
         a, b = a.double(), b.double()
         t = timeit(lambda: torch.mm(a, b))
         print(f"dgemm_{n}_gflops {2*n**3/t/1e9:.1f} GFLOP/s")
+if "all" in which or "gpt" in which:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gpt_torch
+    t = gpt_torch.step_time(32)
+    print(f"gpt_train_step_b32_us {t*1e6:.1f} us  ({gpt_torch.STEP_FLOP/t/1e9:.1f} GFLOP/s)")
