@@ -85,6 +85,14 @@ func interpRun[T kernels.Float](g *ir.Graph, mode string, opt Options) (*Result,
 	for i := range targets {
 		targets[i] = T(rng.IntN(2))
 	}
+	// Token ids as inputs stay 0 (an id every Embedding has); targets per
+	// position are random classes.
+	if t, ok := m.Target(); ok && t.I64 != nil {
+		classes := logitsWidth(g)
+		for i := range t.I64 {
+			t.I64[i] = int64(rng.IntN(classes))
+		}
+	}
 	n := m.Batch()
 	step := func() error { return m.Run(n) }
 	if opt.Profile != nil {
@@ -108,7 +116,8 @@ func interpRun[T kernels.Float](g *ir.Graph, mode string, opt Options) (*Result,
 func logitsWidth(g *ir.Graph) int {
 	for _, v := range g.Values {
 		if v.Op == ir.OpCorrect {
-			return v.Args[0].Type.Shape[1]
+			s := v.Args[0].Type.Shape
+			return s[len(s)-1]
 		}
 	}
 	return 2

@@ -3,7 +3,9 @@
 bench/torch_bench.py, alternating the two ROUNDS times, and
 prints the median of each figure and the ratio PyTorch time / nnc time
 (above 1: nnc is faster) for the interpreter and the generated Go, then the
-single-precision GEMM at 256x256x256 (GFLOP/s) of both, then int8
+single-precision GEMM at 256x256x256 (GFLOP/s) of both, the GFLOP/s of
+the training step of the character GPT (examples/names.nn, batch 32; its
+PyTorch twin is bench/gpt_torch.py) beside nnc's GEMM, then int8
 inference: PyTorch's own (torch.ao.quantization: quantize_dynamic for the
 MNIST MLP, static quantization for the CNN) against nnc's int8 checkpoints
 (nnc quantize of the examples' untrained weights, calibrated on 100 MNIST
@@ -18,7 +20,7 @@ the machine has. --blas-default leaves them unset, to show that setting.
 
 Needs Debian's PyTorch (apt-get install -y python3-torch) and Go.
 TORCH_BENCH names another peer script than bench/torch_bench.py.
-Usage: /usr/bin/python3 bench/compare.py [ROUNDS] [--threads N] [--blas-default]
+Usage: /usr/bin/python3 bench/compare.py [ROUNDS] [--threads N] [--blas-default] [--only seed|mnist|gpt|int8]
 """
 import argparse, json, os, re, statistics, subprocess, sys, tempfile
 
@@ -26,6 +28,7 @@ ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_cla
 ap.add_argument("rounds", nargs="?", type=int, default=5, help="alternating rounds (default 5)")
 ap.add_argument("--threads", type=int, default=1, help="threads for both sides (default 1)")
 ap.add_argument("--blas-default", action="store_true", help="leave OpenBLAS/OpenMP threads unset for PyTorch")
+ap.add_argument("--only", choices=["seed", "mnist", "gpt", "int8"], action="append", help="measure only these models (repeatable; default: all)")
 opt = ap.parse_args()
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,13 +54,18 @@ figures = {
     "mnist_train_step_b64_us": ("bench/models/mnist_mlp.nn", ["--train"]),
     "mnist_infer_b1_us": ("bench/models/mnist_mlp.nn", ["--batch", "1"]),
     "mnist_infer_b256_us": ("bench/models/mnist_mlp.nn", ["--batch", "256"]),
+    "gpt_train_step_b32_us": ("examples/names.nn", ["--train", "--batch", "32"]),
 }
-# int8: figure -> (model, batch, the figure of PyTorch's float32 peer or None)
+sets = opt.only or ["seed", "mnist", "gpt", "int8"]
+figures = {k: v for k, v in figures.items() if k.split("_")[0] in sets}
+# int8: figure -> (model, batch)
 int8_figures = {
     "mnist_int8_infer_b1_us": ("examples/mnist_mlp.nn", "1"),
     "mnist_int8_infer_b256_us": ("examples/mnist_mlp.nn", "256"),
     "cnn_int8_infer_b64_us": ("examples/mnist_cnn.nn", "64"),
 }
+if "int8" not in sets:
+    int8_figures = {}
 qdir = tempfile.mkdtemp()
 qckpt = {}
 for model in sorted({m for m, _ in int8_figures.values()}):
@@ -65,10 +73,13 @@ for model in sorted({m for m, _ in int8_figures.values()}):
     subprocess.run([nnc, "run", model, "--epochs", "0", "--save", base + ".safetensors", "--quiet"], cwd=root, check=True, capture_output=True)
     subprocess.run([nnc, "quantize", model, "--weights", base + ".safetensors", "-o", base + ".int8.safetensors", "--calib", "100"], cwd=root, check=True, capture_output=True)
     qckpt[model] = base + ".int8.safetensors"
+# The matrix products of the GPT's training step (bench/gpt_torch.py).
+sys.path.insert(0, os.path.join(root, "bench"))
+from gpt_torch import STEP_FLOP as GPT_STEP_FLOP
 runs = {"torch": {}, "interp": {}, "go": {}, "int8": {}, "float": {}}
 gemm = {"torch": [], "nnc": []}
 for _ in range(opt.rounds):
-    out = subprocess.run(["/usr/bin/python3", torch_script, "seed", "mnist", "gemm", "int8"], env=torch_env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["/usr/bin/python3", torch_script, "gemm"] + sets, env=torch_env, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         f = line.split()
         if f and (f[0] in figures or f[0] in int8_figures):
@@ -95,7 +106,11 @@ for fig in figures:
     print(f"{fig:28} {t:10.2f} {i:10.2f} {g:10.2f} {t / i:8.2f}x {t / g:8.2f}x")
 t, n = statistics.median(gemm["torch"]), statistics.median(gemm["nnc"])
 print(f"{'sgemm_256 (GFLOP/s)':28} {t:10.1f} {n:10.1f} {'':10} {n / t * 100:7.0f}% of PyTorch's")
-print(f"{'int8 figure (µs)':28} {'torch i8':>10} {'nnc f32':>10} {'nnc i8':>10} {'vs torch':>9} {'vs f32':>9}")
-for fig in int8_figures:
-    t, f, q = (statistics.median(runs[k][fig]) for k in ("torch", "float", "int8"))
-    print(f"{fig:28} {t:10.2f} {f:10.2f} {q:10.2f} {t / q:8.2f}x {f / q:8.2f}x")
+if "gpt" in sets:
+    g = {k: GPT_STEP_FLOP / statistics.median(runs[k]["gpt_train_step_b32_us"]) / 1e3 for k in ("torch", "interp", "go")}
+    print(f"{'gpt step (GFLOP/s)':28} {g['torch']:10.1f} {g['interp']:10.1f} {g['go']:10.1f}   nnc sgemm_256 {n:.1f}")
+if int8_figures:
+    print(f"{'int8 figure (µs)':28} {'torch i8':>10} {'nnc f32':>10} {'nnc i8':>10} {'vs torch':>9} {'vs f32':>9}")
+    for fig in int8_figures:
+        t, f, q = (statistics.median(runs[k][fig]) for k in ("torch", "float", "int8"))
+        print(f"{fig:28} {t:10.2f} {f:10.2f} {q:10.2f} {t / q:8.2f}x {f / q:8.2f}x")

@@ -28,6 +28,11 @@ func Go(p *ir.Program, mode string, opt Options) (*Result, error) {
 	if g.Sources(ir.OpInput)[0].Type.DType == ir.F64 {
 		elem = "float64"
 	}
+	xtype, fillX := elem, "kernels.Normal(x, 0, 1, rng)"
+	if g.Sources(ir.OpInput)[0].Type.DType == ir.I64 {
+		// Token ids stay 0, an id every Embedding has.
+		xtype, fillX = "int64", "_, _ = kernels.Normal[float32], rng"
+	}
 	call := "m.Forward(out, x, batch)"
 	targets := ""
 	if train {
@@ -37,15 +42,18 @@ func Go(p *ir.Program, mode string, opt Options) (*Result, error) {
 				target = v
 			}
 		}
-		if target.Type.DType == ir.I32 {
+		switch target.Type.DType {
+		case ir.I64:
+			targets = fmt.Sprintf("y := make([]int64, batch*%d)\n\tfor i := range y {\n\t\ty[i] = int64(rng.IntN(%d))\n\t}", target.Type.Shape.Size(1), logitsWidth(g))
+		case ir.I32:
 			targets = fmt.Sprintf("y := make([]int32, batch)\n\tfor i := range y {\n\t\ty[i] = int32(rng.IntN(%d))\n\t}", logitsWidth(g))
-		} else {
+		default:
 			targets = fmt.Sprintf("y := make([]%s, batch*model.OutputSize)\n\tfor i := range y {\n\t\ty[i] = %s(rng.IntN(2))\n\t}", elem, elem)
 		}
 		call = "func() error { _, _, err := m.TrainStep(x, y, batch); return err }()"
 	}
 	arena, batch := g.Plan.ArenaBytes, g.Plan.Batch
-	main := strings.NewReplacer("ELEM", elem, "TARGETS", targets, "CALL", call, "MODE", mode,
+	main := strings.NewReplacer("XTYPE", xtype, "FILLX", fillX, "ELEM", elem, "TARGETS", targets, "CALL", call, "MODE", mode,
 		"BATCH", fmt.Sprint(batch), "ARENA", fmt.Sprint(arena), "SEED", fmt.Sprint(opt.Seed), "DURATION", fmt.Sprint(int64(opt.Duration))).Replace(benchMain)
 	exe, err := native.Build(native.Program{Files: map[string][]byte{"main.go": []byte(main), "model/model.go": src}})
 	if err != nil {
@@ -87,8 +95,8 @@ func main() {
 	}
 	const batch = BATCH
 	rng := rand.New(rand.NewPCG(SEED, 1))
-	x := make([]ELEM, batch*model.InputSize)
-	kernels.Normal(x, 0, 1, rng)
+	x := make([]XTYPE, batch*model.InputSize)
+	FILLX
 	out := make([]ELEM, batch*model.OutputSize)
 	_ = out
 	TARGETS

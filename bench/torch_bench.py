@@ -16,6 +16,9 @@ figures of bench/compare.py.
          examples/mnist_cnn.nn (batch norm folded) quantized statically
          with fbgemm (or, where PyTorch lacks it, onednn) at batch 64, with
          its float32 forward pass beside it
+  gpt    the character GPT of examples/names.nn (bench/gpt_torch.py, its
+         twin): a training step at batch 32 (forward, cross-entropy,
+         backward, clip_grad_norm_, AdamW)
 
 Each figure is timed for about a second after one warm-up call and printed
 as one line `name value unit`, the names those compare.py reads. Inputs
@@ -26,7 +29,7 @@ not reach the OpenBLAS Debian's PyTorch multiplies with: set
 OPENBLAS_NUM_THREADS and OMP_NUM_THREADS too, as compare.py does.
 
 Needs PyTorch; Debian's: apt-get install -y python3-torch.
-Usage: /usr/bin/python3 bench/torch_bench.py [seed] [mnist] [gemm] [int8]   (default: all)
+Usage: /usr/bin/python3 bench/torch_bench.py [seed] [mnist] [gemm] [int8] [gpt]   (default: all)
 """
 import os, sys, time
 
@@ -34,9 +37,9 @@ which = sys.argv[1:] or ["all"]
 if any(w in ("-h", "-help", "--help") for w in which):
     print(__doc__.strip())
     sys.exit(0)
-unknown = [w for w in which if w not in ("all", "seed", "mnist", "gemm", "int8")]
+unknown = [w for w in which if w not in ("all", "seed", "mnist", "gemm", "int8", "gpt")]
 if unknown:
-    sys.exit(f"torch_bench.py: unknown figure set {unknown[0]!r}; the sets are seed, mnist, gemm, int8 (default: all)")
+    sys.exit(f"torch_bench.py: unknown figure set {unknown[0]!r}; the sets are seed, mnist, gemm, int8, gpt (default: all)")
 
 try:
     import torch, torch.nn as nn
@@ -161,3 +164,8 @@ if "all" in which or "int8" in which:
     with torch.no_grad():
         t = timeit(lambda: q(x))
     print(f"cnn_int8_infer_b64_us {t*1e6:.1f} us")
+if "all" in which or "gpt" in which:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gpt_torch
+    t = gpt_torch.step_time(32)
+    print(f"gpt_train_step_b32_us {t*1e6:.1f} us  ({gpt_torch.STEP_FLOP/t/1e9:.1f} GFLOP/s)")

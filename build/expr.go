@@ -350,6 +350,11 @@ func (in *instance) callLayer(l *layer, x *dsl.Call, args []operand, sc *scope, 
 	if lk.rank != 0 && s.Rank() != lk.rank {
 		return fail("%s expects %s, %s is %s", l.desc, lk.expects(l.args), arg.text, sc.shape(s))
 	}
+	if lk.constInput != nil {
+		if why := lk.constInput(l.args, xv); why != "" {
+			return fail("%s", why)
+		}
+	}
 	y, err := lk.apply(&layerCall{in: in, l: l, pos: pos}, xv)
 	if err != nil {
 		if shapeKind(err) == ir.ShapeWindow && lk.window != nil {

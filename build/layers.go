@@ -29,6 +29,9 @@ type layerKind struct {
 	// window says why a kernel or window does not fit input s, for the
 	// layers that have one.
 	window func(a boundArgs, s ir.Shape) string
+	// constInput, when set, says why an input whose values are known at
+	// compile time (x is an OpArange) does not fit, or returns "".
+	constInput func(a boundArgs, x *ir.Value) string
 	// apply emits the layer on its input x. A shape rule's refusal is
 	// returned as is; callLayer decorates it.
 	apply func(c *layerCall, x *ir.Value) (*ir.Value, error)
@@ -181,6 +184,16 @@ var layerTable = map[string]*layerKind{
 			return fmt.Sprintf("Embedding(%d, %d)", a.int("num_embeddings"), a.int("embedding_dim"))
 		},
 		expects: func(boundArgs) string { return "i64 token ids" },
+		// Positions arange(n) past the table: the context is longer than
+		// the one the model embeds positions for (--set ctx=32 on a model
+		// with Embedding(16, d) for them), found now rather than as an id
+		// out of range on the first batch.
+		constInput: func(a boundArgs, x *ir.Value) string {
+			if n, num := x.Attrs.Int("n", 0), a.int("num_embeddings"); x.Op == ir.OpArange && n > num {
+				return fmt.Sprintf("arange(%d) gives positions 0..%d, more than the %d rows of Embedding(%d, %d): the context (%d) is longer than the model's (%d)", n, n-1, num, num, a.int("embedding_dim"), n, num)
+			}
+			return ""
+		},
 		apply: func(c *layerCall, x *ir.Value) (*ir.Value, error) {
 			return c.op(ir.OpEmbedding, nil, x, c.param("weight"))
 		},

@@ -13,9 +13,14 @@ const (
 
 // GeluTanh sets dst[i] = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) for
 // x = x[i]: torch.nn.functional.gelu(x, approximate="tanh"). It panics
-// unless x has len(dst) elements.
+// unless x has len(dst) elements. In float32 it is computed in float32
+// with tanh32 (gelu.go), vectorised; in float64 with math.Tanh.
 func GeluTanh[T Float](dst, x []T) {
 	same("GeluTanh", "x", len(x), len(dst))
+	if d32, ok := any(dst).([]float32); ok {
+		geluTanh32(d32, any(x).([]float32))
+		return
+	}
 	for i, v := range x {
 		f := float64(v)
 		dst[i] = T(0.5 * f * (1 + math.Tanh(geluBeta*(f+geluKappa*f*f*f))))
@@ -26,9 +31,14 @@ func GeluTanh[T Float](dst, x []T) {
 // with t = tanh(√(2/π)·(x + 0.044715·x³)),
 // g'(x) = 0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²),
 // as torch computes it. It panics unless dy and x have len(dx) elements.
+// Float32 is computed as GeluTanh's.
 func GeluTanhBackward[T Float](dx, dy, x []T) {
 	same("GeluTanhBackward", "dy", len(dy), len(dx))
 	same("GeluTanhBackward", "x", len(x), len(dx))
+	if dx32, ok := any(dx).([]float32); ok {
+		geluTanhBackward32(dx32, any(dy).([]float32), any(x).([]float32))
+		return
+	}
 	for i, v := range x {
 		f := float64(v)
 		t := math.Tanh(geluBeta * (f + geluKappa*f*f*f))

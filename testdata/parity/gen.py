@@ -494,6 +494,43 @@ class HandAttention(nn.Module):  # case attention_by_hand
         return self.head(F.gelu(o, approximate="tanh") + h)
 
 
+class GPTBlock(nn.Module):  # case gpt_block (its block)
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(d)
+        self.q = nn.Linear(d, d)
+        self.k = nn.Linear(d, d, bias=False)  # softmax over the keys cancels a bias
+        self.v = nn.Linear(d, d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.fc = nn.Linear(d, 4 * d)
+        self.out = nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        n, t, d = x.shape
+        h = self.ln1(x)
+
+        def split(z):  # [n, t, d] -> [n, heads, t, d / heads]
+            return z.reshape(n, t, self.heads, d // self.heads).transpose(1, 2)
+        a = attention(split(self.q(h)), split(self.k(h)), split(self.v(h)), causal=True)
+        x = x + self.proj(a.transpose(1, 2).reshape(n, t, d))
+        return x + self.out(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+
+
+class OneBlockGPT(nn.Module):  # case gpt_block
+    def __init__(self, vocab, d, heads):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(8, d)
+        self.block = GPTBlock(d, heads)
+        self.ln = nn.LayerNorm(d)
+
+    def forward(self, x):
+        h = self.block(self.tok(x) + self.pos(torch.arange(x.shape[1])))
+        return self.ln(h) @ self.tok.weight.t()  # the head tied to the embedding
+
+
 # ---------------------------------------------------------------------------
 # The cases. "nn" is the model part of model.nn (the train block is added from
 # the other fields); "make" builds the equivalent PyTorch module. Optional:
@@ -1064,6 +1101,63 @@ model OnnxOps(features = 6, hid = 8, classes = 3) {
 ))
 
 
+# A one-block GPT (issue 14): multi-head causal attention, a tanh-GELU MLP,
+# pre-LayerNorm residuals, the output head tied to the token embedding, and
+# clip_grad_norm, on token_mlp's corpus.
+CASES.append(dict(
+    name="gpt_block",
+    covers="a one-block GPT: token and arange(ctx) position Embeddings, "
+           "LayerNorm before causal multi-head scaled_dot_product_attention "
+           "(heads split with reshape and transpose, joined back) and before "
+           "a gelu(approximate = \"tanh\") MLP, both added back, a final "
+           "LayerNorm and an output head tied to the token Embedding "
+           "(ln(h) @ transpose(tok.weight, 0, 1)), clip_grad_norm = 0.5 (binding "
+           "on every step), a model used as a layer; text(\"corpus.txt\")",
+    seed=24, features=8, classes=12, batch=4, epochs=3,
+    data=dict(source="text", file="corpus.txt"),
+    loss="cross_entropy",
+    optimizer=("AdamW", [("lr", "0.01"), ("weight_decay", "0.01")]),
+    clip=0.5,
+    model="GPT",
+    make=lambda: OneBlockGPT(12, 16, 2),
+    corpus=TOKEN_CORPUS,
+    nn="""\
+model Block(d = 16, heads = 2, ctx = 8) {
+    ln1  = LayerNorm(d)
+    q    = Linear(d, d)
+    k    = Linear(d, d, bias = false)   // softmax over the keys cancels a bias
+    v    = Linear(d, d)
+    proj = Linear(d, d)
+    ln2  = LayerNorm(d)
+    fc   = Linear(d, 4 * d)
+    out  = Linear(4 * d, d)
+
+    forward(x: f32[N, ctx, d]) {
+        h  = ln1(x)
+        qh = transpose(reshape(q(h), N, ctx, heads, d / heads), 1, 2)
+        kh = transpose(reshape(k(h), N, ctx, heads, d / heads), 1, 2)
+        vh = transpose(reshape(v(h), N, ctx, heads, d / heads), 1, 2)
+        a  = scaled_dot_product_attention(qh, kh, vh, causal = true)
+        x  = x + proj(reshape(transpose(a, 1, 2), N, ctx, d))
+        return x + out(gelu(fc(ln2(x)), approximate = "tanh"))
+    }
+}
+
+model GPT(vocab = 12, d = 16, ctx = 8) {
+    tok   = Embedding(vocab, d)
+    pos   = Embedding(ctx, d)
+    block = Block(d, 2, ctx)
+    ln    = LayerNorm(d)
+
+    forward(x: i64[N, ctx]) {
+        h = block(tok(x) + pos(arange(ctx)))
+        return ln(h) @ transpose(tok.weight, 0, 1)
+    }
+}
+""",
+))
+
+
 # ---------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------
@@ -1369,6 +1463,13 @@ def _bind(models, name, args, kwargs):
     return env
 
 
+def _int_dim(d):
+    """A reshape dimension: Python's / makes d / heads a float, nnc's
+    integer arithmetic an integer; it must divide exactly."""
+    assert d == int(d), "reshape dimension %r is not an integer" % d
+    return int(d)
+
+
 BN_MOMENTUM, BN_EPS = 0.1, 1e-5  # PyTorch's defaults, LANGUAGE.md's
 
 
@@ -1520,7 +1621,7 @@ def _instantiate(models, name, env, prefix, shapes):
             gelu=F.gelu, softmax=lambda t, dim=-1: F.softmax(t, dim=dim),
             log_softmax=lambda t, dim=-1: F.log_softmax(t, dim=dim),
             flatten=lambda t: t.reshape(t.shape[0], -1),
-            reshape=lambda t, *dims: t.reshape(dims),
+            reshape=lambda t, *dims: t.reshape(tuple(_int_dim(d) for d in dims)),
             sum=lambda t, dim: t.sum(dim), mean=lambda t, dim: t.mean(dim),
             matmul=torch.matmul, transpose=torch.transpose)
         scope.update(arange=torch.arange, scaled_dot_product_attention=attention)
