@@ -6,6 +6,7 @@ package npy
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,9 @@ import (
 // I64 holds its elements.
 type Array struct {
 	Shape []int
+	// DType is the element type the file declared (NumPy's descr: "<f4",
+	// "<i8", ...); Encode ignores it.
+	DType string
 	F32   []float32
 	F64   []float64
 	I64   []int64
@@ -80,7 +84,18 @@ func Decode(b []byte) (a *Array, err error) {
 			a, err = nil, fmt.Errorf("not a NumPy array: %v", r)
 		}
 	}()
-	r, err := npy.NewReader(bytes.NewReader(b))
+	// npyio allocates the header length a file claims: check it first.
+	if len(b) >= 10 && [6]byte(b[:6]) == npy.Magic {
+		n, at := int(binary.LittleEndian.Uint16(b[8:])), 10
+		if b[6] >= 2 && len(b) >= 12 {
+			n, at = int(binary.LittleEndian.Uint32(b[8:])), 12
+		}
+		if n > len(b)-at {
+			return nil, fmt.Errorf("not a NumPy array: a header of %d bytes in a file of %d", n, len(b))
+		}
+	}
+	br := bytes.NewReader(b)
+	r, err := npy.NewReader(br)
 	if err != nil {
 		return nil, fmt.Errorf("not a NumPy array: %v", err)
 	}
@@ -109,10 +124,10 @@ func Decode(b []byte) (a *Array, err error) {
 	default:
 		return nil, fmt.Errorf("element type %s is not supported (float32, float64 or integers, little-endian)", h.Descr.Type)
 	}
-	if n*size > len(b) {
-		return nil, fmt.Errorf("shape %v needs %d bytes, the file has %d", h.Descr.Shape, n*size, len(b))
+	if n*size != br.Len() {
+		return nil, fmt.Errorf("shape %v needs %d bytes of data, the file has %d", h.Descr.Shape, n*size, br.Len())
 	}
-	a = &Array{Shape: append([]int{}, h.Descr.Shape...)}
+	a = &Array{Shape: append([]int{}, h.Descr.Shape...), DType: typ}
 	read := func(ptr any) error {
 		if err := r.Read(ptr); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
 			return fmt.Errorf("reading %v elements of %s: %v", h.Descr.Shape, h.Descr.Type, err)

@@ -260,7 +260,8 @@ func TestNPY(t *testing.T) {
 	}
 	for descr, want := range map[string]string{"<i4": "values of type <i4", "<f8": "Fortran order"} {
 		path := filepath.Join(dir, "b.npy")
-		os.WriteFile(path, append(header(descr), make([]byte, 32)...), 0o644)
+		size := map[string]int{"<i4": 4, "<f8": 8}[descr]
+		os.WriteFile(path, append(header(descr), make([]byte, 4*size)...), 0o644)
 		if _, _, err := train.ReadNPY(path); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want an error saying %q", descr, err, want)
 		}
