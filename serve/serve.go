@@ -30,8 +30,9 @@ type Config struct {
 	// MaxBatch is the most rows computed together [64]; 1 turns dynamic
 	// batching off (each request alone).
 	MaxBatch int
-	// MaxDelay is how long the first request of a batch waits for others
-	// [2ms].
+	// MaxDelay is how long a batch waits for more rows when a worker is
+	// free to compute it [0: not at all; rows gather while the workers
+	// are busy].
 	MaxDelay time.Duration
 	// Workers is the number of batches computed at once [GOMAXPROCS].
 	Workers int
@@ -48,9 +49,6 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 64
-	}
-	if c.MaxDelay <= 0 {
-		c.MaxDelay = 2 * time.Millisecond
 	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
@@ -120,7 +118,7 @@ func New(m *nnc.Model, cfg Config) (*Server, error) {
 	s.mux.HandleFunc("POST /v1/predict", s.predict)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	batches := make(chan []*job, cfg.Workers)
+	batches := make(chan []*job) // unbuffered: a send is a worker taking it
 	for range cfg.Workers {
 		s.wg.Add(1)
 		go s.worker(batches)
@@ -156,10 +154,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "{\"status\":\"ok\",\"model\":%q}\n", s.model.Name())
 }
 
-// batcher gathers queued jobs into batches of up to MaxBatch rows, waiting
-// at most MaxDelay after a batch's first job, and hands them to the
-// workers. A job larger than MaxBatch goes alone (the model computes it in
-// chunks).
+// batcher gathers queued jobs into batches and hands each to a worker as
+// soon as one is free: while every worker is busy, the jobs that arrive
+// join the batch, up to MaxBatch rows. With MaxDelay > 0 a batch first
+// waits up to that long for more rows even when a worker is free. A job
+// larger than MaxBatch goes alone (the model computes it in chunks).
 func (s *Server) batcher(out chan<- []*job) {
 	defer s.wg.Done()
 	defer close(out)
@@ -184,27 +183,43 @@ func (s *Server) batcher(out chan<- []*job) {
 		}
 		batch := []*job{first}
 		rows := first.rows
-		if rows < s.cfg.MaxBatch && s.cfg.MaxBatch > 1 {
-			timer := time.NewTimer(s.cfg.MaxDelay)
-		gather:
-			for rows < s.cfg.MaxBatch {
-				select {
-				case j := <-s.queue:
-					if rows+j.rows > s.cfg.MaxBatch {
-						pending = j
-						break gather
-					}
-					batch = append(batch, j)
-					rows += j.rows
-				case <-timer.C:
-					break gather
-				case <-s.stop:
+		var deadline <-chan time.Time
+		var timer *time.Timer
+		waiting := s.cfg.MaxDelay > 0 && rows < s.cfg.MaxBatch
+		if waiting {
+			timer = time.NewTimer(s.cfg.MaxDelay)
+			deadline = timer.C
+		}
+		sent := false
+	gather:
+		for rows < s.cfg.MaxBatch {
+			var free chan<- []*job // nil while the batch waits: no send
+			if !waiting {
+				free = out
+			}
+			select {
+			case free <- batch:
+				sent = true
+				break gather
+			case j := <-s.queue:
+				if rows+j.rows > s.cfg.MaxBatch {
+					pending = j
 					break gather
 				}
+				batch = append(batch, j)
+				rows += j.rows
+			case <-deadline:
+				waiting, deadline = false, nil
+			case <-s.stop:
+				break gather
 			}
+		}
+		if timer != nil {
 			timer.Stop()
 		}
-		out <- batch
+		if !sent {
+			out <- batch
+		}
 	}
 }
 

@@ -36,7 +36,7 @@ func main() {
 	clients := flag.String("clients", "1,8,64,256", "numbers of concurrent clients, comma-separated")
 	requests := flag.Int("requests", 20000, "requests per setting (after a warm-up of a tenth as many)")
 	maxBatch := flag.Int("max-batch", 64, "the server's --max-batch with batching on")
-	maxDelay := flag.Duration("max-delay", 2*time.Millisecond, "the server's --max-delay with batching on")
+	maxDelay := flag.Duration("max-delay", 0, "the server's --max-delay with batching on")
 	flag.Parse()
 	if err := run(*model, *weights, *clients, *requests, *maxBatch, *maxDelay); err != nil {
 		fmt.Fprintln(os.Stderr, "serveload:", err)

@@ -17,7 +17,7 @@ import (
 
 var serveCmd = &command{
 	name:    "serve",
-	usage:   "nnc serve FILE --weights CKPT [--model M] [--set p=v] [--addr 127.0.0.1:8080] [--max-batch 64] [--max-delay 2ms] [--workers N] [--max-body BYTES] [--timeout 10s]",
+	usage:   "nnc serve FILE --weights CKPT [--model M] [--set p=v] [--addr 127.0.0.1:8080] [--max-batch 64] [--max-delay 0] [--workers N] [--max-body BYTES] [--timeout 10s]",
 	summary: "serve the model over HTTP: POST /v1/predict (JSON or .npy, concurrent requests batched together), GET /healthz, GET /metrics; SIGTERM or SIGINT stops it gracefully",
 	run:     runServe,
 }
@@ -36,7 +36,7 @@ func serveFlags(fs *flag.FlagSet, v *flagVals) {
 	fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to serve (required)")
 	fs.StringVar(&v.serve.addr, "addr", "127.0.0.1:8080", "the address to listen on")
 	fs.IntVar(&v.serve.maxBatch, "max-batch", 64, "the most rows computed together; 1 turns dynamic batching off")
-	fs.DurationVar(&v.serve.maxDelay, "max-delay", 2*time.Millisecond, "how long a request waits for others to batch with")
+	fs.DurationVar(&v.serve.maxDelay, "max-delay", 0, "how long a batch waits for more requests when a worker is free to compute it (rows gather anyway while the workers are busy)")
 	fs.IntVar(&v.serve.workers, "workers", 0, "batches computed at once (default: GOMAXPROCS)")
 	fs.Int64Var(&v.serve.maxBody, "max-body", 16<<20, "the largest request body in bytes (413 beyond)")
 	fs.DurationVar(&v.serve.timeout, "timeout", 10*time.Second, "the longest a request may take, queue included (503 beyond)")
