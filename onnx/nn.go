@@ -16,8 +16,7 @@ import (
 // graph allows (a product with a transposed weight P.weight plus P.bias is
 // Linear P; Conv2d, BatchNorm, LayerNorm and Embedding likewise), named
 // after the initializers, and every other op as its built-in. A tensor that
-// is no layer's (a bare parameter) is an error naming it: the language has
-// no Parameter layer yet.
+// is no layer's (a bare parameter) is a Parameter layer of its own.
 func (im *Imported) NN() ([]byte, *checkpoint.File, error) {
 	g := im.Program.Forward
 	w := &nnWriter{g: g, uses: g.Uses(), names: map[int]string{}, layerOf: map[int]string{}, weights: im.Weights,
@@ -365,7 +364,9 @@ func (w *nnWriter) body() error {
 		} else {
 			for _, a := range v.Args {
 				if (a.Op == ir.OpParam || a.Op == ir.OpBuffer) && w.layerOf[a.ID] == "" {
-					return fmt.Errorf("tensor %s is not the parameter of a layer nnc recognises (%s of %s); the language has no Parameter layer yet", a.Name, v.Op, v.Type)
+					if err := w.bare(a); err != nil {
+						return err
+					}
 				}
 				if (a.Op == ir.OpParam || a.Op == ir.OpBuffer) && w.names[a.ID] == "" {
 					w.names[a.ID] = a.Name
@@ -397,6 +398,42 @@ func (w *nnWriter) body() error {
 	w.stmts = append(w.stmts, "return "+ret)
 	return nil
 }
+
+// bare declares tensor a, the parameter of no layer nnc recognises (a
+// grouped convolution's weight, attention's in-projection), as a
+// Parameter layer: its state_dict key is the layer's name, the tensor's
+// own where that is an identifier, else the identifier made from it.
+func (w *nnWriter) bare(a *ir.Value) error {
+	if a.Type.DType != ir.F32 && a.Type.DType != ir.F64 {
+		return fmt.Errorf("tensor %s of type %s is the parameter of no layer nnc recognises, and a Parameter holds floats", a.Name, a.Type)
+	}
+	name := ident(a.Name)
+	if name == "" || !isIdentStart(name[0]) {
+		name = "p_" + name
+	}
+	base := name
+	for i := 2; w.declared(name) || w.weights.Get(name) != nil && name != a.Name; i++ {
+		name = fmt.Sprintf("%s_%d", base, i)
+	}
+	w.layerOf[a.ID] = name
+	w.names[a.ID] = name
+	w.decls = append(w.decls, fmt.Sprintf("%s = Parameter(%s)", name, dims(a.Type.Shape)))
+	if name == a.Name {
+		return w.keep(a.Name)
+	}
+	return w.keepAs(a.Name, name)
+}
+
+func (w *nnWriter) declared(name string) bool {
+	for _, d := range w.decls {
+		if strings.HasPrefix(d, name+" = ") {
+			return true
+		}
+	}
+	return false
+}
+
+func isIdentStart(c byte) bool { return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 func (w *nnWriter) isOutput(v *ir.Value) bool {
 	for _, o := range w.g.Outputs {
@@ -470,10 +507,16 @@ func (w *nnWriter) expr(v *ir.Value) (string, error) {
 		}
 		return fmt.Sprintf("%s(%s, dim = %d)", f, a(0), d), nil
 	case ir.OpMatMul:
-		if v.Attrs.Bool("ta") || v.Attrs.Bool("tb") {
-			return "", fmt.Errorf("a transposed product of %s and %s that is no Linear layer", v.Args[0].Type, v.Args[1].Type)
+		// A transposed operand (a weight that is no Linear layer's) is
+		// written transposed: the front end folds it back into the product.
+		x, y := a(0), a(1)
+		if v.Attrs.Bool("ta") {
+			x = "transpose(" + x + ", -2, -1)"
 		}
-		return "(" + a(0) + " @ " + a(1) + ")", nil
+		if v.Attrs.Bool("tb") {
+			y = "transpose(" + y + ", -2, -1)"
+		}
+		return "(" + x + " @ " + y + ")", nil
 	case ir.OpReshape:
 		return "reshape(" + a(0) + ", " + dims(v.Type.Shape) + ")", nil
 	case ir.OpTranspose:

@@ -40,7 +40,7 @@ func nncOK(t *testing.T, args ...string) string {
 // predicting with them gives the outputs of predicting with the .onnx, to
 // the bit; both are PyTorch's within 1e-4.
 func TestImportRoundTrip(t *testing.T) {
-	for _, name := range []string{"mlp", "cnn"} {
+	for _, name := range []string{"mlp", "cnn", "depthwise"} {
 		t.Run(name, func(t *testing.T) {
 			dir := copyONNX(t, name)
 			p := func(f string) string { return filepath.Join(dir, f) }
