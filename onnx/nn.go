@@ -261,7 +261,17 @@ func (w *nnWriter) layers() error {
 		case ir.OpLayerNorm:
 			p := prefix(v.Args[1], "weight")
 			if p == "" || prefix(v.Args[2], "bias") != p {
-				continue
+				// Tensors of a module path the language cannot spell
+				// (layer.norm1.weight): the layer named layer_norm1, and its
+				// tensors renamed to match.
+				raw, ok1 := strings.CutSuffix(v.Args[1].Name, ".weight")
+				rawb, ok2 := strings.CutSuffix(v.Args[2].Name, ".bias")
+				if !ok1 || !ok2 || raw != rawb || ident(raw) == "" || w.declared(ident(raw)) || w.uses[v.Args[1].ID] != 1 {
+					continue
+				}
+				p = ident(raw)
+				w.rename[v.Args[1].ID] = p + ".weight"
+				w.rename[v.Args[2].ID] = p + ".bias"
 			}
 			decl := fmt.Sprintf("LayerNorm(%d%s)", v.Args[1].Type.Shape[0], epsArg(v))
 			if err := w.declare(p, decl, v, v.Args[1:]...); err != nil {
