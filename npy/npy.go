@@ -54,6 +54,20 @@ const MaxBytes = 1 << 34
 // Read reads the .npy file at path: float32, float64, and integers of any
 // width (held as int64); bools are held as int64 0 and 1.
 func Read(path string) (*Array, error) {
+	b, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	a, err := Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return a, nil
+}
+
+// ReadFile returns the contents of the array file at path, refusing one
+// larger than MaxBytes before reading it.
+func ReadFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -66,15 +80,7 @@ func Read(path string) (*Array, error) {
 	if st.Size() > MaxBytes {
 		return nil, fmt.Errorf("%s: %d bytes, too large an array", path, st.Size())
 	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return nil, err
-	}
-	a, err := Decode(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return a, nil
+	return io.ReadAll(f)
 }
 
 // Decode decodes the contents of a .npy file.

@@ -290,29 +290,24 @@ func (s *Server) concat(bufs map[string]any, jobs []*job, rows int) map[string]a
 		n := rows * t.RowSize()
 		switch t.DType {
 		case "f32":
-			b, _ := bufs[t.Name].([]float32)
-			b = grow(b, n)[:0]
-			for _, j := range jobs {
-				b = append(b, j.in[t.Name].([]float32)...)
-			}
-			bufs[t.Name] = b
+			bufs[t.Name] = gather[float32](bufs[t.Name], jobs, t.Name, n)
 		case "f64":
-			b, _ := bufs[t.Name].([]float64)
-			b = grow(b, n)[:0]
-			for _, j := range jobs {
-				b = append(b, j.in[t.Name].([]float64)...)
-			}
-			bufs[t.Name] = b
+			bufs[t.Name] = gather[float64](bufs[t.Name], jobs, t.Name, n)
 		case "i64":
-			b, _ := bufs[t.Name].([]int64)
-			b = grow(b, n)[:0]
-			for _, j := range jobs {
-				b = append(b, j.in[t.Name].([]int64)...)
-			}
-			bufs[t.Name] = b
+			bufs[t.Name] = gather[int64](bufs[t.Name], jobs, t.Name, n)
 		}
 	}
 	return bufs
+}
+
+// gather appends the jobs' values of input name into buf, grown to n.
+func gather[T float32 | float64 | int64](buf any, jobs []*job, name string, n int) []T {
+	b, _ := buf.([]T)
+	b = grow(b, n)[:0]
+	for _, j := range jobs {
+		b = append(b, j.in[name].([]T)...)
+	}
+	return b
 }
 
 // requestError is a bad request: status 400 (or another 4xx) with the

@@ -2,7 +2,6 @@ package train
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/nnc-go/nnc/npy"
 )
@@ -13,7 +12,7 @@ import (
 // ReadNPY reads a .npy file of float32 or float64 values in C (row-major)
 // order and returns its shape and values.
 func ReadNPY(path string) (shape []int, x []float64, err error) {
-	b, err := os.ReadFile(path)
+	b, err := npy.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
