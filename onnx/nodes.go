@@ -665,20 +665,26 @@ func (im *importer) layerNorm() error {
 	if err != nil {
 		return err
 	}
-	// stash_type is the statistics' type: nnc computes them in the
-	// model's own.
-	if _, err := im.attrInt("stash_type", 1); err != nil {
+	stash, err := im.attrInt("stash_type", 1)
+	if err != nil {
 		return err
 	}
-	if err := im.onlyOutputs(1); err != nil {
+	if err := im.onlyOutputs(3); err != nil {
 		return err
 	}
 	x, err := im.floatIn(0)
 	if err != nil {
 		return err
 	}
-	if a, ok := ir.NormAxis(axis, x.Type.Shape.Rank()); !ok || a != x.Type.Shape.Rank()-1 {
-		return im.notSupported("axis = %d (nnc normalizes over the last dimension)", axis)
+	// stash_type is the statistics' element type (TensorProto's codes):
+	// nnc computes them in x's own, so it must be that one.
+	if code := map[ir.DType]int{ir.F32: 1, ir.F64: 11}[x.Type.DType]; stash != code {
+		return im.notSupported("stash_type = %d for %s input (nnc computes the statistics in the input's type, %d)", stash, x.Type.DType, code)
+	}
+	r := x.Type.Shape.Rank()
+	a, ok := ir.NormAxis(axis, r)
+	if !ok {
+		return im.errorf("axis %d out of range for %s", axis, x.Type.Shape)
 	}
 	w, err := im.floatIn(1)
 	if err != nil {
@@ -688,14 +694,78 @@ func (im *importer) layerNorm() error {
 	if err != nil {
 		return err
 	}
-	if b == nil {
-		return im.notSupported("layer normalization without a bias")
+	outs := im.node.Output
+	statsUsed := len(outs) > 1 && outs[1] != "" || len(outs) > 2 && outs[2] != ""
+	if a == r-1 && b != nil && !statsUsed {
+		y, err := im.op(ir.OpLayerNorm, ir.Attrs{{Key: "eps", Val: eps}}, x, w, b)
+		if err != nil {
+			return err
+		}
+		return im.set(0, y)
 	}
-	y, err := im.op(ir.OpLayerNorm, ir.Attrs{{Key: "eps", Val: eps}}, x, w, b)
+	return im.layerNormND(x, w, b, a, eps)
+}
+
+// layerNormND is LayerNormalization over the axes from a on, written as
+// ONNX's function body: Mean, D = x − Mean, InvStdDev = 1/√(mean(D²) +
+// eps), y = D·InvStdDev·scale + bias; Mean and InvStdDev are outputs 1 and
+// 2, their normalized axes kept as 1.
+func (im *importer) layerNormND(x, w, b *ir.Value, a int, eps float64) error {
+	var axes []int
+	for i := a; i < x.Type.Shape.Rank(); i++ {
+		axes = append(axes, i)
+	}
+	reduce := ir.Attrs{{Key: "axes", Val: axes}, {Key: "keepdims", Val: 1}}
+	e, err := im.scalar(eps, x)
 	if err != nil {
 		return err
 	}
-	return im.set(0, y)
+	mean, err := im.op(ir.OpReduceMean, reduce, x)
+	if err != nil {
+		return err
+	}
+	d, err := im.op(ir.OpSub, nil, x, mean)
+	if err != nil {
+		return err
+	}
+	v, err := im.op(ir.OpMul, nil, d, d)
+	if err == nil {
+		v, err = im.op(ir.OpReduceMean, reduce, v)
+	}
+	if err == nil {
+		v, err = im.op(ir.OpAdd, nil, v, e)
+	}
+	if err == nil {
+		v, err = im.op(ir.OpSqrt, nil, v)
+	}
+	var inv *ir.Value
+	if err == nil {
+		inv, err = im.op(ir.OpReciprocal, nil, v)
+	}
+	var y *ir.Value
+	if err == nil {
+		y, err = im.op(ir.OpMul, nil, d, inv)
+	}
+	if err == nil {
+		y, err = im.op(ir.OpMul, nil, y, w)
+	}
+	if err == nil && b != nil {
+		y, err = im.op(ir.OpAdd, nil, y, b)
+	}
+	if err != nil {
+		return err
+	}
+	if !y.Type.Shape.Equal(x.Type.Shape) {
+		return im.errorf("scale or bias does not broadcast to the normalized axes of %s", x.Type.Shape)
+	}
+	for i, o := range []*ir.Value{y, mean, inv} {
+		if i < len(im.node.Output) {
+			if err := im.set(i, o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (im *importer) flatten() error {
