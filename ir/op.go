@@ -224,6 +224,12 @@ const (
 	OpConvGradWeight  // Conv's attributes; dy, x, w: the gradient of its weight
 	OpMaxPoolGrad     // MaxPool's attributes; dy, x
 	OpAveragePoolGrad // AveragePool's attributes; dy, x
+	// Indices, triangles and losses (onnx_more.go):
+	OpArgMax                        // {axis, keepdims, select_last_index} x, floats or i64: the i64 index of the largest entry along axis
+	OpArgMin                        // ArgMax's attributes: of the smallest
+	OpTrilu                         // {upper, k} x [..., rows, cols], floats or i64: the lower (upper = 0) or upper triangle from diagonal k, the rest 0
+	OpNegativeLogLikelihoodLoss     // {reduction, ignore_index} x [N, C, d...], target i64 [N, d...] [, weight [C]]: −x[n, target, d...]·weight[target], reduced
+	OpNegativeLogLikelihoodLossGrad // its attributes; dloss, x, target [, weight]: the gradient of x
 	// Int8 inference (issue 15), emitted by passes.Quantize from an int8
 	// checkpoint (nnc quantize): activations are u8 with a scale and zero
 	// point per tensor, weights i8 per output channel (quant.go).
@@ -397,6 +403,12 @@ var opTable = [numOps]OpInfo{
 	OpMaxPoolGrad:     {Name: "MaxPoolGrad", Arity: 2, Shape: poolNDGradShape, Lower: lowerPoolNDGrad, Derived: true, Attrs: maxPoolAttrs},
 	OpAveragePoolGrad: {Name: "AveragePoolGrad", Arity: 2, Shape: poolNDGradShape, Lower: lowerPoolNDGrad, Derived: true, Attrs: averagePoolAttrs},
 	OpAveragePool:     {Name: "AveragePool", Arity: 1, Shape: poolNDShape, Lower: lowerPoolND, Attrs: averagePoolAttrs},
+	// Indices, triangles and losses.
+	OpArgMax:                        {Name: "ArgMax", Arity: 1, Shape: argShape, Lower: lowerArg("ArgMax"), NoGrad: true, Attrs: argAttrs},
+	OpArgMin:                        {Name: "ArgMin", Arity: 1, Shape: argShape, Lower: lowerArg("ArgMin"), NoGrad: true, Attrs: argAttrs},
+	OpTrilu:                         {Name: "Trilu", Arity: 1, Shape: triluShape, Lower: lowerTrilu, Attrs: []AttrSpec{attr("upper", 1), attr("k", 0)}},
+	OpNegativeLogLikelihoodLoss:     {Name: "NegativeLogLikelihoodLoss", Arity: 3, MinArity: 2, Shape: nllShape, Lower: lowerNLL, Attrs: nllAttrs},
+	OpNegativeLogLikelihoodLossGrad: {Name: "NegativeLogLikelihoodLossGrad", Arity: 4, MinArity: 3, Shape: nllGradShape, Lower: lowerNLL, Derived: true, Attrs: nllAttrs},
 	// Int8 inference.
 	OpQuantize:   {Name: "Quantize", Arity: 1, Shape: quantizeShape, Lower: lowerQuantize, Derived: true, Attrs: qAttrs},
 	OpDequantize: {Name: "Dequantize", Arity: 1, Shape: dequantizeShape, Lower: lowerDequantize, Derived: true, Attrs: qAttrs},
