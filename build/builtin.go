@@ -137,6 +137,7 @@ func init() {
 	}
 	// The ONNX op set (issue 13).
 	builtins = append(builtins, onnxBuiltins()...)
+	builtins = append(builtins, onnxMoreBuiltins()...)
 	builtinTable = map[string]*builtinKind{}
 	for _, bk := range builtins {
 		builtinTable[bk.name] = bk

@@ -3,6 +3,7 @@ package codegen
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -200,7 +201,14 @@ func (e *emitter) shape(v *ir.Value, what string) string {
 	return "m." + name + "[:]"
 }
 
-func float(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+// float is f as a Go expression: ±Inf (Clip's default bounds) has no
+// literal, so it is math.Inf of its sign.
+func float(f float64) string {
+	if math.IsInf(f, 0) {
+		return fmt.Sprintf("math.Inf(%d)", int(math.Copysign(1, f)))
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
 
 // view declares a field viewing the arena at off as a tensor of type t,
 // sized for the plan's batch, and returns its name.
@@ -222,7 +230,11 @@ func (e *emitter) value(v *ir.Value) error {
 			e.field(fmt.Sprintf("%sc%d", e.pre, v.ID), "[1]int64", fmt.Sprintf("[1]int64{%d}", int64(v.AttrFloat("value"))))
 			return nil
 		}
-		e.field(fmt.Sprintf("%sc%d", e.pre, v.ID), fmt.Sprintf("[1]%s", g.elem), fmt.Sprintf("[1]%s{%s}", g.elem, float(v.AttrFloat("value"))))
+		c := float(v.AttrFloat("value"))
+		if math.IsInf(v.AttrFloat("value"), 0) {
+			c = g.elem + "(" + c + ")" // math.Inf is a float64
+		}
+		e.field(fmt.Sprintf("%sc%d", e.pre, v.ID), fmt.Sprintf("[1]%s", g.elem), fmt.Sprintf("[1]%s{%s}", g.elem, c))
 		return nil
 	}
 	calls, scratch, err := ir.Lowering(e.gr, v)

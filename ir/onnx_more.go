@@ -65,9 +65,6 @@ func triluShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	if r < 2 {
 		return Type{}, shapeErr(ShapeRank, 0, "trilu of %s: needs matrices, of 2 dimensions or more", x.Shape)
 	}
-	if x.Shape[r-2] == Batch || x.Shape[r-1] == Batch {
-		return Type{}, shapeErr(ShapeRank, 0, "trilu of %s: the matrices cannot hold the batch dimension", x.Shape)
-	}
 	if u := attrs.Int("upper", 1); u != 0 && u != 1 {
 		return Type{}, fmt.Errorf("trilu: upper must be 0 or 1, not %d", u)
 	}
@@ -78,7 +75,7 @@ func lowerTrilu(_ *Graph, v *Value) []Call {
 	x := v.Args[0]
 	s := x.Type.Shape
 	r := s.Rank()
-	return []Call{call(i64Kernel("Trilu", x), buf(v), buf(x), dim(elems(s[:r-2])), num(s[r-2]), num(s[r-1]), num(v.AttrInt("k")), flag(v.AttrInt("upper") == 1))}
+	return []Call{call(i64Kernel("Trilu", x), buf(v), buf(x), dim(elems(s[:r-2])), dim(elems(s[r-2:r-1])), dim(elems(s[r-1:])), num(v.AttrInt("k")), flag(v.AttrInt("upper") == 1))}
 }
 
 // nllShape: x [N, C, d...] floats, target i64 [N, d...], weight [C]; the
