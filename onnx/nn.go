@@ -574,6 +574,21 @@ func (w *nnWriter) expr(v *ir.Value) (string, error) {
 		return fmt.Sprintf("average_pool(%s%s, count_include_pad = %d)", a(0), intLists("kernel_shape", "strides", "pads"), v.Attrs.Int("count_include_pad", 0)), nil
 	case ir.OpPad:
 		return fmt.Sprintf("pad(%s%s, mode = %q%s)", a(0), intLists("pads"), v.Attrs.String("mode"), floats("value")), nil
+	case ir.OpArgMax, ir.OpArgMin:
+		f := map[ir.Op]string{ir.OpArgMax: "arg_max", ir.OpArgMin: "arg_min"}[v.Op]
+		return fmt.Sprintf("%s(%s, axis = %d, keepdims = %d, select_last_index = %d)", f, a(0), v.Attrs.Int("axis", 0), v.Attrs.Int("keepdims", 1), v.Attrs.Int("select_last_index", 0)), nil
+	case ir.OpTrilu:
+		return fmt.Sprintf("trilu(%s, upper = %d, k = %d)", a(0), v.Attrs.Int("upper", 1), v.Attrs.Int("k", 0)), nil
+	case ir.OpNegativeLogLikelihoodLoss:
+		args := a(0) + ", " + a(1)
+		if len(v.Args) > 2 {
+			args += ", " + a(2)
+		}
+		ii := ""
+		if i := v.Attrs.Int("ignore_index", ir.NoIgnoreIndex); i != ir.NoIgnoreIndex {
+			ii = fmt.Sprintf(", ignore_index = %d", i)
+		}
+		return fmt.Sprintf("negative_log_likelihood_loss(%s, reduction = %q%s)", args, v.Attrs.String("reduction"), ii), nil
 	}
 	return "", fmt.Errorf("%s has no spelling in the nnc language yet", v.Op)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nnc-go/nnc/internal/testenv"
 	"github.com/nnc-go/nnc/npy"
 )
 
@@ -122,5 +123,35 @@ func TestONNXCommands(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := Main([]string{"check", p("bad.onnx")}, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "not an ONNX model") {
 		t.Errorf("nnc check bad.onnx: exit %d, %q", code, stderr.String())
+	}
+}
+
+// TestImportIndexLossOps: nnc import spells ArgMax, ArgMin, Trilu and the
+// two losses of ONNX's backend tests as their built-ins, and the .nn
+// written checks.
+func TestImportIndexLossOps(t *testing.T) {
+	const suite = "/usr/share/libonnx-testdata/data/node"
+	_, err := os.Stat(suite)
+	testenv.Require(t, "ONNX backend test data", "apt-get install libonnx-testdata", err)
+	for name, want := range map[string]string{
+		"test_argmax_keepdims_random_select_last_index": "arg_max(data, axis = 1, keepdims = 1, select_last_index = 1)",
+		"test_argmin_no_keepdims_example":               "arg_min(data, axis = 1, keepdims = 0, select_last_index = 0)",
+		"test_triu_square":                              "trilu(x, upper = 1, k = 0)",
+		"test_nllloss_NCd1_weight_ii":                   `negative_log_likelihood_loss(input, target, weight, reduction = "mean", ignore_index = 1)`,
+		"test_sce_mean_weight_ii":                       `negative_log_likelihood_loss(log_softmax(x), y, w, reduction = "mean", ignore_index = 0)`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "m.nn")
+			nncOK(t, "import", filepath.Join(suite, name, "model.onnx"), "-o", out)
+			src, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(src), want) {
+				t.Errorf("the .nn does not hold %s:\n%s", want, src)
+			}
+			nncOK(t, "check", out)
+		})
 	}
 }
