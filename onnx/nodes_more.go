@@ -165,3 +165,63 @@ func (im *importer) softmaxCrossEntropyLoss() error {
 	}
 	return nil
 }
+
+func init() { handlers["Hardmax"] = (*importer).hardmax }
+
+// hardmax is 1 where ArgMax along axis points, else 0: the index compared
+// with a constant 0, 1, ..., d−1 along axis.
+func (im *importer) hardmax() error {
+	x, err := im.floatIn(0)
+	if err != nil {
+		return err
+	}
+	def := -1
+	if im.m.Opset < 13 {
+		def = 1
+	}
+	axis, err := im.attrInt("axis", def)
+	if err != nil {
+		return err
+	}
+	s := x.Type.Shape
+	a, ok := ir.NormAxis(axis, s.Rank())
+	if !ok {
+		return im.errorf("axis %d out of range for %s", axis, s)
+	}
+	if im.m.Opset < 13 && a != s.Rank()-1 {
+		return im.notSupported("axis = %d before opset 13 (the input flattened to 2-D from it)", axis)
+	}
+	if s[a] == ir.Batch {
+		return im.notSupported("hardmax along the batch dimension")
+	}
+	am, err := im.op(ir.OpArgMax, ir.Attrs{{Key: "axis", Val: a}, {Key: "keepdims", Val: 1}}, x)
+	if err != nil {
+		return err
+	}
+	iota := &Tensor{DType: ir.I64, Shape: make([]int, s.Rank())}
+	for i := range iota.Shape {
+		iota.Shape[i] = 1
+	}
+	iota.Shape[a] = s[a]
+	for i := range s[a] {
+		iota.I = append(iota.I, int64(i))
+	}
+	name := im.node.Output[0] + ".hardmax_positions"
+	for im.consts[name] != nil || im.vals[name] != nil {
+		name += "_"
+	}
+	im.consts[name] = iota
+	pos, err := im.value(name)
+	if err != nil {
+		return im.errorf("%v", err)
+	}
+	hit, err := im.op(ir.OpEqual, nil, am, pos)
+	if err != nil {
+		return err
+	}
+	y, err := im.op(ir.OpCast, ir.Attrs{{Key: "to", Val: x.Type.DType.String()}}, hit)
+	if err != nil {
+		return err
+	}
+	return im.set(0, y)
+}
