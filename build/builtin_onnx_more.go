@@ -2,7 +2,7 @@ package build
 
 import "github.com/nnc-go/nnc/ir"
 
-// The built-ins of ONNX's ArgMax, ArgMin, Trilu and
+// The built-ins of ONNX's ArgMax, ArgMin, ReduceProd, Trilu and
 // NegativeLogLikelihoodLoss, named and argued as the others of the ONNX op
 // set (builtin_onnx.go).
 func onnxMoreBuiltins() []*builtinKind {
@@ -21,6 +21,7 @@ func onnxMoreBuiltins() []*builtinKind {
 	return []*builtinKind{
 		arg("arg_max", ir.OpArgMax),
 		arg("arg_min", ir.OpArgMin),
+		reduceOnnx("reduce_prod", ir.OpReduceProd),
 		{name: "trilu", args: []argSpec{{name: "upper", kind: argCount, def: intConst(1)}, {name: "k", def: intConst(0)}},
 			apply: func(c *builtinCall) (operand, bool) {
 				k, ok := c.intArg("k")

@@ -617,6 +617,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "ReduceMean":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ReduceMean(a0.floats(n), a1.floats(n), a2.shape(n), a3.dim.At(n)) }, nil
+	case "ReduceProd":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.ReduceProd(a0.floats(n), a1.floats(n), a2.shape(n), a3.dim.At(n)) }, nil
 	case "ReduceSum":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.ReduceSum(a0.floats(n), a1.floats(n), a2.shape(n), a3.dim.At(n)) }, nil
@@ -929,6 +932,7 @@ var kernelSigs = map[string]string{
 	"ReduceMaxBackward":                 "FSFFFFn",
 	"ReduceMaxI64":                      "LLSn",
 	"ReduceMean":                        "FFSn",
+	"ReduceProd":                        "FFSn",
 	"ReduceSum":                         "FFSn",
 	"ReduceSumI64":                      "LLSn",
 	"ReduceTo":                          "FSFS",

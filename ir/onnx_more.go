@@ -5,7 +5,8 @@ import (
 	"math"
 )
 
-// ONNX's ArgMax, ArgMin, Trilu and NegativeLogLikelihoodLoss (issue 13),
+// ONNX's ArgMax, ArgMin, Trilu, NegativeLogLikelihoodLoss and ReduceProd
+// (issue 13),
 // with ONNX's attributes and semantics.
 
 var (
@@ -153,6 +154,9 @@ func lowerNLL(_ *Graph, v *Value) []Call {
 }
 
 func init() {
+	// Not yet differentiated (dy·y/x fails where x holds a 0): the grad
+	// pass says it cannot train through ReduceProd, at the user's line.
+	opTable[OpReduceProd].VJP = func(*Graph, *Value, *Value) []*Value { return nil }
 	opTable[OpTrilu].VJP = func(g *Graph, v, dy *Value) []*Value {
 		if !v.Type.DType.IsFloat() {
 			return []*Value{nil}

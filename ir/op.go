@@ -230,6 +230,7 @@ const (
 	OpTrilu                         // {upper, k} x [..., rows, cols], floats or i64: the lower (upper = 0) or upper triangle from diagonal k, the rest 0
 	OpNegativeLogLikelihoodLoss     // {reduction, ignore_index} x [N, C, d...], target i64 [N, d...] [, weight [C]]: −x[n, target, d...]·weight[target], reduced
 	OpNegativeLogLikelihoodLossGrad // its attributes; dloss, x, target [, weight]: the gradient of x
+	OpReduceProd                    // {axes, keepdims}: floats
 	// Int8 inference (issue 15), emitted by passes.Quantize from an int8
 	// checkpoint (nnc quantize): activations are u8 with a scale and zero
 	// point per tensor, weights i8 per output channel (quant.go).
@@ -409,6 +410,7 @@ var opTable = [numOps]OpInfo{
 	OpTrilu:                         {Name: "Trilu", Arity: 1, Shape: triluShape, Lower: lowerTrilu, Attrs: []AttrSpec{attr("upper", 1), attr("k", 0)}},
 	OpNegativeLogLikelihoodLoss:     {Name: "NegativeLogLikelihoodLoss", Arity: 3, MinArity: 2, Shape: nllShape, Lower: lowerNLL, Attrs: nllAttrs},
 	OpNegativeLogLikelihoodLossGrad: {Name: "NegativeLogLikelihoodLossGrad", Arity: 4, MinArity: 3, Shape: nllGradShape, Lower: lowerNLL, Derived: true, Attrs: nllAttrs},
+	OpReduceProd:                    {Name: "ReduceProd", Arity: 1, Shape: reduceAxesShape(false), Lower: lowerReduceAxes("ReduceProd"), Attrs: reduceAttrs},
 	// Int8 inference.
 	OpQuantize:   {Name: "Quantize", Arity: 1, Shape: quantizeShape, Lower: lowerQuantize, Derived: true, Attrs: qAttrs},
 	OpDequantize: {Name: "Dequantize", Arity: 1, Shape: dequantizeShape, Lower: lowerDequantize, Derived: true, Attrs: qAttrs},

@@ -81,3 +81,10 @@ func trilu[E elem](fn string, dst, x []E, outer, rows, cols, k int, upper bool) 
 		}
 	}
 }
+
+// ReduceProd sets dst to the product of x over the axes.
+func ReduceProd[T Float](dst, x []T, xShape []int, axes int) {
+	reduceAxes("ReduceProd", dst, x, xShape, axes, 1, mul[T])
+}
+
+func mul[E elem](acc, v E) E { return acc * v }

@@ -153,3 +153,16 @@ func TestTrilu(t *testing.T) {
 		t.Errorf("TriluI64: %v, want %v", got, want)
 	}
 }
+
+func TestReduceProd(t *testing.T) {
+	x := []float64{1, 2, 3, 4, 5, 6} // [2, 3]
+	rows := make([]float64, 2)
+	ReduceProd(rows, x, []int{2, 3}, 1<<1)
+	cols := make([]float64, 3)
+	ReduceProd(cols, x, []int{2, 3}, 1<<0)
+	all := make([]float64, 1)
+	ReduceProd(all, x, []int{2, 3}, 1<<0|1<<1)
+	if !slices.Equal(rows, []float64{6, 120}) || !slices.Equal(cols, []float64{4, 10, 18}) || all[0] != 720 {
+		t.Errorf("rows %v, columns %v, all %v", rows, cols, all)
+	}
+}

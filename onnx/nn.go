@@ -545,8 +545,8 @@ func (w *nnWriter) expr(v *ir.Value) (string, error) {
 		return "where(" + a(0) + ", " + a(1) + ", " + a(2) + ")", nil
 	case ir.OpCast:
 		return fmt.Sprintf("cast(%s, to = %q)", a(0), v.Attrs.String("to")), nil
-	case ir.OpReduceSum, ir.OpReduceMean, ir.OpReduceMax:
-		f := map[ir.Op]string{ir.OpReduceSum: "reduce_sum", ir.OpReduceMean: "reduce_mean", ir.OpReduceMax: "reduce_max"}[v.Op]
+	case ir.OpReduceSum, ir.OpReduceMean, ir.OpReduceMax, ir.OpReduceProd:
+		f := map[ir.Op]string{ir.OpReduceSum: "reduce_sum", ir.OpReduceMean: "reduce_mean", ir.OpReduceMax: "reduce_max", ir.OpReduceProd: "reduce_prod"}[v.Op]
 		return fmt.Sprintf("%s(%s%s, keepdims = %d)", f, a(0), intLists("axes"), v.Attrs.Int("keepdims", 1)), nil
 	case ir.OpConcat:
 		var xs []string

@@ -10,6 +10,7 @@ func init() {
 	handlers["ArgMax"] = argOp(ir.OpArgMax)
 	handlers["ArgMin"] = argOp(ir.OpArgMin)
 	handlers["Trilu"] = (*importer).trilu
+	handlers["ReduceProd"] = reduceAxes(ir.OpReduceProd, 18)
 	handlers["NegativeLogLikelihoodLoss"] = (*importer).nllLoss
 	handlers["SoftmaxCrossEntropyLoss"] = (*importer).softmaxCrossEntropyLoss
 }
