@@ -252,9 +252,6 @@ func (im *importer) dropout() error {
 
 func binaryOp(op ir.Op) func(im *importer) error {
 	return func(im *importer) error {
-		if im.m.Opset < 7 && (im.has("broadcast") || im.has("axis")) {
-			return im.notSupported("the legacy broadcast attribute")
-		}
 		a, err := im.floatIn(0)
 		if err != nil {
 			return err
@@ -263,12 +260,62 @@ func binaryOp(op ir.Op) func(im *importer) error {
 		if err != nil {
 			return err
 		}
+		shape, err := im.legacyBroadcast(a.Type.Shape.Rank(), []int(b.Type.Shape))
+		if err != nil {
+			return err
+		}
+		if b, err = im.reshapeTo(b, ir.Shape(shape)); err != nil {
+			return err
+		}
 		y, err := im.op(op, nil, a, b)
 		if err != nil {
 			return err
 		}
 		return im.set(0, y)
 	}
+}
+
+// legacyBroadcast is the shape operand b of an element-wise op takes
+// before opset 7: with broadcast=1 it is aligned with a (of rank ra) from
+// dimension axis, by default so that the last dimensions meet as NumPy
+// aligns them; without broadcast the shapes must be equal, which NumPy's
+// broadcast checks. From opset 7 on b keeps its shape.
+func (im *importer) legacyBroadcast(ra int, b []int) ([]int, error) {
+	if im.m.Opset >= 7 {
+		return b, nil
+	}
+	bc, err := im.attrInt("broadcast", 0)
+	if err != nil {
+		return nil, err
+	}
+	axis, err := im.attrInt("axis", ra-len(b))
+	if err != nil {
+		return nil, err
+	}
+	if bc == 0 {
+		if im.has("axis") {
+			return nil, im.errorf("attribute axis without broadcast=1")
+		}
+		return b, nil
+	}
+	if bc != 1 {
+		return nil, im.notSupported("broadcast=%d", bc)
+	}
+	if axis < 0 {
+		axis += ra
+	}
+	if len(b) > ra || axis < 0 || axis+len(b) > ra {
+		return nil, im.errorf("the second operand's %d dimensions do not fit from axis %d into %d", len(b), axis, ra)
+	}
+	shape := make([]int, 0, ra)
+	for range axis {
+		shape = append(shape, 1)
+	}
+	shape = append(shape, b...)
+	for len(shape) < ra {
+		shape = append(shape, 1)
+	}
+	return shape, nil
 }
 
 func unaryOp(op ir.Op) func(im *importer) error {
