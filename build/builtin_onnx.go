@@ -192,6 +192,12 @@ func onnxBuiltins() []*builtinKind {
 		binaryOnnx("less", ir.OpLess),
 		binaryOnnx("greater", ir.OpGreater),
 		{name: "not", apply: func(c *builtinCall) (operand, bool) { return c.op(ir.OpNot, nil, c.x.v) }},
+		binaryOnnx("and", ir.OpAnd),
+		binaryOnnx("or", ir.OpOr),
+		binaryOnnx("xor", ir.OpXor),
+		onnxTensors("mod", 2, 2, []argSpec{{name: "fmod", kind: argCount, def: intConst(0)}}, func(c *builtinCall, xs []*ir.Value) (operand, bool) {
+			return c.op(ir.OpMod, ir.Attrs{{Key: "fmod", Val: c.args.int("fmod")}}, xs...)
+		}),
 		onnxTensors("where", 3, 3, nil, func(c *builtinCall, xs []*ir.Value) (operand, bool) {
 			return c.op(ir.OpWhere, nil, xs...)
 		}),

@@ -81,6 +81,39 @@ func compareShape(args []Type, attrs Attrs, decl Type) (Type, error) {
 	return Type{DType: Bool, Shape: t.Shape}, nil
 }
 
+// arithShape: a binary op of floats or i64, broadcast.
+func arithShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	if !floatOrI64(args[0].DType) {
+		return Type{}, shapeErr(ShapeDType, 0, "needs floats or i64, not %s", args[0])
+	}
+	return broadcastShape(args, attrs, decl)
+}
+
+// arithUnaryShape: an element-wise op of floats or i64.
+func arithUnaryShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if !floatOrI64(args[0].DType) {
+		return Type{}, shapeErr(ShapeDType, 0, "needs floats or i64, not %s", args[0])
+	}
+	return args[0], nil
+}
+
+func logicShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	if args[0].DType != Bool {
+		return Type{}, shapeErr(ShapeDType, 0, "needs bool tensors, not %s", args[0])
+	}
+	return broadcastShape(args, attrs, decl)
+}
+
+func modShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	switch fmod := attrs.Int("fmod", 0); {
+	case fmod != 0 && fmod != 1:
+		return Type{}, fmt.Errorf("mod: fmod is %d, not 0 or 1", fmod)
+	case args[0].DType.IsFloat() && fmod != 1:
+		return Type{}, fmt.Errorf("mod of floats needs fmod = 1 (the remainder with the dividend's sign)")
+	}
+	return arithShape(args, attrs, decl)
+}
+
 func notShape(args []Type, _ Attrs, _ Type) (Type, error) {
 	if args[0].DType != Bool {
 		return Type{}, shapeErr(ShapeDType, 0, "not of %s: needs a bool tensor", args[0])
@@ -623,6 +656,22 @@ func lowerBroadcastOnly(kernel string) func(*Graph, *Value) []Call {
 	}
 }
 
+// lowerUnaryI64 is an element-wise op of floats or, by its I64 kernel,
+// of i64.
+func lowerUnaryI64(kernel string) func(*Graph, *Value) []Call {
+	return func(_ *Graph, v *Value) []Call { return []Call{call(i64Kernel(kernel, v), buf(v), buf(v.Args[0]))} }
+}
+
+// lowerMod: fmod 1 is C's fmod (the sign of a), else Python's % (b's).
+func lowerMod(_ *Graph, v *Value) []Call {
+	a, b := v.Args[0], v.Args[1]
+	kernel := "BroadcastMod"
+	if v.Attrs.Int("fmod", 0) == 1 {
+		kernel = "BroadcastFmod"
+	}
+	return []Call{call(i64Kernel(kernel, a), buf(v), shapeOf(v), buf(a), shapeOf(a), buf(b), shapeOf(b))}
+}
+
 func lowerWhere(_ *Graph, v *Value) []Call {
 	c, a, b := v.Args[0], v.Args[1], v.Args[2]
 	return []Call{call(i64Kernel("Where", a), buf(v), shapeOf(v), buf(c), shapeOf(c), buf(a), shapeOf(a), buf(b), shapeOf(b))}
@@ -686,6 +735,7 @@ func init() {
 		return []*Value{g.NewValue(OpAveragePoolGrad, v.Attrs, v.Pos, dy, v.Args[0])}
 	}
 	opTable[OpWhere].VJP = vjpWhere
+	opTable[OpMod].VJP = vjpMod
 	opTable[OpPRelu].VJP = vjpPRelu
 	opTable[OpPow].VJP = vjpPow
 	opTable[OpPad].VJP = vjpPad
@@ -705,6 +755,17 @@ func scalar(g *Graph, x *Value, c float64) *Value {
 }
 
 // vjpWhere routes dy to a where the condition holds, to b elsewhere.
+// vjpMod: fmod(a, b) = a - trunc(a/b)·b, so da = dy and
+// db = -dy·trunc(a/b) = -dy·(a - fmod(a, b))/b; none flows through i64.
+func vjpMod(g *Graph, v, dy *Value) []*Value {
+	a, b := v.Args[0], v.Args[1]
+	if !v.Type.DType.IsFloat() {
+		return []*Value{nil, nil}
+	}
+	q := g.NewValue(OpDiv, nil, v.Pos, g.NewValue(OpSub, nil, v.Pos, a, v), b)
+	return []*Value{reduce(g, v, dy, a), reduce(g, v, g.NewValue(OpNeg, nil, v.Pos, g.NewValue(OpMul, nil, v.Pos, dy, q)), b)}
+}
+
 func vjpWhere(g *Graph, v, dy *Value) []*Value {
 	c, a, b := v.Args[0], v.Args[1], v.Args[2]
 	zero := scalar(g, v, 0)

@@ -208,7 +208,7 @@ func runBackendTest(dir string) (r result) {
 			}
 			in[n.IR] = a
 		}
-		out, err := train.ForwardArrays(im.Program, in, train.ArrayOptions{Weights: im.Weights, WeightsName: "initializers"})
+		out, err := train.ForwardArrays(im.Program, in, train.ArrayOptions{Weights: im.Weights, WeightsName: "initializers", F64: true})
 		if err != nil {
 			return unsupported(err)
 		}

@@ -18,7 +18,7 @@ func init() {
 		"Sub":                binaryOp(ir.OpSub),
 		"Mul":                binaryOp(ir.OpMul),
 		"Div":                binaryOp(ir.OpDiv),
-		"Neg":                unaryOp(ir.OpNeg),
+		"Neg":                numUnaryOp(ir.OpNeg),
 		"Relu":               unaryOp(ir.OpRelu),
 		"Sigmoid":            unaryOp(ir.OpSigmoid),
 		"Tanh":               unaryOp(ir.OpTanh),
@@ -221,6 +221,20 @@ func (im *importer) floatIn(i int) (*ir.Value, error) {
 	return v, nil
 }
 
+// numIn is input i, of floats or i64 (the integer types nnc reads as
+// i64: ONNX's arithmetic on them is exact in i64 while no result leaves
+// the narrower type's range).
+func (im *importer) numIn(i int) (*ir.Value, error) {
+	v, err := im.in(i)
+	if err != nil {
+		return nil, err
+	}
+	if !v.Type.DType.IsFloat() && v.Type.DType != ir.I64 {
+		return nil, im.notSupported("input %d of type %s (nnc computes this op on numbers)", i, v.Type.DType)
+	}
+	return v, nil
+}
+
 func (im *importer) identity() error {
 	x, err := im.in(0)
 	if err != nil {
@@ -252,11 +266,11 @@ func (im *importer) dropout() error {
 
 func binaryOp(op ir.Op) func(im *importer) error {
 	return func(im *importer) error {
-		a, err := im.floatIn(0)
+		a, err := im.numIn(0)
 		if err != nil {
 			return err
 		}
-		b, err := im.floatIn(1)
+		b, err := im.numIn(1)
 		if err != nil {
 			return err
 		}
@@ -318,9 +332,14 @@ func (im *importer) legacyBroadcast(ra int, b []int) ([]int, error) {
 	return shape, nil
 }
 
-func unaryOp(op ir.Op) func(im *importer) error {
+func unaryOp(op ir.Op) func(im *importer) error { return unaryIn(op, (*importer).floatIn) }
+
+// numUnaryOp is an element-wise op of floats or i64.
+func numUnaryOp(op ir.Op) func(im *importer) error { return unaryIn(op, (*importer).numIn) }
+
+func unaryIn(op ir.Op, in func(im *importer, i int) (*ir.Value, error)) func(im *importer) error {
 	return func(im *importer) error {
-		x, err := im.floatIn(0)
+		x, err := in(im, 0)
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,10 @@ type ArrayOptions struct {
 	// where they come from, for messages.
 	Weights     *checkpoint.File
 	WeightsName string
+	// F64 returns the float64 outputs of a float64 model as float64
+	// arrays, as a test comparing with float64 references needs; else
+	// every float output is a float32 array, as predict writes it.
+	F64 bool
 }
 
 // ForwardArrays runs the forward pass of p, whose Forward graph the passes
@@ -24,8 +28,8 @@ type ArrayOptions struct {
 // name in the IR) to an array of its shape, the batch dimension taking the
 // array's size, which must agree between batched inputs. The rows are run
 // in steps of the plan's batch. It returns every output of the graph by
-// name: float outputs as float32 arrays (float64 ones of a float64 model
-// as float64), integer ones as int64, bool ones as bools. A bool input
+// name: float outputs as float32 arrays (see ArrayOptions.F64), integer
+// ones as int64, bool ones as bools. A bool input
 // takes an array of bools or of integers 0 and 1, as Read holds NumPy's
 // bools.
 func ForwardArrays(p *ir.Program, inputs map[string]*npy.Array, opt ArrayOptions) (map[string]*npy.Array, error) {
@@ -122,7 +126,7 @@ func forwardArrays[T kernels.Float](g *ir.Graph, inputs map[string]*npy.Array, o
 		}
 		a := &npy.Array{Shape: shape}
 		switch {
-		case o.Value.Type.DType == ir.F64 && isF64[T]():
+		case o.Value.Type.DType == ir.F64 && opt.F64 && isF64[T]():
 			a.F64 = make([]float64, 0, s.Size(rows))
 		case o.Value.Type.DType.IsFloat():
 			a.F32 = make([]float32, 0, s.Size(rows))
