@@ -225,6 +225,13 @@ func onnxBuiltins() []*builtinKind {
 			}
 			return c.op(ir.OpGather, ir.Attrs{{Key: "axis", Val: c.args.int("axis")}}, xs...)
 		}),
+		onnxTensors("gather_elements", 2, 2, []argSpec{{name: "axis", def: intConst(0)}}, func(c *builtinCall, xs []*ir.Value) (operand, bool) {
+			if c.args.vals["axis"].kind != kInt {
+				c.in.b.errs.Errorf(c.args.pos["axis"], "%s: axis must be an integer", c.text)
+				return operand{}, false
+			}
+			return c.op(ir.OpGatherElements, ir.Attrs{{Key: "axis", Val: c.args.int("axis")}}, xs...)
+		}),
 		{name: "expand", raw: true, apply: builtinExpand},
 		onnxTensors("conv", 2, 3, []argSpec{{name: "strides", kind: argInts}, {name: "pads", kind: argInts}, {name: "dilations", kind: argInts},
 			{name: "group", kind: argSize, def: intConst(1)}}, func(c *builtinCall, xs []*ir.Value) (operand, bool) {

@@ -435,6 +435,16 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.GatherBackward(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
+	case "GatherElements":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.GatherElements(a0.floats(n), a1.floats(n), a2.shape(n), a3.int64s(n), a4.shape(n), a5.dim.At(n))
+		}, nil
+	case "GatherElementsI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.GatherElementsI64(a0.int64s(n), a1.int64s(n), a2.shape(n), a3.int64s(n), a4.shape(n), a5.dim.At(n))
+		}, nil
 	case "GatherI64":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
@@ -905,6 +915,8 @@ var kernelSigs = map[string]string{
 	"FloorBackward":           "FFFxx",
 	"Gather":                  "FFLnnn",
 	"GatherBackward":          "FFLnnn",
+	"GatherElements":          "FFSLSn",
+	"GatherElementsI64":       "LLSLSn",
 	"GatherI64":               "LLLnnn",
 	"Gelu":                    "FF",
 	"GeluBackward":            "FFF",

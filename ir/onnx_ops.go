@@ -503,6 +503,45 @@ func lowerGather(_ *Graph, v *Value) []Call {
 	return []Call{call(i64Kernel("Gather", x), buf(v), buf(x), buf(ids), dim(elems(s[:a])), num(s[a]), dim(elems(s[a+1:])))}
 }
 
+// gatherElementsShape: the result has the indices' shape, which matches
+// the data's rank and is no larger off the axis; the batch dimension must
+// be both or neither's, and not the axis.
+func gatherElementsShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	x, ids := args[0], args[1]
+	if !floatOrI64(x.DType) {
+		return Type{}, shapeErr(ShapeDType, 0, "gather_elements from %s: needs floats or i64", x)
+	}
+	if ids.DType != I64 {
+		return Type{}, shapeErr(ShapeDType, 1, "gather_elements with indices %s: needs i64 indices", ids)
+	}
+	r := x.Shape.Rank()
+	a, ok := NormAxis(attrs.Int("axis", 0), r)
+	if !ok {
+		return Type{}, shapeErr(ShapeAxis, 0, "gather_elements along axis %d of %s", attrs.Int("axis", 0), x.Shape)
+	}
+	if ids.Shape.Rank() != r {
+		return Type{}, shapeErr(ShapeRank, 1, "gather_elements: indices %s and data %s differ in rank", ids.Shape, x.Shape)
+	}
+	for k := range r {
+		dx, di := x.Shape[k], ids.Shape[k]
+		switch {
+		case (dx == Batch) != (di == Batch):
+			return Type{}, shapeErr(ShapeBatchAxis, 1, "gather_elements: indices %s and data %s, the batch dimension in one only", ids.Shape, x.Shape)
+		case dx == Batch && k == a:
+			return Type{}, shapeErr(ShapeBatchAxis, 0, "gather_elements along the batch dimension of %s", x.Shape)
+		case k != a && di > dx:
+			return Type{}, shapeErr(ShapeBroadcast, 1, "gather_elements: indices %s larger than data %s off axis %d", ids.Shape, x.Shape, a)
+		}
+	}
+	return Type{DType: x.DType, Shape: ids.Shape}, nil
+}
+
+func lowerGatherElements(_ *Graph, v *Value) []Call {
+	x, ids := v.Args[0], v.Args[1]
+	a, _ := NormAxis(v.AttrInt("axis"), x.Type.Shape.Rank())
+	return []Call{call(i64Kernel("GatherElements", x), buf(v), buf(x), shapeOf(x), buf(ids), shapeOf(ids), num(a))}
+}
+
 func expandShape(args []Type, _ Attrs, decl Type) (Type, error) {
 	x := args[0]
 	if !floatOrI64(x.DType) {
@@ -736,6 +775,9 @@ func init() {
 	}
 	opTable[OpWhere].VJP = vjpWhere
 	opTable[OpMod].VJP = vjpMod
+	// Not yet differentiated (a scatter-add into the data): the grad pass
+	// says so at the user's line.
+	opTable[OpGatherElements].VJP = func(*Graph, *Value, *Value) []*Value { return nil }
 	opTable[OpPRelu].VJP = vjpPRelu
 	opTable[OpPow].VJP = vjpPow
 	opTable[OpPad].VJP = vjpPad

@@ -203,6 +203,9 @@ const (
 	OpOr
 	OpXor
 	OpMod // {fmod}: a mod b, of i64 with b's sign (fmod 0) or a's (fmod 1), or of floats with a's (fmod 1)
+	// {axis} data, indices (i64, data's rank, negative from the end): the
+	// data's entries along axis the indices select, elementwise
+	OpGatherElements
 	// Reductions over axes (none: all), ONNX's keepdims (1 keeps them as 1):
 	OpReduceSum  // {axes, keepdims}: floats or i64
 	OpReduceMean // {axes, keepdims}: floats
@@ -372,16 +375,17 @@ var opTable = [numOps]OpInfo{
 	OpMax:   {Name: "Max", Arity: 2, Shape: arithShape, Lower: lowerBroadcastOnly("Max")},
 	OpPRelu: {Name: "PRelu", Arity: 2, Shape: preluShape, Lower: lowerBroadcastOnly("PRelu")},
 
-	OpEqual:   {Name: "Equal", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Equal"), NoGrad: true},
-	OpLess:    {Name: "Less", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Less"), NoGrad: true},
-	OpGreater: {Name: "Greater", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Greater"), NoGrad: true},
-	OpNot:     {Name: "Not", Arity: 1, Shape: notShape, Lower: lowerUnary("Not"), NoGrad: true},
-	OpWhere:   {Name: "Where", Arity: 3, Shape: whereShape, Lower: lowerWhere},
-	OpCast:    {Name: "Cast", Arity: 1, Shape: castShape, Lower: lowerCast, Attrs: []AttrSpec{need("to", "")}},
-	OpAnd:     {Name: "And", Arity: 2, Shape: logicShape, Lower: lowerBroadcastOnly("And"), NoGrad: true},
-	OpOr:      {Name: "Or", Arity: 2, Shape: logicShape, Lower: lowerBroadcastOnly("Or"), NoGrad: true},
-	OpXor:     {Name: "Xor", Arity: 2, Shape: logicShape, Lower: lowerBroadcastOnly("Xor"), NoGrad: true},
-	OpMod:     {Name: "Mod", Arity: 2, Shape: modShape, Lower: lowerMod, Attrs: []AttrSpec{attr("fmod", 0)}},
+	OpEqual:          {Name: "Equal", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Equal"), NoGrad: true},
+	OpLess:           {Name: "Less", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Less"), NoGrad: true},
+	OpGreater:        {Name: "Greater", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Greater"), NoGrad: true},
+	OpNot:            {Name: "Not", Arity: 1, Shape: notShape, Lower: lowerUnary("Not"), NoGrad: true},
+	OpWhere:          {Name: "Where", Arity: 3, Shape: whereShape, Lower: lowerWhere},
+	OpCast:           {Name: "Cast", Arity: 1, Shape: castShape, Lower: lowerCast, Attrs: []AttrSpec{need("to", "")}},
+	OpAnd:            {Name: "And", Arity: 2, Shape: logicShape, Lower: lowerBroadcastOnly("And"), NoGrad: true},
+	OpOr:             {Name: "Or", Arity: 2, Shape: logicShape, Lower: lowerBroadcastOnly("Or"), NoGrad: true},
+	OpXor:            {Name: "Xor", Arity: 2, Shape: logicShape, Lower: lowerBroadcastOnly("Xor"), NoGrad: true},
+	OpMod:            {Name: "Mod", Arity: 2, Shape: modShape, Lower: lowerMod, Attrs: []AttrSpec{attr("fmod", 0)}},
+	OpGatherElements: {Name: "GatherElements", Arity: 2, Shape: gatherElementsShape, Lower: lowerGatherElements, Attrs: []AttrSpec{attr("axis", 0)}},
 
 	OpReduceSum:  {Name: "ReduceSum", Arity: 1, Shape: reduceAxesShape(true), Lower: lowerReduceAxes("ReduceSum"), Attrs: reduceAttrs},
 	OpReduceMean: {Name: "ReduceMean", Arity: 1, Shape: reduceAxesShape(false), Lower: lowerReduceAxes("ReduceMean"), Attrs: reduceAttrs},

@@ -110,3 +110,64 @@ func BroadcastOr(dst []bool, shape []int, a []bool, aShape []int, b []bool, bSha
 func BroadcastXor(dst []bool, shape []int, a []bool, aShape []int, b []bool, bShape []int) {
 	bcast2("BroadcastXor", dst, shape, a, aShape, b, bShape, func(x, y bool) bool { return x != y })
 }
+
+// GatherElements sets dst, of shape idsShape, to ONNX's GatherElements of
+// x (shape xShape) along axis: dst[i0, ..., ik, ...] = x[i0, ..., ids[i0,
+// ..., ik, ...], ...] with ik at axis, a negative id counting from the
+// end. ids has x's rank and no dimension larger than x's but at axis; an
+// id out of range panics with an *IDError.
+func GatherElements[T Float](dst []T, x []T, xShape []int, ids []int64, idsShape []int, axis int) {
+	gatherElements("GatherElements", dst, x, xShape, ids, idsShape, axis)
+}
+
+// GatherElementsI64 is GatherElements over int64 tensors.
+func GatherElementsI64(dst []int64, x []int64, xShape []int, ids []int64, idsShape []int, axis int) {
+	gatherElements("GatherElementsI64", dst, x, xShape, ids, idsShape, axis)
+}
+
+func gatherElements[E elem](fn string, dst, x []E, xShape []int, ids []int64, idsShape []int, axis int) {
+	r := len(xShape)
+	if len(idsShape) != r || axis < 0 || axis >= r || r > MaxRank {
+		panic(fn + ": ids of another rank than x, or axis out of range")
+	}
+	same(fn, "x", len(x), volume(fn, xShape))
+	same(fn, "ids", len(ids), volume(fn, idsShape))
+	same(fn, "dst", len(dst), len(ids))
+	for k := range r {
+		if k != axis && idsShape[k] > xShape[k] {
+			panic(fn + ": ids larger than x off the axis")
+		}
+	}
+	d := int64(xShape[axis])
+	for j, id := range ids {
+		if id < -d || id >= d {
+			panic(&IDError{Pos: j, ID: id, Num: int(d)})
+		}
+	}
+	var stride, idx [MaxRank]int
+	s := 1
+	for k := r - 1; k >= 0; k-- {
+		stride[k] = s
+		s *= xShape[k]
+	}
+	off := 0 // x's offset of idx, leaving out the axis
+	for j, id := range ids {
+		if id < 0 {
+			id += d
+		}
+		dst[j] = x[off+int(id)*stride[axis]]
+		for k := r - 1; k >= 0; k-- {
+			idx[k]++
+			if k != axis {
+				off += stride[k]
+			}
+			if idx[k] < idsShape[k] {
+				break
+			}
+			if k != axis {
+				off -= idx[k] * stride[k]
+			}
+			idx[k] = 0
+		}
+	}
+}

@@ -85,3 +85,33 @@ func TestLogic(t *testing.T) {
 		}
 	}
 }
+
+// TestGatherElements checks ONNX's examples of GatherElements, indices
+// smaller than the data off the axis, and an index out of range.
+func TestGatherElements(t *testing.T) {
+	for _, c := range []struct {
+		x    []float32
+		xs   []int
+		ids  []int64
+		is   []int
+		axis int
+		want []float32
+	}{
+		{[]float32{1, 2, 3, 4}, []int{2, 2}, []int64{0, 0, 1, 0}, []int{2, 2}, 1, []float32{1, 1, 4, 3}},
+		{[]float32{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{3, 3}, []int64{1, 2, 0, 2, 0, 0}, []int{2, 3}, 0, []float32{4, 8, 3, 7, 2, 3}},
+		{[]float32{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{3, 3}, []int64{-1, -2, 0, -3}, []int{2, 2}, 0, []float32{7, 5, 1, 2}},
+		{[]float32{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{3, 3}, []int64{2, 2, 2, 0, 1, 0}, []int{2, 3}, 1, []float32{3, 3, 3, 4, 5, 4}},
+	} {
+		got := make([]float32, len(c.ids))
+		GatherElements(got, c.x, c.xs, c.ids, c.is, c.axis)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("x %v %v ids %v %v axis %d: got %v, want %v", c.xs, c.x, c.is, c.ids, c.axis, got, c.want)
+		}
+	}
+	defer func() {
+		if e, ok := recover().(*IDError); !ok || e.ID != 3 || e.Pos != 1 {
+			t.Errorf("index 3 of 3: recovered %v", e)
+		}
+	}()
+	GatherElementsI64(make([]int64, 2), []int64{1, 2, 3}, []int{3}, []int64{0, 3}, []int{2}, 0)
+}

@@ -573,6 +573,8 @@ func (w *nnWriter) expr(v *ir.Value) (string, error) {
 		return "max_pool(" + a(0) + intLists("kernel_shape", "strides", "pads", "dilations") + ")", nil
 	case ir.OpAveragePool:
 		return fmt.Sprintf("average_pool(%s%s, count_include_pad = %d)", a(0), intLists("kernel_shape", "strides", "pads"), v.Attrs.Int("count_include_pad", 0)), nil
+	case ir.OpGatherElements:
+		return fmt.Sprintf("gather_elements(%s, %s, axis = %d)", a(0), a(1), v.Attrs.Int("axis", 0)), nil
 	case ir.OpMod:
 		return fmt.Sprintf("mod(%s, %s, fmod = %d)", a(0), a(1), v.Attrs.Int("fmod", 0)), nil
 	case ir.OpPad:

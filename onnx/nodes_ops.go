@@ -24,6 +24,7 @@ func init() {
 	handlers["Or"] = logic(ir.OpOr)
 	handlers["Xor"] = logic(ir.OpXor)
 	handlers["Mod"] = (*importer).mod
+	handlers["GatherElements"] = (*importer).gatherElements
 	handlers["LeakyRelu"] = unaryAttrs(ir.OpLeakyRelu, "alpha", 0.01)
 	handlers["Elu"] = unaryAttrs(ir.OpElu, "alpha", 1.0)
 	handlers["Selu"] = unaryAttrs(ir.OpSelu, "alpha", 1.67326319217681884765625, "gamma", 1.05070102214813232421875)
@@ -270,6 +271,26 @@ func (im *importer) mod() error {
 		return im.errorf("Mod of floats needs fmod=1")
 	}
 	y, err := im.op(ir.OpMod, ir.Attrs{{Key: "fmod", Val: fmod}}, a, b)
+	if err != nil {
+		return err
+	}
+	return im.set(0, y)
+}
+
+func (im *importer) gatherElements() error {
+	axis, err := im.attrInt("axis", 0)
+	if err != nil {
+		return err
+	}
+	x, err := im.in(0)
+	if err != nil {
+		return err
+	}
+	ids, err := im.in(1)
+	if err != nil {
+		return err
+	}
+	y, err := im.op(ir.OpGatherElements, ir.Attrs{{Key: "axis", Val: axis}}, x, ids)
 	if err != nil {
 		return err
 	}
