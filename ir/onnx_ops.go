@@ -477,17 +477,27 @@ func vjpSlice(g *Graph, v, dy *Value) []*Value {
 	return []*Value{g.NewValue(OpPad, Attrs{{"pads", pads}}, v.Pos, dy)}
 }
 
-func gatherShape(args []Type, attrs Attrs, _ Type) (Type, error) {
-	x, ids := args[0], args[1]
+// gatherAxis checks the operands of a gather (data of floats or i64, i64
+// indices) and returns its axis, counted from 0.
+func gatherAxis(name string, x, ids Type, attrs Attrs) (int, error) {
 	if !floatOrI64(x.DType) {
-		return Type{}, shapeErr(ShapeDType, 0, "gather from %s: needs floats or i64", x)
+		return 0, shapeErr(ShapeDType, 0, "%s from %s: needs floats or i64", name, x)
 	}
 	if ids.DType != I64 {
-		return Type{}, shapeErr(ShapeDType, 1, "gather with indices %s: needs i64 indices", ids)
+		return 0, shapeErr(ShapeDType, 1, "%s with indices %s: needs i64 indices", name, ids)
 	}
 	a, ok := NormAxis(attrs.Int("axis", 0), x.Shape.Rank())
 	if !ok {
-		return Type{}, shapeErr(ShapeAxis, 0, "gather along axis %d of %s", attrs.Int("axis", 0), x.Shape)
+		return 0, shapeErr(ShapeAxis, 0, "%s along axis %d of %s", name, attrs.Int("axis", 0), x.Shape)
+	}
+	return a, nil
+}
+
+func gatherShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	x, ids := args[0], args[1]
+	a, err := gatherAxis("gather", x, ids, attrs)
+	if err != nil {
+		return Type{}, err
 	}
 	if x.Shape[a] == Batch {
 		return Type{}, shapeErr(ShapeBatchAxis, 0, "gather along the batch dimension of %s", x.Shape)
@@ -508,17 +518,11 @@ func lowerGather(_ *Graph, v *Value) []Call {
 // be both or neither's, and not the axis.
 func gatherElementsShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	x, ids := args[0], args[1]
-	if !floatOrI64(x.DType) {
-		return Type{}, shapeErr(ShapeDType, 0, "gather_elements from %s: needs floats or i64", x)
-	}
-	if ids.DType != I64 {
-		return Type{}, shapeErr(ShapeDType, 1, "gather_elements with indices %s: needs i64 indices", ids)
+	a, err := gatherAxis("gather_elements", x, ids, attrs)
+	if err != nil {
+		return Type{}, err
 	}
 	r := x.Shape.Rank()
-	a, ok := NormAxis(attrs.Int("axis", 0), r)
-	if !ok {
-		return Type{}, shapeErr(ShapeAxis, 0, "gather_elements along axis %d of %s", attrs.Int("axis", 0), x.Shape)
-	}
 	if ids.Shape.Rank() != r {
 		return Type{}, shapeErr(ShapeRank, 1, "gather_elements: indices %s and data %s differ in rank", ids.Shape, x.Shape)
 	}

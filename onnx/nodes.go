@@ -265,28 +265,32 @@ func (im *importer) dropout() error {
 }
 
 func binaryOp(op ir.Op) func(im *importer) error {
-	return func(im *importer) error {
-		a, err := im.numIn(0)
-		if err != nil {
-			return err
-		}
-		b, err := im.numIn(1)
-		if err != nil {
-			return err
-		}
-		shape, err := im.legacyBroadcast(a.Type.Shape.Rank(), []int(b.Type.Shape))
-		if err != nil {
-			return err
-		}
-		if b, err = im.reshapeTo(b, ir.Shape(shape)); err != nil {
-			return err
-		}
-		y, err := im.op(op, nil, a, b)
-		if err != nil {
-			return err
-		}
-		return im.set(0, y)
+	return func(im *importer) error { return im.binary(op, nil, (*importer).numIn) }
+}
+
+// binary imports a binary op whose inputs in reads, with the legacy
+// broadcast before opset 7.
+func (im *importer) binary(op ir.Op, attrs ir.Attrs, in func(im *importer, i int) (*ir.Value, error)) error {
+	a, err := in(im, 0)
+	if err != nil {
+		return err
 	}
+	b, err := in(im, 1)
+	if err != nil {
+		return err
+	}
+	shape, err := im.legacyBroadcast(a.Type.Shape.Rank(), []int(b.Type.Shape))
+	if err != nil {
+		return err
+	}
+	if b, err = im.reshapeTo(b, ir.Shape(shape)); err != nil {
+		return err
+	}
+	y, err := im.op(op, attrs, a, b)
+	if err != nil {
+		return err
+	}
+	return im.set(0, y)
 }
 
 // legacyBroadcast is the shape operand b of an element-wise op takes

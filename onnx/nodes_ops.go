@@ -223,58 +223,22 @@ func notOf(op ir.Op) func(im *importer) error {
 	}
 }
 
-// logic is And, Or or Xor of bool tensors, with the legacy broadcast
-// before opset 7.
+// logic is And, Or or Xor of bool tensors.
 func logic(op ir.Op) func(im *importer) error {
-	return func(im *importer) error {
-		a, err := im.in(0)
-		if err != nil {
-			return err
-		}
-		b, err := im.in(1)
-		if err != nil {
-			return err
-		}
-		shape, err := im.legacyBroadcast(a.Type.Shape.Rank(), []int(b.Type.Shape))
-		if err != nil {
-			return err
-		}
-		if b, err = im.reshapeTo(b, ir.Shape(shape)); err != nil {
-			return err
-		}
-		y, err := im.op(op, nil, a, b)
-		if err != nil {
-			return err
-		}
-		return im.set(0, y)
-	}
+	return func(im *importer) error { return im.binary(op, nil, (*importer).in) }
 }
 
-// mod is ONNX's Mod: fmod 0 (Python's %, integers only) or 1 (C's fmod).
+// mod is ONNX's Mod: fmod 0 (Python's %, integers only) or 1 (C's fmod);
+// Mod's shape rule refuses floats with fmod 0.
 func (im *importer) mod() error {
 	fmod, err := im.attrInt("fmod", 0)
-	if err != nil {
-		return err
-	}
-	a, err := im.numIn(0)
-	if err != nil {
-		return err
-	}
-	b, err := im.numIn(1)
 	if err != nil {
 		return err
 	}
 	if fmod != 0 && fmod != 1 {
 		return im.notSupported("fmod=%d", fmod)
 	}
-	if a.Type.DType.IsFloat() && fmod == 0 {
-		return im.errorf("Mod of floats needs fmod=1")
-	}
-	y, err := im.op(ir.OpMod, ir.Attrs{{Key: "fmod", Val: fmod}}, a, b)
-	if err != nil {
-		return err
-	}
-	return im.set(0, y)
+	return im.binary(ir.OpMod, ir.Attrs{{Key: "fmod", Val: fmod}}, (*importer).numIn)
 }
 
 func (im *importer) gatherElements() error {
@@ -282,19 +246,7 @@ func (im *importer) gatherElements() error {
 	if err != nil {
 		return err
 	}
-	x, err := im.in(0)
-	if err != nil {
-		return err
-	}
-	ids, err := im.in(1)
-	if err != nil {
-		return err
-	}
-	y, err := im.op(ir.OpGatherElements, ir.Attrs{{Key: "axis", Val: axis}}, x, ids)
-	if err != nil {
-		return err
-	}
-	return im.set(0, y)
+	return im.binary(ir.OpGatherElements, ir.Attrs{{Key: "axis", Val: axis}}, (*importer).in)
 }
 
 func (im *importer) not() error {
