@@ -192,6 +192,12 @@ func onnxBuiltins() []*builtinKind {
 		binaryOnnx("less", ir.OpLess),
 		binaryOnnx("greater", ir.OpGreater),
 		{name: "not", apply: func(c *builtinCall) (operand, bool) { return c.op(ir.OpNot, nil, c.x.v) }},
+		binaryOnnx("and", ir.OpAnd),
+		binaryOnnx("or", ir.OpOr),
+		binaryOnnx("xor", ir.OpXor),
+		onnxTensors("mod", 2, 2, []argSpec{{name: "fmod", kind: argCount, def: intConst(0)}}, func(c *builtinCall, xs []*ir.Value) (operand, bool) {
+			return c.op(ir.OpMod, ir.Attrs{{Key: "fmod", Val: c.args.int("fmod")}}, xs...)
+		}),
 		onnxTensors("where", 3, 3, nil, func(c *builtinCall, xs []*ir.Value) (operand, bool) {
 			return c.op(ir.OpWhere, nil, xs...)
 		}),
@@ -218,6 +224,13 @@ func onnxBuiltins() []*builtinKind {
 				return operand{}, false
 			}
 			return c.op(ir.OpGather, ir.Attrs{{Key: "axis", Val: c.args.int("axis")}}, xs...)
+		}),
+		onnxTensors("gather_elements", 2, 2, []argSpec{{name: "axis", def: intConst(0)}}, func(c *builtinCall, xs []*ir.Value) (operand, bool) {
+			if c.args.vals["axis"].kind != kInt {
+				c.in.b.errs.Errorf(c.args.pos["axis"], "%s: axis must be an integer", c.text)
+				return operand{}, false
+			}
+			return c.op(ir.OpGatherElements, ir.Attrs{{Key: "axis", Val: c.args.int("axis")}}, xs...)
 		}),
 		{name: "expand", raw: true, apply: builtinExpand},
 		onnxTensors("conv", 2, 3, []argSpec{{name: "strides", kind: argInts}, {name: "pads", kind: argInts}, {name: "dilations", kind: argInts},

@@ -27,6 +27,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "AbsBackward":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.AbsBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.float, a4.float) }, nil
+	case "AbsI64":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.AbsI64(a0.int64s(n), a1.int64s(n)) }, nil
 	case "AdamM":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) { kernels.AdamM(a0.floats(n), a1.floats(n), a2.floats(n), a3.floats(n), a4.float, a5.float) }, nil
@@ -136,10 +139,25 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.BroadcastAdd(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
 		}, nil
+	case "BroadcastAddI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastAddI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
+		}, nil
+	case "BroadcastAnd":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastAnd(a0.bools(n), a1.shape(n), a2.bools(n), a3.shape(n), a4.bools(n), a5.shape(n))
+		}, nil
 	case "BroadcastDiv":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
 			kernels.BroadcastDiv(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
+		}, nil
+	case "BroadcastDivI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastDivI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
 		}, nil
 	case "BroadcastEqual":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
@@ -150,6 +168,16 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
 			kernels.BroadcastEqualI64(a0.bools(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
+		}, nil
+	case "BroadcastFmod":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastFmod(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
+		}, nil
+	case "BroadcastFmodI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastFmodI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
 		}, nil
 	case "BroadcastGreater":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
@@ -176,15 +204,40 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.BroadcastMax(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
 		}, nil
+	case "BroadcastMaxI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastMaxI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
+		}, nil
 	case "BroadcastMin":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
 			kernels.BroadcastMin(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
 		}, nil
+	case "BroadcastMinI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastMinI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
+		}, nil
+	case "BroadcastModI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastModI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
+		}, nil
 	case "BroadcastMul":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
 			kernels.BroadcastMul(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
+		}, nil
+	case "BroadcastMulI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastMulI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
+		}, nil
+	case "BroadcastOr":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastOr(a0.bools(n), a1.shape(n), a2.bools(n), a3.shape(n), a4.bools(n), a5.shape(n))
 		}, nil
 	case "BroadcastPRelu":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
@@ -201,12 +254,22 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.BroadcastSub(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n), a4.floats(n), a5.shape(n))
 		}, nil
+	case "BroadcastSubI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastSubI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n), a4.int64s(n), a5.shape(n))
+		}, nil
 	case "BroadcastTo":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.BroadcastTo(a0.floats(n), a1.shape(n), a2.floats(n), a3.shape(n)) }, nil
 	case "BroadcastToI64":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.BroadcastToI64(a0.int64s(n), a1.shape(n), a2.int64s(n), a3.shape(n)) }, nil
+	case "BroadcastXor":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.BroadcastXor(a0.bools(n), a1.shape(n), a2.bools(n), a3.shape(n), a4.bools(n), a5.shape(n))
+		}, nil
 	case "CastBoolToI64":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.CastBoolToI64(a0.int64s(n), a1.bools(n)) }, nil
@@ -392,6 +455,16 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.GatherBackward(a0.floats(n), a1.floats(n), a2.int64s(n), a3.dim.At(n), a4.dim.At(n), a5.dim.At(n))
 		}, nil
+	case "GatherElements":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.GatherElements(a0.floats(n), a1.floats(n), a2.shape(n), a3.int64s(n), a4.shape(n), a5.dim.At(n))
+		}, nil
+	case "GatherElementsI64":
+		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
+		return func(n int) {
+			kernels.GatherElementsI64(a0.int64s(n), a1.int64s(n), a2.shape(n), a3.int64s(n), a4.shape(n), a5.dim.At(n))
+		}, nil
 	case "GatherI64":
 		a0, a1, a2, a3, a4, a5 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]
 		return func(n int) {
@@ -531,6 +604,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "Neg":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Neg(a0.floats(n), a1.floats(n)) }, nil
+	case "NegI64":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.NegI64(a0.int64s(n), a1.int64s(n)) }, nil
 	case "NegativeLogLikelihoodLoss":
 		a0, a1, a2, a3, a4, a5, a6, a7, a8 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8]
 		return func(n int) {
@@ -782,6 +858,7 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 var kernelSigs = map[string]string{
 	"Abs":                               "FF",
 	"AbsBackward":                       "FFFxx",
+	"AbsI64":                            "LL",
 	"AdamM":                             "FFFFxx",
 	"AdamStep":                          "FFFFnxxxxxb",
 	"AdamStepAt":                        "FFFFLxxxxxb",
@@ -807,21 +884,33 @@ var kernelSigs = map[string]string{
 	"BatchNormTrain":                    "FFFFFFFFnnnxx",
 	"BatchStats":                        "FFFnnnx",
 	"BroadcastAdd":                      "FSFSFS",
+	"BroadcastAddI64":                   "LSLSLS",
+	"BroadcastAnd":                      "BSBSBS",
 	"BroadcastDiv":                      "FSFSFS",
+	"BroadcastDivI64":                   "LSLSLS",
 	"BroadcastEqual":                    "BSFSFS",
 	"BroadcastEqualI64":                 "BSLSLS",
+	"BroadcastFmod":                     "FSFSFS",
+	"BroadcastFmodI64":                  "LSLSLS",
 	"BroadcastGreater":                  "BSFSFS",
 	"BroadcastGreaterI64":               "BSLSLS",
 	"BroadcastLess":                     "BSFSFS",
 	"BroadcastLessI64":                  "BSLSLS",
 	"BroadcastMax":                      "FSFSFS",
+	"BroadcastMaxI64":                   "LSLSLS",
 	"BroadcastMin":                      "FSFSFS",
+	"BroadcastMinI64":                   "LSLSLS",
+	"BroadcastModI64":                   "LSLSLS",
 	"BroadcastMul":                      "FSFSFS",
+	"BroadcastMulI64":                   "LSLSLS",
+	"BroadcastOr":                       "BSBSBS",
 	"BroadcastPRelu":                    "FSFSFS",
 	"BroadcastPow":                      "FSFSFS",
 	"BroadcastSub":                      "FSFSFS",
+	"BroadcastSubI64":                   "LSLSLS",
 	"BroadcastTo":                       "FSFS",
 	"BroadcastToI64":                    "LSLS",
+	"BroadcastXor":                      "BSBSBS",
 	"CastBoolToI64":                     "LB",
 	"CastFromBool":                      "FB",
 	"CastFromI32":                       "FI",
@@ -873,6 +962,8 @@ var kernelSigs = map[string]string{
 	"FloorBackward":                     "FFFxx",
 	"Gather":                            "FFLnnn",
 	"GatherBackward":                    "FFLnnn",
+	"GatherElements":                    "FFSLSn",
+	"GatherElementsI64":                 "LLSLSn",
 	"GatherI64":                         "LLLnnn",
 	"Gelu":                              "FF",
 	"GeluBackward":                      "FFF",
@@ -910,6 +1001,7 @@ var kernelSigs = map[string]string{
 	"NLLLossGrad":                       "FFFInn",
 	"NLLLossOut":                        "FFInn",
 	"Neg":                               "FF",
+	"NegI64":                            "LL",
 	"NegativeLogLikelihoodLoss":         "FFLFnnnnn",
 	"NegativeLogLikelihoodLossBackward": "FFLFnnnnn",
 	"Normal":                            "FxxR",

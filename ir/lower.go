@@ -229,14 +229,15 @@ func lowerBinary(kernel string) func(*Graph, *Value) []Call {
 }
 
 // lowerBroadcast is an element-wise binary op: the plain kernel when both
-// operands have the result's shape, else its broadcasting form.
+// operands have the result's shape, else its broadcasting form; of i64
+// (ONNX's integer arithmetic), the broadcasting form's I64 kernel.
 func lowerBroadcast(kernel string) func(*Graph, *Value) []Call {
 	return func(_ *Graph, v *Value) []Call {
 		a, b := v.Args[0], v.Args[1]
-		if a.Type.Shape.Equal(v.Type.Shape) && b.Type.Shape.Equal(v.Type.Shape) {
+		if a.Type.Shape.Equal(v.Type.Shape) && b.Type.Shape.Equal(v.Type.Shape) && v.Type.DType != I64 {
 			return []Call{call(kernel, buf(v), buf(a), buf(b))}
 		}
-		return []Call{call("Broadcast"+kernel, buf(v), shapeOf(v), buf(a), shapeOf(a), buf(b), shapeOf(b))}
+		return []Call{call(i64Kernel("Broadcast"+kernel, v), buf(v), shapeOf(v), buf(a), shapeOf(a), buf(b), shapeOf(b))}
 	}
 }
 

@@ -81,6 +81,39 @@ func compareShape(args []Type, attrs Attrs, decl Type) (Type, error) {
 	return Type{DType: Bool, Shape: t.Shape}, nil
 }
 
+// arithShape: a binary op of floats or i64, broadcast.
+func arithShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	if !floatOrI64(args[0].DType) {
+		return Type{}, shapeErr(ShapeDType, 0, "needs floats or i64, not %s", args[0])
+	}
+	return broadcastShape(args, attrs, decl)
+}
+
+// arithUnaryShape: an element-wise op of floats or i64.
+func arithUnaryShape(args []Type, _ Attrs, _ Type) (Type, error) {
+	if !floatOrI64(args[0].DType) {
+		return Type{}, shapeErr(ShapeDType, 0, "needs floats or i64, not %s", args[0])
+	}
+	return args[0], nil
+}
+
+func logicShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	if args[0].DType != Bool {
+		return Type{}, shapeErr(ShapeDType, 0, "needs bool tensors, not %s", args[0])
+	}
+	return broadcastShape(args, attrs, decl)
+}
+
+func modShape(args []Type, attrs Attrs, decl Type) (Type, error) {
+	switch fmod := attrs.Int("fmod", 0); {
+	case fmod != 0 && fmod != 1:
+		return Type{}, fmt.Errorf("mod: fmod is %d, not 0 or 1", fmod)
+	case args[0].DType.IsFloat() && fmod != 1:
+		return Type{}, fmt.Errorf("mod of floats needs fmod = 1 (the remainder with the dividend's sign)")
+	}
+	return arithShape(args, attrs, decl)
+}
+
 func notShape(args []Type, _ Attrs, _ Type) (Type, error) {
 	if args[0].DType != Bool {
 		return Type{}, shapeErr(ShapeDType, 0, "not of %s: needs a bool tensor", args[0])
@@ -444,17 +477,27 @@ func vjpSlice(g *Graph, v, dy *Value) []*Value {
 	return []*Value{g.NewValue(OpPad, Attrs{{"pads", pads}}, v.Pos, dy)}
 }
 
-func gatherShape(args []Type, attrs Attrs, _ Type) (Type, error) {
-	x, ids := args[0], args[1]
+// gatherAxis checks the operands of a gather (data of floats or i64, i64
+// indices) and returns its axis, counted from 0.
+func gatherAxis(name string, x, ids Type, attrs Attrs) (int, error) {
 	if !floatOrI64(x.DType) {
-		return Type{}, shapeErr(ShapeDType, 0, "gather from %s: needs floats or i64", x)
+		return 0, shapeErr(ShapeDType, 0, "%s from %s: needs floats or i64", name, x)
 	}
 	if ids.DType != I64 {
-		return Type{}, shapeErr(ShapeDType, 1, "gather with indices %s: needs i64 indices", ids)
+		return 0, shapeErr(ShapeDType, 1, "%s with indices %s: needs i64 indices", name, ids)
 	}
 	a, ok := NormAxis(attrs.Int("axis", 0), x.Shape.Rank())
 	if !ok {
-		return Type{}, shapeErr(ShapeAxis, 0, "gather along axis %d of %s", attrs.Int("axis", 0), x.Shape)
+		return 0, shapeErr(ShapeAxis, 0, "%s along axis %d of %s", name, attrs.Int("axis", 0), x.Shape)
+	}
+	return a, nil
+}
+
+func gatherShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	x, ids := args[0], args[1]
+	a, err := gatherAxis("gather", x, ids, attrs)
+	if err != nil {
+		return Type{}, err
 	}
 	if x.Shape[a] == Batch {
 		return Type{}, shapeErr(ShapeBatchAxis, 0, "gather along the batch dimension of %s", x.Shape)
@@ -468,6 +511,39 @@ func lowerGather(_ *Graph, v *Value) []Call {
 	s := x.Type.Shape
 	a, _ := NormAxis(v.AttrInt("axis"), s.Rank())
 	return []Call{call(i64Kernel("Gather", x), buf(v), buf(x), buf(ids), dim(elems(s[:a])), num(s[a]), dim(elems(s[a+1:])))}
+}
+
+// gatherElementsShape: the result has the indices' shape, which matches
+// the data's rank and is no larger off the axis; the batch dimension must
+// be both or neither's, and not the axis.
+func gatherElementsShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	x, ids := args[0], args[1]
+	a, err := gatherAxis("gather_elements", x, ids, attrs)
+	if err != nil {
+		return Type{}, err
+	}
+	r := x.Shape.Rank()
+	if ids.Shape.Rank() != r {
+		return Type{}, shapeErr(ShapeRank, 1, "gather_elements: indices %s and data %s differ in rank", ids.Shape, x.Shape)
+	}
+	for k := range r {
+		dx, di := x.Shape[k], ids.Shape[k]
+		switch {
+		case (dx == Batch) != (di == Batch):
+			return Type{}, shapeErr(ShapeBatchAxis, 1, "gather_elements: indices %s and data %s, the batch dimension in one only", ids.Shape, x.Shape)
+		case dx == Batch && k == a:
+			return Type{}, shapeErr(ShapeBatchAxis, 0, "gather_elements along the batch dimension of %s", x.Shape)
+		case k != a && di > dx:
+			return Type{}, shapeErr(ShapeBroadcast, 1, "gather_elements: indices %s larger than data %s off axis %d", ids.Shape, x.Shape, a)
+		}
+	}
+	return Type{DType: x.DType, Shape: ids.Shape}, nil
+}
+
+func lowerGatherElements(_ *Graph, v *Value) []Call {
+	x, ids := v.Args[0], v.Args[1]
+	a, _ := NormAxis(v.AttrInt("axis"), x.Type.Shape.Rank())
+	return []Call{call(i64Kernel("GatherElements", x), buf(v), buf(x), shapeOf(x), buf(ids), shapeOf(ids), num(a))}
 }
 
 func expandShape(args []Type, _ Attrs, decl Type) (Type, error) {
@@ -623,6 +699,22 @@ func lowerBroadcastOnly(kernel string) func(*Graph, *Value) []Call {
 	}
 }
 
+// lowerUnaryI64 is an element-wise op of floats or, by its I64 kernel,
+// of i64.
+func lowerUnaryI64(kernel string) func(*Graph, *Value) []Call {
+	return func(_ *Graph, v *Value) []Call { return []Call{call(i64Kernel(kernel, v), buf(v), buf(v.Args[0]))} }
+}
+
+// lowerMod: fmod 1 is C's fmod (the sign of a), else Python's % (b's).
+func lowerMod(_ *Graph, v *Value) []Call {
+	a, b := v.Args[0], v.Args[1]
+	kernel := "BroadcastMod"
+	if v.Attrs.Int("fmod", 0) == 1 {
+		kernel = "BroadcastFmod"
+	}
+	return []Call{call(i64Kernel(kernel, a), buf(v), shapeOf(v), buf(a), shapeOf(a), buf(b), shapeOf(b))}
+}
+
 func lowerWhere(_ *Graph, v *Value) []Call {
 	c, a, b := v.Args[0], v.Args[1], v.Args[2]
 	return []Call{call(i64Kernel("Where", a), buf(v), shapeOf(v), buf(c), shapeOf(c), buf(a), shapeOf(a), buf(b), shapeOf(b))}
@@ -686,6 +778,10 @@ func init() {
 		return []*Value{g.NewValue(OpAveragePoolGrad, v.Attrs, v.Pos, dy, v.Args[0])}
 	}
 	opTable[OpWhere].VJP = vjpWhere
+	opTable[OpMod].VJP = vjpMod
+	// Not yet differentiated (a scatter-add into the data): the grad pass
+	// says so at the user's line.
+	opTable[OpGatherElements].VJP = func(*Graph, *Value, *Value) []*Value { return nil }
 	opTable[OpPRelu].VJP = vjpPRelu
 	opTable[OpPow].VJP = vjpPow
 	opTable[OpPad].VJP = vjpPad
@@ -705,6 +801,17 @@ func scalar(g *Graph, x *Value, c float64) *Value {
 }
 
 // vjpWhere routes dy to a where the condition holds, to b elsewhere.
+// vjpMod: fmod(a, b) = a - trunc(a/b)·b, so da = dy and
+// db = -dy·trunc(a/b) = -dy·(a - fmod(a, b))/b; none flows through i64.
+func vjpMod(g *Graph, v, dy *Value) []*Value {
+	a, b := v.Args[0], v.Args[1]
+	if !v.Type.DType.IsFloat() {
+		return []*Value{nil, nil}
+	}
+	q := g.NewValue(OpDiv, nil, v.Pos, g.NewValue(OpSub, nil, v.Pos, a, v), b)
+	return []*Value{reduce(g, v, dy, a), reduce(g, v, g.NewValue(OpNeg, nil, v.Pos, g.NewValue(OpMul, nil, v.Pos, dy, q)), b)}
+}
+
 func vjpWhere(g *Graph, v, dy *Value) []*Value {
 	c, a, b := v.Args[0], v.Args[1], v.Args[2]
 	zero := scalar(g, v, 0)

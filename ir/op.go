@@ -198,6 +198,14 @@ const (
 	OpNot   // bool → bool
 	OpWhere // cond (bool), a, b: a where cond, else b; the three broadcast
 	OpCast  // {to}: "f32", "f64", "i64", "i32" or "bool" (ONNX's to, by nnc's dtype names)
+	// Bool logic with broadcasting, and ONNX's Mod:
+	OpAnd
+	OpOr
+	OpXor
+	OpMod // {fmod}: a mod b, of i64 with b's sign (fmod 0) or a's (fmod 1), or of floats with a's (fmod 1)
+	// {axis} data, indices (i64, data's rank, negative from the end): the
+	// data's entries along axis the indices select, elementwise
+	OpGatherElements
 	// Reductions over axes (none: all), ONNX's keepdims (1 keeps them as 1):
 	OpReduceSum  // {axes, keepdims}: floats or i64
 	OpReduceMean // {axes, keepdims}: floats
@@ -263,11 +271,11 @@ var opTable = [numOps]OpInfo{
 	OpBuffer: {Name: "Buffer", Source: true, Declared: true, Attrs: paramAttrs},
 	OpConst:  {Name: "Const", Source: true, Declared: true, Shape: constShape, Attrs: []AttrSpec{need("value", 0.0)}},
 
-	OpAdd:     {Name: "Add", Arity: 2, Shape: broadcastShape, Lower: lowerBroadcast("Add")},
-	OpSub:     {Name: "Sub", Arity: 2, Shape: broadcastShape, Lower: lowerBroadcast("Sub")},
-	OpMul:     {Name: "Mul", Arity: 2, Shape: broadcastShape, Lower: lowerBroadcast("Mul")},
-	OpDiv:     {Name: "Div", Arity: 2, Shape: broadcastShape, Lower: lowerBroadcast("Div")},
-	OpNeg:     {Name: "Neg", Arity: 1, Shape: sameShape, Lower: lowerUnary("Neg")},
+	OpAdd:     {Name: "Add", Arity: 2, Shape: arithShape, Lower: lowerBroadcast("Add")},
+	OpSub:     {Name: "Sub", Arity: 2, Shape: arithShape, Lower: lowerBroadcast("Sub")},
+	OpMul:     {Name: "Mul", Arity: 2, Shape: arithShape, Lower: lowerBroadcast("Mul")},
+	OpDiv:     {Name: "Div", Arity: 2, Shape: arithShape, Lower: lowerBroadcast("Div")},
+	OpNeg:     {Name: "Neg", Arity: 1, Shape: arithUnaryShape, Lower: lowerUnaryI64("Neg")},
 	OpRelu:    {Name: "Relu", Arity: 1, Shape: sameShape, Lower: lowerUnary("Relu")},
 	OpSigmoid: {Name: "Sigmoid", Arity: 1, Shape: sameShape, Lower: lowerUnary("Sigmoid")},
 	OpTanh:    {Name: "Tanh", Arity: 1, Shape: sameShape, Lower: lowerUnary("Tanh")},
@@ -354,7 +362,7 @@ var opTable = [numOps]OpInfo{
 	OpExp:         {Name: "Exp", Arity: 1, Shape: floatShape, Lower: lowerUnary("Exp")},
 	OpLog:         {Name: "Log", Arity: 1, Shape: floatShape, Lower: lowerUnary("Log")},
 	OpSqrt:        {Name: "Sqrt", Arity: 1, Shape: floatShape, Lower: lowerUnary("Sqrt")},
-	OpAbs:         {Name: "Abs", Arity: 1, Shape: floatShape, Lower: lowerUnary("Abs")},
+	OpAbs:         {Name: "Abs", Arity: 1, Shape: arithUnaryShape, Lower: lowerUnaryI64("Abs")},
 	OpErf:         {Name: "Erf", Arity: 1, Shape: floatShape, Lower: lowerUnary("Erf")},
 	OpSoftplus:    {Name: "Softplus", Arity: 1, Shape: floatShape, Lower: lowerUnary("Softplus")},
 	OpSoftsign:    {Name: "Softsign", Arity: 1, Shape: floatShape, Lower: lowerUnary("Softsign")},
@@ -370,16 +378,21 @@ var opTable = [numOps]OpInfo{
 	OpUnaryGrad:   {Name: "UnaryGrad", Arity: 2, Shape: unaryGradShape, Lower: lowerUnaryGrad, Derived: true, Attrs: []AttrSpec{need("of", ""), attr("alpha", 0.0), attr("beta", 0.0)}},
 
 	OpPow:   {Name: "Pow", Arity: 2, Shape: floatBroadcastShape, Lower: lowerBroadcastOnly("Pow")},
-	OpMin:   {Name: "Min", Arity: 2, Shape: floatBroadcastShape, Lower: lowerBroadcastOnly("Min")},
-	OpMax:   {Name: "Max", Arity: 2, Shape: floatBroadcastShape, Lower: lowerBroadcastOnly("Max")},
+	OpMin:   {Name: "Min", Arity: 2, Shape: arithShape, Lower: lowerBroadcastOnly("Min")},
+	OpMax:   {Name: "Max", Arity: 2, Shape: arithShape, Lower: lowerBroadcastOnly("Max")},
 	OpPRelu: {Name: "PRelu", Arity: 2, Shape: preluShape, Lower: lowerBroadcastOnly("PRelu")},
 
-	OpEqual:   {Name: "Equal", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Equal"), NoGrad: true},
-	OpLess:    {Name: "Less", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Less"), NoGrad: true},
-	OpGreater: {Name: "Greater", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Greater"), NoGrad: true},
-	OpNot:     {Name: "Not", Arity: 1, Shape: notShape, Lower: lowerUnary("Not"), NoGrad: true},
-	OpWhere:   {Name: "Where", Arity: 3, Shape: whereShape, Lower: lowerWhere},
-	OpCast:    {Name: "Cast", Arity: 1, Shape: castShape, Lower: lowerCast, Attrs: []AttrSpec{need("to", "")}},
+	OpEqual:          {Name: "Equal", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Equal"), NoGrad: true},
+	OpLess:           {Name: "Less", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Less"), NoGrad: true},
+	OpGreater:        {Name: "Greater", Arity: 2, Shape: compareShape, Lower: lowerBroadcastOnly("Greater"), NoGrad: true},
+	OpNot:            {Name: "Not", Arity: 1, Shape: notShape, Lower: lowerUnary("Not"), NoGrad: true},
+	OpWhere:          {Name: "Where", Arity: 3, Shape: whereShape, Lower: lowerWhere},
+	OpCast:           {Name: "Cast", Arity: 1, Shape: castShape, Lower: lowerCast, Attrs: []AttrSpec{need("to", "")}},
+	OpAnd:            {Name: "And", Arity: 2, Shape: logicShape, Lower: lowerBroadcastOnly("And"), NoGrad: true},
+	OpOr:             {Name: "Or", Arity: 2, Shape: logicShape, Lower: lowerBroadcastOnly("Or"), NoGrad: true},
+	OpXor:            {Name: "Xor", Arity: 2, Shape: logicShape, Lower: lowerBroadcastOnly("Xor"), NoGrad: true},
+	OpMod:            {Name: "Mod", Arity: 2, Shape: modShape, Lower: lowerMod, Attrs: []AttrSpec{attr("fmod", 0)}},
+	OpGatherElements: {Name: "GatherElements", Arity: 2, Shape: gatherElementsShape, Lower: lowerGatherElements, Attrs: []AttrSpec{attr("axis", 0)}},
 
 	OpReduceSum:  {Name: "ReduceSum", Arity: 1, Shape: reduceAxesShape(true), Lower: lowerReduceAxes("ReduceSum"), Attrs: reduceAttrs},
 	OpReduceMean: {Name: "ReduceMean", Arity: 1, Shape: reduceAxesShape(false), Lower: lowerReduceAxes("ReduceMean"), Attrs: reduceAttrs},

@@ -20,8 +20,9 @@ import (
 	"github.com/nnc-go/nnc/internal/atomicfile"
 )
 
-// Array is an n-dimensional array, row-major: exactly one of F32, F64 and
-// I64 holds its elements.
+// Array is an n-dimensional array, row-major: exactly one of F32, F64, I64
+// and Bool holds its elements. Read holds bools as int64 0 and 1; Encode
+// writes Bool as NumPy's bool.
 type Array struct {
 	Shape []int
 	// DType is the element type the file declared (NumPy's descr: "<f4",
@@ -30,10 +31,11 @@ type Array struct {
 	F32   []float32
 	F64   []float64
 	I64   []int64
+	Bool  []bool
 }
 
 // Len is the number of elements.
-func (a *Array) Len() int { return len(a.F32) + len(a.F64) + len(a.I64) }
+func (a *Array) Len() int { return len(a.F32) + len(a.F64) + len(a.I64) + len(a.Bool) }
 
 // Float64s returns the elements as float64s.
 func (a *Array) Float64s() []float64 {
@@ -44,6 +46,12 @@ func (a *Array) Float64s() []float64 {
 	out = append(out, a.F64...)
 	for _, x := range a.I64 {
 		out = append(out, float64(x))
+	}
+	for _, x := range a.Bool {
+		out = append(out, 0)
+		if x {
+			out[len(out)-1] = 1
+		}
 	}
 	return out
 }
@@ -226,6 +234,8 @@ func Encode(a *Array) ([]byte, error) {
 		elems, et = a.F32, reflect.TypeFor[float32]()
 	case a.F64 != nil:
 		elems, et = a.F64, reflect.TypeFor[float64]()
+	case a.Bool != nil:
+		elems, et = a.Bool, reflect.TypeFor[bool]()
 	default:
 		if a.I64 == nil {
 			a.I64 = []int64{}

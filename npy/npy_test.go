@@ -28,6 +28,18 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("wrote %+v, read %+v", a, b)
 		}
 	}
+	// Bools are written as NumPy's bool and read as int64 0 and 1.
+	p := filepath.Join(dir, "b.npy")
+	if err := Write(p, &Array{Shape: []int{3}, Bool: []bool{true, false, true}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Read(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.DType != "|b1" || !slices.Equal(b.I64, []int64{1, 0, 1}) {
+		t.Errorf("bools read back as %s %v", b.DType, b.I64)
+	}
 }
 
 // TestNumPy reads a file NumPy wrote (committed by testdata/onnx/gen.py).

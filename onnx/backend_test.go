@@ -208,7 +208,7 @@ func runBackendTest(dir string) (r result) {
 			}
 			in[n.IR] = a
 		}
-		out, err := train.ForwardArrays(im.Program, in, train.ArrayOptions{Weights: im.Weights, WeightsName: "initializers"})
+		out, err := train.ForwardArrays(im.Program, in, train.ArrayOptions{Weights: im.Weights, WeightsName: "initializers", F64: true})
 		if err != nil {
 			return unsupported(err)
 		}
@@ -250,6 +250,11 @@ func readArray(m *onnx.Model, path string) (*npy.Array, error) {
 		a.F64 = t.F
 	case ir.I64:
 		a.I64 = t.I
+	case ir.Bool:
+		a.Bool = make([]bool, len(t.I))
+		for i, x := range t.I {
+			a.Bool[i] = x != 0
+		}
 	default:
 		return nil, fmt.Errorf("arrays of %s are not supported", t.DType)
 	}

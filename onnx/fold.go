@@ -189,6 +189,11 @@ func foldBinary(f func(a, b float64) float64) func(im *importer, in []*Tensor) (
 			return nil, im.errorf("takes two inputs, has %d", len(in))
 		}
 		a, b := in[0], in[1]
+		bshape, err := im.legacyBroadcast(len(a.Shape), b.Shape)
+		if err != nil {
+			return nil, err
+		}
+		b = &Tensor{DType: b.DType, Shape: bshape, F: b.F, I: b.I}
 		shape, ok := broadcastShapes(a.Shape, b.Shape)
 		if !ok {
 			return nil, im.errorf("shapes %v and %v do not broadcast", a.Shape, b.Shape)

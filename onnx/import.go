@@ -197,7 +197,7 @@ func (im *importer) inputType(vi *onnxpb.ValueInfoProto, batchUsed *bool) (ir.Ty
 		return ir.Type{}, fmt.Errorf("input %s: only tensor inputs are supported", vi.GetName())
 	}
 	dt, ok := dtypeOf(tt.GetElemType())
-	if !ok || dt == ir.Bool {
+	if !ok {
 		return ir.Type{}, fmt.Errorf("input %s: element type %s is not supported", vi.GetName(), typeName(tt.GetElemType()))
 	}
 	if tt.Shape == nil {

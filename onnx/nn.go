@@ -466,6 +466,7 @@ var unaryNames = map[ir.Op]string{
 var binaryNames = map[ir.Op]string{
 	ir.OpPow: "pow", ir.OpMin: "min", ir.OpMax: "max", ir.OpPRelu: "prelu",
 	ir.OpEqual: "equal", ir.OpLess: "less", ir.OpGreater: "greater",
+	ir.OpAnd: "and", ir.OpOr: "or", ir.OpXor: "xor",
 }
 
 // expr is v's expression.
@@ -572,6 +573,10 @@ func (w *nnWriter) expr(v *ir.Value) (string, error) {
 		return "max_pool(" + a(0) + intLists("kernel_shape", "strides", "pads", "dilations") + ")", nil
 	case ir.OpAveragePool:
 		return fmt.Sprintf("average_pool(%s%s, count_include_pad = %d)", a(0), intLists("kernel_shape", "strides", "pads"), v.Attrs.Int("count_include_pad", 0)), nil
+	case ir.OpGatherElements:
+		return fmt.Sprintf("gather_elements(%s, %s, axis = %d)", a(0), a(1), v.Attrs.Int("axis", 0)), nil
+	case ir.OpMod:
+		return fmt.Sprintf("mod(%s, %s, fmod = %d)", a(0), a(1), v.Attrs.Int("fmod", 0)), nil
 	case ir.OpPad:
 		return fmt.Sprintf("pad(%s%s, mode = %q%s)", a(0), intLists("pads"), v.Attrs.String("mode"), floats("value")), nil
 	case ir.OpArgMax, ir.OpArgMin:

@@ -18,7 +18,7 @@ func init() {
 		"Sub":                binaryOp(ir.OpSub),
 		"Mul":                binaryOp(ir.OpMul),
 		"Div":                binaryOp(ir.OpDiv),
-		"Neg":                unaryOp(ir.OpNeg),
+		"Neg":                numUnaryOp(ir.OpNeg),
 		"Relu":               unaryOp(ir.OpRelu),
 		"Sigmoid":            unaryOp(ir.OpSigmoid),
 		"Tanh":               unaryOp(ir.OpTanh),
@@ -221,6 +221,20 @@ func (im *importer) floatIn(i int) (*ir.Value, error) {
 	return v, nil
 }
 
+// numIn is input i, of floats or i64 (the integer types nnc reads as
+// i64: ONNX's arithmetic on them is exact in i64 while no result leaves
+// the narrower type's range).
+func (im *importer) numIn(i int) (*ir.Value, error) {
+	v, err := im.in(i)
+	if err != nil {
+		return nil, err
+	}
+	if !v.Type.DType.IsFloat() && v.Type.DType != ir.I64 {
+		return nil, im.notSupported("input %d of type %s (nnc computes this op on numbers)", i, v.Type.DType)
+	}
+	return v, nil
+}
+
 func (im *importer) identity() error {
 	x, err := im.in(0)
 	if err != nil {
@@ -251,29 +265,85 @@ func (im *importer) dropout() error {
 }
 
 func binaryOp(op ir.Op) func(im *importer) error {
-	return func(im *importer) error {
-		if im.m.Opset < 7 && (im.has("broadcast") || im.has("axis")) {
-			return im.notSupported("the legacy broadcast attribute")
-		}
-		a, err := im.floatIn(0)
-		if err != nil {
-			return err
-		}
-		b, err := im.floatIn(1)
-		if err != nil {
-			return err
-		}
-		y, err := im.op(op, nil, a, b)
-		if err != nil {
-			return err
-		}
-		return im.set(0, y)
-	}
+	return func(im *importer) error { return im.binary(op, nil, (*importer).numIn) }
 }
 
-func unaryOp(op ir.Op) func(im *importer) error {
+// binary imports a binary op whose inputs in reads, with the legacy
+// broadcast before opset 7.
+func (im *importer) binary(op ir.Op, attrs ir.Attrs, in func(im *importer, i int) (*ir.Value, error)) error {
+	a, err := in(im, 0)
+	if err != nil {
+		return err
+	}
+	b, err := in(im, 1)
+	if err != nil {
+		return err
+	}
+	shape, err := im.legacyBroadcast(a.Type.Shape.Rank(), []int(b.Type.Shape))
+	if err != nil {
+		return err
+	}
+	if b, err = im.reshapeTo(b, ir.Shape(shape)); err != nil {
+		return err
+	}
+	y, err := im.op(op, attrs, a, b)
+	if err != nil {
+		return err
+	}
+	return im.set(0, y)
+}
+
+// legacyBroadcast is the shape operand b of an element-wise op takes
+// before opset 7: with broadcast=1 it is aligned with a (of rank ra) from
+// dimension axis, by default so that the last dimensions meet as NumPy
+// aligns them; without broadcast the shapes must be equal, which NumPy's
+// broadcast checks. From opset 7 on b keeps its shape.
+func (im *importer) legacyBroadcast(ra int, b []int) ([]int, error) {
+	if im.m.Opset >= 7 {
+		return b, nil
+	}
+	bc, err := im.attrInt("broadcast", 0)
+	if err != nil {
+		return nil, err
+	}
+	axis, err := im.attrInt("axis", ra-len(b))
+	if err != nil {
+		return nil, err
+	}
+	if bc == 0 {
+		if im.has("axis") {
+			return nil, im.errorf("attribute axis without broadcast=1")
+		}
+		return b, nil
+	}
+	if bc != 1 {
+		return nil, im.notSupported("broadcast=%d", bc)
+	}
+	if axis < 0 {
+		axis += ra
+	}
+	if len(b) > ra || axis < 0 || axis+len(b) > ra {
+		return nil, im.errorf("the second operand's %d dimensions do not fit from axis %d into %d", len(b), axis, ra)
+	}
+	shape := make([]int, 0, ra)
+	for range axis {
+		shape = append(shape, 1)
+	}
+	shape = append(shape, b...)
+	for len(shape) < ra {
+		shape = append(shape, 1)
+	}
+	return shape, nil
+}
+
+func unaryOp(op ir.Op) func(im *importer) error { return unaryIn(op, (*importer).floatIn) }
+
+// numUnaryOp is an element-wise op of floats or i64.
+func numUnaryOp(op ir.Op) func(im *importer) error { return unaryIn(op, (*importer).numIn) }
+
+func unaryIn(op ir.Op, in func(im *importer, i int) (*ir.Value, error)) func(im *importer) error {
 	return func(im *importer) error {
-		x, err := im.floatIn(0)
+		x, err := in(im, 0)
 		if err != nil {
 			return err
 		}

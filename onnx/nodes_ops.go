@@ -13,12 +13,18 @@ import (
 
 func init() {
 	for name, op := range map[string]ir.Op{
-		"Exp": ir.OpExp, "Log": ir.OpLog, "Sqrt": ir.OpSqrt, "Abs": ir.OpAbs, "Erf": ir.OpErf,
+		"Exp": ir.OpExp, "Log": ir.OpLog, "Sqrt": ir.OpSqrt, "Erf": ir.OpErf,
 		"Softplus": ir.OpSoftplus, "Softsign": ir.OpSoftsign, "Reciprocal": ir.OpReciprocal,
 		"Floor": ir.OpFloor, "Ceil": ir.OpCeil, "HardSwish": ir.OpHardSwish,
 	} {
 		handlers[name] = unaryOp(op)
 	}
+	handlers["Abs"] = numUnaryOp(ir.OpAbs)
+	handlers["And"] = logic(ir.OpAnd)
+	handlers["Or"] = logic(ir.OpOr)
+	handlers["Xor"] = logic(ir.OpXor)
+	handlers["Mod"] = (*importer).mod
+	handlers["GatherElements"] = (*importer).gatherElements
 	handlers["LeakyRelu"] = unaryAttrs(ir.OpLeakyRelu, "alpha", 0.01)
 	handlers["Elu"] = unaryAttrs(ir.OpElu, "alpha", 1.0)
 	handlers["Selu"] = unaryAttrs(ir.OpSelu, "alpha", 1.67326319217681884765625, "gamma", 1.05070102214813232421875)
@@ -155,12 +161,16 @@ func (im *importer) clip() error {
 // variadic folds Min, Max, Sum and Mean over their inputs, left to right.
 func variadic(op ir.Op, mean bool) func(im *importer) error {
 	return func(im *importer) error {
-		y, err := im.floatIn(0)
+		in := (*importer).numIn
+		if mean {
+			in = (*importer).floatIn
+		}
+		y, err := in(im, 0)
 		if err != nil {
 			return err
 		}
 		for i := 1; i < len(im.node.Input); i++ {
-			x, err := im.floatIn(i)
+			x, err := in(im, i)
 			if err != nil {
 				return err
 			}
@@ -211,6 +221,32 @@ func notOf(op ir.Op) func(im *importer) error {
 		}
 		return im.set(0, y)
 	}
+}
+
+// logic is And, Or or Xor of bool tensors.
+func logic(op ir.Op) func(im *importer) error {
+	return func(im *importer) error { return im.binary(op, nil, (*importer).in) }
+}
+
+// mod is ONNX's Mod: fmod 0 (Python's %, integers only) or 1 (C's fmod);
+// Mod's shape rule refuses floats with fmod 0.
+func (im *importer) mod() error {
+	fmod, err := im.attrInt("fmod", 0)
+	if err != nil {
+		return err
+	}
+	if fmod != 0 && fmod != 1 {
+		return im.notSupported("fmod=%d", fmod)
+	}
+	return im.binary(ir.OpMod, ir.Attrs{{Key: "fmod", Val: fmod}}, (*importer).numIn)
+}
+
+func (im *importer) gatherElements() error {
+	axis, err := im.attrInt("axis", 0)
+	if err != nil {
+		return err
+	}
+	return im.binary(ir.OpGatherElements, ir.Attrs{{Key: "axis", Val: axis}}, (*importer).in)
 }
 
 func (im *importer) not() error {

@@ -48,7 +48,7 @@ func foldValue(g *ir.Graph, v *ir.Value) *ir.Value {
 		x, y := v.Args[0], v.Args[1]
 		cx, okx := constValue(x)
 		cy, oky := constValue(y)
-		if okx && oky {
+		if okx && oky && !(v.Op == ir.OpDiv && v.Type.DType == ir.I64) {
 			var r float64
 			switch v.Op {
 			case ir.OpAdd:

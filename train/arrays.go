@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/interp"
@@ -16,6 +17,10 @@ type ArrayOptions struct {
 	// where they come from, for messages.
 	Weights     *checkpoint.File
 	WeightsName string
+	// F64 returns the float64 outputs of a float64 model as float64
+	// arrays, as a test comparing with float64 references needs; else
+	// every float output is a float32 array, as predict writes it.
+	F64 bool
 }
 
 // ForwardArrays runs the forward pass of p, whose Forward graph the passes
@@ -23,7 +28,10 @@ type ArrayOptions struct {
 // name in the IR) to an array of its shape, the batch dimension taking the
 // array's size, which must agree between batched inputs. The rows are run
 // in steps of the plan's batch. It returns every output of the graph by
-// name: float outputs as float32 arrays, integer ones as int64.
+// name: float outputs as float32 arrays (see ArrayOptions.F64), integer
+// ones as int64, bool ones as bools. A bool input
+// takes an array of bools or of integers 0 and 1, as Read holds NumPy's
+// bools.
 func ForwardArrays(p *ir.Program, inputs map[string]*npy.Array, opt ArrayOptions) (map[string]*npy.Array, error) {
 	g := p.Forward
 	if g.Plan == nil {
@@ -71,7 +79,11 @@ func forwardArrays[T kernels.Float](g *ir.Graph, inputs map[string]*npy.Array, o
 			return nil, fmt.Errorf("input %s %s: the array holds integers", in.Name, in.Type)
 		case in.Type.DType == ir.I64 && a.I64 == nil:
 			return nil, fmt.Errorf("input %s %s: the array holds floats, the input takes int64 ids", in.Name, in.Type)
-		case !in.Type.DType.IsFloat() && in.Type.DType != ir.I64:
+		case in.Type.DType == ir.Bool && a.Bool == nil && a.I64 == nil:
+			return nil, fmt.Errorf("input %s %s: the array holds floats, the input takes bools", in.Name, in.Type)
+		case in.Type.DType == ir.Bool && a.I64 != nil && slices.ContainsFunc(a.I64, func(x int64) bool { return x != 0 && x != 1 }):
+			return nil, fmt.Errorf("input %s %s: the array holds integers other than 0 and 1", in.Name, in.Type)
+		case !in.Type.DType.IsFloat() && in.Type.DType != ir.I64 && in.Type.DType != ir.Bool:
 			return nil, fmt.Errorf("input %s %s: arrays of %s are not supported", in.Name, in.Type, in.Type.DType)
 		}
 	}
@@ -114,8 +126,12 @@ func forwardArrays[T kernels.Float](g *ir.Graph, inputs map[string]*npy.Array, o
 		}
 		a := &npy.Array{Shape: shape}
 		switch {
+		case o.Value.Type.DType == ir.F64 && opt.F64 && isF64[T]():
+			a.F64 = make([]float64, 0, s.Size(rows))
 		case o.Value.Type.DType.IsFloat():
 			a.F32 = make([]float32, 0, s.Size(rows))
+		case o.Value.Type.DType == ir.Bool:
+			a.Bool = make([]bool, 0, s.Size(rows))
 		case o.Value.Type.DType == ir.I64:
 			a.I64 = make([]int64, 0, s.Size(rows))
 		default:
@@ -150,6 +166,12 @@ func forwardArrays[T kernels.Float](g *ir.Graph, inputs map[string]*npy.Array, o
 				}
 			case b.I64 != nil:
 				copy(b.I64, a.I64[from:to])
+			case b.Bool != nil && a.Bool != nil:
+				copy(b.Bool, a.Bool[from:to])
+			case b.Bool != nil:
+				for i, x := range a.I64[from:to] {
+					b.Bool[i] = x != 0
+				}
 			}
 		}
 		run := n
@@ -173,12 +195,25 @@ func forwardArrays[T kernels.Float](g *ir.Graph, inputs map[string]*npy.Array, o
 				for _, x := range t.F[:size] {
 					a.F32 = append(a.F32, float32(x))
 				}
+			case a.F64 != nil && t.F != nil:
+				for _, x := range t.F[:size] {
+					a.F64 = append(a.F64, float64(x))
+				}
 			case t.I64 != nil:
 				a.I64 = append(a.I64, t.I64[:size]...)
+			case a.Bool != nil && t.Bool != nil:
+				a.Bool = append(a.Bool, t.Bool[:size]...)
 			default:
 				return nil, fmt.Errorf("output %s of type %s cannot be written as an array", o.Name, o.Value.Type)
 			}
 		}
 	}
 	return outs, nil
+}
+
+// isF64 reports whether T is float64.
+func isF64[T kernels.Float]() bool {
+	var z T
+	_, ok := any(z).(float64)
+	return ok
 }
