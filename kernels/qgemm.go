@@ -126,11 +126,17 @@ func qlinearSums(acc []int32, x []uint8, w []int8, wpack, xpad []uint8, m, k, n 
 func packRows(dst, src []byte, n, k, ld int) {
 	k4 := (k + 3) / 4
 	clear(dst)
+	full := k / 4
 	for c := range n {
 		blk := dst[(c/16)*k4*64+(c%16)*4:]
 		row := src[c*ld : c*ld+k]
-		for r, v := range row {
-			blk[(r/4)*64+r%4] = v
+		// Four bytes at a time, the groups being four bytes apart in
+		// the row and 64 in the block.
+		for g := range full {
+			binary.LittleEndian.PutUint32(blk[g*64:], binary.LittleEndian.Uint32(row[g*4:]))
+		}
+		for r := full * 4; r < k; r++ {
+			blk[(r/4)*64+r%4] = row[r]
 		}
 	}
 }
