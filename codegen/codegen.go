@@ -154,11 +154,25 @@ type param struct {
 	name  string
 	shape ir.Shape
 	i64   bool
+	int8  ir.DType // I8 or I32: a tensor of an int8 layer (nnc quantize)
 	init  string
 	fanIn int
 	std   float64
 	state bool // optimizer state: not in the state_dict
-	index int  // into Model.p (floats) or Model.pi (int64)
+	index int  // into Model.p (floats), Model.pi (int64), Model.pb (int8) or Model.pw (int32)
+}
+
+// array is the field of Model that holds p.
+func (p *param) array() string {
+	switch {
+	case p.i64:
+		return "pi"
+	case p.int8 == ir.I8:
+		return "pb"
+	case p.int8 == ir.I32:
+		return "pw"
+	}
+	return "p"
 }
 
 type gen struct {
@@ -167,12 +181,13 @@ type gen struct {
 	elem  string // float32 or float64
 	xtype string // the Go type of the input: []float32, []int64...
 	// inputs are the forward inputs as Forward's parameters.
-	inputs []goInput
-	params []*param
-	byName map[string]*param
-	nf, ni int // float and int64 persistent tensors
-	fields bytes.Buffer
-	inits  bytes.Buffer // statements of New that allocate per-graph buffers
+	inputs  []goInput
+	params  []*param
+	byName  map[string]*param
+	nf, ni  int // float and int64 persistent tensors
+	n8, n32 int // int8 and int32 ones (the layers of an int8 model)
+	fields  bytes.Buffer
+	inits   bytes.Buffer // statements of New that allocate per-graph buffers
 	// hoisted are the values computed from the weights alone (prepare);
 	// stale lists the graphs that have such values, whose flags a change
 	// of the weights sets; extra holds their prepare functions.
@@ -217,9 +232,20 @@ func (g *gen) collect() error {
 				continue
 			}
 			pr := &param{name: v.Name, shape: v.Type.Shape, i64: v.Type.DType == ir.I64, init: v.Attrs.String("init"), fanIn: v.Attrs.Int("fan_in", 0), std: v.Attrs.Float("std", 0), state: v.Op == ir.OpState}
-			if pr.i64 {
+			switch v.Type.DType {
+			case ir.I64:
 				pr.index, g.ni = g.ni, g.ni+1
-			} else {
+			case ir.I8, ir.I32:
+				if g.opt.Train {
+					return fmt.Errorf("codegen: the training step of an int8 model (%s is %s)", v.Name, v.Type.DType)
+				}
+				pr.int8 = v.Type.DType
+				if pr.int8 == ir.I8 {
+					pr.index, g.n8 = g.n8, g.n8+1
+				} else {
+					pr.index, g.n32 = g.n32, g.n32+1
+				}
+			default:
 				pr.index, g.nf = g.nf, g.nf+1
 			}
 			g.params = append(g.params, pr)
@@ -315,6 +341,10 @@ func (g *gen) file() ([]byte, error) {
 	b.WriteString("// A Model is not safe for concurrent use; make one per goroutine.\ntype Model struct {\n")
 	fmt.Fprintf(&b, "p [%d][]%s // parameters, buffers and optimizer state, numbered in the order of tensors\n", max(g.nf, 1), g.elem)
 	fmt.Fprintf(&b, "pi [%d][]int64 // int64 buffers (num_batches_tracked, optimizer.step)\n", max(g.ni, 1))
+	if g.n8+g.n32 > 0 {
+		fmt.Fprintf(&b, "pb [%d][]int8 // the weights of the int8 layers\n", max(g.n8, 1))
+		fmt.Fprintf(&b, "pw [%d][]int32 // their biases, corrected for their input's zero point\n", max(g.n32, 1))
+	}
 	fmt.Fprintf(&b, "st *nncrt.Store[%s] // p and pi as checkpoints see them, and rng's state\n", g.elem)
 	b.WriteString("rng *rand.Rand // dropout's generator\n")
 	b.Write(g.fields.Bytes())
@@ -346,8 +376,11 @@ func (g *gen) tables(b *bytes.Buffer) {
 			dims[i] = strconv.Itoa(d)
 		}
 		fmt.Fprintf(b, "{Name: %s, Shape: []int{%s}", strconv.Quote(p.name), strings.Join(dims, ", "))
-		if p.i64 {
+		switch {
+		case p.i64:
 			b.WriteString(", I64: true")
+		case p.int8 != 0:
+			fmt.Fprintf(b, ", %s: true", strings.ToUpper(p.int8.String()))
 		}
 		if p.init != "" {
 			fmt.Fprintf(b, ", Init: %s", strconv.Quote(p.init))
@@ -374,7 +407,11 @@ func (g *gen) newFunc(b *bytes.Buffer) {
 		fmt.Fprintf(b, "initialised as PyTorch does by default, from seed %d (the same values `nnc run` starts from)", g.opt.Seed)
 	}
 	b.WriteString(", and every buffer its calls need.\nfunc New() (*Model, error) {\n")
-	fmt.Fprintf(b, "m := &Model{}\nm.st, m.rng = nncrt.NewStore(tensors, m.p[:], m.pi[:], %d)\n", g.opt.Seed)
+	if g.n8+g.n32 > 0 {
+		fmt.Fprintf(b, "m := &Model{}\nm.st, m.rng = nncrt.NewStoreInt8(tensors, m.p[:], m.pi[:], m.pb[:], m.pw[:], %d)\n", g.opt.Seed)
+	} else {
+		fmt.Fprintf(b, "m := &Model{}\nm.st, m.rng = nncrt.NewStore(tensors, m.p[:], m.pi[:], %d)\n", g.opt.Seed)
+	}
 	b.Write(g.inits.Bytes())
 	if g.opt.Weights {
 		b.WriteString("if err := m.Decode(weights); err != nil {\nreturn nil, fmt.Errorf(\"embedded weights: %v\", err)\n}\n")

@@ -150,10 +150,7 @@ func (g *gen) slice(gr *ir.Graph, v *ir.Value) string {
 		return "y[:" + v.Type.Shape.Volume().String() + "]"
 	case ir.OpParam, ir.OpBuffer, ir.OpState:
 		pr := g.byName[v.Name]
-		if pr.i64 {
-			return fmt.Sprintf("m.pi[%d]", pr.index)
-		}
-		return fmt.Sprintf("m.p[%d]", pr.index)
+		return fmt.Sprintf("m.%s[%d]", pr.array(), pr.index)
 	case ir.OpConst:
 		return fmt.Sprintf("m.%sc%d[:]", pre, v.ID)
 	}

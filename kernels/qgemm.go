@@ -126,11 +126,17 @@ func qlinearSums(acc []int32, x []uint8, w []int8, wpack, xpad []uint8, m, k, n 
 func packRows(dst, src []byte, n, k, ld int) {
 	k4 := (k + 3) / 4
 	clear(dst)
+	full := k / 4
 	for c := range n {
 		blk := dst[(c/16)*k4*64+(c%16)*4:]
 		row := src[c*ld : c*ld+k]
-		for r, v := range row {
-			blk[(r/4)*64+r%4] = v
+		// Four bytes at a time, the groups being four bytes apart in
+		// the row and 64 in the block.
+		for g := range full {
+			binary.LittleEndian.PutUint32(blk[g*64:], binary.LittleEndian.Uint32(row[g*4:]))
+		}
+		for r := full * 4; r < k; r++ {
+			blk[(r/4)*64+r%4] = row[r]
 		}
 	}
 }
@@ -300,7 +306,11 @@ func qim2rowPacked(col, x []uint8, s ConvShape, zp uint8) {
 	qim2rowBorder(col, x, s, zp, pyLo, pyHi, pxLo, pxHi)
 	src := x[:s.C*s.H*s.W]
 	for py := pyLo; py < pyHi; py++ {
-		for px := pxLo; px < pxHi; px++ {
+		px := pxLo
+		if s.Stride == 1 {
+			px = qim2rowRun8(col, src, s, k4, delta, py, pxLo, pxHi)
+		}
+		for ; px < pxHi; px++ {
 			p := py*ow + px
 			corner := (py*s.Stride-s.Pad)*s.W + px*s.Stride - s.Pad
 			dst := col[(p>>4)*k4*64+(p&15)*4:]
@@ -312,6 +322,54 @@ func qim2rowPacked(col, x []uint8, s ConvShape, zp uint8) {
 			}
 		}
 	}
+}
+
+// qim2rowRun8 is qim2rowPacked's interior for stride 1, eight pixels of
+// row py at a time from px = pxLo: the eight pixels' bytes of one element
+// are consecutive in the image, so one 64-bit load gives them, and four
+// such loads (a group of four elements) are transposed into the eight
+// pixels' 32-bit words with shifts and masks. It returns the first pixel
+// it left.
+func qim2rowRun8(col, src []uint8, s ConvShape, k4 int, delta []int32, py, pxLo, pxHi int) int {
+	const lo8, lo16 = 0x00ff00ff00ff00ff, 0x0000ffff0000ffff
+	ow := s.OutW()
+	var at [8]int
+	px := pxLo
+	for ; px+8 <= pxHi; px += 8 {
+		corner := (py-s.Pad)*s.W + px - s.Pad
+		for j := range at {
+			p := py*ow + px + j
+			at[j] = (p>>4)*k4*64 + (p&15)*4
+		}
+		for g := range k4 {
+			d := delta[g*4 : g*4+4]
+			w0 := binary.LittleEndian.Uint64(src[corner+int(d[0]):])
+			w1 := binary.LittleEndian.Uint64(src[corner+int(d[1]):])
+			w2 := binary.LittleEndian.Uint64(src[corner+int(d[2]):])
+			w3 := binary.LittleEndian.Uint64(src[corner+int(d[3]):])
+			// Bytes 2i of w0 and w1 side by side, then bytes 2i+1...
+			t0 := w0&lo8 | (w1&lo8)<<8
+			t1 := (w0>>8)&lo8 | w1&^lo8
+			t2 := w2&lo8 | (w3&lo8)<<8
+			t3 := (w2>>8)&lo8 | w3&^lo8
+			// ...then the pairs of w2 and w3 beside them: pixels (0, 4),
+			// (1, 5), (2, 6), (3, 7) in the halves.
+			u0 := t0&lo16 | (t2&lo16)<<16
+			u1 := t1&lo16 | (t3&lo16)<<16
+			u2 := (t0>>16)&lo16 | t2&^lo16
+			u3 := (t1>>16)&lo16 | t3&^lo16
+			off := g * 64
+			binary.LittleEndian.PutUint32(col[at[0]+off:], uint32(u0))
+			binary.LittleEndian.PutUint32(col[at[1]+off:], uint32(u1))
+			binary.LittleEndian.PutUint32(col[at[2]+off:], uint32(u2))
+			binary.LittleEndian.PutUint32(col[at[3]+off:], uint32(u3))
+			binary.LittleEndian.PutUint32(col[at[4]+off:], uint32(u0>>32))
+			binary.LittleEndian.PutUint32(col[at[5]+off:], uint32(u1>>32))
+			binary.LittleEndian.PutUint32(col[at[6]+off:], uint32(u2>>32))
+			binary.LittleEndian.PutUint32(col[at[7]+off:], uint32(u3>>32))
+		}
+	}
+	return px
 }
 
 // qim2rowBorder writes the pixels outside [pyLo, pyHi)×[pxLo, pxHi) as

@@ -119,6 +119,9 @@ func TestQConvPathsAgree(t *testing.T) {
 		{N: 1, C: 1, H: 12, W: 11, K: 8, KH: 5, KW: 5, Stride: 1, Pad: 2},
 		{N: 2, C: 8, H: 14, W: 14, K: 16, KH: 5, KW: 5, Stride: 1, Pad: 0},
 		{N: 1, C: 2, H: 5, W: 6, K: 3, KH: 2, KW: 2, Stride: 3, Pad: 1},
+		// Interior rows of 8k+5 pixels and groups that straddle channels.
+		{N: 2, C: 3, H: 7, W: 30, K: 4, KH: 3, KW: 2, Stride: 1, Pad: 0},
+		{N: 1, C: 2, H: 9, W: 21, K: 17, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	} {
 		qconvPathsAgree(t, s)
 	}

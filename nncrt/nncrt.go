@@ -29,9 +29,10 @@ type Tensor struct {
 	// optimizer state, in nnc's checkpoints ("optimizer.fc1.weight.exp_avg").
 	Name  string
 	Shape []int
-	// I64 marks an int64 tensor (num_batches_tracked, optimizer.step);
-	// the others hold the model's float type.
-	I64 bool
+	// I64 marks an int64 tensor (num_batches_tracked, optimizer.step),
+	// I8 and I32 the weights and corrected biases of an int8 layer (nnc
+	// quantize); the others hold the model's float type.
+	I64, I8, I32 bool
 	// Init is how New initialises the tensor when no weights are given:
 	// "uniform" draws from ±1/√FanIn as PyTorch's default does, "ones"
 	// fills it with 1, and anything else leaves zeros.
@@ -44,13 +45,18 @@ type Tensor struct {
 	State bool
 }
 
-// A Store is the persistent tensors of one model: the slices of its float
-// and int64 arrays, in the order of its table.
+// isFloat reports whether t holds the model's float type.
+func (t *Tensor) isFloat() bool { return !t.I64 && !t.I8 && !t.I32 }
+
+// A Store is the persistent tensors of one model: the slices of its float,
+// int64, int8 and int32 arrays, in the order of its table.
 type Store[T kernels.Float] struct {
 	tensors []Tensor
 	f       [][]T
 	i       [][]int64
-	index   []int // of each tensor, into f or i
+	i8      [][]int8
+	i32     [][]int32
+	index   []int // of each tensor, into f, i, i8 or i32
 	pcg     *rand.PCG
 }
 
@@ -60,29 +66,43 @@ type Store[T kernels.Float] struct {
 // generator of dropout's masks, seeded from seed. A table with more
 // tensors than f or i can hold is a bug of the generator: NewStore panics.
 func NewStore[T kernels.Float](tensors []Tensor, f [][]T, i [][]int64, seed uint64) (*Store[T], *rand.Rand) {
+	return NewStoreInt8(tensors, f, i, nil, nil, seed)
+}
+
+// NewStoreInt8 is NewStore for a model with int8 layers: their int8
+// weights go into i8 and their int32 biases into i32, numbered in table
+// order as the others.
+func NewStoreInt8[T kernels.Float](tensors []Tensor, f [][]T, i [][]int64, i8 [][]int8, i32 [][]int32, seed uint64) (*Store[T], *rand.Rand) {
 	pcg := rand.NewPCG(seed, 0x64726f70)
-	s := &Store[T]{tensors: tensors, f: f, i: i, index: make([]int, len(tensors)), pcg: pcg}
-	nf, ni := 0, 0
+	s := &Store[T]{tensors: tensors, f: f, i: i, i8: i8, i32: i32, index: make([]int, len(tensors)), pcg: pcg}
+	var nf, ni, n8, n32 int
 	for k, t := range tensors {
 		n := 1
 		for _, d := range t.Shape {
 			n *= d
 		}
-		if t.I64 {
-			if ni == len(i) {
-				panic("nncrt: more int64 tensors in the table than the model holds")
-			}
-			s.index[k], ni = ni, ni+1
-			i[s.index[k]] = make([]int64, n)
-		} else {
-			if nf == len(f) {
-				panic("nncrt: more float tensors in the table than the model holds")
-			}
-			s.index[k], nf = nf, nf+1
-			f[s.index[k]] = make([]T, n)
+		switch {
+		case t.I64:
+			s.index[k], ni = alloc(i, ni, n, "int64")
+		case t.I8:
+			s.index[k], n8 = alloc(i8, n8, n, "int8")
+		case t.I32:
+			s.index[k], n32 = alloc(i32, n32, n, "int32")
+		default:
+			s.index[k], nf = alloc(f, nf, n, "float")
 		}
 	}
 	return s, rand.New(pcg)
+}
+
+// alloc allocates the next tensor of n elements of arr, whose first next
+// are taken, and returns its index and the new count.
+func alloc[E any](arr [][]E, next, n int, what string) (int, int) {
+	if next == len(arr) {
+		panic("nncrt: more " + what + " tensors in the table than the model holds")
+	}
+	arr[next] = make([]E, n)
+	return next, next + 1
 }
 
 // Init initialises the parameters as PyTorch does by default, from seed:
@@ -90,7 +110,7 @@ func NewStore[T kernels.Float](tensors []Tensor, f [][]T, i [][]int64, seed uint
 func (s *Store[T]) Init(seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x6e6e63))
 	for k, t := range s.tensors {
-		if t.I64 || t.State {
+		if !t.isFloat() || t.State {
 			continue
 		}
 		switch t.Init {
@@ -110,14 +130,18 @@ func (s *Store[T]) Init(seed uint64) {
 }
 
 // State returns the tensors by name, floats and int64s apart, with their
-// shapes: the slices themselves, not copies.
+// shapes: the slices themselves, not copies (not the int8 layers'
+// tensors, which only a model without a training step has).
 func (s *Store[T]) State() (f map[string][]T, i64 map[string][]int64, shapes map[string][]int) {
 	f, i64, shapes = map[string][]T{}, map[string][]int64{}, map[string][]int{}
 	for k, t := range s.tensors {
-		if t.I64 {
+		switch {
+		case t.I64:
 			i64[t.Name] = s.i[s.index[k]]
-		} else {
+		case t.isFloat():
 			f[t.Name] = s.f[s.index[k]]
+		default:
+			continue
 		}
 		shapes[t.Name] = t.Shape
 	}

@@ -261,3 +261,62 @@ func TestStateAndRNG(t *testing.T) {
 		t.Error("SetRNGState accepted junk")
 	}
 }
+
+// TestInt8Store: the int8 weights and int32 biases of an int8 model's
+// layers are stored apart from the floats, survive Encode and Decode with
+// their dtypes, are not floats by name, and a file with them as floats is
+// refused.
+func TestInt8Store(t *testing.T) {
+	tab := []nncrt.Tensor{
+		{Name: "fc.weight", Shape: []int{2, 3}, I8: true},
+		{Name: "fc.qbias", Shape: []int{2}, I32: true},
+		{Name: "fc.weight_scale", Shape: []int{2}},
+	}
+	var p [1][]float32
+	var pi [1][]int64
+	var pb [1][]int8
+	var pw [1][]int32
+	st, _ := nncrt.NewStoreInt8(tab, p[:], pi[:], pb[:], pw[:], 0)
+	copy(pb[0], []int8{-127, 5, 127, 0, -1, 3})
+	copy(pw[0], []int32{-70000, 12})
+	copy(p[0], []float32{0.5, 0.25})
+	file := st.Encode()
+	f, err := checkpoint.Decode(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, b := f.Get("fc.weight"), f.Get("fc.qbias"); w == nil || b == nil || !slices.Equal(w.I8, pb[0]) || !slices.Equal(b.I32, pw[0]) {
+		t.Fatalf("encoded %v and %v, want %v and %v", w, b, pb[0], pw[0])
+	}
+	var q [1][]float32
+	var qb [1][]int8
+	var qw [1][]int32
+	st2, _ := nncrt.NewStoreInt8(tab, q[:], pi[:], qb[:], qw[:], 0)
+	if err := st2.Decode(file); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(qb[0], pb[0]) || !slices.Equal(qw[0], pw[0]) || !slices.Equal(q[0], p[0]) {
+		t.Errorf("decoded %v %v %v, want %v %v %v", qb[0], qw[0], q[0], pb[0], pw[0], p[0])
+	}
+	if st2.Float("fc.weight") != nil || st2.Float("fc.weight_scale") == nil {
+		t.Error("Float finds an int8 tensor or misses the scales")
+	}
+	for i, ft := range f.Tensors {
+		if ft.Name == "fc.weight" {
+			f.Tensors[i] = &checkpoint.Tensor{Name: "fc.weight", Shape: []int{2, 3}, F32: make([]float32, 6)}
+		}
+	}
+	bad, err := checkpoint.Encode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st2.Decode(bad); err == nil || !strings.Contains(err.Error(), `tensor "fc.weight" is F32 [2 3], the model's is I8 [2 3]`) {
+		t.Errorf("Decode of float weights: %v", err)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.HasPrefix(r.(string), "nncrt: more int8") {
+			t.Errorf("a table with more int8 tensors than the array: recovered %v", r)
+		}
+	}()
+	nncrt.NewStoreInt8(tab, p[:], pi[:], nil, pw[:], 0)
+}

@@ -29,7 +29,7 @@ var ErrNonFinite = errors.New("not finite")
 // Float returns the float tensor name, or nil: a Store is Tensors.
 func (s *Store[T]) Float(name string) []T {
 	for k, t := range s.tensors {
-		if t.Name == name && !t.I64 {
+		if t.Name == name && t.isFloat() {
 			return s.f[s.index[k]]
 		}
 	}

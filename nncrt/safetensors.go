@@ -40,11 +40,24 @@ func (s *Store[T]) Encode() []byte {
 			continue
 		}
 		begin := len(data)
-		if t.I64 {
+		switch {
+		case t.I64:
 			for _, v := range s.i[s.index[k]] {
 				data = binary.LittleEndian.AppendUint64(data, uint64(v))
 			}
 			header[t.Name] = entry{"I64", t.Shape, [2]int{begin, len(data)}}
+			continue
+		case t.I32:
+			for _, v := range s.i32[s.index[k]] {
+				data = binary.LittleEndian.AppendUint32(data, uint32(v))
+			}
+			header[t.Name] = entry{"I32", t.Shape, [2]int{begin, len(data)}}
+			continue
+		case t.I8:
+			for _, v := range s.i8[s.index[k]] {
+				data = append(data, byte(v))
+			}
+			header[t.Name] = entry{"I8", t.Shape, [2]int{begin, len(data)}}
 			continue
 		}
 		p := s.f[s.index[k]]
@@ -102,8 +115,13 @@ func (s *Store[T]) Decode(file []byte) error {
 			return fmt.Errorf("safetensors: tensor %q: %v", t.Name, err)
 		}
 		dt, size := fdtype, fsize
-		if t.I64 {
+		switch {
+		case t.I64:
 			dt, size = "I64", 8
+		case t.I32:
+			dt, size = "I32", 4
+		case t.I8:
+			dt, size = "I8", 1
 		}
 		count := 1
 		for _, d := range t.Shape {
@@ -116,10 +134,23 @@ func (s *Store[T]) Decode(file []byte) error {
 			return fmt.Errorf("safetensors: tensor %q: bad data offsets %v", t.Name, e.Offsets)
 		}
 		raw2 := data[e.Offsets[0]:e.Offsets[1]]
-		if t.I64 {
+		switch {
+		case t.I64:
 			p := s.i[s.index[k]]
 			for i := range p {
 				p[i] = int64(binary.LittleEndian.Uint64(raw2[i*8:]))
+			}
+			continue
+		case t.I32:
+			p := s.i32[s.index[k]]
+			for i := range p {
+				p[i] = int32(binary.LittleEndian.Uint32(raw2[i*4:]))
+			}
+			continue
+		case t.I8:
+			p := s.i8[s.index[k]]
+			for i := range p {
+				p[i] = int8(raw2[i])
 			}
 			continue
 		}

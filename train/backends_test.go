@@ -3,11 +3,13 @@ package train_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/internal/testenv"
 	"github.com/nnc-go/nnc/ir"
+	"github.com/nnc-go/nnc/train"
 )
 
 // notLowered lists the ops with a lowering that no graph a back end runs
@@ -16,22 +18,14 @@ import (
 var notLowered = map[ir.Op]string{
 	ir.OpNLLLoss:     "the fuse pass always merges it with its LogSoftmax into SoftmaxCrossEntropy",
 	ir.OpNLLLossGrad: "the fuse pass always merges it with its LogSoftmaxGrad into SoftmaxCrossEntropyGrad",
-	// The int8 ops come from passes.Quantize and an int8 checkpoint, not
-	// from a model file; the interpreter runs them (TestQuantizeModel,
-	// nnc eval/predict/bench --weights) and kernels/qgemm_test.go holds
-	// their kernels to the exact sums on every path. nnc build does not
-	// emit them yet.
-	ir.OpQuantize:   "int8: made by passes.Quantize from an int8 checkpoint",
-	ir.OpDequantize: "int8: made by passes.Quantize from an int8 checkpoint",
-	ir.OpQLinear:    "int8: made by passes.Quantize from an int8 checkpoint",
-	ir.OpQConv2d:    "int8: made by passes.Quantize from an int8 checkpoint",
-	ir.OpQMaxPool2d: "int8: made by passes.Quantize from an int8 checkpoint",
 }
 
 // TestOpCoverage requires every op of the table that back ends compute to
 // appear in the graphs of the models both back ends are held to agree on,
-// bit for bit: the parity cases and testdata/ops. An op added to the table
-// without such a model fails here.
+// bit for bit: the parity cases, testdata/ops and the int8 models of
+// testdata/int8 with their int8 checkpoints (codegen's
+// TestInt8GeneratedMatchesInterp). An op added to the table without such a
+// model fails here.
 func TestOpCoverage(t *testing.T) {
 	files := testenv.Glob(t, "../testdata/parity/*/model.nn", parityCases)
 	ops := testenv.Glob(t, "../testdata/ops/*.nn", 1)
@@ -54,6 +48,11 @@ func TestOpCoverage(t *testing.T) {
 			for _, v := range g.Values {
 				seen[v.Op] = true
 			}
+		}
+	}
+	for _, f := range testenv.Glob(t, "../testdata/int8/*.nn", 2) {
+		for _, v := range int8Graph(t, f).Values {
+			seen[v.Op] = true
 		}
 	}
 	for _, op := range ir.Ops() {
@@ -79,4 +78,27 @@ func TestBackendsAgree(t *testing.T) {
 	for _, f := range testenv.Glob(t, "../testdata/ops/*.nn", 1) {
 		t.Run(filepath.Base(f), func(t *testing.T) { backendsAgree(t, f, "") })
 	}
+}
+
+// int8Graph is the forward graph of the model in file rewritten to run in
+// int8 by its int8 checkpoint, FILE.int8.safetensors beside it.
+func int8Graph(t *testing.T, file string) *ir.Graph {
+	t.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nnc.Compile(file, src, nnc.Options{})
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	f, err := train.ReadInt8(strings.TrimSuffix(file, ".nn") + ".int8.safetensors")
+	if err != nil || f == nil {
+		t.Fatalf("%s: int8 checkpoint %v, %v", file, f, err)
+	}
+	g, err := train.Int8Graph(p.Forward, f)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return g
 }

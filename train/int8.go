@@ -157,18 +157,44 @@ func Int8Graph(g *ir.Graph, f *checkpoint.File) (*ir.Graph, error) {
 }
 
 // loadInt8 fills store with the tensors of the int8 checkpoint f (read
-// from path) that g, which Int8Graph made, reads: the i8 weights, the f32
-// scales and float parameters, and each layer's qbias, the i32 bias
-// corrected for its input's zero point (kernels.QBias). A tensor of f that
-// g has no use for is an error, as in loadTensors.
+// from path) that g, which Int8Graph made, reads (Int8Tensors).
 func loadInt8[T kernels.Float](st nncrt.Tensors[T], g *ir.Graph, f *checkpoint.File, path string) error {
 	store, ok := st.(*interp.Store[T])
 	if !ok {
 		return fmt.Errorf("%s: an int8 checkpoint runs on the interpreter's store", path)
 	}
+	ts, err := Int8Tensors(g, f, path)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		switch t.DType() {
+		case checkpoint.I8:
+			copy(store.I8[t.Name], t.I8)
+		case checkpoint.I32:
+			copy(store.I32[t.Name], t.I32)
+		case checkpoint.I64:
+			copy(store.I64[t.Name], t.I64)
+		default:
+			dst := store.F[t.Name]
+			for i, x := range t.F32 {
+				dst[i] = T(x)
+			}
+		}
+	}
+	return nil
+}
+
+// Int8Tensors returns the tensors of the int8 checkpoint f (read from
+// path) that g, which Int8Graph made, reads, in the order of g's
+// parameters: the i8 weights, the f32 scales and float parameters, and
+// each layer's qbias, the i32 bias corrected for its input's zero point
+// (kernels.QBias), which the loader computes once. A tensor of f that g
+// has no use for is an error, as in loadTensors. nnc build embeds them.
+func Int8Tensors(g *ir.Graph, f *checkpoint.File, path string) ([]*checkpoint.Tensor, error) {
 	layers, err := Int8Layers(f)
 	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	used := map[string]bool{}
 	for name := range layers {
@@ -176,6 +202,7 @@ func loadInt8[T kernels.Float](st nncrt.Tensors[T], g *ir.Graph, f *checkpoint.F
 			used[name+s] = true
 		}
 	}
+	var out []*checkpoint.Tensor
 	for _, v := range g.Values {
 		if v.Op != ir.OpParam && v.Op != ir.OpBuffer {
 			continue
@@ -183,9 +210,11 @@ func loadInt8[T kernels.Float](st nncrt.Tensors[T], g *ir.Graph, f *checkpoint.F
 		if layer, ok := strings.CutSuffix(v.Name, ".qbias"); ok {
 			w, b := f.Get(layer+".weight"), f.Get(layer+".bias")
 			if w == nil || b == nil {
-				return fmt.Errorf("%s: no tensor %s.weight or %s.bias", path, layer, layer)
+				return nil, fmt.Errorf("%s: no tensor %s.weight or %s.bias", path, layer, layer)
 			}
-			kernels.QBias(store.I32[v.Name], b.I32, w.I8, len(w.I8)/w.Shape[0], layers[layer].InZP)
+			q := make([]int32, w.Shape[0])
+			kernels.QBias(q, b.I32, w.I8, len(w.I8)/w.Shape[0], layers[layer].InZP)
+			out = append(out, &checkpoint.Tensor{Name: v.Name, Shape: []int{len(q)}, I32: q})
 			continue
 		}
 		used[v.Name] = true
@@ -199,30 +228,46 @@ func loadInt8[T kernels.Float](st nncrt.Tensors[T], g *ir.Graph, f *checkpoint.F
 		}
 		switch {
 		case t == nil:
-			return fmt.Errorf("%s: checkpoint: tensor %q is missing, model expects %s %v", path, v.Name, want, []int(v.Type.Shape))
+			return nil, fmt.Errorf("%s: checkpoint: tensor %q is missing, model expects %s %v", path, v.Name, want, []int(v.Type.Shape))
 		case t.DType() != want:
-			return fmt.Errorf("%s: checkpoint: tensor %q has dtype %s, model expects %s", path, v.Name, t.DType(), want)
+			return nil, fmt.Errorf("%s: checkpoint: tensor %q has dtype %s, model expects %s", path, v.Name, t.DType(), want)
 		case !slices.Equal(t.Shape, []int(v.Type.Shape)):
-			return fmt.Errorf("%s: checkpoint: tensor %q has shape %v, model expects %v", path, v.Name, t.Shape, []int(v.Type.Shape))
+			return nil, fmt.Errorf("%s: checkpoint: tensor %q has shape %v, model expects %v", path, v.Name, t.Shape, []int(v.Type.Shape))
 		}
-		switch want {
-		case checkpoint.I8:
-			copy(store.I8[v.Name], t.I8)
-		case checkpoint.I64:
-			copy(store.I64[v.Name], t.I64)
-		default:
-			dst := store.F[v.Name]
-			for i, x := range t.F32 {
-				dst[i] = T(x)
-			}
-		}
+		out = append(out, t)
 	}
 	for _, t := range f.Tensors {
 		if !used[t.Name] {
-			return fmt.Errorf("%s: checkpoint: unexpected tensor %q (%s %v), the int8 model has no such parameter", path, t.Name, t.DType(), t.Shape)
+			return nil, fmt.Errorf("%s: checkpoint: unexpected tensor %q (%s %v), the int8 model has no such parameter", path, t.Name, t.DType(), t.Shape)
 		}
 	}
-	return nil
+	return out, nil
+}
+
+// Int8Embed returns g, the forward graph, rewritten to run the layers the
+// int8 checkpoint f (read from path) quantizes in int8 (Int8Graph), and
+// the tensors that graph reads in a safetensors file, which nnc build
+// embeds: the int8 weights, the biases corrected for their input's zero
+// point, the scales and the float layers' parameters (Int8Tensors). The
+// file keeps f's metadata (the training data's statistics) but for the
+// int8 mark: it is the generated model's state, not an int8 checkpoint.
+func Int8Embed(g *ir.Graph, f *checkpoint.File, path string) (*ir.Graph, []byte, error) {
+	q, err := Int8Graph(g, f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
+	}
+	ts, err := Int8Tensors(q, f, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	meta := map[string]string{}
+	for k, v := range f.Metadata {
+		if k != Int8Key {
+			meta[k] = v
+		}
+	}
+	b, err := checkpoint.Encode(&checkpoint.File{Metadata: meta, Tensors: ts})
+	return q, b, err
 }
 
 // ReadInt8 reads the int8 checkpoint at path, or returns nil when the file

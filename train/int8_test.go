@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/ir"
 )
 
 // int8File is a valid int8 checkpoint of one Linear(3, 2) layer "fc".
@@ -177,5 +178,56 @@ train M {
 	}
 	if e.Accuracy != rep.Int8Accuracy || !strings.HasPrefix(out.String(), "train accuracy ") {
 		t.Errorf("EvalInt8 %v (%q), quantize reported %v", e.Accuracy, out.String(), rep.Int8Accuracy)
+	}
+}
+
+// TestInt8Testdata checks that the int8 checkpoints of testdata/int8,
+// which the int8 back-end tests run (codegen's TestInt8GeneratedMatchesInterp,
+// TestOpCoverage), still fit their models and quantize the layers they
+// should; with NNC_UPDATE=1 it remakes them: training as the train block
+// says, then nnc quantize on 100 samples.
+func TestInt8Testdata(t *testing.T) {
+	for name, layers := range map[string]int{"mlp": 2, "cnn": 5} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join("..", "testdata", "int8", name+".nn")
+			q := filepath.Join("..", "testdata", "int8", name+".int8.safetensors")
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := compile(file, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if os.Getenv("NNC_UPDATE") != "" {
+				ckpt := filepath.Join(t.TempDir(), "float.safetensors")
+				if _, err := Run(p, Options{Source: src, Save: ckpt, Quiet: true, Out: &strings.Builder{}}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := Quantize(p, src, QuantizeOptions{Weights: ckpt, Out: q, Calib: 100}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f, err := ReadInt8(q)
+			if err != nil || f == nil {
+				t.Fatalf("ReadInt8: %v, %v", f, err)
+			}
+			g, err := Int8Graph(p.Forward, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, v := range g.Values {
+				if v.Op == ir.OpQLinear || v.Op == ir.OpQConv2d {
+					n++
+				}
+			}
+			if n != layers {
+				t.Errorf("%d int8 layers, want %d", n, layers)
+			}
+			if _, err := Int8Tensors(g, f, q); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }

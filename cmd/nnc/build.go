@@ -47,6 +47,42 @@ func runBuild(e *cmdEnv, args []string) int {
 		fmt.Fprintf(e.stderr, "nnc build: --train: model %s has no train block\n", p.Model)
 		return exitModel
 	}
+	var weights []byte
+	var mean, std []float64 // the training data's statistics, for a model trained on standardised features
+	int8 := false
+	if v.weights != "" {
+		b, err := os.ReadFile(v.weights)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
+			return exitRuntime
+		}
+		if f, derr := checkpoint.Decode(b); derr == nil && train.IsInt8(f) {
+			if v.train || v.explainGo {
+				fmt.Fprintf(e.stderr, "nnc build: %s is an int8 checkpoint: --train and --explain need float weights\n", v.weights)
+				return exitModel
+			}
+			// The forward graph rewritten to run in int8, as predict's.
+			if p.Forward, weights, err = train.Int8Embed(p.Forward, f, v.weights); err != nil {
+				fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
+				return exitModel
+			}
+			int8 = true
+		} else if weights, err = stateDict(b, p); err != nil {
+			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", v.weights, err)
+			return exitRuntime
+		}
+		if mean, std, err = trainedScaling(weights); err != nil {
+			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", v.weights, err)
+			return exitRuntime
+		}
+	} else if p.Weights != nil {
+		// An ONNX model's initializers.
+		var err error
+		if weights, err = stateDict(p.Weights, p); err != nil {
+			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", file, err)
+			return exitRuntime
+		}
+	}
 	var explain *ir.Graph
 	if v.explainGo {
 		// The forward graph as built, differentiated with respect to its
@@ -65,34 +101,6 @@ func runBuild(e *cmdEnv, args []string) int {
 			return e.report(err)
 		}
 	}
-	var weights []byte
-	var mean, std []float64 // the training data's statistics, for a model trained on standardised features
-	if v.weights != "" {
-		b, err := os.ReadFile(v.weights)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
-			return exitRuntime
-		}
-		if f, derr := checkpoint.Decode(b); derr == nil && train.IsInt8(f) {
-			fmt.Fprintf(e.stderr, "nnc build: %s is an int8 checkpoint: nnc build embeds float weights only so far (eval, predict and bench run int8 ones)\n", v.weights)
-			return exitModel
-		}
-		weights, err = stateDict(b, p)
-		if err == nil {
-			mean, std, err = trainedScaling(weights)
-		}
-		if err != nil {
-			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", v.weights, err)
-			return exitRuntime
-		}
-	} else if p.Weights != nil {
-		// An ONNX model's initializers.
-		var err error
-		if weights, err = stateDict(p.Weights, p); err != nil {
-			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", file, err)
-			return exitRuntime
-		}
-	}
 	src, err := codegen.Generate(p, codegen.Options{Package: pkg, Source: filepath.Base(file), Weights: weights != nil, Train: v.train, Explain: explain, Mean: mean, Std: std})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nnc build: %v\n", err)
@@ -103,6 +111,9 @@ func runBuild(e *cmdEnv, args []string) int {
 		return exitRuntime
 	}
 	what := "forward pass"
+	if int8 {
+		what = "int8 forward pass"
+	}
 	if p.Step != nil {
 		what += ", Step with a KV cache"
 	}

@@ -278,7 +278,7 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 	case "build":
 		fs.StringVar(&v.out, "o", "", "the folder to write the package to (default: the package name)")
 		fs.StringVar(&v.pkg, "package", "", "the Go package name (default: the -o folder's name when it is a Go identifier, else one from the file name)")
-		fs.StringVar(&v.weights, "weights", "", "embed these safetensors weights (default: PyTorch's initialisation from the seed)")
+		fs.StringVar(&v.weights, "weights", "", "embed these safetensors weights, float or int8 (nnc quantize: the package runs the int8 kernels); default: PyTorch's initialisation from the seed")
 		fs.BoolVar(&v.train, "train", false, "emit TrainStep, the training step, too (every build has Forward, Save and Load)")
 		fs.BoolVar(&v.explainGo, "explain", false, "emit Explain too: the gradient of a chosen output of each row with respect to the row, what nnc explain computes attributions from")
 		fs.IntVar(&v.batch, "batch", 0, "rows the buffers are sized for (default: the train block's batch, else 64)")
