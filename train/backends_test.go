@@ -26,6 +26,7 @@ var notLowered = map[ir.Op]string{
 	ir.OpQLinear:    "int8: made by passes.Quantize from an int8 checkpoint",
 	ir.OpQConv2d:    "int8: made by passes.Quantize from an int8 checkpoint",
 	ir.OpQMaxPool2d: "int8: made by passes.Quantize from an int8 checkpoint",
+	ir.OpQAdd:       "int8: made by passes.Quantize from an int8 checkpoint (TestQuantizeResidual)",
 }
 
 // TestOpCoverage requires every op of the table that back ends compute to
