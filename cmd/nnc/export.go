@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/dsl"
 	"github.com/nnc-go/nnc/export"
 	"github.com/nnc-go/nnc/internal/atomicfile"
@@ -106,6 +107,16 @@ func runExport(e *cmdEnv, args []string) int {
 // exportONNX writes the forward pass, as built, as an ONNX model with the
 // weights of --weights (or the seeded initialisation) as initializers.
 func exportONNX(e *cmdEnv, file string, v *flagVals) int {
+	if v.weights != "" {
+		f, err := train.ReadInt8(v.weights)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
+			return exitRuntime
+		}
+		if f != nil {
+			return exportONNXInt8(e, file, v, f)
+		}
+	}
 	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(v), After: "none", ForwardOnly: true})
 	if !ok {
 		return code
@@ -136,6 +147,31 @@ func exportONNX(e *cmdEnv, file string, v *flagVals) int {
 		return exitRuntime
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: ONNX model %s (opset %d, batch dimension N), %d bytes\n", v.out, p.Model, export.ONNXOpset, len(b))
+	return exitOK
+}
+
+// exportONNXInt8 writes the int8 forward pass of the int8 checkpoint f in
+// ONNX's QDQ form.
+func exportONNXInt8(e *cmdEnv, file string, v *flagVals, f *checkpoint.File) int {
+	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(v), ForwardOnly: true})
+	if !ok {
+		return code
+	}
+	g, err := train.Int8Graph(p.Forward, f)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc export: %s: %v\n", v.weights, err)
+		return exitRuntime
+	}
+	b, err := export.ONNXInt8(g, p.Model, f)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
+		return exitModel
+	}
+	if err := atomicfile.Write(v.out, b); err != nil {
+		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
+		return exitRuntime
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: ONNX model %s in QDQ form (int8, opset %d, batch dimension N), %d bytes\n", v.out, p.Model, export.ONNXOpset, len(b))
 	return exitOK
 }
 
