@@ -15,9 +15,11 @@ It writes, all committed so that `go test ./onnx` needs no Python:
   weights int8 symmetric per output channel with axis 1 for MatMul's
   [in, out] weight, int32 biases at input scale x weight scale through
   DequantizeLinear, a QuantizeLinear/DequantizeLinear pair after each
-  layer), checked by onnx.checker.
+  layer), checked by onnx.checker; copied to examples/onnx as
+  qdq_mlp.onnx and qdq_x.npy for the README.
 """
 import os
+import shutil
 
 import numpy as np
 import onnx
@@ -118,6 +120,9 @@ def mlp_model():
     save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), "qdq_mlp.onnx")
     np.save(os.path.join(HERE, "qdq_mlp.in.npy"), x)
     np.save(os.path.join(HERE, "qdq_mlp.out.npy"), ref)
+    examples = os.path.join(HERE, "..", "..", "examples", "onnx")
+    shutil.copy(os.path.join(HERE, "qdq_mlp.onnx"), examples)
+    np.save(os.path.join(examples, "qdq_x.npy"), x)
 
 
 round_model()
