@@ -81,34 +81,45 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 	}
 	// The residual Adds the checkpoint quantizes; an Add it has no
 	// parameters for stays f32.
-	adds := map[*ir.Value]Int8Add{}
-	inner := map[*ir.Value]bool{} // the Add of an Add+ReLU
+	all := Int8Adds(g)
 	names := map[string]bool{}
-	for _, a := range Int8Adds(g) {
-		if l, ok := layers[a.Name]; ok && l.Add {
-			adds[a.Value] = a
-			names[a.Name] = true
-			if a.Relu {
-				inner[a.Value.Args[0]] = true
-			}
-		}
+	for _, a := range all {
+		names[a.Name] = true
 	}
 	for name, l := range layers {
 		if l.Add && !names[name] {
 			return fmt.Errorf("the int8 checkpoint quantizes a residual add %s, the model has no such Add of two int8 values", name)
 		}
 	}
+	adds := map[*ir.Value]Int8Add{}
+	inner := map[*ir.Value]bool{} // the Add of an Add+ReLU
 	// takesU8 reports whether u reads its argument a as u8 when a is.
-	var takesU8 func(u *ir.Value) bool
-	takesU8 = func(u *ir.Value) bool {
+	takesU8 := func(u *ir.Value) bool {
 		if _, _, ok := layerOf(u); ok {
 			return true
 		}
-		if inner[u] {
-			return true
-		}
 		_, add := adds[u]
-		return add || u.Op == ir.OpMaxPool2d || u.Op == ir.OpReshape
+		return add || inner[u] || u.Op == ir.OpMaxPool2d || u.Op == ir.OpReshape
+	}
+	// allU8 reports whether every use of v reads it as u8: a layer or an
+	// Add that hands on f32 (an output, or one an f32 op reads) computes
+	// it in f32 rather than rounding it to u8 first.
+	allU8 := func(v *ir.Value) bool {
+		ok := !output[v] && len(uses[v]) > 0
+		for _, u := range uses[v] {
+			ok = ok && takesU8(u)
+		}
+		return ok
+	}
+	// From the last Add back, as an Add's uses come after it.
+	for i := len(all) - 1; i >= 0; i-- {
+		a := all[i]
+		if l, ok := layers[a.Name]; ok && l.Add && allU8(a.Value) {
+			adds[a.Value] = a
+			if a.Relu {
+				inner[a.Value.Args[0]] = true
+			}
+		}
 	}
 
 	type qval struct {
@@ -152,10 +163,7 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 	}
 	for _, v := range old {
 		if name, l, ok := layerOf(v); ok {
-			toU8 := !output[v] && len(uses[v]) > 0
-			for _, u := range uses[v] {
-				toU8 = toU8 && takesU8(u)
-			}
+			toU8 := allU8(v)
 			x := getU8(v.Args[0], l.InScale, l.InZP)
 			ws := v.Args[1].Type.Shape
 			if v.Args[1].Op == ir.OpBNFoldWeight {
