@@ -63,6 +63,16 @@ var int8Cases = []struct {
 	{"stray i8", func(f *checkpoint.File) {
 		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "fc2.weight", Shape: []int{1}, I8: []int8{1}})
 	}, `tensor "fc2.weight" is I8, but no fc2.weight_scale says how it is quantized`},
+	{"add zero point", func(f *checkpoint.File) {
+		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "add0.output_scale", Shape: []int{}, F32: []float32{0.1}},
+			&checkpoint.Tensor{Name: "add0.output_zero_point", Shape: []int{}, I64: []int64{300}})
+	}, `tensor "add0.output_zero_point": zero point 300 outside [0, 255]`},
+	{"add scale shape", func(f *checkpoint.File) {
+		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "add0.output_scale", Shape: []int{1}, F32: []float32{0.1}})
+	}, `tensor "add0.output_scale" has shape [1], a scale or zero point is a scalar []`},
+	{"add without zero point", func(f *checkpoint.File) {
+		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "add0.output_scale", Shape: []int{}, F32: []float32{0.1}})
+	}, `quantized layer add0 has no tensor add0.output_zero_point`},
 	{"not int8", func(f *checkpoint.File) { f.Metadata = nil },
 		`not an int8 checkpoint (its metadata has no quantization=int8)`},
 }
