@@ -50,18 +50,8 @@ func ONNXInt8(g *ir.Graph, model string, f *checkpoint.File) ([]byte, error) {
 		if o.Value.Type.DType == ir.U8 {
 			return nil, fmt.Errorf("ONNX export: output %s is u8", o.Name)
 		}
-		e.graph.Output = append(e.graph.Output, e.valueInfo(o.Name, o.Value.Type))
-		if e.names[o.Value] != o.Name {
-			e.node("Identity", []string{e.names[o.Value]}, o.Name)
-		}
 	}
-	m := &pb.ModelProto{
-		IrVersion:    proto.Int64(8),
-		ProducerName: proto.String("nnc"),
-		OpsetImport:  []*pb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(ONNXOpset)}},
-		Graph:        e.graph,
-	}
-	return proto.Marshal(m)
+	return e.model()
 }
 
 // ckptTensors shows a checkpoint's F32 and I64 tensors as Tensors.

@@ -138,15 +138,22 @@ func exportONNX(e *cmdEnv, file string, v *flagVals) int {
 		return exitRuntime
 	}
 	b, err := export.ONNX(g, p.Model, w)
+	return writeONNX(e, v.out, b, err, "ONNX model "+p.Model, "")
+}
+
+// writeONNX writes the ONNX model b that an exporter returned with err to
+// out and says what it wrote: what, and in parentheses detail before the
+// opset.
+func writeONNX(e *cmdEnv, out string, b []byte, err error, what, detail string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
 		return exitModel
 	}
-	if err := atomicfile.Write(v.out, b); err != nil {
+	if err := atomicfile.Write(out, b); err != nil {
 		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
 		return exitRuntime
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: ONNX model %s (opset %d, batch dimension N), %d bytes\n", v.out, p.Model, export.ONNXOpset, len(b))
+	fmt.Fprintf(e.stdout, "wrote %s: %s (%sopset %d, batch dimension N), %d bytes\n", out, what, detail, export.ONNXOpset, len(b))
 	return exitOK
 }
 
@@ -163,16 +170,7 @@ func exportONNXInt8(e *cmdEnv, file string, v *flagVals, f *checkpoint.File) int
 		return exitRuntime
 	}
 	b, err := export.ONNXInt8(g, p.Model, f)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
-		return exitModel
-	}
-	if err := atomicfile.Write(v.out, b); err != nil {
-		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
-		return exitRuntime
-	}
-	fmt.Fprintf(e.stdout, "wrote %s: ONNX model %s in QDQ form (int8, opset %d, batch dimension N), %d bytes\n", v.out, p.Model, export.ONNXOpset, len(b))
-	return exitOK
+	return writeONNX(e, v.out, b, err, "ONNX model "+p.Model+" in QDQ form", "int8, ")
 }
 
 // storeTensors shows an interpreter store as export.Tensors.
