@@ -33,7 +33,7 @@ type exportVals struct {
 func exportFlags(fs *flag.FlagSet, v *flagVals) {
 	fs.StringVar(&v.export.format, "format", "torch", "what to write: torch (a PyTorch script) or onnx (an ONNX model)")
 	fs.StringVar(&v.out, "o", "", "the file to write (required): model.py, or model.onnx")
-	fs.StringVar(&v.weights, "weights", "", "torch: start the script's training from this safetensors checkpoint (default: PyTorch's initialisation); onnx: the weights to write (default: nnc's initialisation from the seed)")
+	fs.StringVar(&v.weights, "weights", "", "torch: start the script's training from this safetensors checkpoint (default: PyTorch's initialisation); onnx: the weights to write (default: nnc's initialisation from the seed; an int8 checkpoint of nnc quantize writes ONNX's QDQ form)")
 }
 
 func runExport(e *cmdEnv, args []string) int {
