@@ -33,7 +33,12 @@ func ONNX(g *ir.Graph, model string, weights Tensors) ([]byte, error) {
 			return nil, err
 		}
 	}
-	for _, o := range g.Outputs {
+	return e.model()
+}
+
+// model adds the graph's outputs and returns the serialized model.
+func (e *onnxEmitter) model() ([]byte, error) {
+	for _, o := range e.g.Outputs {
 		e.graph.Output = append(e.graph.Output, e.valueInfo(o.Name, o.Value.Type))
 		if e.names[o.Value] != o.Name {
 			e.node("Identity", []string{e.names[o.Value]}, o.Name)

@@ -641,6 +641,11 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 		return func(n int) {
 			kernels.PoolNDBackward(a0.floats(n), a1.floats(n), a2.floats(n), a3.dim.At(n), a4.shape(n), a5.dim.At(n))
 		}, nil
+	case "QAdd":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9]
+		return func(n int) {
+			kernels.QAdd(a0.uint8s(n), a1.uint8s(n), a2.uint8s(n), a3.float, a4.dim.At(n), a5.float, a6.dim.At(n), a7.float, a8.dim.At(n), a9.flag)
+		}, nil
 	case "QBias":
 		a0, a1, a2, a3, a4 := &a[0], &a[1], &a[2], &a[3], &a[4]
 		return func(n int) { kernels.QBias(a0.int32s(n), a1.int32s(n), a2.int8s(n), a3.dim.At(n), a4.dim.At(n)) }, nil
@@ -1010,6 +1015,7 @@ var kernelSigs = map[string]string{
 	"PadI64":                            "LSLSSnx",
 	"PoolND":                            "FFnSn",
 	"PoolNDBackward":                    "FFFnSn",
+	"QAdd":                              "UUUxnxnxnb",
 	"QBias":                             "IIQnn",
 	"QConv2d":                           "UUQIFUICxnxnb",
 	"QConv2dFloat":                      "FUQIFUICxnb",

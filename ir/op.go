@@ -247,6 +247,7 @@ const (
 	OpQLinear    // {in_scale, in_zero_point, out_scale, out_zero_point, relu, float} x u8, w i8, qbias i32, w_scale: requantized u8 (or f32 when float)
 	OpQConv2d    // {stride, padding, in_scale, in_zero_point, out_scale, out_zero_point, relu, float} x u8, w i8, bias i32, w_scale
 	OpQMaxPool2d // {kernel, stride} x u8
+	OpQAdd       // {a_scale, a_zero_point, b_scale, b_zero_point, out_scale, out_zero_point, relu} a u8, b u8 of one shape: the sum requantized
 
 	// Differentially private SGD (train key privacy), emitted by the dp
 	// pass (dp.go): per-example squared gradient norms chained into one
@@ -430,6 +431,7 @@ var opTable = [numOps]OpInfo{
 	OpQLinear:    {Name: "QLinear", Arity: 4, Shape: qLinearShape, Lower: lowerQLinear, Scratch: scratchQLinear, Derived: true, Attrs: qLayerAttrs},
 	OpQConv2d:    {Name: "QConv2d", Arity: 4, Shape: qConvShape, Lower: lowerQConv, Scratch: scratchQConv, Derived: true, Attrs: append(convAttrs[:len(convAttrs):len(convAttrs)], qLayerAttrs...)},
 	OpQMaxPool2d: {Name: "QMaxPool2d", Arity: 1, Shape: qMaxPoolShape, Lower: lowerQMaxPool, Derived: true, Attrs: poolAttrs},
+	OpQAdd:       {Name: "QAdd", Arity: 2, Shape: qAddShape, Lower: lowerQAdd, Derived: true, Attrs: qAddAttrs},
 
 	// Differentially private SGD (dp.go).
 	OpRowOuterSqNorm: {Name: "RowOuterSqNorm", Arity: 3, MinArity: 2, Shape: rowOuterSqNormShape, Lower: lowerRowOuterSqNorm, Scratch: scratchRowOuterSqNorm, Derived: true},

@@ -15,6 +15,8 @@ var (
 	qAttrs      = []AttrSpec{need("scale", 0.0), need("zero_point", 0)}
 	qLayerAttrs = []AttrSpec{need("in_scale", 0.0), attr("in_zero_point", 0), attr("out_scale", 1.0), attr("out_zero_point", 0),
 		attr("relu", false), attr("float", false)}
+	qAddAttrs = []AttrSpec{need("a_scale", 0.0), attr("a_zero_point", 0), need("b_scale", 0.0), attr("b_zero_point", 0),
+		need("out_scale", 0.0), attr("out_zero_point", 0), attr("relu", false)}
 )
 
 func checkQParams(attrs Attrs, scale, zp string) error {
@@ -174,4 +176,25 @@ func lowerReshape(_ *Graph, v *Value) []Call {
 		return []Call{call("CopyBytes", buf(v), buf(v.Args[0]))}
 	}
 	return []Call{call("Copy", buf(v), buf(v.Args[0]))}
+}
+
+// qAddShape: QAdd adds two u8 values of one shape (no broadcasting, as
+// the residual connections it is made for have none).
+func qAddShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+	a, b := args[0], args[1]
+	if a.DType != U8 || b.DType != U8 || !a.Shape.Equal(b.Shape) {
+		return Type{}, fmt.Errorf("qadd of %s and %s: needs two u8 values of one shape", a, b)
+	}
+	for _, p := range []string{"a", "b", "out"} {
+		if err := checkQParams(attrs, p+"_scale", p+"_zero_point"); err != nil {
+			return Type{}, err
+		}
+	}
+	return a, nil
+}
+
+func lowerQAdd(_ *Graph, v *Value) []Call {
+	return []Call{call("QAdd", buf(v), buf(v.Args[0]), buf(v.Args[1]), flt(v.AttrFloat("a_scale")), num(v.AttrInt("a_zero_point")),
+		flt(v.AttrFloat("b_scale")), num(v.AttrInt("b_zero_point")), flt(v.AttrFloat("out_scale")), num(v.AttrInt("out_zero_point")),
+		flag(v.AttrBool("relu")))}
 }

@@ -11,6 +11,9 @@ import (
 // QLayer is what an int8 checkpoint (nnc quantize) says of one quantized
 // layer: the scale and zero point of its input and of its output, both u8
 // tensors (real = scale·(q − zero_point)).
+//
+// A residual Add (Add bool, named as Int8Adds names it) has only its
+// output's scale and zero point: its operands keep their own.
 type QLayer struct {
 	InScale   float64
 	InZP      int
@@ -18,6 +21,7 @@ type QLayer struct {
 	OutZP     int
 	Conv      bool // a Conv2d, else a Linear
 	OutShape0 int  // output channels (the weight's first dimension)
+	Add       bool // a residual Add (Int8Adds), which only has OutScale and OutZP
 }
 
 // Quantize rewrites the forward graph g, which the pipeline has fused, to
@@ -27,7 +31,9 @@ type QLayer struct {
 // QLinear or QConv2d over i8 weights, with its ReLU a clamp in the store.
 // A layer whose every use is another int8 layer, a max pooling or a
 // reshape hands on u8 values requantized in its store; max pooling and
-// reshapes of u8 values stay u8 (QMaxPool2d, a u8 Reshape). Everything
+// reshapes of u8 values stay u8 (QMaxPool2d, a u8 Reshape), and an Add of
+// two u8 values of one shape (a residual connection, ReLU after it fused)
+// that layers names as Int8Adds does becomes a QAdd. Everything
 // else stays f32: the pass places a Quantize before an int8 layer whose
 // input is f32 and a Dequantize after a u8 value an f32 op reads, so `nnc
 // ir` shows every conversion. The parameters the f32 layers read and no
@@ -59,22 +65,61 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 		}
 		return name, l, true
 	}
-	found := 0
+	found, nadds := 0, 0
 	for _, v := range g.Values {
 		if _, _, ok := layerOf(v); ok {
 			found++
 		}
 	}
-	if found != len(layers) {
-		return fmt.Errorf("the int8 checkpoint quantizes %d layers, the model has %d of them", len(layers), found)
+	for _, l := range layers {
+		if l.Add {
+			nadds++
+		}
 	}
+	if found != len(layers)-nadds {
+		return fmt.Errorf("the int8 checkpoint quantizes %d layers, the model has %d of them", len(layers)-nadds, found)
+	}
+	// The residual Adds the checkpoint quantizes; an Add it has no
+	// parameters for stays f32.
+	all := Int8Adds(g)
+	names := map[string]bool{}
+	for _, a := range all {
+		names[a.Name] = true
+	}
+	for name, l := range layers {
+		if l.Add && !names[name] {
+			return fmt.Errorf("the int8 checkpoint quantizes a residual add %s, the model has no such Add of two int8 values", name)
+		}
+	}
+	adds := map[*ir.Value]Int8Add{}
+	inner := map[*ir.Value]bool{} // the Add of an Add+ReLU
 	// takesU8 reports whether u reads its argument a as u8 when a is.
-	var takesU8 func(u *ir.Value) bool
-	takesU8 = func(u *ir.Value) bool {
+	takesU8 := func(u *ir.Value) bool {
 		if _, _, ok := layerOf(u); ok {
 			return true
 		}
-		return u.Op == ir.OpMaxPool2d || u.Op == ir.OpReshape
+		_, add := adds[u]
+		return add || inner[u] || u.Op == ir.OpMaxPool2d || u.Op == ir.OpReshape
+	}
+	// allU8 reports whether every use of v reads it as u8: a layer or an
+	// Add that hands on f32 (an output, or one an f32 op reads) computes
+	// it in f32 rather than rounding it to u8 first.
+	allU8 := func(v *ir.Value) bool {
+		ok := !output[v] && len(uses[v]) > 0
+		for _, u := range uses[v] {
+			ok = ok && takesU8(u)
+		}
+		return ok
+	}
+	// From the last Add back, as an Add's uses come after it.
+	for i := len(all) - 1; i >= 0; i-- {
+		a := all[i]
+		if l, ok := layers[a.Name]; ok && l.Add && allU8(a.Value) {
+			adds[a.Value] = a
+			if a.Relu {
+				inner[a.Value.Args[0]] = true
+			}
+		}
 	}
 
 	type qval struct {
@@ -118,10 +163,7 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 	}
 	for _, v := range old {
 		if name, l, ok := layerOf(v); ok {
-			toU8 := !output[v] && len(uses[v]) > 0
-			for _, u := range uses[v] {
-				toU8 = toU8 && takesU8(u)
-			}
+			toU8 := allU8(v)
 			x := getU8(v.Args[0], l.InScale, l.InZP)
 			ws := v.Args[1].Type.Shape
 			if v.Args[1].Op == ir.OpBNFoldWeight {
@@ -149,6 +191,40 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 			} else {
 				repl[v] = nv
 			}
+			continue
+		}
+		if inner[v] {
+			continue // made with the ReLU after it
+		}
+		if a, ok := adds[v]; ok {
+			add := v
+			if a.Relu {
+				add = v.Args[0]
+			}
+			qa, oka := qv[add.Args[0]]
+			qb, okb := qv[add.Args[1]]
+			if !oka || !okb {
+				// An operand some f32 op reads too stays f32: so does
+				// the sum.
+				if a.Relu {
+					for i, x := range add.Args {
+						add.Args[i] = getFloat(x)
+					}
+					g.Values = append(g.Values, add)
+				}
+				for i, x := range v.Args {
+					v.Args[i] = getFloat(x)
+				}
+				g.Values = append(g.Values, v)
+				continue
+			}
+			l := layers[a.Name]
+			nv := g.NewValue(ir.OpQAdd, ir.Attrs{{Key: "a_scale", Val: qa.scale}, {Key: "a_zero_point", Val: qa.zp},
+				{Key: "b_scale", Val: qb.scale}, {Key: "b_zero_point", Val: qb.zp},
+				{Key: "out_scale", Val: l.OutScale}, {Key: "out_zero_point", Val: l.OutZP}, {Key: "relu", Val: a.Relu}},
+				v.Pos, qa.v, qb.v)
+			nv.Name = v.Name
+			qv[v] = qval{nv, l.OutScale, l.OutZP}
 			continue
 		}
 		if q, ok := qv[firstArg(v)]; ok && (v.Op == ir.OpMaxPool2d || v.Op == ir.OpReshape) {
@@ -221,4 +297,58 @@ func Int8Candidate(v *ir.Value) (name string, conv, ok bool) {
 		return "", false, false
 	}
 	return name, conv, true
+}
+
+// Int8Add is a residual Add Quantize can run in int8.
+type Int8Add struct {
+	Name  string    // "add0", "add1", ... in the order of the graph
+	Value *ir.Value // the Add, or the ReLU over it
+	Relu  bool      // Value is relu(Add), the ReLU fused
+}
+
+// Int8Adds returns the Adds of g, a fused forward graph, that Quantize can
+// run in int8 given every Int8Candidate layer quantized: an Add of two f32
+// values of its own shape that are each an int8 layer's output, or max
+// pooling, reshapes or such an Add of one. A ReLU that alone reads such an
+// Add is fused into it: its value is the ReLU. Their names, add0, add1, ...
+// in the order of the graph, are those of the int8 checkpoint's tensors
+// addK.output_scale and addK.output_zero_point.
+func Int8Adds(g *ir.Graph) []Int8Add {
+	uses := map[*ir.Value]int{}
+	for _, v := range g.Values {
+		for _, a := range v.Args {
+			uses[a]++
+		}
+	}
+	for _, o := range g.Outputs {
+		uses[o.Value]++
+	}
+	u8 := map[*ir.Value]bool{}
+	isAdd := func(v *ir.Value) bool {
+		return v.Op == ir.OpAdd && v.Type.DType == ir.F32 && u8[v.Args[0]] && u8[v.Args[1]] &&
+			v.Args[0].Type.Equal(v.Type) && v.Args[1].Type.Equal(v.Type)
+	}
+	var adds []Int8Add
+	at := map[*ir.Value]int{} // an Add → its index in adds
+	for _, v := range g.Values {
+		if _, _, ok := Int8Candidate(v); ok {
+			u8[v] = true
+			continue
+		}
+		switch {
+		case (v.Op == ir.OpMaxPool2d || v.Op == ir.OpReshape) && u8[v.Args[0]]:
+			u8[v] = true
+		case v.Op == ir.OpRelu && isAdd(v.Args[0]) && uses[v.Args[0]] == 1:
+			adds[at[v.Args[0]]] = Int8Add{Value: v, Relu: true}
+			u8[v] = true
+		case isAdd(v):
+			at[v] = len(adds)
+			adds = append(adds, Int8Add{Value: v})
+			u8[v] = true
+		}
+	}
+	for i := range adds {
+		adds[i].Name = fmt.Sprintf("add%d", i)
+	}
+	return adds
 }

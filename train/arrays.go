@@ -37,6 +37,13 @@ func ForwardArrays(p *ir.Program, inputs map[string]*npy.Array, opt ArrayOptions
 	if g.Plan == nil {
 		return nil, fmt.Errorf("graph %s has no memory plan", g.Name)
 	}
+	if opt.Weights != nil && IsInt8(opt.Weights) {
+		// An int8 checkpoint runs the forward pass rewritten for it.
+		var err error
+		if g, err = Int8Graph(g, opt.Weights); err != nil {
+			return nil, fmt.Errorf("%s: %v", opt.WeightsName, err)
+		}
+	}
 	f64 := false
 	for _, v := range g.Values {
 		if (v.Op == ir.OpInput || v.Op == ir.OpParam) && v.Type.DType == ir.F64 {
@@ -105,7 +112,11 @@ func forwardArrays[T kernels.Float](g *ir.Graph, inputs map[string]*npy.Array, o
 		return nil, err
 	}
 	if opt.Weights != nil {
-		if err := loadTensors[T](store, g, opt.Weights, opt.WeightsName); err != nil {
+		load := loadTensors[T]
+		if IsInt8(opt.Weights) {
+			load = loadInt8[T]
+		}
+		if err := load(store, g, opt.Weights, opt.WeightsName); err != nil {
 			return nil, err
 		}
 	}

@@ -26,6 +26,13 @@ import (
 //	L.output_scale        F32 []          the output's (after the ReLU a layer fuses)
 //	L.output_zero_point   I64 []
 //
+// A residual Add run in int8 (passes.Int8Adds names them add0, add1, ...
+// in the order of the forward graph) has only its output's parameters,
+// its operands keeping those of the layers that make them:
+//
+//	addK.output_scale       F32 []
+//	addK.output_zero_point  I64 []
+//
 // Activations are u8, real = scale·(q − zero_point), as PyTorch's quint8
 // (TFLite's int8 activations are the same numbers less 128). Every other
 // tensor is the f32 parameter of a layer that stays in float.
@@ -55,6 +62,17 @@ func Int8Layers(f *checkpoint.File) (map[string]passes.QLayer, error) {
 		}
 		l, err := int8Layer(f, name)
 		if err != nil {
+			return nil, err
+		}
+		layers[name] = l
+	}
+	for _, t := range f.Tensors {
+		name, ok := strings.CutSuffix(t.Name, ".output_scale")
+		if _, layer := layers[name]; !ok || layer {
+			continue
+		}
+		l := passes.QLayer{Add: true}
+		if err := int8Params(f, name, "output", &l.OutScale, &l.OutZP); err != nil {
 			return nil, err
 		}
 		layers[name] = l
@@ -114,28 +132,46 @@ func int8Layer(f *checkpoint.File, name string) (passes.QLayer, error) {
 		return passes.QLayer{}, err
 	}
 	l := passes.QLayer{Conv: len(w.Shape) == 4, OutShape0: w.Shape[0]}
-	for _, io := range []struct {
-		which string
-		scale *float64
-		zp    *int
-	}{{"input", &l.InScale, &l.InZP}, {"output", &l.OutScale, &l.OutZP}} {
-		s, err := get("."+io.which+"_scale", checkpoint.F32, []int{})
-		if err != nil {
-			return passes.QLayer{}, err
-		}
-		z, err := get("."+io.which+"_zero_point", checkpoint.I64, []int{})
-		if err != nil {
-			return passes.QLayer{}, err
-		}
-		if !positive(float64(s.F32[0])) {
-			return passes.QLayer{}, fmt.Errorf("tensor %q: scale %v is not a positive finite number", s.Name, s.F32[0])
-		}
-		if z.I64[0] < 0 || z.I64[0] > 255 {
-			return passes.QLayer{}, fmt.Errorf("tensor %q: zero point %d outside [0, 255]", z.Name, z.I64[0])
-		}
-		*io.scale, *io.zp = float64(s.F32[0]), int(z.I64[0])
+	if err := int8Params(f, name, "input", &l.InScale, &l.InZP); err != nil {
+		return passes.QLayer{}, err
+	}
+	if err := int8Params(f, name, "output", &l.OutScale, &l.OutZP); err != nil {
+		return passes.QLayer{}, err
 	}
 	return l, nil
+}
+
+// int8Params reads the scale and zero point NAME.WHICH_scale and
+// NAME.WHICH_zero_point of a u8 activation into scale and zp.
+func int8Params(f *checkpoint.File, name, which string, scale *float64, zp *int) error {
+	get := func(suffix string, d checkpoint.DType) (*checkpoint.Tensor, error) {
+		t := f.Get(name + suffix)
+		switch {
+		case t == nil:
+			return nil, fmt.Errorf("quantized layer %s has no tensor %s%s", name, name, suffix)
+		case t.DType() != d:
+			return nil, fmt.Errorf("tensor %q has dtype %s, an int8 checkpoint has %s", t.Name, t.DType(), d)
+		case len(t.Shape) != 0:
+			return nil, fmt.Errorf("tensor %q has shape %v, a scale or zero point is a scalar []", t.Name, t.Shape)
+		}
+		return t, nil
+	}
+	s, err := get("."+which+"_scale", checkpoint.F32)
+	if err != nil {
+		return err
+	}
+	z, err := get("."+which+"_zero_point", checkpoint.I64)
+	if err != nil {
+		return err
+	}
+	if !positive(float64(s.F32[0])) {
+		return fmt.Errorf("tensor %q: scale %v is not a positive finite number", s.Name, s.F32[0])
+	}
+	if z.I64[0] < 0 || z.I64[0] > 255 {
+		return fmt.Errorf("tensor %q: zero point %d outside [0, 255]", z.Name, z.I64[0])
+	}
+	*scale, *zp = float64(s.F32[0]), int(z.I64[0])
+	return nil
 }
 
 // positive reports whether s is a usable scale: positive, finite, and
@@ -197,7 +233,11 @@ func Int8Tensors(g *ir.Graph, f *checkpoint.File, path string) ([]*checkpoint.Te
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	used := map[string]bool{}
-	for name := range layers {
+	for name, l := range layers {
+		if l.Add {
+			used[name+".output_scale"], used[name+".output_zero_point"] = true, true
+			continue
+		}
 		for _, s := range int8Suffixes {
 			used[name+s] = true
 		}

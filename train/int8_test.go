@@ -63,6 +63,16 @@ var int8Cases = []struct {
 	{"stray i8", func(f *checkpoint.File) {
 		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "fc2.weight", Shape: []int{1}, I8: []int8{1}})
 	}, `tensor "fc2.weight" is I8, but no fc2.weight_scale says how it is quantized`},
+	{"add zero point", func(f *checkpoint.File) {
+		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "add0.output_scale", Shape: []int{}, F32: []float32{0.1}},
+			&checkpoint.Tensor{Name: "add0.output_zero_point", Shape: []int{}, I64: []int64{300}})
+	}, `tensor "add0.output_zero_point": zero point 300 outside [0, 255]`},
+	{"add scale shape", func(f *checkpoint.File) {
+		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "add0.output_scale", Shape: []int{1}, F32: []float32{0.1}})
+	}, `tensor "add0.output_scale" has shape [1], a scale or zero point is a scalar []`},
+	{"add without zero point", func(f *checkpoint.File) {
+		f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "add0.output_scale", Shape: []int{}, F32: []float32{0.1}})
+	}, `quantized layer add0 has no tensor add0.output_zero_point`},
 	{"not int8", func(f *checkpoint.File) { f.Metadata = nil },
 		`not an int8 checkpoint (its metadata has no quantization=int8)`},
 }
@@ -229,5 +239,122 @@ func TestInt8Testdata(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// quantizeSmall trains the model src on random data, quantizes it and
+// returns the report, the int8 checkpoint and the int8 forward graph.
+func quantizeSmall(t *testing.T, src string) (*QuantizeReport, *checkpoint.File, *ir.Program, *ir.Graph) {
+	t.Helper()
+	dir := t.TempDir()
+	src += `
+train R {
+    data      = random(samples = 600, classes = 3, seed = 2)
+    loss      = cross_entropy
+    optimizer = Adam(lr = 0.01)
+    epochs    = 8
+    batch     = 32
+    seed      = 1
+}
+`
+	file := filepath.Join(dir, "r.nn")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := compile(file, []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ckpt, q := filepath.Join(dir, "r.safetensors"), filepath.Join(dir, "q.safetensors")
+	if _, err := Run(p, Options{Source: []byte(src), Save: ckpt, Quiet: true, Out: &strings.Builder{}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Quantize(p, []byte(src), QuantizeOptions{Weights: ckpt, Out: q, Calib: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadInt8(q)
+	if err != nil || f == nil {
+		t.Fatalf("ReadInt8: %v, %v", f, err)
+	}
+	g, err := Int8Graph(p.Forward, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, f, p, g
+}
+
+func opCounts(g *ir.Graph) map[string]int {
+	ops := map[string]int{}
+	for _, v := range g.Values {
+		ops[v.Op.String()]++
+		if v.Op == ir.OpQAdd && v.AttrBool("relu") {
+			ops["QAdd+relu"]++
+		}
+	}
+	return ops
+}
+
+// TestQuantizeResidual quantizes a residual MLP end to end: both residual
+// Adds run in int8 (QAdd, the second with the ReLU after it fused), the
+// layers on either side hand u8 values on with no conversion, and the
+// accuracy stays near the float one.
+func TestQuantizeResidual(t *testing.T) {
+	rep, f, p, g := quantizeSmall(t, `model R {
+    fc1 = Linear(8, 16)
+    fc2 = Linear(16, 16)
+    fc3 = Linear(16, 16)
+    fc4 = Linear(16, 3)
+    forward(x: f32[N, 8]) {
+        h = relu(fc1(x))
+        h = h + relu(fc2(h))
+        h = relu(fc3(h) + h)
+        return fc4(h)
+    }
+}`)
+	if strings.Join(rep.Adds, " ") != "add0 add1" {
+		t.Errorf("residual adds %v, want add0 add1", rep.Adds)
+	}
+	if math.Abs(rep.FloatAccuracy-rep.Int8Accuracy) > 0.03 {
+		t.Errorf("accuracy float %v, int8 %v", rep.FloatAccuracy, rep.Int8Accuracy)
+	}
+	ops := opCounts(g)
+	if ops["QAdd"] != 2 || ops["QAdd+relu"] != 1 || ops["QLinear"] != 4 || ops["Quantize"] != 1 || ops["Dequantize"] != 0 || ops["Add"]+ops["Relu"] != 0 {
+		t.Errorf("int8 graph ops %v: want 2 QAdd (1 with relu), 4 QLinear, 1 Quantize, no Dequantize, Add or Relu", ops)
+	}
+	// A checkpoint naming an Add the model lacks is refused.
+	f.Tensors = append(f.Tensors, &checkpoint.Tensor{Name: "add7.output_scale", Shape: []int{}, F32: []float32{0.1}},
+		&checkpoint.Tensor{Name: "add7.output_zero_point", Shape: []int{}, I64: []int64{0}})
+	if _, err := Int8Graph(p.Forward, f); err == nil || !strings.Contains(err.Error(), "residual add add7") {
+		t.Errorf("extra add: %v", err)
+	}
+}
+
+// TestQuantizeAddStaysFloat: an Add whose sum the model returns, or whose
+// operand an f32 op reads too, stays f32 (its layers then store f32, or
+// their u8 is dequantized), rather than rounding the result to u8.
+func TestQuantizeAddStaysFloat(t *testing.T) {
+	rep, _, _, g := quantizeSmall(t, `model R {
+    fc1 = Linear(8, 16)
+    fc2 = Linear(16, 16)
+    fc4 = Linear(16, 3)
+    fc5 = Linear(16, 3)
+    forward(x: f32[N, 8]) {
+        h = relu(fc1(x))
+        g = h + relu(fc2(h))
+        return fc4(g) + fc5(sigmoid(h))
+    }
+}`)
+	if strings.Join(rep.Adds, " ") != "add0 add1" {
+		t.Errorf("residual adds %v, want add0 add1", rep.Adds)
+	}
+	ops := opCounts(g)
+	if ops["QAdd"] != 0 || ops["Add"] != 2 || ops["QLinear"] != 4 {
+		t.Errorf("int8 graph ops %v: want 2 f32 Add, no QAdd, 4 QLinear", ops)
+	}
+	for _, o := range g.Outputs {
+		if o.Value.Op != ir.OpAdd || o.Value.Args[0].Op != ir.OpQLinear || !o.Value.Args[0].AttrBool("float") {
+			t.Errorf("output %s = %s: want an f32 Add of QLinear's f32 outputs", o.Name, o.Value.Op)
+		}
 	}
 }

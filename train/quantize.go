@@ -30,6 +30,7 @@ type QuantizeOptions struct {
 // QuantizeReport is what Quantize did.
 type QuantizeReport struct {
 	Layers        []string
+	Adds          []string // the residual Adds run in int8 (passes.Int8Adds)
 	Samples       int
 	FloatBytes    int64 // the float checkpoint's weights the int8 model replaces, in bytes
 	Int8Bytes     int64 // theirs in the int8 checkpoint
@@ -96,6 +97,10 @@ func Quantize(p *ir.Program, src []byte, opt QuantizeOptions) (*QuantizeReport, 
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("model %s has no Linear or Conv2d layer to quantize", p.Model)
 	}
+	adds := passes.Int8Adds(g)
+	for i, a := range adds {
+		g.SetOutput("calib.add."+strconv.Itoa(i), a.Value)
+	}
 	for i, v := range cands {
 		g.SetOutput("calib.in."+strconv.Itoa(i), v.Args[0])
 		g.SetOutput("calib.out."+strconv.Itoa(i), v)
@@ -126,6 +131,10 @@ func Quantize(p *ir.Program, src []byte, opt QuantizeOptions) (*QuantizeReport, 
 		obs[2*i] = newObserver(v.Args[0].Type.Shape.Elems(), calib)
 		obs[2*i+1] = newObserver(v.Type.Shape.Elems(), calib)
 	}
+	addObs := make([]*observer, len(adds))
+	for i, a := range adds {
+		addObs[i] = newObserver(a.Value.Type.Shape.Elems(), calib)
+	}
 	loader := data.NewLoader(trainSet, m.Batch(), false, 0)
 	feed := newFeeder(machineSide(m), trainSet)
 	for b, seen := 0, 0; seen < calib; b++ {
@@ -137,6 +146,9 @@ func Quantize(p *ir.Program, src []byte, opt QuantizeOptions) (*QuantizeReport, 
 		for i := range cands {
 			obs[2*i].add(m.OutputTensor("calib.in."+strconv.Itoa(i)), rows)
 			obs[2*i+1].add(m.OutputTensor("calib.out."+strconv.Itoa(i)), rows)
+		}
+		for i := range adds {
+			addObs[i].add(m.OutputTensor("calib.add."+strconv.Itoa(i)), rows)
 		}
 		seen += rows
 	}
@@ -154,7 +166,18 @@ func Quantize(p *ir.Program, src []byte, opt QuantizeOptions) (*QuantizeReport, 
 		zp    int
 	}
 	outQ := map[*ir.Value]qp{}
-	rep := &QuantizeReport{Samples: calib, Split: split}
+	rep := &QuantizeReport{Samples: calib, Split: split, Adds: []string{}}
+	// The residual Adds: the range of the sum (after the ReLU it fuses).
+	for i, a := range adds {
+		var o qp
+		o.scale, o.zp = affineParams(addObs[i].bounds(method))
+		outQ[a.Value] = o
+		rep.Adds = append(rep.Adds, a.Name)
+		out.Tensors = append(out.Tensors,
+			&checkpoint.Tensor{Name: a.Name + ".output_scale", Shape: []int{}, F32: []float32{float32(o.scale)}},
+			&checkpoint.Tensor{Name: a.Name + ".output_zero_point", Shape: []int{}, I64: []int64{int64(o.zp)}},
+		)
+	}
 	for i, v := range cands {
 		name, _, _ := passes.Int8Candidate(v)
 		rep.Layers = append(rep.Layers, name)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/dsl"
 	"github.com/nnc-go/nnc/export"
 	"github.com/nnc-go/nnc/internal/atomicfile"
@@ -32,7 +33,7 @@ type exportVals struct {
 func exportFlags(fs *flag.FlagSet, v *flagVals) {
 	fs.StringVar(&v.export.format, "format", "torch", "what to write: torch (a PyTorch script) or onnx (an ONNX model)")
 	fs.StringVar(&v.out, "o", "", "the file to write (required): model.py, or model.onnx")
-	fs.StringVar(&v.weights, "weights", "", "torch: start the script's training from this safetensors checkpoint (default: PyTorch's initialisation); onnx: the weights to write (default: nnc's initialisation from the seed)")
+	fs.StringVar(&v.weights, "weights", "", "torch: start the script's training from this safetensors checkpoint (default: PyTorch's initialisation); onnx: the weights to write (default: nnc's initialisation from the seed; an int8 checkpoint of nnc quantize writes ONNX's QDQ form)")
 }
 
 func runExport(e *cmdEnv, args []string) int {
@@ -106,6 +107,16 @@ func runExport(e *cmdEnv, args []string) int {
 // exportONNX writes the forward pass, as built, as an ONNX model with the
 // weights of --weights (or the seeded initialisation) as initializers.
 func exportONNX(e *cmdEnv, file string, v *flagVals) int {
+	if v.weights != "" {
+		f, err := train.ReadInt8(v.weights)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
+			return exitRuntime
+		}
+		if f != nil {
+			return exportONNXInt8(e, file, v, f)
+		}
+	}
 	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(v), After: "none", ForwardOnly: true})
 	if !ok {
 		return code
@@ -127,16 +138,39 @@ func exportONNX(e *cmdEnv, file string, v *flagVals) int {
 		return exitRuntime
 	}
 	b, err := export.ONNX(g, p.Model, w)
+	return writeONNX(e, v.out, b, err, "ONNX model "+p.Model, "")
+}
+
+// writeONNX writes the ONNX model b that an exporter returned with err to
+// out and says what it wrote: what, and in parentheses detail before the
+// opset.
+func writeONNX(e *cmdEnv, out string, b []byte, err error, what, detail string) int {
 	if err != nil {
 		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
 		return exitModel
 	}
-	if err := atomicfile.Write(v.out, b); err != nil {
+	if err := atomicfile.Write(out, b); err != nil {
 		fmt.Fprintf(e.stderr, "nnc export: %v\n", err)
 		return exitRuntime
 	}
-	fmt.Fprintf(e.stdout, "wrote %s: ONNX model %s (opset %d, batch dimension N), %d bytes\n", v.out, p.Model, export.ONNXOpset, len(b))
+	fmt.Fprintf(e.stdout, "wrote %s: %s (%sopset %d, batch dimension N), %d bytes\n", out, what, detail, export.ONNXOpset, len(b))
 	return exitOK
+}
+
+// exportONNXInt8 writes the int8 forward pass of the int8 checkpoint f in
+// ONNX's QDQ form.
+func exportONNXInt8(e *cmdEnv, file string, v *flagVals, f *checkpoint.File) int {
+	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(v), ForwardOnly: true})
+	if !ok {
+		return code
+	}
+	g, err := train.Int8Graph(p.Forward, f)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "nnc export: %s: %v\n", v.weights, err)
+		return exitRuntime
+	}
+	b, err := export.ONNXInt8(g, p.Model, f)
+	return writeONNX(e, v.out, b, err, "ONNX model "+p.Model+" in QDQ form", "int8, ")
 }
 
 // storeTensors shows an interpreter store as export.Tensors.

@@ -60,7 +60,7 @@ func runQuantize(e *cmdEnv, args []string) int {
 	}
 	ratio := float64(rep.FloatBytes) / float64(max(rep.Int8Bytes, 1))
 	if v.json {
-		m := map[string]any{"output": out, "layers": rep.Layers, "calibration_samples": rep.Samples, "method": v.method,
+		m := map[string]any{"output": out, "layers": rep.Layers, "adds": rep.Adds, "calibration_samples": rep.Samples, "method": v.method,
 			"float_weight_bytes": rep.FloatBytes, "int8_weight_bytes": rep.Int8Bytes, "split": rep.Split,
 			"float_loss": rep.FloatLoss, "int8_loss": rep.Int8Loss}
 		if !math.IsNaN(rep.FloatAccuracy) {
@@ -70,7 +70,11 @@ func runQuantize(e *cmdEnv, args []string) int {
 		fmt.Fprintf(e.stdout, "%s\n", b)
 		return exitOK
 	}
-	fmt.Fprintf(e.stdout, "quantized %s to int8 (%s calibration on %d samples): %s\n", strings.Join(rep.Layers, ", "), v.method, rep.Samples, out)
+	what := strings.Join(rep.Layers, ", ")
+	if len(rep.Adds) > 0 {
+		what += " and residual " + strings.Join(rep.Adds, ", ")
+	}
+	fmt.Fprintf(e.stdout, "quantized %s to int8 (%s calibration on %d samples): %s\n", what, v.method, rep.Samples, out)
 	fmt.Fprintf(e.stdout, "weights %d bytes in float32, %d in int8 (%.2fx smaller)\n", rep.FloatBytes, rep.Int8Bytes, ratio)
 	if math.IsNaN(rep.FloatAccuracy) {
 		fmt.Fprintf(e.stdout, "%s loss float32 %.6f, int8 %.6f\n", rep.Split, rep.FloatLoss, rep.Int8Loss)

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"math"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nnc-go/nnc/internal/testenv"
+	"github.com/nnc-go/nnc/npy"
+)
+
+// TestExportONNXInt8 quantizes LeNet (convolutions, batch norm folded,
+// max pooling, a residual Add) on a subset of MNIST, exports the int8
+// checkpoint in ONNX's QDQ form, has ONNX's checker accept it, and
+// imports it back: the .onnx, run with ONNX's float QDQ arithmetic, gives
+// the int8 checkpoint's predicted classes, its logits within a few
+// quantization steps.
+func TestExportONNXInt8(t *testing.T) {
+	dir := t.TempDir()
+	lenet := lenetSubset(t, dir)
+	w, q := filepath.Join(dir, "lenet.safetensors"), filepath.Join(dir, "lenet.int8.safetensors")
+	model, x := filepath.Join(dir, "lenet.qdq.onnx"), filepath.Join(dir, "x.npy")
+	nncOut(t, "run", lenet, "--epochs", "1", "--save", w, "--quiet")
+	if out := nncOut(t, "quantize", lenet, "--weights", w, "--calib", "200", "-o", q); !strings.Contains(out, "and residual add0 to int8") {
+		t.Errorf("quantize printed %q: want the residual add0 quantized", out)
+	}
+	if out := nncOut(t, "export", lenet, "--format", "onnx", "--weights", q, "-o", model); !strings.Contains(out, "in QDQ form (int8") {
+		t.Errorf("export printed %q", out)
+	}
+	writeInput(t, x, "f32:5,1,28,28")
+	fromONNX, fromInt8 := filepath.Join(dir, "onnx.npy"), filepath.Join(dir, "int8.npy")
+	nncOut(t, "predict", model, "--input", x, "--output", fromONNX)
+	nncOut(t, "predict", lenet, "--weights", q, "--input", x, "--output", fromInt8)
+	a, err := npy.Read(fromONNX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := npy.Read(fromInt8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs, ys := a.Float64s(), b.Float64s()
+	if len(xs) != 50 || len(ys) != 50 {
+		t.Fatalf("%d outputs from the .onnx, %d from the int8 checkpoint, want 50", len(xs), len(ys))
+	}
+	worst, spread := 0.0, 0.0
+	for r := range 5 {
+		argmax := func(v []float64) int {
+			k := 0
+			for i := range v {
+				if v[i] > v[k] {
+					k = i
+				}
+			}
+			return k
+		}
+		if i, j := argmax(xs[10*r:10*r+10]), argmax(ys[10*r:10*r+10]); i != j {
+			t.Errorf("row %d: the .onnx predicts %d, the int8 checkpoint %d", r, i, j)
+		}
+		for i := 10 * r; i < 10*r+10; i++ {
+			worst = max(worst, math.Abs(xs[i]-ys[i]))
+			spread = max(spread, math.Abs(ys[i]))
+		}
+	}
+	if worst > 0.02*spread {
+		t.Errorf("the QDQ model's logits differ from the int8 checkpoint's by up to %g (largest logit %g)", worst, spread)
+	}
+	t.Logf("largest difference %g, largest logit %g", worst, spread)
+	py := "/usr/bin/python3"
+	err = exec.Command(py, "-c", "import onnx").Run()
+	testenv.Require(t, "python3 with onnx", "apt-get install python3-onnx", err)
+	script := `import onnx, sys
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+ops = {n.op_type for n in m.graph.node}
+assert {"QuantizeLinear", "DequantizeLinear", "Gemm", "Conv", "Add"} <= ops, ops
+init = {t.name: t for t in m.graph.initializer}
+assert init["conv1.weight_quantized"].data_type == onnx.TensorProto.INT8
+assert init["fc1.bias_quantized"].data_type == onnx.TensorProto.INT32
+assert list(init["conv1.weight_scale"].dims) == [6]
+`
+	if out, err := exec.Command(py, "-c", script, model).CombinedOutput(); err != nil {
+		t.Errorf("onnx.checker: %v\n%s", err, out)
+	}
+}
