@@ -375,6 +375,15 @@ asdone:
 	VEXTRACTF64X4 $1, Z15, Y15; \
 	VCVTPS2PD     Y15, hi
 
+// STORE16D rounds the doubles of lo and hi (Z registers, whose Y halves
+// are named ylo and yhi) to float32 and stores them at ptr through K1.
+// Clobbers lo.
+#define STORE16D(lo, hi, ylo, yhi, ptr) \
+	VCVTPD2PS     lo, ylo; \
+	VCVTPD2PS     hi, yhi; \
+	VINSERTF64X4  $1, yhi, lo, lo; \
+	VMOVUPS       lo, K1, (ptr)
+
 // HSUMPD leaves in X0's low lane the sum of the eight doubles of Z0 and
 // z. Clobbers Z1.
 #define HSUMPD(z) \
@@ -714,10 +723,7 @@ bgloop:
 	VSUBPD Z5, Z3, Z3
 	VMULPD Z24, Z2, Z2
 	VMULPD Z24, Z3, Z3
-	VCVTPD2PS Z2, Y2
-	VCVTPD2PS Z3, Y3
-	VINSERTF64X4 $1, Y3, Z2, Z2
-	VMOVUPS Z2, K1, (DI)
+	STORE16D(Z2, Z3, Y2, Y3, DI)
 	ADDQ $64, DI
 	ADDQ $64, DX
 	ADDQ $64, SI
@@ -756,10 +762,7 @@ lnoloop:
 	VMULPD Z5, Z3, Z3
 	VADDPD Z6, Z2, Z2
 	VADDPD Z7, Z3, Z3
-	VCVTPD2PS Z2, Y2
-	VCVTPD2PS Z3, Y3
-	VINSERTF64X4 $1, Y3, Z2, Z2
-	VMOVUPS Z2, K1, (DI)
+	STORE16D(Z2, Z3, Y2, Y3, DI)
 	ADDQ $64, DI
 	ADDQ $64, SI
 	ADDQ $64, R8
@@ -850,10 +853,7 @@ lgxloop:
 	VSUBPD Z5, Z3, Z3
 	VMULPD Z21, Z2, Z2
 	VMULPD Z21, Z3, Z3
-	VCVTPD2PS Z2, Y2
-	VCVTPD2PS Z3, Y3
-	VINSERTF64X4 $1, Y3, Z2, Z2
-	VMOVUPS Z2, K1, (DI)
+	STORE16D(Z2, Z3, Y2, Y3, DI)
 	ADDQ $64, DI
 	ADDQ $64, DX
 	ADDQ $64, SI
@@ -914,10 +914,7 @@ lgwrows:
 	JMP  lgwrows
 
 lgwstore:
-	VCVTPD2PS Z0, Y0
-	VCVTPD2PS Z2, Y2
-	VINSERTF64X4 $1, Y2, Z0, Z0
-	VMOVUPS Z0, K1, (DI)
+	STORE16D(Z0, Z2, Y0, Y2, DI)
 	ADDQ $64, DI
 	ADDQ $64, DX
 	ADDQ $64, SI
