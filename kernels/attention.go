@@ -88,12 +88,20 @@ func attnWidth(r, s int, causal bool) int {
 }
 
 // softmaxRow replaces row[:n] by its softmax, computed in float64 from its
-// maximum, and row[n:] by 0.
+// maximum, and row[n:] by 0. In float32 the exponentials are expNeg's
+// (each argument is at most 0), as in the cross-entropy: math.Exp's
+// precision is lost in the rounding to float32 and cost most of the row.
 func softmaxRow[T Float](row []T, n int) {
 	m := maxAlong(row, 0, n, 1)
+	_, f32 := any(row).([]float32)
 	sum := 0.0
 	for j, x := range row[:n] {
-		ex := math.Exp(float64(x) - m)
+		var ex float64
+		if f32 {
+			ex = expNeg(float64(x) - m)
+		} else {
+			ex = math.Exp(float64(x) - m)
+		}
 		row[j] = T(ex)
 		sum += ex
 	}

@@ -276,8 +276,13 @@ func apply[T Float](op Op, x, y T) T {
 func vv[T Float](fn string, op Op, dst, a, b []T) {
 	same(fn, "a", len(a), len(dst))
 	same(fn, "b", len(b), len(dst))
+	a, b = a[:len(dst)], b[:len(dst)]
 	switch op {
 	case OpAdd:
+		// a + 1·b is a + b: the product is exact and rounded alone.
+		if d32, ok := any(dst).([]float32); ok && axpy32(d32, any(a).([]float32), any(b).([]float32), 1) {
+			return
+		}
 		for i := range dst {
 			dst[i] = a[i] + b[i]
 		}

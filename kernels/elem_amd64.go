@@ -308,3 +308,45 @@ func bnGradX32(dx, dy, x []float32, mu, is, mdy, mdyx, k float64) bool {
 	sbnGradX(unsafe.Pointer(&dx[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), len(dx), mu, is, mdy, mdyx, k)
 	return true
 }
+
+//go:noescape
+func slnOut(dst, x, w, b unsafe.Pointer, n int, mu, r float64)
+
+//go:noescape
+func slnGradRow(dx, dy, x, w unsafe.Pointer, n int, mu, r, invD float64)
+
+//go:noescape
+func slnGradW(dw, dy, x, mean, rstd unsafe.Pointer, rows, d int)
+
+// lnOut32 is LayerNorm's output loop for one row with a weight and a bias,
+// for float32 with AVX-512 (the same float64 operations); it reports
+// whether it ran.
+func lnOut32(dst, x, w, b []float32, mu, r float64) bool {
+	if !hasAVX512 || len(dst) == 0 {
+		return hasAVX512
+	}
+	slnOut(unsafe.Pointer(&dst[0]), unsafe.Pointer(&x[0]), unsafe.Pointer(&w[0]), unsafe.Pointer(&b[0]), len(dst), mu, r)
+	return true
+}
+
+// lnGradRow32 is LayerNormBackward's input gradient for one row with a
+// weight, for float32 with AVX-512 (the same float64 operations, the sums
+// in another order); it reports whether it ran.
+func lnGradRow32(dx, dy, x, w []float32, mu, r, invD float64) bool {
+	if !hasAVX512 || len(dx) == 0 {
+		return hasAVX512
+	}
+	slnGradRow(unsafe.Pointer(&dx[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), unsafe.Pointer(&w[0]), len(dx), mu, r, invD)
+	return true
+}
+
+// lnGradW32 is LayerNormBackward's weight gradient for float32 with
+// AVX-512, bit for bit its loop's (each column summed in row order in
+// float64); it reports whether it ran.
+func lnGradW32(dw, dy, x, mean, rstd []float32, rows, d int) bool {
+	if !hasAVX512 || rows == 0 {
+		return false // no rows: the caller's loop writes the zeros
+	}
+	slnGradW(unsafe.Pointer(&dw[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), unsafe.Pointer(&mean[0]), unsafe.Pointer(&rstd[0]), rows, d)
+	return true
+}

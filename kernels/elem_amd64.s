@@ -375,6 +375,15 @@ asdone:
 	VEXTRACTF64X4 $1, Z15, Y15; \
 	VCVTPS2PD     Y15, hi
 
+// STORE16D rounds the doubles of lo and hi (Z registers, whose Y halves
+// are named ylo and yhi) to float32 and stores them at ptr through K1.
+// Clobbers lo.
+#define STORE16D(lo, hi, ylo, yhi, ptr) \
+	VCVTPD2PS     lo, ylo; \
+	VCVTPD2PS     hi, yhi; \
+	VINSERTF64X4  $1, yhi, lo, lo; \
+	VMOVUPS       lo, K1, (ptr)
+
 // HSUMPD leaves in X0's low lane the sum of the eight doubles of Z0 and
 // z. Clobbers Z1.
 #define HSUMPD(z) \
@@ -714,10 +723,7 @@ bgloop:
 	VSUBPD Z5, Z3, Z3
 	VMULPD Z24, Z2, Z2
 	VMULPD Z24, Z3, Z3
-	VCVTPD2PS Z2, Y2
-	VCVTPD2PS Z3, Y3
-	VINSERTF64X4 $1, Y3, Z2, Z2
-	VMOVUPS Z2, K1, (DI)
+	STORE16D(Z2, Z3, Y2, Y3, DI)
 	ADDQ $64, DI
 	ADDQ $64, DX
 	ADDQ $64, SI
@@ -725,5 +731,196 @@ bgloop:
 	JMP  bgloop
 
 bgdone:
+	VZEROUPPER
+	RET
+
+// func slnOut(dst, x, w, b unsafe.Pointer, n int, mu, r float64)
+//
+// dst = float32((x - mu)·r·w + b) in float64, the operations of
+// LayerNorm's output loop in its order.
+TEXT ·slnOut(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), R8
+	MOVQ b+24(FP), R9
+	MOVQ n+32(FP), CX
+	VBROADCASTSD mu+40(FP), Z20
+	VBROADCASTSD r+48(FP), Z21
+
+lnoloop:
+	TESTQ CX, CX
+	JLE   lnodone
+	TAILMASK
+	LOAD16D(SI, Z2, Z3)
+	LOAD16D(R8, Z4, Z5)
+	LOAD16D(R9, Z6, Z7)
+	VSUBPD Z20, Z2, Z2
+	VSUBPD Z20, Z3, Z3
+	VMULPD Z21, Z2, Z2
+	VMULPD Z21, Z3, Z3
+	VMULPD Z4, Z2, Z2
+	VMULPD Z5, Z3, Z3
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
+	STORE16D(Z2, Z3, Y2, Y3, DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	SUBQ $16, CX
+	JMP  lnoloop
+
+lnodone:
+	VZEROUPPER
+	RET
+
+// func slnGradRow(dx, dy, x, w unsafe.Pointer, n int, mu, r, invD float64)
+//
+// One row of LayerNormBackward's input gradient in float64, the
+// operations of its loops in their order: with g = dy·w, the sums
+// mg = Σg·invD and mgx = Σ(g·(x - mu))·r·invD, then
+// dx = float32(r·((g - mg) - (x - mu)·r·mgx)).
+TEXT ·slnGradRow(SB), NOSPLIT, $0-64
+	MOVQ dy+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), R8
+	MOVQ n+32(FP), CX
+	VBROADCASTSD mu+40(FP), Z20
+	VBROADCASTSD r+48(FP), Z21
+	VXORPD Z0, Z0, Z0
+	VXORPD Z2, Z2, Z2
+	VXORPD Z7, Z7, Z7
+	VXORPD Z8, Z8, Z8
+
+lgsloop:
+	TESTQ CX, CX
+	JLE   lgsdone
+	TAILMASK
+	LOAD16D(DX, Z9, Z10)
+	LOAD16D(R8, Z11, Z12)
+	LOAD16D(SI, Z3, Z4)
+	VMULPD Z11, Z9, Z9
+	VMULPD Z12, Z10, Z10
+	VADDPD Z9, Z0, Z0
+	VADDPD Z10, Z2, Z2
+	VSUBPD Z20, Z3, Z3
+	VSUBPD Z20, Z4, Z4
+	VMULPD Z3, Z9, Z3
+	VMULPD Z4, Z10, Z4
+	VMULPD Z21, Z3, Z3
+	VMULPD Z21, Z4, Z4
+	VADDPD Z3, Z7, Z7
+	VADDPD Z4, Z8, Z8
+	ADDQ $64, DX
+	ADDQ $64, SI
+	ADDQ $64, R8
+	SUBQ $16, CX
+	JMP  lgsloop
+
+lgsdone:
+	VMOVSD invD+56(FP), X13
+	HSUMPD(Z2)
+	VMULSD X13, X0, X14
+	VMOVAPD Z7, Z0
+	HSUMPD(Z8)
+	VMULSD X13, X0, X0
+	VBROADCASTSD X14, Z22
+	VBROADCASTSD X0, Z23
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), R8
+	MOVQ n+32(FP), CX
+
+lgxloop:
+	TESTQ CX, CX
+	JLE   lgxdone
+	TAILMASK
+	LOAD16D(DX, Z2, Z3)
+	LOAD16D(R8, Z11, Z12)
+	LOAD16D(SI, Z4, Z5)
+	VMULPD Z11, Z2, Z2
+	VMULPD Z12, Z3, Z3
+	VSUBPD Z20, Z4, Z4
+	VSUBPD Z20, Z5, Z5
+	VMULPD Z21, Z4, Z4
+	VMULPD Z21, Z5, Z5
+	VMULPD Z23, Z4, Z4
+	VMULPD Z23, Z5, Z5
+	VSUBPD Z22, Z2, Z2
+	VSUBPD Z22, Z3, Z3
+	VSUBPD Z4, Z2, Z2
+	VSUBPD Z5, Z3, Z3
+	VMULPD Z21, Z2, Z2
+	VMULPD Z21, Z3, Z3
+	STORE16D(Z2, Z3, Y2, Y3, DI)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, SI
+	ADDQ $64, R8
+	SUBQ $16, CX
+	JMP  lgxloop
+
+lgxdone:
+	VZEROUPPER
+	RET
+
+// func slnGradW(dw, dy, x, mean, rstd unsafe.Pointer, rows, d int)
+//
+// LayerNormBackward's weight gradient: dw[j] = float32(Σ_i dy·(x - mean)·rstd)
+// over the rows, summed in row order in float64 (as its loop), sixteen
+// columns at a time.
+TEXT ·slnGradW(SB), NOSPLIT, $0-56
+	MOVQ dw+0(FP), DI
+	MOVQ dy+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ mean+24(FP), R8
+	MOVQ rstd+32(FP), R9
+	MOVQ rows+40(FP), R10
+	MOVQ d+48(FP), CX
+	MOVQ CX, R11
+	SHLQ $2, R11
+
+lgwcols:
+	TESTQ CX, CX
+	JLE   lgwdone
+	TAILMASK
+	VXORPD Z0, Z0, Z0
+	VXORPD Z2, Z2, Z2
+	MOVQ DX, R12
+	MOVQ SI, R13
+	XORQ BX, BX
+
+lgwrows:
+	CMPQ BX, R10
+	JGE  lgwstore
+	VCVTSS2SD    (R8)(BX*4), X6, X6
+	VBROADCASTSD X6, Z6
+	VCVTSS2SD    (R9)(BX*4), X7, X7
+	VBROADCASTSD X7, Z7
+	LOAD16D(R12, Z8, Z9)
+	LOAD16D(R13, Z10, Z11)
+	VSUBPD Z6, Z10, Z10
+	VSUBPD Z6, Z11, Z11
+	VMULPD Z10, Z8, Z10
+	VMULPD Z11, Z9, Z11
+	VMULPD Z7, Z10, Z10
+	VMULPD Z7, Z11, Z11
+	VADDPD Z10, Z0, Z0
+	VADDPD Z11, Z2, Z2
+	ADDQ R11, R12
+	ADDQ R11, R13
+	INCQ BX
+	JMP  lgwrows
+
+lgwstore:
+	STORE16D(Z0, Z2, Y0, Y2, DI)
+	ADDQ $64, DI
+	ADDQ $64, DX
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  lgwcols
+
+lgwdone:
 	VZEROUPPER
 	RET

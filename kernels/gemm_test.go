@@ -203,6 +203,12 @@ var gemmShapes = []struct {
 	{"fwd256x128x784", false, true, 256, 128, 784},
 	{"nn64x128x784", false, false, 64, 128, 784},
 	{"256x256x256", false, false, 256, 256, 256},
+	// The character GPT's (examples/names.nn, batch 32 × context 16):
+	// q, k, v and the MLP's Linears, and one head's scores q kᵀ.
+	{"gpt512x64x64", false, true, 512, 64, 64},
+	{"gpt512x256x64", false, true, 512, 256, 64},
+	{"gpt512x64x256", false, true, 512, 64, 256},
+	{"gpt16x16x16", false, true, 16, 16, 16},
 }
 
 func benchGemm[T Float](b *testing.B, ref bool) {

@@ -48,6 +48,11 @@ func LayerNorm[T Float](out, x, weight, bias, mean, rstd []T, rows, d int, eps f
 	if rstd != nil {
 		need("LayerNorm", "rstd", len(rstd), rows)
 	}
+	// The float32 loop with a weight and a bias has a vector kernel.
+	x32, w32, b32 := asF32(x), asF32(weight), asF32(bias)
+	if w32 == nil || b32 == nil {
+		x32 = nil
+	}
 	for i := range rows {
 		xs := x[i*d : (i+1)*d : (i+1)*d]
 		mu := sum64(xs) / float64(d)
@@ -59,6 +64,9 @@ func LayerNorm[T Float](out, x, weight, bias, mean, rstd []T, rows, d int, eps f
 			rstd[i] = T(r)
 		}
 		ys := out[i*d : (i+1)*d : (i+1)*d]
+		if x32 != nil && lnOut32(any(ys).([]float32), x32[i*d:(i+1)*d], w32, b32, mu, r) {
+			continue
+		}
 		for j, v := range xs {
 			y := (float64(v) - mu) * r
 			if weight != nil {
@@ -111,10 +119,18 @@ func LayerNormBackward[T Float](dx, dweight, dbias, dy, x, weight, mean, rstd []
 	}
 	if dx != nil {
 		invD := 1 / float64(d)
+		// The float32 rows with a weight have a vector kernel.
+		x32, w32, dx32, dy32 := asF32(x), asF32(weight), asF32(dx), asF32(dy)
+		if w32 == nil {
+			x32 = nil
+		}
 		for i := range rows {
 			xs := x[i*d : (i+1)*d : (i+1)*d]
 			gs := dy[i*d : (i+1)*d : (i+1)*d]
 			mu, r := float64(mean[i]), float64(rstd[i])
+			if x32 != nil && lnGradRow32(dx32[i*d:(i+1)*d], dy32[i*d:(i+1)*d], x32[i*d:(i+1)*d], w32, mu, r, invD) {
+				continue
+			}
 			// One pass for both sums, one for the gradient.
 			var sg, sgx float64
 			for j, v := range xs {
@@ -138,6 +154,11 @@ func LayerNormBackward[T Float](dx, dweight, dbias, dy, x, weight, mean, rstd []
 	}
 	if dweight == nil && dbias == nil {
 		return
+	}
+	if dbias == nil {
+		if x32 := asF32(x); x32 != nil && lnGradW32(asF32(dweight), asF32(dy), x32, asF32(mean), asF32(rstd), rows, d) {
+			return
+		}
 	}
 	// Column sums a block at a time, so that each row is read in order and
 	// the float64 partial sums stay on the stack.
@@ -167,4 +188,10 @@ func LayerNormBackward[T Float](dx, dweight, dbias, dy, x, weight, mean, rstd []
 			}
 		}
 	}
+}
+
+// asF32 is s as a []float32, or nil if T is another type or s is nil.
+func asF32[T Float](s []T) []float32 {
+	s32, _ := any(s).([]float32)
+	return s32
 }

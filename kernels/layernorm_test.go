@@ -240,3 +240,74 @@ func TestLayerNormAllocs(t *testing.T) {
 		t.Errorf("%v allocations per forward and backward", n)
 	}
 }
+
+// TestLayerNormVectorMatchesGo runs the float32 layer-norm kernels with
+// and without AVX-512 on the same input, on widths with and without a
+// partial vector: the output and input gradient round the same float64
+// operations (their sums taken in another order), so they agree to a few
+// units in the last place; the weight gradient sums each column in row
+// order in both, so it agrees bit for bit.
+func TestLayerNormVectorMatchesGo(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512: the Go loops are the only path")
+	}
+	rng := newRNG()
+	for _, sz := range [][2]int{{1, 1}, {5, 7}, {9, 16}, {7, 64}, {3, 70}, {33, 130}} {
+		rows, d := sz[0], sz[1]
+		x := randSlice[float32](rng, rows*d, -2, 3)
+		w := randSlice[float32](rng, d, 0.5, 1.5)
+		b := randSlice[float32](rng, d, -1, 1)
+		dy := randSlice[float32](rng, rows*d, -1, 1)
+		run := func() (out, mean, rstd, dx, dw []float32) {
+			out, mean, rstd = make([]float32, rows*d), make([]float32, rows), make([]float32, rows)
+			dx, dw = make([]float32, rows*d), make([]float32, d)
+			LayerNorm(out, x, w, b, mean, rstd, rows, d, 1e-5)
+			LayerNormGradInput(dx, dy, x, w, mean, rstd, rows, d)
+			LayerNormGradWeight(dw, dy, x, mean, rstd, rows, d)
+			return
+		}
+		out, mean, rstd, dx, dw := run()
+		hasAVX512 = false
+		goOut, goMean, goRstd, goDx, _ := run()
+		// The weight gradient from the vector path's statistics.
+		goDw := make([]float32, d)
+		LayerNormGradWeight(goDw, dy, x, mean, rstd, rows, d)
+		hasAVX512 = true
+		checkClose(t, "out", out, to64(goOut), 1e-6)
+		checkClose(t, "mean", mean, to64(goMean), 1e-6)
+		checkClose(t, "rstd", rstd, to64(goRstd), 1e-6)
+		checkClose(t, "dx", dx, to64(goDx), 1e-5)
+		for j := range dw {
+			if math.Float32bits(dw[j]) != math.Float32bits(goDw[j]) {
+				t.Errorf("%d×%d: dweight[%d] = %v (AVX-512), %v (Go)", rows, d, j, dw[j], goDw[j])
+			}
+		}
+	}
+}
+
+// BenchmarkLayerNorm times the forward and the two backward kernels on the
+// character GPT's rows (batch 32 × context 16, width 64), on the AVX-512
+// path and on the Go loops.
+func BenchmarkLayerNorm(b *testing.B) {
+	rows, d := 512, 64
+	rng := newRNG()
+	x := randSlice[float32](rng, rows*d, -2, 3)
+	w, bias := randSlice[float32](rng, d, 0.5, 1.5), randSlice[float32](rng, d, -1, 1)
+	dy := randSlice[float32](rng, rows*d, -1, 1)
+	out, mean, rstd := make([]float32, rows*d), make([]float32, rows), make([]float32, rows)
+	dx, dw := make([]float32, rows*d), make([]float32, d)
+	for _, path := range []string{"avx512", "go"} {
+		b.Run(path, func(b *testing.B) {
+			if path == "avx512" && !hasAVX512 {
+				b.Skip("no AVX-512")
+			}
+			defer func(h bool) { hasAVX512 = h }(hasAVX512)
+			hasAVX512 = path == "avx512"
+			for b.Loop() {
+				LayerNorm(out, x, w, bias, mean, rstd, rows, d, 1e-5)
+				LayerNormGradInput(dx, dy, x, w, mean, rstd, rows, d)
+				LayerNormGradWeight(dw, dy, x, mean, rstd, rows, d)
+			}
+		})
+	}
+}

@@ -194,12 +194,38 @@ const smallNT = 16384
 
 // sgemmNNt is C = alpha·A·Bᵀ + beta·C through bt, which receives Bᵀ.
 func sgemmNNt(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32, relu bool, bt []float32) {
-	for j := range n {
+	transposeRows(bt, b, n, k, ldb)
+	sgemmNN(false, m, n, k, alpha, a, lda, bt, n, beta, c, ldc, bias, relu)
+}
+
+// transposeRows sets bt, k×n, to the transpose of the n×k matrix b (rows
+// ldb apart): eight rows of b at a time, so that b is read in eight
+// sequential streams and bt written 32 bytes at a time (one row of b at a
+// time wrote each float n floats from the last, which cost a small
+// product as much as its arithmetic).
+func transposeRows(bt, b []float32, n, k, ldb int) {
+	bt = bt[:n*k]
+	j := 0
+	for ; j+8 <= n; j += 8 {
+		r0 := b[j*ldb : j*ldb+k]
+		r1 := b[(j+1)*ldb:][:len(r0)]
+		r2 := b[(j+2)*ldb:][:len(r0)]
+		r3 := b[(j+3)*ldb:][:len(r0)]
+		r4 := b[(j+4)*ldb:][:len(r0)]
+		r5 := b[(j+5)*ldb:][:len(r0)]
+		r6 := b[(j+6)*ldb:][:len(r0)]
+		r7 := b[(j+7)*ldb:][:len(r0)]
+		for p := range r0 {
+			o := bt[p*n+j : p*n+j+8 : p*n+j+8]
+			o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
+			o[4], o[5], o[6], o[7] = r4[p], r5[p], r6[p], r7[p]
+		}
+	}
+	for ; j < n; j++ {
 		for p, v := range b[j*ldb : j*ldb+k] {
 			bt[p*n+j] = v
 		}
 	}
-	sgemmNN(false, m, n, k, alpha, a, lda, bt, n, beta, c, ldc, bias, relu)
 }
 
 // sgemmNT is C = alpha·A·Bᵀ + beta·C (beta 0 or 1) as dot products of whole

@@ -31,6 +31,10 @@ func sum64f32(x []float32) (float64, bool)                             { return 
 func sumSqDev32(x []float32, mu float64) (float64, bool)               { return 0, false }
 func dyXhat32(dy, x []float32, mu, is float64) (a, b float64, ok bool) { return 0, 0, false }
 
+func lnOut32(dst, x, w, b []float32, mu, r float64) bool           { return false }
+func lnGradRow32(dx, dy, x, w []float32, mu, r, invD float64) bool { return false }
+func lnGradW32(dw, dy, x, mean, rstd []float32, rows, d int) bool  { return false }
+
 func im2colBlock32(out, plane []float32, oh, ow, h, w, kh, kw, pad int) bool { return false }
 
 func col2imBlock32(plane, g []float32, oh, ow, h, w, kh, kw, pad int) bool { return false }
