@@ -88,9 +88,15 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 }
 
 // smallProduct reports whether the AVX-512 kernels compute A·Bᵀ by
-// transposing B on the stack (sgemmNNt): for a small B.
+// transposing B on the stack (sgemmNNt): for a small B and more than 32
+// rows of A. The transposition is a scalar pass over B, which the rows
+// of A must amortise: a GPT of width 64 at batch 1 and context 16
+// ([16, 64]·[64, 64]ᵀ and [16, 64]·[256, 64]ᵀ, bench/models/gpt_sample.nn)
+// spent most of its forward pass transposing, and took 0.25–0.30 ms of
+// processor time per forward with the dot products against 1.0–1.2 ms
+// (when the threshold was 4 rows).
 func smallProduct(transB bool, m, n, k int) bool {
-	return transB && n*k <= smallNT && m > 4
+	return transB && n*k <= smallNT && m > 32
 }
 
 // sgemmCols is sgemmAsm on the calling goroutine, beta 0 or 1, for all the
