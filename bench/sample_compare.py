@@ -10,7 +10,10 @@ slides: from then on every character runs the whole forward pass in nnc
 too, since moving the window moves every cached key's position), and 15
 (the window never slides: every character is one step of the KV cache).
 nnc is timed with and without the cache (-no-cache), in the interpreter
-and the generated Go (bench/sampletime). Times are processor time (user
+and the generated Go (bench/sampletime), for both policies of a full
+window: slide (the default; the text PyTorch's loop draws) and shift (drop
+the older half, feed the rest again from position 0 and go on with the
+cache: about two steps of the cache per character). Times are processor time (user
 and system) per character, one thread on both sides: on a machine shared
 with other work the wall clock counts their time too.
 
@@ -72,7 +75,8 @@ print(f"µs per character, median of {rounds} alternating rounds (processor time
 for n in (200, 15):
     t = med[f"torch_{n}_us_per_char"]
     print(f"\n{n} characters: PyTorch {t:.1f}")
-    for side in ("go", "interp"):
-        for mode in ("cache", "nocache"):
-            v = med[f"{side}_{mode}_{n}_us_per_char"]
-            print(f"  nnc {side:6s} {'KV cache' if mode == 'cache' else 'no cache':8s} {v:8.1f}   PyTorch/nnc {t / v:5.1f}x")
+    for window in ("slide", "shift"):
+        for side in ("go", "interp"):
+            for mode in ("cache", "nocache"):
+                v = med[f"{side}_{window}_{mode}_{n}_us_per_char"]
+                print(f"  nnc --window {window} {side:6s} {'KV cache' if mode == 'cache' else 'no cache':8s} {v:8.1f}   PyTorch/nnc {t / v:5.1f}x")

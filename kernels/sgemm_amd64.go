@@ -87,10 +87,21 @@ func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 	return true
 }
 
+// smallT is the largest B (n·k elements) that the A·Bᵀ product transposes
+// for more than 4 rows of A: its transposition costs little.
+const smallT = 1024
+
 // smallProduct reports whether the AVX-512 kernels compute A·Bᵀ by
-// transposing B on the stack (sgemmNNt): for a small B.
+// transposing B on the stack (sgemmNNt): for a small B and more than 4
+// rows of A, or more than 32 for a B of more than smallT elements. The
+// transposition is a scalar pass over B, which the rows of A must
+// amortise: a GPT of width 64 at batch 1 and context 16
+// ([16, 64]·[64, 64]ᵀ and [16, 64]·[256, 64]ᵀ, bench/models/gpt_sample.nn)
+// spent most of its forward pass transposing, and took 0.25–0.30 ms of
+// processor time per forward with the dot products against 1.0–1.2 ms
+// (when the threshold was 4 rows).
 func smallProduct(transB bool, m, n, k int) bool {
-	return transB && n*k <= smallNT && m > 4
+	return transB && n*k <= smallNT && (m > 32 || m > 4 && n*k <= smallT)
 }
 
 // sgemmCols is sgemmAsm on the calling goroutine, beta 0 or 1, for all the

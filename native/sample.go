@@ -83,6 +83,7 @@ func SampleMain[T kernels.Float](source []byte, load func(path string) error, fo
 	fs.Float64Var(&opt.Temperature, "temperature", 1, "")
 	fs.IntVar(&opt.TopK, "top-k", 0, "")
 	fs.Uint64Var(&opt.Seed, "seed", 0, "")
+	fs.StringVar(&opt.Window, "window", train.WindowSlide, "")
 	fs.BoolVar(&opt.NoCache, "no-cache", false, "")
 	// -time prints the generation's time per character on stderr and
 	// the text nowhere (bench/sampletime).

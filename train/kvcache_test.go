@@ -93,8 +93,9 @@ func TestStepMatchesForward(t *testing.T) {
 
 // TestSampleKVCache trains the GPT, then samples with and without the KV
 // cache in both back ends: the same characters for prompts shorter than
-// the context (the cache fills, then the window slides), longer (it has
-// slid from the start) and empty, at several temperatures.
+// the context (the cache fills, then the window slides or shifts), longer
+// (it has slid or shifted from the start) and empty, at several
+// temperatures, for both policies of --window.
 func TestSampleKVCache(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go programs")
@@ -116,29 +117,31 @@ func TestSampleKVCache(t *testing.T) {
 		{Prompt: "the rat sat", Tokens: 20, Temperature: 1, Seed: 2},
 		{Prompt: "a", Tokens: 20, Temperature: 0},
 	} {
-		opt.Weights = ckpt
-		var cached, full strings.Builder
-		opt.Out = &cached
-		if err := train.Sample(p, opt); err != nil {
-			t.Fatal(err)
-		}
-		noCache := opt
-		noCache.NoCache, noCache.Out = true, &full
-		if err := train.Sample(p, noCache); err != nil {
-			t.Fatal(err)
-		}
-		if cached.String() != full.String() {
-			t.Errorf("%+v: interpreter with the cache %q, without %q", opt, cached.String(), full.String())
-		}
-		for _, flag := range []string{"-no-cache=false", "-no-cache"} {
-			out, err := exec.Command(exe, "-file", kvModel, "-weights", ckpt, "-prompt", opt.Prompt, "-tokens", strconv.Itoa(opt.Tokens),
-				"-temperature", strconv.FormatFloat(opt.Temperature, 'g', -1, 64), "-top-k", strconv.Itoa(opt.TopK),
-				"-seed", strconv.FormatUint(opt.Seed, 10), flag).CombinedOutput()
-			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
+		for _, window := range []string{train.WindowSlide, train.WindowShift} {
+			opt.Weights, opt.Window = ckpt, window
+			var cached, full strings.Builder
+			opt.Out = &cached
+			if err := train.Sample(p, opt); err != nil {
+				t.Fatal(err)
 			}
-			if string(out) != full.String() {
-				t.Errorf("%+v: generated code %s printed %q, the interpreter without the cache %q", opt, flag, out, full.String())
+			noCache := opt
+			noCache.NoCache, noCache.Out = true, &full
+			if err := train.Sample(p, noCache); err != nil {
+				t.Fatal(err)
+			}
+			if cached.String() != full.String() {
+				t.Errorf("%+v: interpreter with the cache %q, without %q", opt, cached.String(), full.String())
+			}
+			for _, flag := range []string{"-no-cache=false", "-no-cache"} {
+				out, err := exec.Command(exe, "-file", kvModel, "-weights", ckpt, "-prompt", opt.Prompt, "-tokens", strconv.Itoa(opt.Tokens),
+					"-temperature", strconv.FormatFloat(opt.Temperature, 'g', -1, 64), "-top-k", strconv.Itoa(opt.TopK),
+					"-seed", strconv.FormatUint(opt.Seed, 10), "-window", window, flag).CombinedOutput()
+				if err != nil {
+					t.Fatalf("%v\n%s", err, out)
+				}
+				if string(out) != full.String() {
+					t.Errorf("%+v: generated code %s printed %q, the interpreter without the cache %q", opt, flag, out, full.String())
+				}
 			}
 		}
 	}

@@ -36,6 +36,9 @@ type SampleOptions struct {
 	TopK int
 	// Seed seeds the generator (math/rand/v2's PCG with (Seed, 0)).
 	Seed uint64
+	// Window is what happens once the ids fill the model's context:
+	// WindowSlide (the default, "" too) or WindowShift.
+	Window string
 	// NoCache runs the whole forward pass for every character even when
 	// the model has a step graph (ir.Program.Step): the reference the KV
 	// cache is checked and timed against.
@@ -50,6 +53,24 @@ type SampleOptions struct {
 	// when the text does not end with one.
 	Out io.Writer
 }
+
+// The policies of SampleOptions.Window.
+const (
+	// WindowSlide keeps the last T ids (T the model's context) at
+	// positions 0 to T-1: each new id moves every other one a position
+	// down, so every character past the T-th runs the whole forward pass
+	// (the keys and values all change with their positions). The text
+	// is what a forward-per-token loop over the last T ids draws.
+	WindowSlide = "slide"
+	// WindowShift, once the window is full, drops its older half (T/2
+	// ids, at least 1) before the new id: the kept ids move to positions
+	// 0 and up, and the window fills again from there (llama.cpp's
+	// context shift). With the KV cache the kept ids are fed again one
+	// position at a time, then every character is one step until the
+	// window is full again: about two steps per character. The model
+	// sees between T/2 and T ids, not always the last T.
+	WindowShift = "shift"
+)
 
 // sampling is a checked sampling request: the model's context and classes,
 // the vocabulary and the ids the context starts from.
@@ -104,6 +125,8 @@ func prepareSample(p *ir.Program, opt SampleOptions) (*sampling, error) {
 		return nil, fmt.Errorf("--temperature must be a finite number, 0 or more, got %v", t)
 	case opt.TopK < 0:
 		return nil, fmt.Errorf("--top-k must not be negative, got %d", opt.TopK)
+	case opt.Window != "" && opt.Window != WindowSlide && opt.Window != WindowShift:
+		return nil, fmt.Errorf("--window must be %s or %s, got %q", WindowSlide, WindowShift, opt.Window)
 	case !utf8.ValidString(opt.Prompt):
 		return nil, fmt.Errorf("the prompt is not valid UTF-8")
 	}
@@ -137,9 +160,10 @@ func prepareSample(p *ir.Program, opt SampleOptions) (*sampling, error) {
 
 // Sample prints the prompt of opt and opt.Tokens characters generated after
 // it by p's forward pass in the interpreter, with the checkpoint's weights.
-// Each step runs the model at batch 1 over the last T ids (T the second
-// dimension of its input): they fill positions 0, 1, ... and the positions
-// after them, while fewer than T ids are known, hold id 0; the scores of the
+// Each step runs the model at batch 1 over the ids of the window (at most
+// T, the second dimension of its input; opt.Window says which once more are
+// known): they fill positions 0, 1, ... and the positions after them hold
+// id 0; the scores of the
 // last filled position give the next character. A causal model thus sees
 // exactly the ids so far, as at training. Ids past the vocabulary, which a
 // model with more classes than the text has characters scores too, are
@@ -167,9 +191,20 @@ func sampleInterp[T kernels.Float](p *ir.Program, opt SampleOptions) error {
 	if err := loadTensors[T](store, g, s.file, opt.Weights); err != nil {
 		return err
 	}
-	m, err := interp.New(g, store, 0)
+	full, step, err := interpFuncs(p, store, opt.NoCache)
 	if err != nil {
 		return err
+	}
+	return generate(s, full, step)
+}
+
+// interpFuncs returns the forward pass of p over one row of ids and, when
+// p has a step graph and noCache is false, the step, both in the
+// interpreter with the tensors of store.
+func interpFuncs[T kernels.Float](p *ir.Program, store *interp.Store[T], noCache bool) (func(ids []int64) ([]T, error), stepFunc[T], error) {
+	m, err := interp.New(p.Forward, store, 0)
+	if err != nil {
+		return nil, nil, err
 	}
 	x, y := m.InputTensors()[0].I64, m.OutputTensor("out")
 	full := func(ids []int64) ([]T, error) {
@@ -180,10 +215,10 @@ func sampleInterp[T kernels.Float](p *ir.Program, opt SampleOptions) error {
 		return y, nil
 	}
 	var step stepFunc[T]
-	if p.Step != nil && !opt.NoCache {
+	if p.Step != nil && !noCache {
 		sm, err := interp.New(p.Step, store, 0)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		tok, pos, ys := store.I64[passes.StepToken], store.I64[passes.StepPos], sm.OutputTensor("out")
 		step = func(id int64, at int) ([]T, error) {
@@ -197,7 +232,7 @@ func sampleInterp[T kernels.Float](p *ir.Program, opt SampleOptions) error {
 			return ys, nil
 		}
 	}
-	return generate(s, full, step)
+	return full, step, nil
 }
 
 // stepFunc runs a step graph (ir.Program.Step): it feeds id at position
@@ -231,34 +266,33 @@ func SampleCompiled[T kernels.Float](p *ir.Program, forward func(out []T, ids []
 //
 // While the window holds every id so far (at most T), the step graph
 // feeds each id once, at its position, and the scores of the last are
-// those forward gives at that position. Once the window slides, every id
-// in it moves to a new position, so every key and value changes (the
-// position embedding enters each): each character then runs forward over
-// the window, as without a cache.
+// those forward gives at that position. Once the window slides
+// (WindowSlide), every id in it moves to a new position, so every key
+// and value changes (the position embedding enters each): each character
+// then runs forward over the window, as without a cache. When it shifts
+// (WindowShift), the kept ids start again at position 0: the step graph
+// feeds them again and goes on a step per character.
 func generate[T kernels.Float](s *sampling, forward func(ids []int64) ([]T, error), step stepFunc[T]) error {
 	w := bufio.NewWriter(s.opt.Out)
 	w.WriteString(s.opt.Prompt)
 	last, _ := utf8.DecodeLastRuneInString(s.opt.Prompt)
 	rng := rand.New(rand.NewPCG(s.opt.Seed, 0))
-	window := make([]int64, 0, s.ctx) // the last T ids
-	slid := false                     // whether the window dropped an id
+	win := window{ids: make([]int64, 0, s.ctx), ctx: s.ctx, shift: s.opt.Window == WindowShift}
 	for _, id := range s.start {
-		slid = len(window) == s.ctx || slid
-		window = slide(window, id, s.ctx)
+		win.add(id)
 	}
 	row := make([]int64, s.ctx)
 	probs := make([]float64, len(s.vocab))
 	sorted := make([]float64, len(s.vocab))
-	fed := 0 // the ids of the window in the step graph's cache
 	begin := cpuTime()
 	for char := range s.opt.Tokens {
-		n := len(window)
+		n := len(win.ids)
 		var logits []T
-		if step != nil && !slid {
+		if step != nil && !win.slid {
 			var y []T
 			var err error
-			for ; fed < n && err == nil; fed++ {
-				y, err = step(window[fed], fed)
+			for ; win.fed < n && err == nil; win.fed++ {
+				y, err = step(win.ids[win.fed], win.fed)
 			}
 			if err != nil {
 				w.Flush()
@@ -266,7 +300,7 @@ func generate[T kernels.Float](s *sampling, forward func(ids []int64) ([]T, erro
 			}
 			logits = y[:len(s.vocab)]
 		} else {
-			copy(row, window)
+			copy(row, win.ids)
 			clear(row[n:])
 			y, err := forward(row)
 			if err != nil {
@@ -282,8 +316,7 @@ func generate[T kernels.Float](s *sampling, forward func(ids []int64) ([]T, erro
 		}
 		last = s.vocab[id]
 		w.WriteRune(last)
-		slid = len(window) == s.ctx || slid
-		window = slide(window, int64(id), s.ctx)
+		win.add(int64(id))
 	}
 	if s.opt.Elapsed != nil {
 		*s.opt.Elapsed = cpuTime() - begin
@@ -294,13 +327,34 @@ func generate[T kernels.Float](s *sampling, forward func(ids []int64) ([]T, erro
 	return w.Flush()
 }
 
-// slide appends id to the window of the last ctx ids.
-func slide(window []int64, id int64, ctx int) []int64 {
-	if len(window) == ctx {
-		copy(window, window[1:])
-		window = window[:ctx-1]
+// window is the ids the model sees, at positions 0 to len(ids)-1, at most
+// ctx of them, under the policy of SampleOptions.Window.
+type window struct {
+	ids   []int64
+	ctx   int
+	shift bool // WindowShift, else WindowSlide
+	// slid is whether a sliding window dropped an id: its ids have moved
+	// since the step graph's cache received them.
+	slid bool
+	// fed is how many of ids, from the first, the step graph's cache holds.
+	fed int
+}
+
+// add appends id, making room first when the window is full: sliding, by
+// dropping the oldest id; shifting, by dropping the older half, the cache
+// then to be fed again from position 0.
+func (w *window) add(id int64) {
+	if len(w.ids) == w.ctx {
+		drop := 1
+		if w.shift {
+			drop = max(1, w.ctx/2)
+			w.fed = 0
+		} else {
+			w.slid = true
+		}
+		w.ids = w.ids[:copy(w.ids, w.ids[drop:])]
 	}
-	return append(window, id)
+	w.ids = append(w.ids, id)
 }
 
 // pick picks an id from logits: the largest at temperature 0, else one

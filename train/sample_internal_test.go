@@ -137,21 +137,27 @@ func TestGenerateWindow(t *testing.T) {
 	}
 }
 
-// TestGenerateAllocs requires the loop to allocate nothing per character:
-// 300 characters cost what 1 does.
+// TestGenerateAllocs requires the loop to allocate nothing per character,
+// for both policies of a full window, with and without a step graph: 300
+// characters cost what 1 does.
 func TestGenerateAllocs(t *testing.T) {
 	y := []float32{0.1, 0.7, 0.2, 0.3, 0.1, 0.6}
-	allocs := func(tokens int) float64 {
+	step := func(id int64, pos int) ([]float32, error) { return y[:3], nil }
+	allocs := func(tokens int, window string, step stepFunc[float32]) float64 {
 		s := &sampling{ctx: 2, cls: 3, vocab: []rune("xyz"), start: []int64{1}}
-		s.opt = SampleOptions{Tokens: tokens, Temperature: 1, TopK: 2, Out: io.Discard}
+		s.opt = SampleOptions{Tokens: tokens, Temperature: 1, TopK: 2, Window: window, Out: io.Discard}
 		return testing.AllocsPerRun(20, func() {
-			if err := generate(s, func([]int64) ([]float32, error) { return y, nil }, nil); err != nil {
+			if err := generate(s, func([]int64) ([]float32, error) { return y, nil }, step); err != nil {
 				t.Fatal(err)
 			}
 		})
 	}
-	if one, many := allocs(1), allocs(300); many != one {
-		t.Errorf("generating 300 characters allocates %v times, 1 character %v: want no allocation per character", many, one)
+	for _, window := range []string{WindowSlide, WindowShift} {
+		for _, sf := range []stepFunc[float32]{nil, step} {
+			if one, many := allocs(1, window, sf), allocs(300, window, sf); many != one {
+				t.Errorf("window %s, step graph %v: generating 300 characters allocates %v times, 1 character %v: want no allocation per character", window, sf != nil, many, one)
+			}
+		}
 	}
 }
 

@@ -1,7 +1,8 @@
 // Command sampletime times nnc sample per generated character, with and
 // without the KV cache (ir.Program.Step), in the interpreter and in the
-// generated Go, alternating the four ROUNDS times, and prints the median of
-// each as `NAME µs` lines for bench/sample_compare.py. Only the generation
+// generated Go, for both window policies (--window slide and shift),
+// alternating the eight ROUNDS times, and prints the median of each as
+// `NAME µs` lines for bench/sample_compare.py. Only the generation
 // loop is timed: not compiling, loading the weights or building the Go.
 //
 // Usage: go run ./bench/sampletime -file M.nn -weights CKPT [-tokens 200,15] [-rounds 5] [-seed 0]
@@ -69,23 +70,25 @@ func run(file, weights, tokens string, rounds int, seed uint64) error {
 	var names []string
 	for range rounds {
 		for _, n := range lengths {
-			for _, cache := range []bool{true, false} {
-				mode := "cache"
-				if !cache {
-					mode = "nocache"
+			for _, window := range []string{train.WindowSlide, train.WindowShift} {
+				for _, cache := range []bool{true, false} {
+					mode := "cache"
+					if !cache {
+						mode = "nocache"
+					}
+					opt := train.SampleOptions{Weights: weights, Tokens: n, Temperature: 1, Seed: seed, Window: window, NoCache: !cache, Out: io.Discard}
+					var d time.Duration
+					opt.Elapsed = &d
+					if err := train.Sample(p, opt); err != nil {
+						return err
+					}
+					record(times, &names, fmt.Sprintf("interp_%s_%s_%d_us_per_char", window, mode, n), d.Seconds()*1e6/float64(n))
+					ns, err := goTime(exe, file, weights, n, seed, window, !cache)
+					if err != nil {
+						return err
+					}
+					record(times, &names, fmt.Sprintf("go_%s_%s_%d_us_per_char", window, mode, n), ns/1e3)
 				}
-				opt := train.SampleOptions{Weights: weights, Tokens: n, Temperature: 1, Seed: seed, NoCache: !cache, Out: io.Discard}
-				var d time.Duration
-				opt.Elapsed = &d
-				if err := train.Sample(p, opt); err != nil {
-					return err
-				}
-				record(times, &names, fmt.Sprintf("interp_%s_%d_us_per_char", mode, n), d.Seconds()*1e6/float64(n))
-				ns, err := goTime(exe, file, weights, n, seed, !cache)
-				if err != nil {
-					return err
-				}
-				record(times, &names, fmt.Sprintf("go_%s_%d_us_per_char", mode, n), ns/1e3)
 			}
 		}
 	}
@@ -106,9 +109,9 @@ func record(times map[string][]float64, names *[]string, k string, v float64) {
 
 // goTime runs the generated sampler with -time and returns its
 // nanoseconds per character.
-func goTime(exe, file, weights string, n int, seed uint64, noCache bool) (float64, error) {
+func goTime(exe, file, weights string, n int, seed uint64, window string, noCache bool) (float64, error) {
 	cmd := exec.Command(exe, "-file", file, "-weights", weights, "-tokens", strconv.Itoa(n), "-seed", strconv.FormatUint(seed, 10),
-		"-no-cache="+strconv.FormatBool(noCache), "-time")
+		"-window", window, "-no-cache="+strconv.FormatBool(noCache), "-time")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

@@ -17,7 +17,7 @@ import (
 
 var sampleCmd = &command{
 	name:    "sample",
-	usage:   "nnc sample FILE --weights CKPT [--prompt S] [--tokens 200] [--temperature 1] [--top-k K] [--seed S] [--model M] [--set p=v] [--backend interp|go] [--threads N]",
+	usage:   "nnc sample FILE --weights CKPT [--prompt S] [--tokens 200] [--temperature 1] [--top-k K] [--seed S] [--window slide|shift] [--model M] [--set p=v] [--backend interp|go] [--threads N]",
 	summary: "print a prompt and the characters a token model trained on text() generates after it",
 	run:     runSample,
 }
@@ -43,6 +43,9 @@ func runSample(e *cmdEnv, args []string) int {
 	case s.topK < 0:
 		fmt.Fprintf(e.stderr, "nnc sample: --top-k must not be negative, got %d\n", s.topK)
 		return exitModel
+	case s.window != train.WindowSlide && s.window != train.WindowShift:
+		fmt.Fprintf(e.stderr, "nnc sample: --window must be %s or %s, got %q\n", train.WindowSlide, train.WindowShift, s.window)
+		return exitModel
 	}
 	if v.backend != "interp" && v.backend != "go" {
 		fmt.Fprintf(e.stderr, "nnc sample: unknown backend %q; the backends are interp and go\n", v.backend)
@@ -52,7 +55,7 @@ func runSample(e *cmdEnv, args []string) int {
 	if !ok {
 		return code
 	}
-	opt := train.SampleOptions{Weights: v.weights, Prompt: s.prompt, Tokens: s.tokens, Temperature: s.temperature, TopK: s.topK, Seed: v.seed, Out: e.stdout}
+	opt := train.SampleOptions{Weights: v.weights, Prompt: s.prompt, Tokens: s.tokens, Temperature: s.temperature, TopK: s.topK, Seed: v.seed, Window: s.window, Out: e.stdout}
 	if err := train.CheckSample(p, opt); err != nil {
 		fmt.Fprintf(e.stderr, "nnc sample: %v\n", err)
 		return exitRuntime
@@ -89,7 +92,7 @@ func sampleNative(e *cmdEnv, p *ir.Program, file string, v *flagVals) int {
 	}
 	args := []string{"-file", file, "-model", p.Model, "-weights", v.weights, "-prompt", s.prompt,
 		"-tokens", strconv.Itoa(s.tokens), "-temperature", strconv.FormatFloat(s.temperature, 'g', -1, 64),
-		"-top-k", strconv.Itoa(s.topK), "-seed", strconv.FormatUint(v.seed, 10)}
+		"-top-k", strconv.Itoa(s.topK), "-seed", strconv.FormatUint(v.seed, 10), "-window", s.window}
 	for k, val := range v.set {
 		args = append(args, "-set", k+"="+val)
 	}
@@ -112,6 +115,7 @@ type sampleVals struct {
 	tokens      int
 	temperature float64
 	topK        int
+	window      string
 }
 
 // sampleFlags registers the flags of nnc sample.
@@ -124,6 +128,7 @@ func sampleFlags(fs *flag.FlagSet, v *flagVals) {
 	fs.Float64Var(&v.sample.temperature, "temperature", 1, "divide the scores by this before the softmax; 0 takes the most likely character")
 	fs.IntVar(&v.sample.topK, "top-k", 0, "draw from the K most likely characters only (0: all)")
 	fs.Uint64Var(&v.seed, "seed", 0, "seed the generator: the same seed gives the same text")
+	fs.StringVar(&v.sample.window, "window", train.WindowSlide, "once the text fills the context: slide (keep the last T characters, every one a whole forward pass) or shift (drop the older half and continue from position 0 with the KV cache: faster, but the model sees T/2 to T characters)")
 	fs.StringVar(&v.backend, "backend", "interp", "interp, or go: run the model compiled to Go (needs the Go toolchain)")
 	fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 }
