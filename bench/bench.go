@@ -20,10 +20,14 @@ import (
 
 // Result is one measurement; its JSON keys are those of LANGUAGE.md.
 type Result struct {
-	Backend       string  `json:"backend"`
-	Mode          string  `json:"mode"` // forward or train
-	Batch         int     `json:"batch"`
-	USPerStep     float64 `json:"us_per_step"`
+	Backend   string  `json:"backend"`
+	Mode      string  `json:"mode"` // forward or train
+	Batch     int     `json:"batch"`
+	USPerStep float64 `json:"us_per_step"`
+	// CPUUSPerStep is the process's processor time (user and system) per
+	// timed step, a mean over all rounds: on a machine shared with other
+	// work it moves less than the wall clock. 0 where it cannot be read.
+	CPUUSPerStep  float64 `json:"cpu_us_per_step,omitempty"`
 	SamplesPerS   float64 `json:"samples_per_s"`
 	AllocsPerStep float64 `json:"allocs_per_step"`
 	ArenaBytes    int     `json:"arena_bytes"`
@@ -146,6 +150,7 @@ func Measure(step func() error, d time.Duration) (*Result, error) {
 	}
 	var rounds []float64
 	total := 0
+	cpu0, cpuOK := cpuTime()
 	start := time.Now()
 	for time.Since(start) < d || len(rounds) < 5 {
 		t0 := time.Now()
@@ -157,12 +162,17 @@ func Measure(step func() error, d time.Duration) (*Result, error) {
 		rounds = append(rounds, float64(time.Since(t0).Nanoseconds())/float64(per)/1e3)
 		total += per
 	}
+	cpu1, _ := cpuTime()
 	sort.Float64s(rounds)
 	allocs, err := allocsPerStep(step, min(per*5, 1000))
 	if err != nil {
 		return nil, err
 	}
-	return &Result{USPerStep: rounds[len(rounds)/2], AllocsPerStep: allocs, Steps: total}, nil
+	r := &Result{USPerStep: rounds[len(rounds)/2], AllocsPerStep: allocs, Steps: total}
+	if cpuOK {
+		r.CPUUSPerStep = float64((cpu1 - cpu0).Nanoseconds()) / float64(total) / 1e3
+	}
+	return r, nil
 }
 
 // allocsPerStep counts heap allocations over n steps, on one processor so
@@ -187,6 +197,10 @@ func (r *Result) String() string {
 	if n := kernels.Threads(); n > 1 {
 		threads = fmt.Sprintf(", %d threads", n)
 	}
-	return fmt.Sprintf("%s %s, batch %d%s: %.2f µs/step (median), %.0f samples/s, %.2f allocs/step, arena %d bytes",
-		r.Backend, r.Mode, r.Batch, threads, r.USPerStep, r.SamplesPerS, r.AllocsPerStep, r.ArenaBytes)
+	cpu := ""
+	if r.CPUUSPerStep > 0 {
+		cpu = fmt.Sprintf(", %.2f µs CPU/step (mean)", r.CPUUSPerStep)
+	}
+	return fmt.Sprintf("%s %s, batch %d%s: %.2f µs/step (median)%s, %.0f samples/s, %.2f allocs/step, arena %d bytes",
+		r.Backend, r.Mode, r.Batch, threads, r.USPerStep, cpu, r.SamplesPerS, r.AllocsPerStep, r.ArenaBytes)
 }

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -34,6 +35,9 @@ func TestTokenModel(t *testing.T) {
 	for _, r := range []*bench.Result{ri, rg} {
 		if r.Mode != "train" || r.Batch != 8 || !(r.USPerStep > 0) || r.AllocsPerStep != 0 {
 			t.Errorf("%s: %+v, want a timed training step at batch 8 that allocates nothing", r.Backend, r)
+		}
+		if runtime.GOOS == "linux" && !(r.CPUUSPerStep > 0) {
+			t.Errorf("%s: %+v, want the CPU time per step", r.Backend, r)
 		}
 	}
 }

@@ -168,7 +168,8 @@ type flagVals struct {
 	// targetEps is nnc run --target-epsilon; noise the noise multiplier
 	// it chose, passed on to the go backend.
 	targetEps, noise float64
-	calib            int // nnc quantize's
+	tepsSet          bool // --target-epsilon was given (0 is then an error, not "unset")
+	calib            int  // nnc quantize's
 	method           string
 	inputs           []string // every --input, for .npy arrays NAME=file.npy
 	outputs          []string // every --output NAME=file.npy
@@ -254,7 +255,11 @@ func (c *command) flags(v *flagVals) *flag.FlagSet {
 		fs.StringVar(&v.resume, "resume", "", "go on with a run that was interrupted and saved (--save) this checkpoint, saving to it again unless --save says otherwise")
 		fs.IntVar(&v.threads, "threads", 0, "threads a large matrix product may use (default: $NNC_THREADS, else 1)")
 		fs.StringVar(&v.cpuprof, "cpuprofile", "", "write a CPU profile of the training (interp backend) to this file, for go tool pprof")
-		fs.Float64Var(&v.targetEps, "target-epsilon", 0, "with privacy = dp(...): choose the noise multiplier that spends this epsilon over the planned epochs")
+		fs.Func("target-epsilon", "with privacy = dp(...): choose the noise multiplier that spends this epsilon over the planned epochs", func(s string) error {
+			f, err := strconv.ParseFloat(s, 64)
+			v.targetEps, v.tepsSet = f, err == nil
+			return err
+		})
 	case "eval":
 		fs.StringVar(&v.weights, "weights", "", "the safetensors checkpoint to evaluate (required)")
 		fs.BoolVar(&v.json, "json", false, "print the evaluation as one JSON object")

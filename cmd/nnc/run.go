@@ -63,7 +63,7 @@ func runRun(e *cmdEnv, args []string) int {
 	if !ok {
 		return code
 	}
-	if v.targetEps != 0 {
+	if v.tepsSet {
 		if p, code, ok = e.targetEpsilon(file, p, &v); !ok {
 			return code
 		}
