@@ -16,6 +16,15 @@ import (
 // Float32 inputs parse each number straight to float32, as nnc predict
 // parses a CSV file, so that a row gives the same bits either way.
 func (s *Server) decodeJSON(body []byte) (map[string]any, int, error) {
+	if in, rows, ok := s.fastDecode(body); ok {
+		return in, rows, nil
+	}
+	return s.decodeJSONGeneral(body)
+}
+
+// decodeJSONGeneral reads any request encoding/json can, and explains
+// what is wrong with the others.
+func (s *Server) decodeJSONGeneral(body []byte) (map[string]any, int, error) {
 	var req struct {
 		Inputs map[string]json.RawMessage `json:"inputs"`
 	}

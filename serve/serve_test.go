@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -301,12 +302,65 @@ func TestServeShutdown(t *testing.T) {
 	}
 }
 
+// TestFastDecode: the one-pass reader takes the usual requests, with the
+// general reader's numbers, and leaves every other body to it.
+func TestFastDecode(t *testing.T) {
+	m, err := nnc.Load(irisFile, &nnc.LoadOptions{Weights: irisWeights, Batch: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := New(m, Config{})
+	defer srv.Close()
+	for _, body := range []string{
+		`{"inputs":{"x":[[1,2,3,4]]}}`,
+		"{\n \"inputs\": {\"x\": [[5.1, 3.5, 1.4, 0.2],\r\n\t[-0.0, 1e-3, 2.5E+1, 0.30000001192092896]]}}\n",
+		`{"inputs":{"x":[[3.4028234663852886e38,1.401298464324817e-45,-1,0]]}}`,
+	} {
+		fast, frows, ok := srv.fastDecode([]byte(body))
+		if !ok {
+			t.Errorf("%s: the fast reader gave up", body)
+			continue
+		}
+		slow, srows, err := srv.decodeJSONGeneral([]byte(body))
+		if err != nil || frows != srows || !slices.Equal(fast["x"].([]float32), slow["x"].([]float32)) {
+			t.Errorf("%s: fast %d rows %v, general %d rows %v (%v)", body, frows, fast["x"], srows, slow["x"], err)
+		}
+	}
+	for _, body := range []string{
+		`{"inputs":{"x":[[1,2,3]]}}`,             // short row
+		`{"inputs":{"x":[[1,2,3,4,5]]}}`,         // long row
+		`{"inputs":{"x":[]}}`,                    // no rows
+		`{"inputs":{"x":[[1,2,3,4]],"y":[[1]]}}`, // unknown input
+		`{"inputs":{"x":[[1,2,3,4]],"x":[[1,2,3,4]]}}`,
+		`{"Inputs":{"x":[[1,2,3,4]]}}`,      // encoding/json folds case
+		`{"inputs":{"\u0078":[[1,2,3,4]]}}`, // an escape
+		`{"inputs":{"x":[[1,2,3,4]]}} x`,    // trailing bytes
+		`{"inputs":{"x":[[1,2,3,04]]}}`,     // not JSON's number grammar
+		`{"inputs":{"x":[[1,2,3,.4]]}}`,
+		`{"inputs":{"x":[[1,2,3,4.]]}}`,
+		`{"inputs":{"x":[[1,2,3,1e]]}}`,
+		`{"inputs":{"x":[[1,2,3,1e39]]}}`, // beyond float32
+		`{"inputs":{"x":[[1,2,3,NaN]]}}`,
+		`{"inputs":{"x":[[1,2,3,null]]}}`,
+		`{"inputs":{"x":[[[1,2],[3,4]]]}}`, // nested rows
+		`{"inputs":{"x":[[1,2,3,4]]},"extra":1}`,
+	} {
+		if _, _, ok := srv.fastDecode([]byte(body)); ok {
+			t.Errorf("%s: the fast reader accepted it", body)
+		}
+	}
+}
+
 // FuzzDecode: no request body makes the decoder panic, and every refusal
 // is a request error.
 func FuzzDecode(f *testing.F) {
 	f.Add("application/json", []byte(`{"inputs":{"x":[[1,2,3,4]]}}`))
 	f.Add("application/json", []byte(`{"inputs":{"x":[[[1],[2]],[3,4]]}}`))
 	f.Add("application/json", []byte(`{"inputs":{"x":[[1e40,2,3,4]]}}`))
+	f.Add("application/json", []byte(` { "inputs" : { "x" : [ [ -0.5e-3 , 2E+2, 0, 4.25 ] , [1,2,3,4] ] } } `))
+	f.Add("application/json", []byte(`{"inputs":{"x":[[1,2,3,4]],"x":[[5,6,7,8]]}}`))
+	f.Add("application/json", []byte(`{"Inputs":{"x":[[1,2,3,4]]}}`))
+	f.Add("application/json", []byte(`{"inputs":{"x":[[01,2,3,4]]}}`))
 	f.Add("application/x-npy", []byte("\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4), }"))
 	m, err := nnc.Load(irisFile, &nnc.LoadOptions{Weights: irisWeights, Batch: 8})
 	if err != nil {
@@ -316,6 +370,17 @@ func FuzzDecode(f *testing.F) {
 	defer srv.Close()
 	f.Fuzz(func(t *testing.T, ct string, body []byte) {
 		in, rows, err := srv.decode(ct, body)
+		if fast, frows, ok := srv.fastDecode(body); ok {
+			// The fast reader accepts only what the general one does,
+			// with the same numbers.
+			slow, srows, err := srv.decodeJSONGeneral(body)
+			if err != nil {
+				t.Fatalf("fast reader accepted what the general one refuses: %v", err)
+			}
+			if frows != srows || !slices.Equal(fast["x"].([]float32), slow["x"].([]float32)) {
+				t.Fatalf("fast reader read %d rows %v, general %d rows %v", frows, fast["x"], srows, slow["x"])
+			}
+		}
 		if err != nil {
 			if _, ok := err.(*requestError); !ok {
 				t.Fatalf("not a request error: %T %v", err, err)

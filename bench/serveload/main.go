@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,7 +38,19 @@ func main() {
 	requests := flag.Int("requests", 20000, "requests per setting (after a warm-up of a tenth as many)")
 	maxBatch := flag.Int("max-batch", 64, "the server's --max-batch with batching on")
 	maxDelay := flag.Duration("max-delay", 0, "the server's --max-delay with batching on")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "serveload:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*model, *weights, *clients, *requests, *maxBatch, *maxDelay); err != nil {
 		fmt.Fprintln(os.Stderr, "serveload:", err)
 		os.Exit(1)
