@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,7 +270,15 @@ func TestServeTimeoutAndCancel(t *testing.T) {
 func TestServeShutdown(t *testing.T) {
 	m := irisModel(t, 8)
 	srv, _ := New(m, Config{MaxBatch: 8, MaxDelay: 100 * time.Millisecond})
-	ts := httptest.NewUnstartedServer(srv.Handler())
+	// Count the requests the server has taken in, so that the shutdown
+	// comes once all 40 are accepted, however slowly a loaded machine
+	// sends them (a request never accepted is refused, not lost).
+	var arrived atomic.Int32
+	h := srv.Handler()
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		h.ServeHTTP(w, r)
+	}))
 	ts.Start()
 	var wg sync.WaitGroup
 	codes := make(chan int, 40)
@@ -281,7 +290,11 @@ func TestServeShutdown(t *testing.T) {
 			codes <- code
 		}()
 	}
-	time.Sleep(50 * time.Millisecond) // all sent, most still queued
+	for deadline := time.Now().Add(20 * time.Second); arrived.Load() < 40; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of 40 requests reached the server in 20 s", arrived.Load())
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := ts.Config.Shutdown(ctx); err != nil {
