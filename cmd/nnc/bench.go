@@ -28,10 +28,6 @@ func runBench(e *cmdEnv, args []string) int {
 		fmt.Fprintf(e.stderr, "nnc bench: unknown backend %q; the backends are interp and go\n", v.backend)
 		return exitModel
 	}
-	if v.batch < 0 {
-		fmt.Fprintf(e.stderr, "nnc bench: --batch must be positive, got %d\n", v.batch)
-		return exitModel
-	}
 	batch := v.batch
 	if batch == 0 && !v.train {
 		batch = 1

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/debug"
 	"sort"
@@ -326,11 +327,40 @@ func (e *cmdEnv) parse(args []string, v *flagVals) (pos []string, code int, ok b
 		}
 		args = fs.Args()
 		if len(args) == 0 {
+			if err := givenCounts(fs); err != nil {
+				fmt.Fprintf(e.stderr, "nnc %s: %v\n", e.cmd.name, err)
+				return nil, exitModel, false
+			}
 			return pos, exitOK, true
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// givenCounts rejects a --batch or --lr that was given but is not positive.
+// Their flags default to 0, which means "the train block's" (or the
+// command's default), so the check has to ask whether the flag was given:
+// an explicit --batch 0 or --lr 0 is a mistake, not a request for the
+// default.
+func givenCounts(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err != nil {
+			return
+		}
+		switch f.Name {
+		case "batch":
+			if n, _ := strconv.Atoi(f.Value.String()); n <= 0 {
+				err = fmt.Errorf("--batch must be positive, got %s", f.Value)
+			}
+		case "lr":
+			if x, _ := strconv.ParseFloat(f.Value.String(), 64); !(x > 0) || math.IsInf(x, 0) {
+				err = fmt.Errorf("--lr must be a positive number, got %s", f.Value)
+			}
+		}
+	})
+	return err
 }
 
 // parseFile parses the flags of a command that takes one model file and

@@ -92,8 +92,6 @@ func runExplain(e *cmdEnv, args []string) int {
 		return bad("--stdev must be finite and ≥ 0, got %v", x.stdev)
 	case x.target < -1:
 		return bad("--target must be a class index ≥ 0, got %d", x.target)
-	case v.batch < 0:
-		return bad("--batch must be positive, got %d", v.batch)
 	}
 	batch := v.batch
 	if batch == 0 {

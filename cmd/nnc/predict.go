@@ -39,9 +39,6 @@ func runPredict(e *cmdEnv, args []string) int {
 	case v.input == "":
 		fmt.Fprintf(e.stderr, "nnc predict: --input DATA is required\nusage: %s\n", e.cmd.usage)
 		return exitModel
-	case v.batch < 0:
-		fmt.Fprintf(e.stderr, "nnc predict: --batch must be positive, got %d\n", v.batch)
-		return exitModel
 	}
 	batch := v.batch
 	if batch == 0 {

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -50,14 +49,6 @@ func runRun(e *cmdEnv, args []string) int {
 			fmt.Fprintf(e.stderr, "nnc run: --plot %v\n", err)
 			return exitModel
 		}
-	}
-	if v.lr < 0 || math.IsNaN(v.lr) || math.IsInf(v.lr, 0) {
-		fmt.Fprintf(e.stderr, "nnc run: --lr must be a positive number, got %v\n", v.lr)
-		return exitModel
-	}
-	if v.batch < 0 {
-		fmt.Fprintf(e.stderr, "nnc run: --batch must be positive, got %d\n", v.batch)
-		return exitModel
 	}
 	p, code, ok := e.compile(file, nnc.Options{Options: irOptions(&v), LR: v.lr, TrainBatch: v.batch})
 	if !ok {
