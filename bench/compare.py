@@ -18,7 +18,8 @@ torch.set_num_threads alone does not reach the OpenBLAS that Debian's
 PyTorch multiplies matrices with: without them "one thread" is as many as
 the machine has. --blas-default leaves them unset, to show that setting.
 
-Needs Debian's PyTorch (apt-get install -y python3-torch) and Go.
+Needs Debian's PyTorch with OpenBLAS (apt-get install -y python3-torch
+libopenblas0-pthread) and Go.
 TORCH_BENCH names another peer script than bench/torch_bench.py.
 Usage: /usr/bin/python3 bench/compare.py [ROUNDS] [--threads N] [--blas-default] [--only seed|mnist|gpt|int8]
 """
@@ -52,6 +53,15 @@ for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
 if not opt.blas_default:
     torch_env.update(OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
 nnc_env = dict(os.environ, NNC_THREADS=threads)
+# Debian's PyTorch multiplies matrices with whichever libblas.so.3 the
+# system provides: with only the reference BLAS (libblas3, what
+# --no-install-recommends gives) its GEMM runs at a few GFLOP/s and every
+# ratio below would flatter nnc. Name the library, and refuse the reference.
+torch_blas = subprocess.run(["/usr/bin/python3", "-c",
+    "import torch\nprint(' '.join(sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.split()[-1]})))"],
+    env=torch_env, capture_output=True, text=True, check=True).stdout.strip()
+if "openblas" not in torch_blas and "mkl" not in torch_blas:
+    sys.exit(f"compare.py: PyTorch's BLAS is {torch_blas or 'unknown'}, the slow reference one; install OpenBLAS (Debian: apt-get install -y libopenblas0-pthread) so the peer runs at full speed")
 
 figures = {
     "seed_train_step_us": ("examples/seed.nn", ["--train"]),
@@ -105,6 +115,7 @@ for _ in range(opt.rounds):
 
 blas = "OpenBLAS threads unset" if opt.blas_default else "OpenBLAS threads pinned"
 print(f"threads {threads} ({blas}), {opt.rounds} alternating rounds, medians")
+print("PyTorch's BLAS: " + " ".join(os.path.basename(l) for l in torch_blas.split()))
 print(f"{'figure (µs)':28} {'torch':>10} {'interp':>10} {'go':>10} {'interp x':>9} {'go x':>9}")
 for fig in figures:
     t, i, g = (statistics.median(runs[k][fig]) for k in ("torch", "interp", "go"))
