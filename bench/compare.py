@@ -53,15 +53,9 @@ for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
 if not opt.blas_default:
     torch_env.update(OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
 nnc_env = dict(os.environ, NNC_THREADS=threads)
-# Debian's PyTorch multiplies matrices with whichever libblas.so.3 the
-# system provides: with only the reference BLAS (libblas3, what
-# --no-install-recommends gives) its GEMM runs at a few GFLOP/s and every
-# ratio below would flatter nnc. Name the library, and refuse the reference.
-torch_blas = subprocess.run(["/usr/bin/python3", "-c",
-    "import torch\nprint(' '.join(sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.split()[-1]})))"],
-    env=torch_env, capture_output=True, text=True, check=True).stdout.strip()
-if "openblas" not in torch_blas and "mkl" not in torch_blas:
-    sys.exit(f"compare.py: PyTorch's BLAS is {torch_blas or 'unknown'}, the slow reference one; install OpenBLAS (Debian: apt-get install -y libopenblas0-pthread) so the peer runs at full speed")
+sys.path.insert(0, os.path.join(root, "bench"))
+from peer_blas import require_fast_blas
+torch_blas = require_fast_blas("compare.py", torch_env)
 
 figures = {
     "seed_train_step_us": ("examples/seed.nn", ["--train"]),
@@ -115,7 +109,7 @@ for _ in range(opt.rounds):
 
 blas = "OpenBLAS threads unset" if opt.blas_default else "OpenBLAS threads pinned"
 print(f"threads {threads} ({blas}), {opt.rounds} alternating rounds, medians")
-print("PyTorch's BLAS: " + " ".join(os.path.basename(l) for l in torch_blas.split()))
+print(f"PyTorch's BLAS: {torch_blas}")
 print(f"{'figure (µs)':28} {'torch':>10} {'interp':>10} {'go':>10} {'interp x':>9} {'go x':>9}")
 for fig in figures:
     t, i, g = (statistics.median(runs[k][fig]) for k in ("torch", "interp", "go"))

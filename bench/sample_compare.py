@@ -54,6 +54,9 @@ subprocess.run([nnc, "run", "gpt_sample.nn", "--save", ckpt, "--quiet"], cwd=tmp
 env = dict(os.environ, TORCH_THREADS="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NNC_THREADS="1")
 for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
     env.pop(k, None)
+sys.path.insert(0, os.path.join(root, "bench"))
+from peer_blas import require_fast_blas
+print(f"PyTorch's BLAS: {require_fast_blas('sample_compare.py', env)}")
 runs = {}
 
 
