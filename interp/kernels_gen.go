@@ -353,6 +353,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "Copy":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.Copy(a0.floats(n), a1.floats(n)) }, nil
+	case "CopyBool":
+		a0, a1 := &a[0], &a[1]
+		return func(n int) { kernels.CopyBool(a0.bools(n), a1.bools(n)) }, nil
 	case "CopyBytes":
 		a0, a1 := &a[0], &a[1]
 		return func(n int) { kernels.CopyBytes(a0.uint8s(n), a1.uint8s(n)) }, nil
@@ -939,6 +942,7 @@ var kernelSigs = map[string]string{
 	"ConvNDBackward":                    "FFFFFFnS",
 	"ConvSqNorm":                        "FFFFFFCb",
 	"Copy":                              "FF",
+	"CopyBool":                          "BB",
 	"CopyBytes":                         "UU",
 	"CopyI64":                           "LL",
 	"CopyScale":                         "FFF",

@@ -700,7 +700,7 @@ func lowerTranspose(_ *Graph, v *Value) []Call {
 		d0, d1 = d1, d0
 	}
 	if d0 == d1 {
-		return []Call{call("Copy", buf(v), buf(v.Args[0]))}
+		return []Call{call(copyKernel(v.Type.DType), buf(v), buf(v.Args[0]))}
 	}
 	return []Call{call("Transpose", buf(v), buf(v.Args[0]), dim(elems(s[:d0])), dim(elems(s[d0:d0+1])),
 		dim(elems(s[d0+1:d1])), dim(elems(s[d1:d1+1])), dim(elems(s[d1+1:])))}

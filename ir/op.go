@@ -612,6 +612,9 @@ func reshapeShape(args []Type, _ Attrs, decl Type) (Type, error) {
 	if decl.DType != args[0].DType {
 		return Type{}, fmt.Errorf("reshape changes element type %s to %s", args[0].DType, decl.DType)
 	}
+	if copyKernel(decl.DType) == "" {
+		return Type{}, shapeErr(ShapeDType, 0, "reshape of %s values is not supported", decl.DType)
+	}
 	return decl, nil
 }
 
@@ -956,6 +959,9 @@ func transposeShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	d1, ok1 := NormAxis(attrs.Int("d1", 0), s.Rank())
 	if !ok0 || !ok1 {
 		return Type{}, shapeErr(ShapeAxis, 0, "transpose of %s: dimensions %d and %d, needs each in [%d, %d)", s, attrs.Int("d0", 0), attrs.Int("d1", 0), -s.Rank(), s.Rank())
+	}
+	if !args[0].DType.IsFloat() && !(d0 == d1 && copyKernel(args[0].DType) != "") {
+		return Type{}, shapeErr(ShapeDType, 0, "transpose of %s values is not supported: the kernel moves floats", args[0].DType)
 	}
 	out := s.Clone()
 	out[d0], out[d1] = out[d1], out[d0]

@@ -170,12 +170,26 @@ func lowerQMaxPool(_ *Graph, v *Value) []Call {
 	return []Call{call("QMaxPool2d", buf(v), buf(v.Args[0]), poolShape(v.Args[0].Type.Shape, v))}
 }
 
-// lowerReshape copies the elements: CopyBytes for u8 values, Copy else.
+// lowerReshape copies the elements with the kernel of their type.
 func lowerReshape(_ *Graph, v *Value) []Call {
-	if v.Type.DType == U8 {
-		return []Call{call("CopyBytes", buf(v), buf(v.Args[0]))}
+	return []Call{call(copyKernel(v.Type.DType), buf(v), buf(v.Args[0]))}
+}
+
+// copyKernel names the kernel that copies values of type t, or "" when
+// there is none: the shape rules of the ops that copy (reshape, a
+// transpose of an axis with itself) refuse those types at compile time.
+func copyKernel(t DType) string {
+	switch {
+	case t.IsFloat():
+		return "Copy"
+	case t == I64:
+		return "CopyI64"
+	case t == U8:
+		return "CopyBytes"
+	case t == Bool:
+		return "CopyBool"
 	}
-	return []Call{call("Copy", buf(v), buf(v.Args[0]))}
+	return ""
 }
 
 // qAddShape: QAdd adds two u8 values of one shape (no broadcasting, as

@@ -263,6 +263,12 @@ func CopyI64(dst, x []int64) {
 	copy(dst, x)
 }
 
+// CopyBool copies x into dst.
+func CopyBool(dst, x []bool) {
+	same("CopyBool", "x", len(x), len(dst))
+	copy(dst, x)
+}
+
 // Reductions over a set of axes, given as a bit mask of xShape's
 // dimensions (bit i for dimension i). dst holds x's shape with those
 // dimensions removed (or kept as 1: the layout is the same).
