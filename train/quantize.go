@@ -97,6 +97,16 @@ func Quantize(p *ir.Program, src []byte, opt QuantizeOptions) (*QuantizeReport, 
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("model %s has no Linear or Conv2d layer to quantize", p.Model)
 	}
+	// The checkpoint holds one input and one output scale per layer, so a
+	// layer applied at two places (whose activations have two ranges, one
+	// of them perhaps the layer's own output) cannot be stored.
+	uses := map[string]int{}
+	for _, v := range cands {
+		name, _, _ := passes.Int8Candidate(v)
+		if uses[name]++; uses[name] == 2 {
+			return nil, fmt.Errorf("layer %s is applied more than once in model %s: an int8 checkpoint stores one input and one output scale per layer, so give each use a layer of its own", name, p.Model)
+		}
+	}
 	adds := passes.Int8Adds(g)
 	for i, a := range adds {
 		g.SetOutput("calib.add."+strconv.Itoa(i), a.Value)
