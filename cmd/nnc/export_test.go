@@ -65,13 +65,20 @@ func trajectory(t *testing.T, out string) (loss, acc []float64, final string) {
 // of every epoch, with the same accuracies and final line.
 func sameTrajectory(t *testing.T, want, got string) {
 	t.Helper()
+	sameTrajectoryWithin(t, want, got, 1e-4, 0)
+}
+
+// sameTrajectoryWithin is sameTrajectory with a loss tolerance and an
+// accuracy tolerance (0: equal) of the caller's.
+func sameTrajectoryWithin(t *testing.T, want, got string, lossTol, accTol float64) {
+	t.Helper()
 	wl, wa, wf := trajectory(t, want)
 	gl, ga, gf := trajectory(t, got)
 	if len(wl) == 0 || len(wl) != len(gl) {
 		t.Fatalf("epochs: nnc printed %d, the script %d\nnnc:\n%s\nscript:\n%s", len(wl), len(gl), want, got)
 	}
 	for i := range wl {
-		if math.Abs(wl[i]-gl[i]) > 1e-4 || wa[i] != ga[i] {
+		if math.Abs(wl[i]-gl[i]) > lossTol || math.Abs(wa[i]-ga[i]) > accTol {
 			t.Errorf("epoch %d: nnc loss %v accuracy %v, the script's %v %v", i+1, wl[i], wa[i], gl[i], ga[i])
 		}
 	}
@@ -115,12 +122,21 @@ func TestExportTorchParity(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cases := []struct{ name, file string }{
-		{"seed", "../../examples/seed.nn"},               // random(), SGD
-		{"iris", "../../examples/iris/iris.nn"},          // csv, named classes, Adam, shuffled
-		{"lenet", lenet},                                 // idx, convolutions, batch norm, dropout, a submodel
-		{"chars", chars},                                 // text(), Embedding, LayerNorm, AdamW
-		{"gpt_block", "../../testdata/ops/gpt_block.nn"}, // attention, GELU, tied weights, clip_grad_norm
+	// LeNet's trajectory (batch norm, dropout, 30 steps) magnifies the
+	// rounding of PyTorch's BLAS: with Debian's OpenBLAS on an AVX-512 Xeon
+	// its losses end 1.4e-4 from nnc's and one of 640 training images is
+	// classified differently, against 1e-6 with OpenBLAS's AVX2 kernels or
+	// the reference BLAS, though each product is within 5e-7 of float64 in
+	// all three. A wrong gradient moves the loss by 1e-2 and more.
+	cases := []struct {
+		name, file      string
+		lossTol, accTol float64
+	}{
+		{"seed", "../../examples/seed.nn", 1e-4, 0},               // random(), SGD
+		{"iris", "../../examples/iris/iris.nn", 1e-4, 0},          // csv, named classes, Adam, shuffled
+		{"lenet", lenet, 5e-4, 1.0/200 + 1e-9},                    // idx, convolutions, batch norm, dropout, a submodel
+		{"chars", chars, 1e-4, 0},                                 // text(), Embedding, LayerNorm, AdamW
+		{"gpt_block", "../../testdata/ops/gpt_block.nn", 1e-4, 0}, // attention, GELU, tied weights, clip_grad_norm
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -136,7 +152,7 @@ func TestExportTorchParity(t *testing.T) {
 			if err != nil {
 				t.Fatalf("python %s: %v\n%s", script, err, got)
 			}
-			sameTrajectory(t, want, string(got))
+			sameTrajectoryWithin(t, want, string(got), c.lossTol, c.accTol)
 			_, _, final := trajectory(t, string(got))
 			if eval := strings.TrimSpace(nncOut(t, "eval", c.file, "--weights", saved)); !sameFinal(eval, final) {
 				t.Errorf("nnc eval of the script's checkpoint: %q, the script said %q", eval, final)
