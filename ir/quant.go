@@ -141,16 +141,22 @@ func lowerQConv(_ *Graph, v *Value) []Call {
 		num(v.AttrInt("out_zero_point")), flag(v.AttrBool("relu")))}
 }
 
-// scratchQConv is the unfolded input of one image of an int8 convolution
-// with its padded weights, and the int32 sums of one image, as
+// scratchQConv is the unfolded image of an int8 convolution, or its
+// direct path's laid-out image and packed weights, in bytes, and the int32
+// sums of one image with the direct path's tap offsets, as
 // kernels.QConvScratch sizes them.
 func scratchQConv(_ *Graph, v *Value) []Scratch {
 	x, w := v.Args[0].Type.Shape, v.Args[1].Type.Shape
 	r, p := x[1]*w[2]*w[3], v.Type.Shape[2]*v.Type.Shape[3]
-	k4 := (r + 3) / 4
-	pad := v.AttrInt("padding")
-	col := max(p*r, (p+31)/32*32*k4*4) + w[0]*k4*4 + x[1]*(x[2]+2*pad)*(x[3]+2*pad)
-	return []Scratch{{Type: Type{DType: U8, Shape: Shape{col}}}, {Type: Type{DType: I32, Shape: Shape{w[0] * p}}}}
+	stride, pad := v.AttrInt("stride"), v.AttrInt("padding")
+	// Four channels to a word, rows of the padded width rounded up to a
+	// multiple of the stride, 64 bytes of slack; taps and weights.
+	c4 := (x[1] + 3) / 4
+	wrow := (x[3] + 2*pad + stride - 1) / stride * stride
+	in := c4*(x[2]+2*pad)*wrow*4 + 64
+	taps, kpad := c4*w[2]*w[3], (w[0]+7)/8*8
+	col := max(p*r, in+taps*kpad*4)
+	return []Scratch{{Type: Type{DType: U8, Shape: Shape{col}}}, {Type: Type{DType: I32, Shape: Shape{w[0]*p + taps}}}}
 }
 
 // scratchQLinear is the packed weights, the input padded to a multiple

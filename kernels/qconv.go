@@ -1,60 +1,49 @@
 package kernels
 
-import "encoding/binary"
-
 // QConvScratch returns the sizes of the scratch buffers of QConv2d for
-// one image of shape s: the unfolded input, the padded weights and the
-// padded image in bytes, and the int32 sums.
+// shape s: in bytes, the unfolded image of the portable path or the
+// direct path's laid-out image and packed weights (qconvGeom), whichever
+// is larger; in int32s, the sums of one image and the direct path's tap
+// offsets.
 func QConvScratch(s ConvShape) (col, sums int) {
 	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
-	k4 := (r + 3) / 4
-	return max(p*r, (p+31)/32*32*k4*4) + s.K*k4*4 + s.C*(s.H+2*s.Pad)*(s.W+2*s.Pad), s.K * p
+	g := qconvGeometry(s)
+	return max(p*r, g.inBytes()+g.taps*g.kpad*4), s.K*p + g.taps
 }
 
 // qim2row unfolds image x (C×H×W uint8) into col, one row of C·KH·KW
 // bytes per output pixel (the transpose of Conv2d's im2col, so that the
 // product runs in the NT form); the padding reads as zp, the input's zero
-// point, which stands for 0. With packed, the rows are laid out as the
-// broadcast kernels read columns (packRows's layout).
-func qim2row(col, x []uint8, s ConvShape, zp uint8, packed bool) {
+// point, which stands for 0.
+func qim2row(col, x []uint8, s ConvShape, zp uint8) {
 	oh, ow := s.OutH(), s.OutW()
 	r := s.C * s.KH * s.KW
-	k4 := (r + 3) / 4
-	// Pixel p's element t goes to (p>>sh)·a + (p&mask)·b + off(t).
-	sh, a, mask, b := 0, r, 0, 0
-	if packed {
-		sh, a, mask, b = 4, k4*64, 15, 4
-	}
 	t := 0
 	for c := range s.C {
 		img := x[c*s.H*s.W : (c+1)*s.H*s.W]
 		for ky := range s.KH {
 			for kx := range s.KW {
-				off := t
-				if packed {
-					off = (t>>2)*64 + t&3
-				}
 				// The pixels whose window reads inside the row: lo ≤ px < hi.
 				lo := min(max(0, (s.Pad-kx+s.Stride-1)/s.Stride), ow)
 				hi := max(min(ow, (s.W-1+s.Pad-kx)/s.Stride+1), lo)
 				for py := range oh {
 					y := py*s.Stride + ky - s.Pad
-					base := py * ow
+					dst := col[py*ow*r+t:]
 					if y < 0 || y >= s.H {
 						for px := range ow {
-							col[((base+px)>>sh)*a+((base+px)&mask)*b+off] = zp
+							dst[px*r] = zp
 						}
 						continue
 					}
 					row := img[y*s.W : (y+1)*s.W]
 					for px := 0; px < lo; px++ {
-						col[((base+px)>>sh)*a+((base+px)&mask)*b+off] = zp
+						dst[px*r] = zp
 					}
 					for px := lo; px < hi; px++ {
-						col[((base+px)>>sh)*a+((base+px)&mask)*b+off] = row[px*s.Stride+kx-s.Pad]
+						dst[px*r] = row[px*s.Stride+kx-s.Pad]
 					}
 					for px := hi; px < ow; px++ {
-						col[((base+px)>>sh)*a+((base+px)&mask)*b+off] = zp
+						dst[px*r] = zp
 					}
 				}
 				t++
@@ -63,189 +52,167 @@ func qim2row(col, x []uint8, s ConvShape, zp uint8, packed bool) {
 	}
 }
 
-// qim2rowPacked is qim2row into the packed layout: the interior pixels,
-// whose windows need no padding, four elements to a 32-bit word from
-// offsets computed once; the border through qim2row's general loop. delta
-// is scratch of k4·4 ints... kept on the stack for windows up to 1024.
-func qim2rowPacked(col, x []uint8, s ConvShape, zp uint8) {
-	oh, ow := s.OutH(), s.OutW()
-	r := s.C * s.KH * s.KW
-	k4 := (r + 3) / 4
-	var buf [1024]int32
-	if k4*4 > len(buf) || (s.H-s.KH+s.Pad)/s.Stride < 0 {
-		qim2row(col, x, s, zp, true)
-		return
+// The direct path (AVX-512 VNNI) convolves with no unfold. The image is
+// laid out padded, four channels to a 32-bit word ("channel group"), and
+// each row in Stride phases: column c of the padded row at word
+// (c mod S)·wseg + c/S, so that the words under Stride-apart output pixels
+// are consecutive. The sixteen words at one tap's offset from an output
+// pixel's are then the inputs of that tap (channel group, kernel row and
+// column) under sixteen consecutive output pixels, which VPDPBUSD
+// multiplies by a broadcast word of four weights; the accumulators are
+// output channels, their lanes output pixels: K×P sums, as the
+// requantization reads them.
+
+// qconvGeom is the direct path's layout for a shape.
+type qconvGeom struct {
+	c4, hp, wseg, wrow int // channel groups, padded height, words per phase and per row
+	taps, kpad         int // C4·KH·KW taps; K rounded up to 8, the packed weights' channels
+}
+
+func qconvGeometry(s ConvShape) qconvGeom {
+	g := qconvGeom{c4: (s.C + 3) / 4, hp: s.H + 2*s.Pad, wseg: (s.W + 2*s.Pad + s.Stride - 1) / s.Stride}
+	g.wrow = s.Stride * g.wseg
+	g.taps = g.c4 * s.KH * s.KW
+	g.kpad = (s.K + 7) / 8 * 8
+	return g
+}
+
+// inBytes is the size of the laid-out image with the 64 bytes a vector
+// load may read past its last word.
+func (g qconvGeom) inBytes() int { return g.c4*g.hp*g.wrow*4 + 64 }
+
+// qconvBlock returns the width of the block of output channels from k0 of
+// K: 16 (the wide kernel) unless at most 8 are left.
+func qconvBlock(k0, k int) int {
+	if k-k0 <= 8 {
+		return 8
 	}
-	// delta[t]: the offset of element t from the window's top-left corner
-	// (the last group's missing elements read the corner: the padded
-	// weights are 0 there).
-	delta := buf[:k4*4]
+	return 16
+}
+
+// qconvPlan is one call's state: the shape, its layout and the scratch.
+type qconvPlan struct {
+	s      ConvShape
+	g      qconvGeom
+	direct bool
+	col    []uint8 // the unfolded image (portable path)
+	in     []uint8 // the laid-out image (direct path)
+	wpack  []uint8 // the packed weights (direct path)
+	taps   []int32 // the taps' byte offsets in the laid-out image
+	maxTap int
+}
+
+// newQconvPlan prepares a call of QConv2d on shape s: on the direct path
+// it packs the weights, once for the whole batch, as [block][tap][channel
+// of the block][4 channels of the group] bytes, zero past K and C, and
+// computes the taps' offsets.
+func newQconvPlan(w []int8, col []uint8, sums []int32, s ConvShape) qconvPlan {
+	pl := qconvPlan{s: s, g: qconvGeometry(s), direct: hasVNNI, col: col}
+	if !pl.direct {
+		return pl
+	}
+	g := pl.g
+	pl.in = col[:g.inBytes()]
+	pl.wpack = col[len(pl.in) : len(pl.in)+g.taps*g.kpad*4]
+	pl.taps = sums[s.K*s.OutH()*s.OutW():][:g.taps]
 	t := 0
-	for c := range s.C {
+	for cg := range g.c4 {
 		for ky := range s.KH {
 			for kx := range s.KW {
-				delta[t] = int32(c*s.H*s.W + ky*s.W + kx)
+				pl.taps[t] = int32(((cg*g.hp+ky)*g.wrow + (kx%s.Stride)*g.wseg + kx/s.Stride) * 4)
+				pl.maxTap = max(pl.maxTap, int(pl.taps[t]))
 				t++
 			}
 		}
 	}
-	for ; t < len(delta); t++ {
-		delta[t] = 0
-	}
-	// Interior rows and columns: py·S − Pad ≥ 0 and py·S − Pad + KH ≤ H.
-	pyLo := min((s.Pad+s.Stride-1)/s.Stride, oh)
-	pyHi := max(min(oh, (s.H-s.KH+s.Pad)/s.Stride+1), pyLo)
-	pxLo := min((s.Pad+s.Stride-1)/s.Stride, ow)
-	pxHi := max(min(ow, (s.W-s.KW+s.Pad)/s.Stride+1), pxLo)
-	qim2rowBorder(col, x, s, zp, pyLo, pyHi, pxLo, pxHi)
-	src := x[:s.C*s.H*s.W]
-	for py := pyLo; py < pyHi; py++ {
-		px := pxLo
-		if s.Stride == 1 {
-			px = qim2rowRun8(col, src, s, k4, delta, py, pxLo, pxHi)
-		}
-		for ; px < pxHi; px++ {
-			p := py*ow + px
-			corner := (py*s.Stride-s.Pad)*s.W + px*s.Stride - s.Pad
-			dst := col[(p>>4)*k4*64+(p&15)*4:]
-			for g := range k4 {
-				d := delta[g*4 : g*4+4]
-				w := uint32(src[corner+int(d[0])]) | uint32(src[corner+int(d[1])])<<8 |
-					uint32(src[corner+int(d[2])])<<16 | uint32(src[corner+int(d[3])])<<24
-				binary.LittleEndian.PutUint32(dst[g*64:], w)
-			}
-		}
-	}
-}
-
-// qim2rowRun8 is qim2rowPacked's interior for stride 1, eight pixels of
-// row py at a time from px = pxLo: the eight pixels' bytes of one element
-// are consecutive in the image, so one 64-bit load gives them, and four
-// such loads (a group of four elements) are transposed into the eight
-// pixels' 32-bit words with shifts and masks. It returns the first pixel
-// it left.
-func qim2rowRun8(col, src []uint8, s ConvShape, k4 int, delta []int32, py, pxLo, pxHi int) int {
-	const lo8, lo16 = 0x00ff00ff00ff00ff, 0x0000ffff0000ffff
-	ow := s.OutW()
-	var at [8]int
-	px := pxLo
-	for ; px+8 <= pxHi; px += 8 {
-		corner := (py-s.Pad)*s.W + px - s.Pad
-		for j := range at {
-			p := py*ow + px + j
-			at[j] = (p>>4)*k4*64 + (p&15)*4
-		}
-		for g := range k4 {
-			d := delta[g*4 : g*4+4]
-			w0 := binary.LittleEndian.Uint64(src[corner+int(d[0]):])
-			w1 := binary.LittleEndian.Uint64(src[corner+int(d[1]):])
-			w2 := binary.LittleEndian.Uint64(src[corner+int(d[2]):])
-			w3 := binary.LittleEndian.Uint64(src[corner+int(d[3]):])
-			// Bytes 2i of w0 and w1 side by side, then bytes 2i+1...
-			t0 := w0&lo8 | (w1&lo8)<<8
-			t1 := (w0>>8)&lo8 | w1&^lo8
-			t2 := w2&lo8 | (w3&lo8)<<8
-			t3 := (w2>>8)&lo8 | w3&^lo8
-			// ...then the pairs of w2 and w3 beside them: pixels (0, 4),
-			// (1, 5), (2, 6), (3, 7) in the halves.
-			u0 := t0&lo16 | (t2&lo16)<<16
-			u1 := t1&lo16 | (t3&lo16)<<16
-			u2 := (t0>>16)&lo16 | t2&^lo16
-			u3 := (t1>>16)&lo16 | t3&^lo16
-			off := g * 64
-			binary.LittleEndian.PutUint32(col[at[0]+off:], uint32(u0))
-			binary.LittleEndian.PutUint32(col[at[1]+off:], uint32(u1))
-			binary.LittleEndian.PutUint32(col[at[2]+off:], uint32(u2))
-			binary.LittleEndian.PutUint32(col[at[3]+off:], uint32(u3))
-			binary.LittleEndian.PutUint32(col[at[4]+off:], uint32(u0>>32))
-			binary.LittleEndian.PutUint32(col[at[5]+off:], uint32(u1>>32))
-			binary.LittleEndian.PutUint32(col[at[6]+off:], uint32(u2>>32))
-			binary.LittleEndian.PutUint32(col[at[7]+off:], uint32(u3>>32))
-		}
-	}
-	return px
-}
-
-// qim2rowBorder writes the pixels outside [pyLo, pyHi)×[pxLo, pxHi) as
-// qim2row does.
-func qim2rowBorder(col, x []uint8, s ConvShape, zp uint8, pyLo, pyHi, pxLo, pxHi int) {
-	oh, ow := s.OutH(), s.OutW()
-	r := s.C * s.KH * s.KW
-	k4 := (r + 3) / 4
-	for py := range oh {
-		for px := range ow {
-			if py >= pyLo && py < pyHi && px >= pxLo && px < pxHi {
-				continue
-			}
-			p := py*ow + px
-			at := (p>>4)*k4*64 + (p&15)*4
-			t := 0
+	clear(pl.wpack)
+	off := 0
+	for k0 := 0; k0 < s.K; k0 += 16 {
+		bw := qconvBlock(k0, s.K)
+		for k := k0; k < min(k0+bw, s.K); k++ {
 			for c := range s.C {
-				img := x[c*s.H*s.W:]
 				for ky := range s.KH {
-					y := py*s.Stride + ky - s.Pad
 					for kx := range s.KW {
-						xx := px*s.Stride + kx - s.Pad
-						v := zp
-						if y >= 0 && y < s.H && xx >= 0 && xx < s.W {
-							v = img[y*s.W+xx]
-						}
-						col[at+(t>>2)*64+t&3] = v
-						t++
+						t := ((c/4)*s.KH+ky)*s.KW + kx
+						pl.wpack[off+(t*bw+k-k0)*4+c%4] = byte(w[((k*s.C+c)*s.KH+ky)*s.KW+kx])
 					}
 				}
 			}
 		}
+		off += g.taps * bw * 4
+	}
+	return pl
+}
+
+// layout lays image x (C×H×W) out into pl.in, the padding zp.
+func (pl *qconvPlan) layout(x []uint8, zp uint8) {
+	s, g := pl.s, pl.g
+	in := pl.in[:len(pl.in)-64]
+	fillBytes(in, zp)
+	for c := range s.C {
+		plane := x[c*s.H*s.W : (c+1)*s.H*s.W]
+		base := (c/4)*g.hp*g.wrow*4 + c%4
+		for y := range s.H {
+			row := plane[y*s.W : (y+1)*s.W]
+			dst := in[base+(y+s.Pad)*g.wrow*4:]
+			if s.Stride == 1 {
+				dst = dst[s.Pad*4 : (s.Pad+s.W)*4]
+				for i, v := range row {
+					dst[i*4] = v
+				}
+				continue
+			}
+			for i, v := range row {
+				cc := i + s.Pad
+				dst[((cc%s.Stride)*g.wseg+cc/s.Stride)*4] = v
+			}
+		}
 	}
 }
 
-// qconvSums sets sums (K×P) to the products of one image's unfolded
-// input with the weights.
-func qconvSums(sums []int32, x []uint8, w []int8, col []uint8, s ConvShape, zp uint8) {
-	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
-	if hasVNNI {
-		k4 := (r + 3) / 4
-		cp := col[:(p+31)/32*32*k4*4]
-		wp := col[len(cp) : len(cp)+s.K*k4*4]
-		for k := range s.K {
-			row := wp[k*k4*4 : (k+1)*k4*4]
-			copy(row, int8Bytes(w[k*r:(k+1)*r]))
-			clear(row[r:])
-		}
-		if s.Pad > 0 {
-			// The image padded with zp once, so that every window is
-			// inside it.
-			hp, wpd := s.H+2*s.Pad, s.W+2*s.Pad
-			img := col[len(cp)+len(wp) : len(cp)+len(wp)+s.C*hp*wpd]
-			for i := range img {
-				img[i] = zp
-			}
-			for c := range s.C {
-				for y := range s.H {
-					copy(img[(c*hp+y+s.Pad)*wpd+s.Pad:], x[(c*s.H+y)*s.W:(c*s.H+y+1)*s.W])
-				}
-			}
-			sp := s
-			sp.H, sp.W, sp.Pad = hp, wpd, 0
-			qim2rowPacked(cp, img, sp, zp)
-		} else {
-			qim2rowPacked(cp, x, s, zp)
-		}
-		pb := (p + 15) / 16
-		var t [4 * 32]int32
-		for k := 0; k < s.K; k += 4 {
-			rows := min(4, s.K-k)
-			for b := 0; b < pb; b += 2 {
-				qbcastTile(&t, true, k4, wp[k*k4*4:], k4*4, rows, cp[b*k4*64:], pb-b)
-				cols := min(32, p-b*16)
-				for ii := range rows {
-					copy(sums[(k+ii)*p+b*16:(k+ii)*p+b*16+cols], t[ii*32:ii*32+cols])
-				}
+// image sets sums (K×P) to the products of image x with the weights.
+func (pl *qconvPlan) image(sums []int32, x []uint8, zp uint8) {
+	s, g := pl.s, pl.g
+	pl.layout(x, zp)
+	oh, ow := s.OutH(), s.OutW()
+	p := oh * ow
+	for oy := range oh {
+		for x0 := 0; x0 < ow; x0 += 16 {
+			base := (oy*s.Stride*g.wrow + x0) * 4
+			in := pl.in[base : base+pl.maxTap+64]
+			off := 0
+			for k0 := 0; k0 < s.K; k0 += 16 {
+				bw := qconvBlock(k0, s.K)
+				qconvTile(in, pl.taps, pl.wpack[off:off+g.taps*bw*4], sums[k0*p+oy*ow+x0:], p, min(bw, s.K-k0), min(16, ow-x0))
+				off += g.taps * bw * 4
 			}
 		}
+	}
+}
+
+// fillBytes sets every byte of b to v.
+func fillBytes(b []byte, v byte) {
+	if len(b) == 0 {
 		return
 	}
-	qim2row(col, x, s, zp, false)
+	b[0] = v
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
+	}
+}
+
+// qconvSums sets sums (K×P) to the products of one image's input with
+// the weights: directly on the plan's layout with AVX-512 VNNI, else
+// through the unfolded rows and the int8 GEMM's tiles.
+func qconvSums(sums []int32, x []uint8, w []int8, pl *qconvPlan, zp uint8) {
+	s := pl.s
+	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
+	if pl.direct {
+		pl.image(sums, x, zp)
+		return
+	}
+	col := pl.col
+	qim2row(col, x, s, zp)
 	var t [qtile * qtile]int32
 	for j := 0; j < s.K; j += qtile {
 		cols := min(qtile, s.K-j)
@@ -285,8 +252,9 @@ func QConv2d[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, col []
 	if relu {
 		lo = zp
 	}
+	pl := newQconvPlan(w, col, sums, s)
 	for img := range s.N {
-		qconvSums(sums, x[img*s.C*s.H*s.W:], w, col, s, uint8(inZP))
+		qconvSums(sums, x[img*s.C*s.H*s.W:], w, &pl, uint8(inZP))
 		out := dst[img*s.K*p : (img+1)*s.K*p]
 		for k := range s.K {
 			mult := float32(inScale * float64(wscale[k]) / outScale)
@@ -299,8 +267,9 @@ func QConv2d[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, col []
 func QConv2dFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []T, col []uint8, sums []int32, s ConvShape, inScale float64, inZP int, relu bool) {
 	qconvCheck("QConv2dFloat", len(dst), x, w, bias, len(wscale), col, sums, s)
 	p := s.OutH() * s.OutW()
+	pl := newQconvPlan(w, col, sums, s)
 	for img := range s.N {
-		qconvSums(sums, x[img*s.C*s.H*s.W:], w, col, s, uint8(inZP))
+		qconvSums(sums, x[img*s.C*s.H*s.W:], w, &pl, uint8(inZP))
 		out := dst[img*s.K*p : (img+1)*s.K*p]
 		for k := range s.K {
 			sc := inScale * float64(wscale[k])
@@ -322,9 +291,18 @@ func QMaxPool2d(dst, x []uint8, s PoolShape) {
 	oh, ow := s.OutH(), s.OutW()
 	need("QMaxPool2d", "x", len(x), s.N*s.C*s.H*s.W)
 	need("QMaxPool2d", "dst", len(dst), s.N*s.C*oh*ow)
+	// With AVX-512, 2×2 windows at stride 2 in one call when the planes
+	// are whole pairs of rows (the rows of all planes follow each other),
+	// else plane by plane.
+	if s.Kernel == 2 && s.Stride == 2 && s.H == 2*oh && qmaxPool2x2Asm(dst, x, s.N*s.C*oh, s.W, ow) {
+		return
+	}
 	for nc := range s.N * s.C {
 		img, out := x[nc*s.H*s.W:], dst[nc*oh*ow:]
 		if s.Kernel == 2 && s.Stride == 2 {
+			if qmaxPool2x2Asm(out[:oh*ow], img, oh, s.W, ow) {
+				continue
+			}
 			for py := range oh {
 				r0, r1 := img[2*py*s.W:2*py*s.W+2*ow], img[(2*py+1)*s.W:(2*py+1)*s.W+2*ow]
 				o := out[py*ow : (py+1)*ow]

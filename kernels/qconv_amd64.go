@@ -1,0 +1,33 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "unsafe"
+
+//go:noescape
+func qconvTileVNNI(in unsafe.Pointer, taps *int32, ntaps int, w unsafe.Pointer, acc *int32, ldacc, nk int, mask uint16)
+
+// qconvTile runs the direct convolution's kernel for the n ≤ 16 output
+// pixels from in's and the nk ≤ 16 output channels of the packed block w,
+// into acc[k·ldacc + l]. The callers check that in holds the largest tap
+// and a vector past it.
+func qconvTile(in []uint8, taps []int32, w []uint8, acc []int32, ldacc, nk, n int) {
+	_ = acc[(nk-1)*ldacc+n-1]
+	qconvTileVNNI(unsafe.Pointer(&in[0]), &taps[0], len(taps), unsafe.Pointer(&w[0]), &acc[0], ldacc, nk, uint16(1)<<n-1)
+}
+
+//go:noescape
+func qmaxPool2x2AVX512(dst, x *uint8, rows, w, ow int)
+
+// qmaxPool2x2Asm pools 2×2 windows at stride 2 of the rows pairs of rows
+// of w bytes of x into rows rows of ow bytes of dst with AVX-512 BW, and
+// reports whether it did.
+func qmaxPool2x2Asm(dst, x []uint8, rows, w, ow int) bool {
+	if !hasVNNI || rows == 0 || ow == 0 {
+		return false
+	}
+	_ = x[(2*rows-1)*w+2*ow-1]
+	_ = dst[rows*ow-1]
+	qmaxPool2x2AVX512(&dst[0], &x[0], rows, w, ow)
+	return true
+}

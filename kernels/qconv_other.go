@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// qconvTile is never called: hasVNNI is false in this build.
+func qconvTile(in []uint8, taps []int32, w []uint8, acc []int32, ldacc, nk, n int) {
+	panic("kernels: qconvTile without AVX-512 VNNI")
+}
+
+// qmaxPool2x2Asm reports that it did nothing: the portable loop runs.
+func qmaxPool2x2Asm(dst, x []uint8, rows, w, ow int) bool { return false }
