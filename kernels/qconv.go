@@ -1,14 +1,19 @@
 package kernels
 
+import (
+	"encoding/binary"
+	"math"
+)
+
 // QConvScratch returns the sizes of the scratch buffers of QConv2d for
 // shape s: in bytes, the unfolded image of the portable path or the
 // direct path's laid-out image and packed weights (qconvGeom), whichever
-// is larger; in int32s, the sums of one image and the direct path's tap
-// offsets.
+// is larger; in int32s, the sums of one image, the direct path's tap
+// offsets and its K multipliers.
 func QConvScratch(s ConvShape) (col, sums int) {
 	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
 	g := qconvGeometry(s)
-	return max(p*r, g.inBytes()+g.taps*g.kpad*4), s.K*p + g.taps
+	return max(p*r, g.inBytes()+g.taps*g.kpad*4), s.K*p + g.taps + s.K
 }
 
 // qim2row unfolds image x (C×H×W uint8) into col, one row of C·KH·KW
@@ -53,33 +58,47 @@ func qim2row(col, x []uint8, s ConvShape, zp uint8) {
 }
 
 // The direct path (AVX-512 VNNI) convolves with no unfold. The image is
-// laid out padded, four channels to a 32-bit word ("channel group"), and
-// each row in Stride phases: column c of the padded row at word
-// (c mod S)·wseg + c/S, so that the words under Stride-apart output pixels
-// are consecutive. The sixteen words at one tap's offset from an output
-// pixel's are then the inputs of that tap (channel group, kernel row and
-// column) under sixteen consecutive output pixels, which VPDPBUSD
-// multiplies by a broadcast word of four weights; the accumulators are
-// output channels, their lanes output pixels: K×P sums, as the
-// requantization reads them.
+// laid out padded, four bytes to a 32-bit word, and each row in Stride
+// phases: the word of padded column q at (q mod S)·wseg + q/S, so that
+// the words under Stride-apart output pixels are consecutive. A word holds
+// four channels of one column, or, when that wastes fewer lanes (one
+// channel and a kernel five wide: 2 taps a row instead of 5), four
+// columns q..q+3 of one channel. The sixteen words at one tap's offset
+// from an output pixel's are then the inputs of that tap (word group,
+// kernel row, kernel column or group of four) under sixteen consecutive
+// output pixels, which VPDPBUSD multiplies by a broadcast word of four
+// weights; the accumulators are output channels, their lanes output
+// pixels. They are stored as K×P sums, or requantized to the output's
+// bytes in the kernel.
 
 // qconvGeom is the direct path's layout for a shape.
 type qconvGeom struct {
-	c4, hp, wseg, wrow int // channel groups, padded height, words per phase and per row
-	taps, kpad         int // C4·KH·KW taps; K rounded up to 8, the packed weights' channels
+	kx             bool // words of four columns of one channel, else of four channels of one column
+	groups, kw     int  // word groups (C or C/4 rounded up), taps per kernel row (KW/4 rounded up or KW)
+	hp, wseg, wrow int  // padded height, words per phase and per row
+	taps, kpad     int  // groups·KH·kw taps; K rounded up to 8, the packed weights' channels
 }
 
 func qconvGeometry(s ConvShape) qconvGeom {
-	g := qconvGeom{c4: (s.C + 3) / 4, hp: s.H + 2*s.Pad, wseg: (s.W + 2*s.Pad + s.Stride - 1) / s.Stride}
+	g := qconvGeom{hp: s.H + 2*s.Pad, wseg: (s.W + 2*s.Pad + s.Stride - 1) / s.Stride}
 	g.wrow = s.Stride * g.wseg
-	g.taps = g.c4 * s.KH * s.KW
+	c4, kw4 := (s.C+3)/4, (s.KW+3)/4
+	if s.C*kw4 < c4*s.KW {
+		g.kx, g.groups, g.kw = true, s.C, kw4
+	} else {
+		g.groups, g.kw = c4, s.KW
+	}
+	g.taps = g.groups * s.KH * g.kw
 	g.kpad = (s.K + 7) / 8 * 8
 	return g
 }
 
 // inBytes is the size of the laid-out image with the 64 bytes a vector
 // load may read past its last word.
-func (g qconvGeom) inBytes() int { return g.c4*g.hp*g.wrow*4 + 64 }
+func (g qconvGeom) inBytes() int { return g.groups*g.hp*g.wrow*4 + 64 }
+
+// word returns the index in its row of the word of padded column q.
+func (g qconvGeom) word(q, stride int) int { return (q%stride)*g.wseg + q/stride }
 
 // qconvBlock returns the width of the block of output channels from k0 of
 // K: 16 (the wide kernel) unless at most 8 are left.
@@ -99,12 +118,13 @@ type qconvPlan struct {
 	in     []uint8 // the laid-out image (direct path)
 	wpack  []uint8 // the packed weights (direct path)
 	taps   []int32 // the taps' byte offsets in the laid-out image
+	mults  []int32 // the requantization's multipliers, as float32 bits
 	maxTap int
 }
 
 // newQconvPlan prepares a call of QConv2d on shape s: on the direct path
 // it packs the weights, once for the whole batch, as [block][tap][channel
-// of the block][4 channels of the group] bytes, zero past K and C, and
+// of the block][4 bytes of the word] bytes, zero past K, C and KW, and
 // computes the taps' offsets.
 func newQconvPlan(w []int8, col []uint8, sums []int32, s ConvShape) qconvPlan {
 	pl := qconvPlan{s: s, g: qconvGeometry(s), direct: hasVNNI, col: col}
@@ -115,11 +135,16 @@ func newQconvPlan(w []int8, col []uint8, sums []int32, s ConvShape) qconvPlan {
 	pl.in = col[:g.inBytes()]
 	pl.wpack = col[len(pl.in) : len(pl.in)+g.taps*g.kpad*4]
 	pl.taps = sums[s.K*s.OutH()*s.OutW():][:g.taps]
+	pl.mults = sums[s.K*s.OutH()*s.OutW()+g.taps:][:s.K]
 	t := 0
-	for cg := range g.c4 {
+	for grp := range g.groups {
 		for ky := range s.KH {
-			for kx := range s.KW {
-				pl.taps[t] = int32(((cg*g.hp+ky)*g.wrow + (kx%s.Stride)*g.wseg + kx/s.Stride) * 4)
+			for j := range g.kw {
+				q := j
+				if g.kx {
+					q = 4 * j
+				}
+				pl.taps[t] = int32(((grp*g.hp+ky)*g.wrow + g.word(q, s.Stride)) * 4)
 				pl.maxTap = max(pl.maxTap, int(pl.taps[t]))
 				t++
 			}
@@ -133,8 +158,11 @@ func newQconvPlan(w []int8, col []uint8, sums []int32, s ConvShape) qconvPlan {
 			for c := range s.C {
 				for ky := range s.KH {
 					for kx := range s.KW {
-						t := ((c/4)*s.KH+ky)*s.KW + kx
-						pl.wpack[off+(t*bw+k-k0)*4+c%4] = byte(w[((k*s.C+c)*s.KH+ky)*s.KW+kx])
+						t, b := ((c/4)*s.KH+ky)*s.KW+kx, c%4
+						if g.kx {
+							t, b = (c*s.KH+ky)*g.kw+kx/4, kx%4
+						}
+						pl.wpack[off+(t*bw+k-k0)*4+b] = byte(w[((k*s.C+c)*s.KH+ky)*s.KW+kx])
 					}
 				}
 			}
@@ -149,29 +177,63 @@ func (pl *qconvPlan) layout(x []uint8, zp uint8) {
 	s, g := pl.s, pl.g
 	in := pl.in[:len(pl.in)-64]
 	fillBytes(in, zp)
-	for c := range s.C {
-		plane := x[c*s.H*s.W : (c+1)*s.H*s.W]
-		base := (c/4)*g.hp*g.wrow*4 + c%4
+	if g.kx {
+		// Word q of a row: padded columns q..q+3, read from the padded
+		// row (on the stack when it fits).
+		var stack [256]uint8
+		var pad []uint8
+		if wp := s.W + 2*s.Pad + 3; wp <= len(stack) {
+			pad = stack[:wp]
+		} else {
+			pad = make([]uint8, wp)
+		}
+		fillBytes(pad, zp)
+		for c := range s.C {
+			for y := range s.H {
+				copy(pad[s.Pad:], x[(c*s.H+y)*s.W:(c*s.H+y+1)*s.W])
+				dst := in[(c*g.hp+y+s.Pad)*g.wrow*4:][:g.wrow*4]
+				if s.Stride == 1 {
+					for q := range s.W + 2*s.Pad {
+						binary.LittleEndian.PutUint32(dst[q*4:], binary.LittleEndian.Uint32(pad[q:]))
+					}
+					continue
+				}
+				for q := range s.W + 2*s.Pad {
+					binary.LittleEndian.PutUint32(dst[g.word(q, s.Stride)*4:], binary.LittleEndian.Uint32(pad[q:]))
+				}
+			}
+		}
+		return
+	}
+	for cg := range g.groups {
 		for y := range s.H {
-			row := plane[y*s.W : (y+1)*s.W]
-			dst := in[base+(y+s.Pad)*g.wrow*4:]
-			if s.Stride == 1 {
-				dst = dst[s.Pad*4 : (s.Pad+s.W)*4]
-				for i, v := range row {
-					dst[i*4] = v
+			dst := in[(cg*g.hp+y+s.Pad)*g.wrow*4:][:g.wrow*4]
+			if s.Stride == 1 && cg*4+4 <= s.C {
+				// Four whole channels: a word at a time.
+				r0 := x[((cg*4)*s.H+y)*s.W:][:s.W]
+				r1 := x[((cg*4+1)*s.H+y)*s.W:][:s.W]
+				r2 := x[((cg*4+2)*s.H+y)*s.W:][:s.W]
+				r3 := x[((cg*4+3)*s.H+y)*s.W:][:s.W]
+				d := dst[s.Pad*4 : (s.Pad+s.W)*4]
+				for i := range r0 {
+					binary.LittleEndian.PutUint32(d[i*4:], uint32(r0[i])|uint32(r1[i])<<8|uint32(r2[i])<<16|uint32(r3[i])<<24)
 				}
 				continue
 			}
-			for i, v := range row {
-				cc := i + s.Pad
-				dst[((cc%s.Stride)*g.wseg+cc/s.Stride)*4] = v
+			for c := cg * 4; c < min(cg*4+4, s.C); c++ {
+				row := x[(c*s.H+y)*s.W:][:s.W]
+				for i, v := range row {
+					dst[g.word(i+s.Pad, s.Stride)*4+c%4] = v
+				}
 			}
 		}
 	}
 }
 
-// image sets sums (K×P) to the products of image x with the weights.
-func (pl *qconvPlan) image(sums []int32, x []uint8, zp uint8) {
+// image computes the products of image x with the weights: the K×P sums
+// into sums, or with out the requantized bytes (K×P) into out, with the
+// corrected bias, pl.mults and the output zero point and floor.
+func (pl *qconvPlan) image(sums []int32, out, x []uint8, zp uint8, bias []int32, outZP, lo float32) {
 	s, g := pl.s, pl.g
 	pl.layout(x, zp)
 	oh, ow := s.OutH(), s.OutW()
@@ -183,7 +245,12 @@ func (pl *qconvPlan) image(sums []int32, x []uint8, zp uint8) {
 			off := 0
 			for k0 := 0; k0 < s.K; k0 += 16 {
 				bw := qconvBlock(k0, s.K)
-				qconvTile(in, pl.taps, pl.wpack[off:off+g.taps*bw*4], sums[k0*p+oy*ow+x0:], p, min(bw, s.K-k0), min(16, ow-x0))
+				nk, n, w := min(bw, s.K-k0), min(16, ow-x0), pl.wpack[off:off+g.taps*bw*4]
+				if out != nil {
+					qconvTileRequant(in, pl.taps, w, out[k0*p+oy*ow+x0:], p, nk, n, bias[k0:k0+nk], pl.mults[k0:k0+nk], outZP, lo)
+				} else {
+					qconvTile(in, pl.taps, w, sums[k0*p+oy*ow+x0:], p, nk, n)
+				}
 				off += g.taps * bw * 4
 			}
 		}
@@ -208,7 +275,7 @@ func qconvSums(sums []int32, x []uint8, w []int8, pl *qconvPlan, zp uint8) {
 	s := pl.s
 	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
 	if pl.direct {
-		pl.image(sums, x, zp)
+		pl.image(sums, nil, x, zp, nil, 0, 0)
 		return
 	}
 	col := pl.col
@@ -253,6 +320,16 @@ func QConv2d[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, col []
 		lo = zp
 	}
 	pl := newQconvPlan(w, col, sums, s)
+	if pl.direct {
+		// The requantization in the kernel's store.
+		for k := range s.K {
+			pl.mults[k] = int32(math.Float32bits(float32(inScale * float64(wscale[k]) / outScale)))
+		}
+		for img := range s.N {
+			pl.image(nil, dst[img*s.K*p:(img+1)*s.K*p], x[img*s.C*s.H*s.W:], uint8(inZP), bias, zp, lo)
+		}
+		return
+	}
 	for img := range s.N {
 		qconvSums(sums, x[img*s.C*s.H*s.W:], w, &pl, uint8(inZP))
 		out := dst[img*s.K*p : (img+1)*s.K*p]

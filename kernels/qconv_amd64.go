@@ -5,7 +5,7 @@ package kernels
 import "unsafe"
 
 //go:noescape
-func qconvTileVNNI(in unsafe.Pointer, taps *int32, ntaps int, w unsafe.Pointer, acc *int32, ldacc, nk int, mask uint16)
+func qconvTileVNNI(in unsafe.Pointer, taps *int32, ntaps int, w, out unsafe.Pointer, ldout, nk int, mask uint16, bias *int32, mults *int32, zp, lo float32)
 
 // qconvTile runs the direct convolution's kernel for the n ≤ 16 output
 // pixels from in's and the nk ≤ 16 output channels of the packed block w,
@@ -13,7 +13,15 @@ func qconvTileVNNI(in unsafe.Pointer, taps *int32, ntaps int, w unsafe.Pointer, 
 // and a vector past it.
 func qconvTile(in []uint8, taps []int32, w []uint8, acc []int32, ldacc, nk, n int) {
 	_ = acc[(nk-1)*ldacc+n-1]
-	qconvTileVNNI(unsafe.Pointer(&in[0]), &taps[0], len(taps), unsafe.Pointer(&w[0]), &acc[0], ldacc, nk, uint16(1)<<n-1)
+	qconvTileVNNI(unsafe.Pointer(&in[0]), &taps[0], len(taps), unsafe.Pointer(&w[0]), unsafe.Pointer(&acc[0]), ldacc, nk, uint16(1)<<n-1, nil, nil, 0, 0)
+}
+
+// qconvTileRequant is qconvTile storing requant(acc + bias[k], mults[k]
+// (float32 bits), zp, lo) as bytes into out[k·ldout + l].
+func qconvTileRequant(in []uint8, taps []int32, w []uint8, out []uint8, ldout, nk, n int, bias, mults []int32, zp, lo float32) {
+	_ = out[(nk-1)*ldout+n-1]
+	_, _ = bias[nk-1], mults[nk-1]
+	qconvTileVNNI(unsafe.Pointer(&in[0]), &taps[0], len(taps), unsafe.Pointer(&w[0]), unsafe.Pointer(&out[0]), ldout, nk, uint16(1)<<n-1, &bias[0], &mults[0], zp, lo)
 }
 
 //go:noescape

@@ -32,39 +32,59 @@
 	VPDPBUSD.BCST 56(DX), Z16, Z14; \
 	VPDPBUSD.BCST 60(DX), Z16, Z15
 
-// STORE(z, next) stores accumulator z under the lane mask K1 and moves to
-// the next row of acc, or ends when the block's nk channels are stored.
+// STORE(z) stores accumulator z under the lane mask K1 and moves to the
+// next row of out, or ends when the block's nk channels are stored.
 #define STORE(z) \
 	VMOVDQU32 z, K1, (DI); \
 	DECQ      R9; \
 	JZ        done; \
 	ADDQ      R8, DI
 
-// func qconvTileVNNI(in unsafe.Pointer, taps *int32, ntaps int, w unsafe.Pointer, acc *int32, ldacc, nk int, mask uint16)
-// sets acc[k*ldacc+l] = Σ_t Σ_j in[taps[t]+4l+j]·w[t][k][j] for the lanes
-// l of mask and the nk < 17 channels k of the block: w holds 8 channels'
-// words per tap when nk ≤ 8, else 16.
-TEXT ·qconvTileVNNI(SB), NOSPLIT, $0-58
-	MOVQ   in+0(FP), SI
-	MOVQ   taps+8(FP), BX
-	MOVQ   ntaps+16(FP), CX
-	MOVQ   w+24(FP), DX
-	MOVQ   acc+32(FP), DI
-	MOVQ   ldacc+40(FP), R8
-	SHLQ   $2, R8
-	MOVQ   nk+48(FP), R9
+// REQUANT(z) stores requant(z + bias[k], mults[k], zp, lo) of qgemm.go as
+// bytes under K1 (the steps of requantAVX512), and moves to the next
+// channel or ends.
+#define REQUANT(z) \
+	VPADDD.BCST   (R10), z, z; \
+	VCVTDQ2PS     z, z; \
+	VMULPS.BCST   (R11), z, z; \
+	VADDPS        Z17, z, z; \
+	VMAXPS        Z18, z, z; \
+	VMINPS        Z19, z, z; \
+	VCVTPS2DQ     z, z; \
+	VPMOVDB       z, K1, (DI); \
+	DECQ          R9; \
+	JZ            done; \
+	ADDQ          $4, R10; \
+	ADDQ          $4, R11; \
+	ADDQ          R8, DI
+
+// func qconvTileVNNI(in unsafe.Pointer, taps *int32, ntaps int, w, out unsafe.Pointer, ldout, nk int, mask uint16, bias *int32, mults *int32, zp, lo float32)
+// computes acc[k][l] = Σ_t Σ_j in[taps[t]+4l+j]·w[t][k][j] for the lanes l
+// of mask and the nk < 17 channels k of the block (w holds 8 channels'
+// words per tap when nk ≤ 8, else 16), and stores it as int32 to
+// out[k*ldout+l] when bias is nil, else requantized to a byte.
+TEXT ·qconvTileVNNI(SB), NOSPLIT, $0-88
+	MOVQ    in+0(FP), SI
+	MOVQ    taps+8(FP), BX
+	MOVQ    ntaps+16(FP), CX
+	MOVQ    w+24(FP), DX
+	MOVQ    out+32(FP), DI
+	MOVQ    ldout+40(FP), R8
+	MOVQ    nk+48(FP), R9
 	MOVWLZX mask+56(FP), AX
-	KMOVW  AX, K1
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	CMPQ   R9, $8
-	JGT    wide
+	KMOVW   AX, K1
+	MOVQ    bias+64(FP), R10
+	MOVQ    mults+72(FP), R11
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	CMPQ    R9, $8
+	JGT     wide
 
 narrow:
 	MOVLQSX   (BX), AX
@@ -96,6 +116,9 @@ wloop:
 	JNZ       wloop
 
 store:
+	TESTQ R10, R10
+	JNZ   requant
+	SHLQ  $2, R8
 	STORE(Z0)
 	STORE(Z1)
 	STORE(Z2)
@@ -112,6 +135,29 @@ store:
 	STORE(Z13)
 	STORE(Z14)
 	VMOVDQU32 Z15, K1, (DI)
+	JMP       done
+
+requant:
+	VBROADCASTSS zp+80(FP), Z17
+	VBROADCASTSS lo+84(FP), Z18
+	MOVL         $0x437f0000, AX // 255.0
+	VPBROADCASTD AX, Z19
+	REQUANT(Z0)
+	REQUANT(Z1)
+	REQUANT(Z2)
+	REQUANT(Z3)
+	REQUANT(Z4)
+	REQUANT(Z5)
+	REQUANT(Z6)
+	REQUANT(Z7)
+	REQUANT(Z8)
+	REQUANT(Z9)
+	REQUANT(Z10)
+	REQUANT(Z11)
+	REQUANT(Z12)
+	REQUANT(Z13)
+	REQUANT(Z14)
+	REQUANT(Z15)
 
 done:
 	VZEROUPPER
