@@ -124,9 +124,10 @@ type qconvPlan struct {
 
 // newQconvPlan prepares a call of QConv2d on shape s: on the direct path
 // it packs the weights, once for the whole batch, as [block][tap][channel
-// of the block][4 bytes of the word] bytes, zero past K, C and KW, and
-// computes the taps' offsets.
-func newQconvPlan(w []int8, col []uint8, sums []int32, s ConvShape) qconvPlan {
+// of the block][4 bytes of the word] bytes, zero past K, C and KW,
+// computes the taps' offsets, and fills the laid-out image with zp, the
+// input's zero point, for the padding.
+func newQconvPlan(w []int8, col []uint8, sums []int32, s ConvShape, zp uint8) qconvPlan {
 	pl := qconvPlan{s: s, g: qconvGeometry(s), direct: hasVNNI, col: col}
 	if !pl.direct {
 		return pl
@@ -136,6 +137,7 @@ func newQconvPlan(w []int8, col []uint8, sums []int32, s ConvShape) qconvPlan {
 	pl.wpack = col[len(pl.in) : len(pl.in)+g.taps*g.kpad*4]
 	pl.taps = sums[s.K*s.OutH()*s.OutW():][:g.taps]
 	pl.mults = sums[s.K*s.OutH()*s.OutW()+g.taps:][:s.K]
+	fillBytes(pl.in, zp)
 	t := 0
 	for grp := range g.groups {
 		for ky := range s.KH {
@@ -172,11 +174,12 @@ func newQconvPlan(w []int8, col []uint8, sums []int32, s ConvShape) qconvPlan {
 	return pl
 }
 
-// layout lays image x (C×H×W) out into pl.in, the padding zp.
+// layout lays image x (C×H×W) out into pl.in. It writes the image's
+// words only: the padding around them, zp, newQconvPlan wrote once for
+// the batch.
 func (pl *qconvPlan) layout(x []uint8, zp uint8) {
 	s, g := pl.s, pl.g
 	in := pl.in[:len(pl.in)-64]
-	fillBytes(in, zp)
 	if g.kx {
 		// Word q of a row: padded columns q..q+3, read from the padded
 		// row (on the stack when it fits).
@@ -211,10 +214,10 @@ func (pl *qconvPlan) layout(x []uint8, zp uint8) {
 			if s.Stride == 1 && cg*4+4 <= s.C {
 				// Four whole channels: a word at a time.
 				r0 := x[((cg*4)*s.H+y)*s.W:][:s.W]
-				r1 := x[((cg*4+1)*s.H+y)*s.W:][:s.W]
-				r2 := x[((cg*4+2)*s.H+y)*s.W:][:s.W]
-				r3 := x[((cg*4+3)*s.H+y)*s.W:][:s.W]
-				d := dst[s.Pad*4 : (s.Pad+s.W)*4]
+				r1 := x[((cg*4+1)*s.H+y)*s.W:][:len(r0)]
+				r2 := x[((cg*4+2)*s.H+y)*s.W:][:len(r0)]
+				r3 := x[((cg*4+3)*s.H+y)*s.W:][:len(r0)]
+				d := dst[s.Pad*4:][:len(r0)*4]
 				for i := range r0 {
 					binary.LittleEndian.PutUint32(d[i*4:], uint32(r0[i])|uint32(r1[i])<<8|uint32(r2[i])<<16|uint32(r3[i])<<24)
 				}
@@ -319,7 +322,7 @@ func QConv2d[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, col []
 	if relu {
 		lo = zp
 	}
-	pl := newQconvPlan(w, col, sums, s)
+	pl := newQconvPlan(w, col, sums, s, uint8(inZP))
 	if pl.direct {
 		// The requantization in the kernel's store.
 		for k := range s.K {
@@ -344,7 +347,7 @@ func QConv2d[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, col []
 func QConv2dFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []T, col []uint8, sums []int32, s ConvShape, inScale float64, inZP int, relu bool) {
 	qconvCheck("QConv2dFloat", len(dst), x, w, bias, len(wscale), col, sums, s)
 	p := s.OutH() * s.OutW()
-	pl := newQconvPlan(w, col, sums, s)
+	pl := newQconvPlan(w, col, sums, s, uint8(inZP))
 	for img := range s.N {
 		qconvSums(sums, x[img*s.C*s.H*s.W:], w, &pl, uint8(inZP))
 		out := dst[img*s.K*p : (img+1)*s.K*p]
