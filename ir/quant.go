@@ -142,9 +142,9 @@ func lowerQConv(_ *Graph, v *Value) []Call {
 }
 
 // scratchQConv is the unfolded image of an int8 convolution, or its
-// direct path's laid-out image and packed weights, in bytes, and the int32
-// sums of one image with the direct path's tap offsets and multipliers,
-// as kernels.QConvScratch sizes them.
+// direct path's laid-out image, padded row and packed weights, in bytes,
+// and the int32 sums of one image with the direct path's tap offsets and
+// multipliers, as kernels.QConvScratch sizes them.
 func scratchQConv(_ *Graph, v *Value) []Scratch {
 	x, w := v.Args[0].Type.Shape, v.Args[1].Type.Shape
 	c, k, kh, kw := x[1], w[0], w[2], w[3]
@@ -152,7 +152,8 @@ func scratchQConv(_ *Graph, v *Value) []Scratch {
 	stride, pad := v.AttrInt("stride"), v.AttrInt("padding")
 	// Words of four channels, or of four kernel columns when that takes
 	// fewer taps; rows of the padded width rounded up to a multiple of the
-	// stride, 64 bytes of slack; taps and weights.
+	// stride, 64 bytes of slack; a padded row and 8 bytes; taps and
+	// weights.
 	groups, tapsRow := (c+3)/4, kw
 	if c*((kw+3)/4) < groups*kw {
 		groups, tapsRow = c, (kw+3)/4
@@ -160,7 +161,7 @@ func scratchQConv(_ *Graph, v *Value) []Scratch {
 	wrow := (x[3] + 2*pad + stride - 1) / stride * stride
 	in := groups*(x[2]+2*pad)*wrow*4 + 64
 	taps, kpad := groups*kh*tapsRow, (k+7)/8*8
-	col := max(p*r, in+taps*kpad*4)
+	col := max(p*r, in+x[3]+2*pad+8+taps*kpad*4)
 	return []Scratch{{Type: Type{DType: U8, Shape: Shape{col}}}, {Type: Type{DType: I32, Shape: Shape{k*p + taps + k}}}}
 }
 

@@ -7,13 +7,13 @@ import (
 
 // QConvScratch returns the sizes of the scratch buffers of QConv2d for
 // shape s: in bytes, the unfolded image of the portable path or the
-// direct path's laid-out image and packed weights (qconvGeom), whichever
-// is larger; in int32s, the sums of one image, the direct path's tap
-// offsets and its K multipliers.
+// direct path's laid-out image, padded row and packed weights (qconvGeom),
+// whichever is larger; in int32s, the sums of one image, the direct
+// path's tap offsets and its K multipliers.
 func QConvScratch(s ConvShape) (col, sums int) {
 	r, p := s.C*s.KH*s.KW, s.OutH()*s.OutW()
 	g := qconvGeometry(s)
-	return max(p*r, g.inBytes()+g.taps*g.kpad*4), s.K*p + g.taps + s.K
+	return max(p*r, g.inBytes()+g.rowBytes+g.taps*g.kpad*4), s.K*p + g.taps + s.K
 }
 
 // qim2row unfolds image x (C×H×W uint8) into col, one row of C·KH·KW
@@ -77,6 +77,7 @@ type qconvGeom struct {
 	groups, kw     int  // word groups (C or C/4 rounded up), taps per kernel row (KW/4 rounded up or KW)
 	hp, wseg, wrow int  // padded height, words per phase and per row
 	taps, kpad     int  // groups·KH·kw taps; K rounded up to 8, the packed weights' channels
+	rowBytes       int  // a padded row and 8 bytes
 }
 
 func qconvGeometry(s ConvShape) qconvGeom {
@@ -90,6 +91,7 @@ func qconvGeometry(s ConvShape) qconvGeom {
 	}
 	g.taps = g.groups * s.KH * g.kw
 	g.kpad = (s.K + 7) / 8 * 8
+	g.rowBytes = s.W + 2*s.Pad + 8
 	return g
 }
 
@@ -116,6 +118,7 @@ type qconvPlan struct {
 	direct bool
 	col    []uint8 // the unfolded image (portable path)
 	in     []uint8 // the laid-out image (direct path)
+	row    []uint8 // a padded row of the image, with 8 bytes to spare
 	wpack  []uint8 // the packed weights (direct path)
 	taps   []int32 // the taps' byte offsets in the laid-out image
 	mults  []int32 // the requantization's multipliers, as float32 bits
@@ -134,10 +137,12 @@ func newQconvPlan(w []int8, col []uint8, sums []int32, s ConvShape, zp uint8) qc
 	}
 	g := pl.g
 	pl.in = col[:g.inBytes()]
-	pl.wpack = col[len(pl.in) : len(pl.in)+g.taps*g.kpad*4]
+	pl.row = col[len(pl.in) : len(pl.in)+g.rowBytes]
+	pl.wpack = col[len(pl.in)+g.rowBytes:][:g.taps*g.kpad*4]
 	pl.taps = sums[s.K*s.OutH()*s.OutW():][:g.taps]
 	pl.mults = sums[s.K*s.OutH()*s.OutW()+g.taps:][:s.K]
 	fillBytes(pl.in, zp)
+	fillBytes(pl.row, zp)
 	t := 0
 	for grp := range g.groups {
 		for ky := range s.KH {
@@ -182,21 +187,22 @@ func (pl *qconvPlan) layout(x []uint8, zp uint8) {
 	in := pl.in[:len(pl.in)-64]
 	if g.kx {
 		// Word q of a row: padded columns q..q+3, read from the padded
-		// row (on the stack when it fits).
-		var stack [256]uint8
-		var pad []uint8
-		if wp := s.W + 2*s.Pad + 3; wp <= len(stack) {
-			pad = stack[:wp]
-		} else {
-			pad = make([]uint8, wp)
-		}
-		fillBytes(pad, zp)
+		// row.
+		pad := pl.row
 		for c := range s.C {
 			for y := range s.H {
 				copy(pad[s.Pad:], x[(c*s.H+y)*s.W:(c*s.H+y+1)*s.W])
 				dst := in[(c*g.hp+y+s.Pad)*g.wrow*4:][:g.wrow*4]
 				if s.Stride == 1 {
-					for q := range s.W + 2*s.Pad {
+					// Four words from one 64-bit load, two to a store.
+					wp, q := s.W+2*s.Pad, 0
+					for ; q+4 <= wp; q += 4 {
+						v := binary.LittleEndian.Uint64(pad[q:])
+						d := dst[q*4 : q*4+16]
+						binary.LittleEndian.PutUint64(d, v&0xffffffff|(v>>8)<<32)
+						binary.LittleEndian.PutUint64(d[8:], (v>>16)&0xffffffff|(v>>24)<<32)
+					}
+					for ; q < wp; q++ {
 						binary.LittleEndian.PutUint32(dst[q*4:], binary.LittleEndian.Uint32(pad[q:]))
 					}
 					continue

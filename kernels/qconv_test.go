@@ -149,7 +149,7 @@ func TestQConvGeometry(t *testing.T) {
 		t.Fatalf("qconvGeometry(%+v) = %+v", s, g)
 	}
 	col, sums := QConvScratch(s)
-	if wantCol, wantSums := max(3*4*30, 2*9*12*4+64+12*16*4), 9*3*4+12+9; col != wantCol || sums != wantSums {
+	if wantCol, wantSums := max(3*4*30, 2*9*12*4+64+20+12*16*4), 9*3*4+12+9; col != wantCol || sums != wantSums {
 		t.Fatalf("QConvScratch = %d, %d; want %d, %d", col, sums, wantCol, wantSums)
 	}
 	s = ConvShape{N: 1, C: 1, H: 28, W: 28, K: 8, KH: 5, KW: 5, Stride: 2, Pad: 2}
