@@ -194,17 +194,8 @@ func (pl *qconvPlan) layout(x []uint8, zp uint8) {
 				copy(pad[s.Pad:], x[(c*s.H+y)*s.W:(c*s.H+y+1)*s.W])
 				dst := in[(c*g.hp+y+s.Pad)*g.wrow*4:][:g.wrow*4]
 				if s.Stride == 1 {
-					// Four words from one 64-bit load, two to a store.
-					wp, q := s.W+2*s.Pad, 0
-					for ; q+4 <= wp; q += 4 {
-						v := binary.LittleEndian.Uint64(pad[q:])
-						d := dst[q*4 : q*4+16]
-						binary.LittleEndian.PutUint64(d, v&0xffffffff|(v>>8)<<32)
-						binary.LittleEndian.PutUint64(d[8:], (v>>16)&0xffffffff|(v>>24)<<32)
-					}
-					for ; q < wp; q++ {
-						binary.LittleEndian.PutUint32(dst[q*4:], binary.LittleEndian.Uint32(pad[q:]))
-					}
+					wp := s.W + 2*s.Pad
+					qconvWords(dst, pad, pad[1:], pad[2:], pad[3:], wp)
 					continue
 				}
 				for q := range s.W + 2*s.Pad {
@@ -217,16 +208,18 @@ func (pl *qconvPlan) layout(x []uint8, zp uint8) {
 	for cg := range g.groups {
 		for y := range s.H {
 			dst := in[(cg*g.hp+y+s.Pad)*g.wrow*4:][:g.wrow*4]
-			if s.Stride == 1 && cg*4+4 <= s.C {
-				// Four whole channels: a word at a time.
-				r0 := x[((cg*4)*s.H+y)*s.W:][:s.W]
-				r1 := x[((cg*4+1)*s.H+y)*s.W:][:len(r0)]
-				r2 := x[((cg*4+2)*s.H+y)*s.W:][:len(r0)]
-				r3 := x[((cg*4+3)*s.H+y)*s.W:][:len(r0)]
-				d := dst[s.Pad*4:][:len(r0)*4]
-				for i := range r0 {
-					binary.LittleEndian.PutUint32(d[i*4:], uint32(r0[i])|uint32(r1[i])<<8|uint32(r2[i])<<16|uint32(r3[i])<<24)
+			if s.Stride == 1 {
+				// The group's channels a word at a time (the first again
+				// for those past C, whose weights are 0).
+				var r [4][]uint8
+				for j := range r {
+					c := cg*4 + j
+					if c >= s.C {
+						c = cg * 4
+					}
+					r[j] = x[(c*s.H+y)*s.W:][:s.W]
 				}
+				qconvWords(dst[s.Pad*4:], r[0], r[1], r[2], r[3], s.W)
 				continue
 			}
 			for c := cg * 4; c < min(cg*4+4, s.C); c++ {

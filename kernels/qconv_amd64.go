@@ -39,3 +39,17 @@ func qmaxPool2x2Asm(dst, x []uint8, rows, w, ow int) bool {
 	qmaxPool2x2AVX512(&dst[0], &x[0], rows, w, ow)
 	return true
 }
+
+//go:noescape
+func qconvWordsAVX512(dst *uint32, a, b, c, d *uint8, n int)
+
+// qconvWords sets the n words of dst (4n bytes) to a[i] | b[i]<<8 |
+// c[i]<<16 | d[i]<<24; the direct path's layout, which runs only with
+// AVX-512.
+func qconvWords(dst, a, b, c, d []uint8, n int) {
+	if n == 0 {
+		return
+	}
+	_, _, _, _, _ = dst[4*n-1], a[n-1], b[n-1], c[n-1], d[n-1]
+	qconvWordsAVX512((*uint32)(unsafe.Pointer(&dst[0])), &a[0], &b[0], &c[0], &d[0], n)
+}

@@ -231,3 +231,58 @@ pnext:
 pdone:
 	VZEROUPPER
 	RET
+
+// func qconvWordsAVX512(dst *uint32, a, b, c, d *uint8, n int)
+// sets dst[i] = a[i] | b[i]<<8 | c[i]<<16 | d[i]<<24 for i < n: the words
+// of the direct convolution's layout from four rows of bytes (four
+// channels, or one padded row at four offsets), sixteen at a time.
+TEXT ·qconvWordsAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), R8
+	MOVQ b+16(FP), R9
+	MOVQ c+24(FP), R10
+	MOVQ d+32(FP), R11
+	MOVQ n+40(FP), CX
+
+wloop16:
+	CMPQ       CX, $16
+	JLT        wtail
+	VPMOVZXBD  (R8), Z0
+	VPMOVZXBD  (R9), Z1
+	VPMOVZXBD  (R10), Z2
+	VPMOVZXBD  (R11), Z3
+	VPSLLD     $8, Z1, Z1
+	VPSLLD     $16, Z2, Z2
+	VPSLLD     $24, Z3, Z3
+	VPORD      Z1, Z0, Z0
+	VPTERNLOGD $0xfe, Z3, Z2, Z0
+	VMOVDQU32  Z0, (DI)
+	ADDQ       $16, R8
+	ADDQ       $16, R9
+	ADDQ       $16, R10
+	ADDQ       $16, R11
+	ADDQ       $64, DI
+	SUBQ       $16, CX
+	JMP        wloop16
+
+wtail:
+	TESTQ        CX, CX
+	JZ           wdone
+	MOVQ         $1, AX
+	SHLQ         CX, AX
+	DECQ         AX
+	KMOVW        AX, K1
+	VPMOVZXBD.Z  (R8), K1, Z0
+	VPMOVZXBD.Z  (R9), K1, Z1
+	VPMOVZXBD.Z  (R10), K1, Z2
+	VPMOVZXBD.Z  (R11), K1, Z3
+	VPSLLD       $8, Z1, Z1
+	VPSLLD       $16, Z2, Z2
+	VPSLLD       $24, Z3, Z3
+	VPORD        Z1, Z0, Z0
+	VPTERNLOGD   $0xfe, Z3, Z2, Z0
+	VMOVDQU32    Z0, K1, (DI)
+
+wdone:
+	VZEROUPPER
+	RET

@@ -14,3 +14,8 @@ func qconvTileRequant(in []uint8, taps []int32, w []uint8, out []uint8, ldout, n
 
 // qmaxPool2x2Asm reports that it did nothing: the portable loop runs.
 func qmaxPool2x2Asm(dst, x []uint8, rows, w, ow int) bool { return false }
+
+// qconvWords is never called: hasVNNI is false in this build.
+func qconvWords(dst, a, b, c, d []uint8, n int) {
+	panic("kernels: qconvWords without AVX-512")
+}
