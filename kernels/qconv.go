@@ -162,14 +162,23 @@ func newQconvPlan(w []int8, col []uint8, sums []int32, s ConvShape, zp uint8) qc
 	for k0 := 0; k0 < s.K; k0 += 16 {
 		bw := qconvBlock(k0, s.K)
 		for k := k0; k < min(k0+bw, s.K); k++ {
+			// The weights of k in their order, each row of KW to its
+			// words: a word a tap apart (channel words), or four columns
+			// to a word (column words).
+			src := w[k*s.C*s.KH*s.KW:][:s.C*s.KH*s.KW]
 			for c := range s.C {
 				for ky := range s.KH {
-					for kx := range s.KW {
-						t, b := ((c/4)*s.KH+ky)*s.KW+kx, c%4
-						if g.kx {
-							t, b = (c*s.KH+ky)*g.kw+kx/4, kx%4
+					row := src[(c*s.KH+ky)*s.KW:][:s.KW]
+					if g.kx {
+						dst := pl.wpack[off+((c*s.KH+ky)*g.kw*bw+k-k0)*4:]
+						for kx, v := range row {
+							dst[(kx>>2)*bw*4+kx&3] = byte(v)
 						}
-						pl.wpack[off+(t*bw+k-k0)*4+b] = byte(w[((k*s.C+c)*s.KH+ky)*s.KW+kx])
+						continue
+					}
+					dst := pl.wpack[off+(((c>>2)*s.KH+ky)*s.KW*bw+k-k0)*4+c&3:]
+					for kx, v := range row {
+						dst[kx*bw*4] = byte(v)
 					}
 				}
 			}
