@@ -46,6 +46,10 @@ type Options struct {
 	// *interp.Store[float32] or [float64]) with a checkpoint's tensors
 	// before timing: an int8 checkpoint's weights.
 	Load func(store any) error
+	// Weights, when not nil, is a safetensors file the generated code
+	// embeds and loads (Go backend): an int8 checkpoint's weights, as nnc
+	// build embeds them.
+	Weights []byte
 }
 
 // Interp times graph g (planned for its batch) in the interpreter: each

@@ -9,7 +9,8 @@ PyTorch twin is bench/gpt_torch.py) beside nnc's GEMM, then int8
 inference: PyTorch's own (torch.ao.quantization: quantize_dynamic for the
 MNIST MLP, static quantization for the CNN) against nnc's int8 checkpoints
 (nnc quantize of the examples' untrained weights, calibrated on 100 MNIST
-samples: the speed does not depend on the values) and nnc's float32.
+samples: the speed does not depend on the values) and nnc's float32, in
+the interpreter and (rows ending "go") the generated Go.
 
 Both sides get the same number of threads (--threads, default 1): nnc
 through --threads / NNC_THREADS, PyTorch through TORCH_THREADS and the
@@ -85,7 +86,7 @@ for model in sorted({m for m, _ in int8_figures.values()}):
 # The matrix products of the GPT's training step (bench/gpt_torch.py).
 sys.path.insert(0, os.path.join(root, "bench"))
 from gpt_torch import STEP_FLOP as GPT_STEP_FLOP
-runs = {"torch": {}, "interp": {}, "go": {}, "int8": {}, "float": {}}
+runs = {"torch": {}, "interp": {}, "go": {}, "int8": {}, "float": {}, "int8go": {}, "floatgo": {}}
 gemm = {"torch": [], "nnc": []}
 for _ in range(opt.rounds):
     out = subprocess.run(["/usr/bin/python3", torch_script, "gemm"] + sets, env=torch_env, capture_output=True, text=True, check=True).stdout
@@ -100,7 +101,10 @@ for _ in range(opt.rounds):
             out = subprocess.run([nnc, "bench", model, "--backend", backend, "--json", "--threads", threads] + args, cwd=root, env=nnc_env, capture_output=True, text=True, check=True).stdout
             runs[backend].setdefault(fig, []).append(json.loads(out)["us_per_step"])
     for fig, (model, batch) in int8_figures.items():
-        for kind, extra in (("int8", ["--weights", qckpt[model]]), ("float", [])):
+        # Both back ends: the interpreter and the generated Go (the int8
+        # weights embedded, as nnc build writes the package).
+        for kind, extra in (("int8", ["--weights", qckpt[model]]), ("float", []),
+                            ("int8go", ["--weights", qckpt[model], "--backend", "go"]), ("floatgo", ["--backend", "go"])):
             out = subprocess.run([nnc, "bench", model, "--batch", batch, "--json", "--threads", threads] + extra, cwd=root, env=nnc_env, capture_output=True, text=True, check=True).stdout
             runs[kind].setdefault(fig, []).append(json.loads(out)["us_per_step"])
     out = subprocess.run([kbench, "-test.run", "^$", "-test.bench", "Gemm/nnc/float32/256x256x256$", "-test.benchtime", "1s"], cwd=os.path.join(root, "kernels"), env=nnc_env, capture_output=True, text=True, check=True).stdout
@@ -122,5 +126,6 @@ if "gpt" in sets:
 if int8_figures:
     print(f"{'int8 figure (µs)':28} {'torch i8':>10} {'nnc f32':>10} {'nnc i8':>10} {'vs torch':>9} {'vs f32':>9}")
     for fig in int8_figures:
-        t, f, q = (statistics.median(runs[k][fig]) for k in ("torch", "float", "int8"))
-        print(f"{fig:28} {t:10.2f} {f:10.2f} {q:10.2f} {t / q:8.2f}x {f / q:8.2f}x")
+        for name, fk, qk in ((fig, "float", "int8"), (fig + " go", "floatgo", "int8go")):
+            t, f, q = (statistics.median(runs[k][fig]) for k in ("torch", fk, qk))
+            print(f"{name:28} {t:10.2f} {f:10.2f} {q:10.2f} {t / q:8.2f}x {f / q:8.2f}x")

@@ -141,16 +141,28 @@ func lowerQConv(_ *Graph, v *Value) []Call {
 		num(v.AttrInt("out_zero_point")), flag(v.AttrBool("relu")))}
 }
 
-// scratchQConv is the unfolded input of one image of an int8 convolution
-// with its padded weights, and the int32 sums of one image, as
-// kernels.QConvScratch sizes them.
+// scratchQConv is the unfolded image of an int8 convolution, or its
+// direct path's laid-out image, padded row and packed weights, in bytes,
+// and the int32 sums of one image with the direct path's tap offsets and
+// multipliers, as kernels.QConvScratch sizes them.
 func scratchQConv(_ *Graph, v *Value) []Scratch {
 	x, w := v.Args[0].Type.Shape, v.Args[1].Type.Shape
-	r, p := x[1]*w[2]*w[3], v.Type.Shape[2]*v.Type.Shape[3]
-	k4 := (r + 3) / 4
-	pad := v.AttrInt("padding")
-	col := max(p*r, (p+31)/32*32*k4*4) + w[0]*k4*4 + x[1]*(x[2]+2*pad)*(x[3]+2*pad)
-	return []Scratch{{Type: Type{DType: U8, Shape: Shape{col}}}, {Type: Type{DType: I32, Shape: Shape{w[0] * p}}}}
+	c, k, kh, kw := x[1], w[0], w[2], w[3]
+	r, p := c*kh*kw, v.Type.Shape[2]*v.Type.Shape[3]
+	stride, pad := v.AttrInt("stride"), v.AttrInt("padding")
+	// Words of four channels, or of four kernel columns when that takes
+	// fewer taps; rows of the padded width rounded up to a multiple of the
+	// stride, 64 bytes of slack; a padded row and 8 bytes; taps and
+	// weights.
+	groups, tapsRow := (c+3)/4, kw
+	if c*((kw+3)/4) < groups*kw {
+		groups, tapsRow = c, (kw+3)/4
+	}
+	wrow := (x[3] + 2*pad + stride - 1) / stride * stride
+	in := groups*(x[2]+2*pad)*wrow*4 + 64
+	taps, kpad := groups*kh*tapsRow, (k+7)/8*8
+	col := max(p*r, in+x[3]+2*pad+8+taps*kpad*4)
+	return []Scratch{{Type: Type{DType: U8, Shape: Shape{col}}}, {Type: Type{DType: I32, Shape: Shape{k*p + taps + k}}}}
 }
 
 // scratchQLinear is the packed weights, the input padded to a multiple
