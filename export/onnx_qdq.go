@@ -173,9 +173,14 @@ func (q *qdqEmitter) value(v *ir.Value) (done bool, err error) {
 		s, z := q.params(v.AttrFloat("scale"), v.AttrInt("zero_point"))
 		q.node("DequantizeLinear", []string{in[0], s, z}, out)
 	case ir.OpQLinear, ir.OpQConv2d:
+		// A Linear reads its weights packed (NAME.qweight): the
+		// checkpoint's NAME.weight are exported.
 		name, ok := strings.CutSuffix(v.Args[1].Name, ".weight")
+		if v.Op == ir.OpQLinear {
+			name, ok = strings.CutSuffix(v.Args[1].Name, ".qweight")
+		}
 		if !ok {
-			return true, fmt.Errorf("ONNX export: %s reads weight %q, not NAME.weight", v.Op, v.Args[1].Name)
+			return true, fmt.Errorf("ONNX export: %s reads weight %q, not NAME.weight or NAME.qweight", v.Op, v.Args[1].Name)
 		}
 		inScale := v.AttrFloat("in_scale")
 		x := q.dequantize(in[0], inScale, v.AttrInt("in_zero_point"))

@@ -72,3 +72,20 @@ func qbcastTile(acc *[4 * 32]int32, signedA bool, k4 int, a []byte, lda, rows in
 
 // requantRowAsm reports that it did nothing: requantRow's loop runs.
 func requantRowAsm(dst []uint8, acc []int32, bias int32, mult, zp, lo float32) bool { return false }
+
+// qtileAsmPads reports false: the portable int8 tile reads the rows as
+// they are.
+func qtileAsmPads() bool { return false }
+
+// qtileAsm reports that it did nothing: the portable int8 tile runs.
+func qtileAsm(acc *[qrows * qgroup]int32, x []uint8, lda, rows, k4 int, wg []int8, c int) int {
+	return 0
+}
+
+// requantColsAsm reports that it did nothing: requantCols's loop runs.
+func requantColsAsm(dst []uint8, acc, bias []int32, mult []float32, zp, lo float32) bool {
+	return false
+}
+
+// qmultsAsm sets nothing: the group's loop computes every multiplier.
+func qmultsAsm(dst, wscale []float32, inScale, outScale float64) int { return 0 }

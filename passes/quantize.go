@@ -170,6 +170,11 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 				ws = v.Args[1].Args[0].Type.Shape
 			}
 			w := param(name+".weight", ir.Type{DType: ir.I8, Shape: ws.Clone()}, v.Pos)
+			if !l.Conv {
+				// A Linear's weights packed for the kernels, once by
+				// the loader (kernels.QPackLinear).
+				w = param(name+".qweight", ir.Type{DType: ir.I8, Shape: ir.QPackedShape(ws[0], ws[1])}, v.Pos)
+			}
 			b := param(name+".qbias", ir.Type{DType: ir.I32, Shape: ir.Shape{ws[0]}}, v.Pos)
 			s := param(name+".weight_scale", ir.Type{DType: ir.F32, Shape: ir.Shape{ws[0]}}, v.Pos)
 			relu := v.Op == ir.OpLinearRelu || v.Op == ir.OpConv2dRelu
