@@ -46,6 +46,9 @@ type Options struct {
 	// *interp.Store[float32] or [float64]) with a checkpoint's tensors
 	// before timing: an int8 checkpoint's weights.
 	Load func(store any) error
+	// Weights, when not nil, is the safetensors file the generated code
+	// of the go backend embeds (train.Int8Embed's for an int8 checkpoint).
+	Weights []byte
 }
 
 // Interp times graph g (planned for its batch) in the interpreter: each

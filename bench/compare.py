@@ -81,7 +81,7 @@ for model in sorted({m for m, _ in int8_figures.values()}):
 # The matrix products of the GPT's training step (bench/gpt_torch.py).
 sys.path.insert(0, os.path.join(root, "bench"))
 from gpt_torch import STEP_FLOP as GPT_STEP_FLOP
-runs = {"torch": {}, "interp": {}, "go": {}, "int8": {}, "float": {}}
+runs = {"torch": {}, "interp": {}, "go": {}, "int8": {}, "float": {}, "int8go": {}, "floatgo": {}}
 gemm = {"torch": [], "nnc": []}
 for _ in range(opt.rounds):
     out = subprocess.run(["/usr/bin/python3", torch_script, "gemm"] + sets, env=torch_env, capture_output=True, text=True, check=True).stdout
@@ -96,7 +96,8 @@ for _ in range(opt.rounds):
             out = subprocess.run([nnc, "bench", model, "--backend", backend, "--json", "--threads", threads] + args, cwd=root, env=nnc_env, capture_output=True, text=True, check=True).stdout
             runs[backend].setdefault(fig, []).append(json.loads(out)["us_per_step"])
     for fig, (model, batch) in int8_figures.items():
-        for kind, extra in (("int8", ["--weights", qckpt[model]]), ("float", [])):
+        for kind, extra in (("int8", ["--weights", qckpt[model]]), ("float", []),
+                            ("int8go", ["--weights", qckpt[model], "--backend", "go"]), ("floatgo", ["--backend", "go"])):
             out = subprocess.run([nnc, "bench", model, "--batch", batch, "--json", "--threads", threads] + extra, cwd=root, env=nnc_env, capture_output=True, text=True, check=True).stdout
             runs[kind].setdefault(fig, []).append(json.loads(out)["us_per_step"])
     out = subprocess.run([kbench, "-test.run", "^$", "-test.bench", "Gemm/nnc/float32/256x256x256$", "-test.benchtime", "1s"], cwd=os.path.join(root, "kernels"), env=nnc_env, capture_output=True, text=True, check=True).stdout
@@ -115,7 +116,10 @@ if "gpt" in sets:
     g = {k: GPT_STEP_FLOP / statistics.median(runs[k]["gpt_train_step_b32_us"]) / 1e3 for k in ("torch", "interp", "go")}
     print(f"{'gpt step (GFLOP/s)':28} {g['torch']:10.1f} {g['interp']:10.1f} {g['go']:10.1f}   nnc sgemm_256 {n:.1f}")
 if int8_figures:
-    print(f"{'int8 figure (µs)':28} {'torch i8':>10} {'nnc f32':>10} {'nnc i8':>10} {'vs torch':>9} {'vs f32':>9}")
+    # nnc's figures in the interpreter, then in generated Go (--backend go).
+    print(f"{'int8 figure (µs)':28} {'torch i8':>10} {'nnc f32':>10} {'nnc i8':>10} {'vs torch':>9} {'vs f32':>9}"
+          f" {'go f32':>10} {'go i8':>10} {'vs torch':>9} {'vs f32':>9}")
     for fig in int8_figures:
-        t, f, q = (statistics.median(runs[k][fig]) for k in ("torch", "float", "int8"))
-        print(f"{fig:28} {t:10.2f} {f:10.2f} {q:10.2f} {t / q:8.2f}x {f / q:8.2f}x")
+        t, f, q, fg, qg = (statistics.median(runs[k][fig]) for k in ("torch", "float", "int8", "floatgo", "int8go"))
+        print(f"{fig:28} {t:10.2f} {f:10.2f} {q:10.2f} {t / q:8.2f}x {f / q:8.2f}x"
+              f" {fg:10.2f} {qg:10.2f} {t / qg:8.2f}x {fg / qg:8.2f}x")

@@ -16,7 +16,7 @@ import (
 // training step) in a native program built for this machine.
 func Go(p *ir.Program, mode string, opt Options) (*Result, error) {
 	train := mode == "train"
-	src, err := codegen.Generate(p, codegen.Options{Package: "model", Source: p.File, Train: train, Seed: opt.Seed})
+	src, err := codegen.Generate(p, codegen.Options{Package: "model", Source: p.File, Train: train, Seed: opt.Seed, Weights: opt.Weights != nil})
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,11 @@ func Go(p *ir.Program, mode string, opt Options) (*Result, error) {
 	arena, batch := g.Plan.ArenaBytes, g.Plan.Batch
 	main := strings.NewReplacer("XTYPE", xtype, "FILLX", fillX, "ELEM", elem, "TARGETS", targets, "CALL", call, "MODE", mode,
 		"BATCH", fmt.Sprint(batch), "ARENA", fmt.Sprint(arena), "SEED", fmt.Sprint(opt.Seed), "DURATION", fmt.Sprint(int64(opt.Duration))).Replace(benchMain)
-	exe, err := native.Build(native.Program{Files: map[string][]byte{"main.go": []byte(main), "model/model.go": src}})
+	files := map[string][]byte{"main.go": []byte(main), "model/model.go": src}
+	if opt.Weights != nil {
+		files["model/weights.safetensors"] = opt.Weights
+	}
+	exe, err := native.Build(native.Program{Files: files})
 	if err != nil {
 		return nil, err
 	}

@@ -167,7 +167,18 @@ func (q *qdqEmitter) value(v *ir.Value) (done bool, err error) {
 		// the layer that reads them.
 		return q.layerArgs[v], nil
 	case ir.OpQuantize:
-		q.quantize(in[0], v.AttrFloat("scale"), v.AttrInt("zero_point"), out)
+		if !v.Type.Shape.Equal(v.Args[0].Type.Shape) {
+			// Quantized into a reshape of its input: QuantizeLinear
+			// keeps the shape, a Reshape follows.
+			s, err := q.ints(v.Type.Shape...)
+			if err != nil {
+				return true, err
+			}
+			y := q.quantize(in[0], v.AttrFloat("scale"), v.AttrInt("zero_point"), "")
+			q.node("Reshape", []string{y, s}, out)
+		} else {
+			q.quantize(in[0], v.AttrFloat("scale"), v.AttrInt("zero_point"), out)
+		}
 		q.u8[v] = qparams{v.AttrFloat("scale"), v.AttrInt("zero_point")}
 	case ir.OpDequantize:
 		s, z := q.params(v.AttrFloat("scale"), v.AttrInt("zero_point"))

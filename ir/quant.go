@@ -30,14 +30,24 @@ func checkQParams(attrs Attrs, scale, zp string) error {
 	return nil
 }
 
-func quantizeShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+// quantizeShape: a Quantize keeps its input's shape, or takes the one
+// declared, of as many elements: it quantizes a reshape's input straight
+// into the reshaped value (the elements' order is the same).
+func quantizeShape(args []Type, attrs Attrs, decl Type) (Type, error) {
 	if args[0].DType != F32 {
 		return Type{}, fmt.Errorf("quantize of %s: needs f32", args[0])
 	}
 	if err := checkQParams(attrs, "scale", "zero_point"); err != nil {
 		return Type{}, err
 	}
-	return Type{DType: U8, Shape: args[0].Shape}, nil
+	in := args[0].Shape
+	if len(decl.Shape) > 0 && !decl.Shape.Equal(in) {
+		if decl.Shape.HasBatch() != in.HasBatch() || decl.Shape.Elems() != in.Elems() {
+			return Type{}, fmt.Errorf("quantize of %s into %s: not as many elements", in, decl.Shape)
+		}
+		return Type{DType: U8, Shape: decl.Shape}, nil
+	}
+	return Type{DType: U8, Shape: in}, nil
 }
 
 func dequantizeShape(args []Type, attrs Attrs, _ Type) (Type, error) {

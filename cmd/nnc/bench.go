@@ -69,10 +69,13 @@ func runBench(e *cmdEnv, args []string) int {
 		if err == nil && f == nil {
 			err = fmt.Errorf("--weights %s is not an int8 checkpoint (nnc quantize writes them); bench times float models on random weights", v.weights)
 		}
-		if err == nil && (v.train || v.backend != "interp") {
-			err = fmt.Errorf("an int8 checkpoint runs the forward pass on the interp backend (no --train, no --backend go)")
+		if err == nil && v.train {
+			err = fmt.Errorf("an int8 checkpoint runs the forward pass (no --train)")
 		}
-		if err == nil {
+		if err == nil && v.backend == "go" {
+			// The generated code embeds the int8 weights, as nnc build's.
+			p.Forward, opt.Weights, err = train.Int8Embed(p.Forward, f, v.weights)
+		} else if err == nil {
 			g, err = train.Int8Graph(g, f)
 		}
 		if err != nil {
