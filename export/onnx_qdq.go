@@ -168,14 +168,14 @@ func (q *qdqEmitter) value(v *ir.Value) (done bool, err error) {
 		return q.layerArgs[v], nil
 	case ir.OpQuantize:
 		if !v.Type.Shape.Equal(v.Args[0].Type.Shape) {
-			// Quantized into a reshape of its input: QuantizeLinear
-			// keeps the shape, a Reshape follows.
+			// Quantized into a reshape of its input: the float
+			// Reshape, then QuantizeLinear, which keeps the shape.
 			s, err := q.ints(v.Type.Shape...)
 			if err != nil {
 				return true, err
 			}
-			y := q.quantize(in[0], v.AttrFloat("scale"), v.AttrInt("zero_point"), "")
-			q.node("Reshape", []string{y, s}, out)
+			y := q.node("Reshape", []string{in[0], s}, "")
+			q.quantize(y, v.AttrFloat("scale"), v.AttrInt("zero_point"), out)
 		} else {
 			q.quantize(in[0], v.AttrFloat("scale"), v.AttrInt("zero_point"), out)
 		}
