@@ -151,7 +151,7 @@ func qmk1VNNI(k4 int, a0, w unsafe.Pointer, step, o1, o2, o3 int, acc *[qrows * 
 
 // qtileAsmPads reports whether qtileAsm reads the rows of x four bytes at
 // a time, so that they must be padded to a multiple of four.
-func qtileAsmPads() bool { return hasVNNI }
+func qtileAsmPads() bool { return hasVNNI || hasAVX2 }
 
 // qtileAsm is qlinTile with AVX-512 VNNI: one row against the group's up to
 // four blocks of 16 outputs (a GEMV that streams the packed weights once),
@@ -160,6 +160,9 @@ func qtileAsmPads() bool { return hasVNNI }
 // The rows of x are readable to k4·4 bytes.
 func qtileAsm(acc *[qrows * qgroup]int32, x []uint8, lda, rows, k4 int, wg []int8, c int) int {
 	if !hasVNNI {
+		if hasAVX2 {
+			return qtileAVX2(acc, x, k4, wg, c)
+		}
 		return 0
 	}
 	// The group's blocks at offsets 0, o1, o2, o3 of each run of four
@@ -205,4 +208,18 @@ func qmultsAsm(dst, wscale []float32, inScale, outScale float64) int {
 	_ = wscale[n-1]
 	qmultsAVX512(&dst[0], &wscale[0], n, inScale, outScale)
 	return n
+}
+
+//go:noescape
+func qmk1AVX2(k4 int, a0, w unsafe.Pointer, step, o0, o1 int, acc *[32]int32)
+
+// qtileAVX2 is qtileAsm with AVX2: one row, two blocks of 16 outputs at a
+// time (a missing second block read from the first, its sums landing past
+// the group's outputs in acc, and dropped).
+func qtileAVX2(acc *[qrows * qgroup]int32, x []uint8, k4 int, wg []int8, c int) int {
+	nb := c / 16
+	for b := 0; b < nb; b += 2 {
+		qmk1AVX2(k4, unsafe.Pointer(&x[0]), unsafe.Pointer(&wg[0]), c*4, b*64, min(b+1, nb-1)*64, (*[32]int32)(acc[b*16:b*16+32]))
+	}
+	return 1
 }

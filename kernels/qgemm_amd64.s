@@ -722,3 +722,77 @@ mloop:
 	JNZ       mloop
 	VZEROUPPER
 	RET
+
+// func qmk1AVX2(k4 int, a0, w unsafe.Pointer, step, o0, o1 int, acc *[32]int32)
+// one row against the blocks at offsets o0 and o1 of each run of four
+// inputs (packed as for the VNNI kernels) with AVX2: the four input bytes
+// widened to words and broadcast, each block's 16 columns' weights widened
+// four columns at a time (VPMOVSXBW), VPMADDWD summing the products in
+// pairs exactly; a pair of lanes per column, added at the end (VPHADDD,
+// VPERMQ putting the columns in order).
+TEXT ·qmk1AVX2(SB), NOSPLIT, $0-56
+	MOVQ  k4+0(FP), CX
+	MOVQ  a0+8(FP), R8
+	MOVQ  w+16(FP), R12
+	MOVQ  step+24(FP), AX
+	MOVQ  o0+32(FP), R13
+	MOVQ  o1+40(FP), R14
+	ADDQ  R12, R13
+	ADDQ  R12, R14
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+
+a1loop:
+	VPBROADCASTD (R8), X8
+	VPMOVZXBW    X8, Y8
+	VPMOVSXBW    0(R13), Y9
+	VPMADDWD     Y9, Y8, Y9
+	VPADDD       Y9, Y0, Y0
+	VPMOVSXBW    16(R13), Y10
+	VPMADDWD     Y10, Y8, Y10
+	VPADDD       Y10, Y1, Y1
+	VPMOVSXBW    32(R13), Y11
+	VPMADDWD     Y11, Y8, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMOVSXBW    48(R13), Y12
+	VPMADDWD     Y12, Y8, Y12
+	VPADDD       Y12, Y3, Y3
+	VPMOVSXBW    0(R14), Y9
+	VPMADDWD     Y9, Y8, Y9
+	VPADDD       Y9, Y4, Y4
+	VPMOVSXBW    16(R14), Y10
+	VPMADDWD     Y10, Y8, Y10
+	VPADDD       Y10, Y5, Y5
+	VPMOVSXBW    32(R14), Y11
+	VPMADDWD     Y11, Y8, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMOVSXBW    48(R14), Y12
+	VPMADDWD     Y12, Y8, Y12
+	VPADDD       Y12, Y7, Y7
+	ADDQ         $4, R8
+	ADDQ         AX, R13
+	ADDQ         AX, R14
+	DECQ         CX
+	JNZ          a1loop
+
+	MOVQ    acc+48(FP), DI
+	VPHADDD Y1, Y0, Y0
+	VPERMQ  $0xD8, Y0, Y0
+	VMOVDQU Y0, 0(DI)
+	VPHADDD Y3, Y2, Y2
+	VPERMQ  $0xD8, Y2, Y2
+	VMOVDQU Y2, 32(DI)
+	VPHADDD Y5, Y4, Y4
+	VPERMQ  $0xD8, Y4, Y4
+	VMOVDQU Y4, 64(DI)
+	VPHADDD Y7, Y6, Y6
+	VPERMQ  $0xD8, Y6, Y6
+	VMOVDQU Y6, 96(DI)
+	VZEROUPPER
+	RET
