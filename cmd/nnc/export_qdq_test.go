@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -31,18 +32,7 @@ func TestExportONNXInt8(t *testing.T) {
 		t.Errorf("export printed %q", out)
 	}
 	writeInput(t, x, "f32:5,1,28,28")
-	fromONNX, fromInt8 := filepath.Join(dir, "onnx.npy"), filepath.Join(dir, "int8.npy")
-	nncOut(t, "predict", model, "--input", x, "--output", fromONNX)
-	nncOut(t, "predict", lenet, "--weights", q, "--input", x, "--output", fromInt8)
-	a, err := npy.Read(fromONNX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := npy.Read(fromInt8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	xs, ys := a.Float64s(), b.Float64s()
+	xs, ys := predictONNXAndInt8(t, dir, model, lenet, q, x)
 	if len(xs) != 50 || len(ys) != 50 {
 		t.Fatalf("%d outputs from the .onnx, %d from the int8 checkpoint, want 50", len(xs), len(ys))
 	}
@@ -70,7 +60,7 @@ func TestExportONNXInt8(t *testing.T) {
 	}
 	t.Logf("largest difference %g, largest logit %g", worst, spread)
 	py := "/usr/bin/python3"
-	err = exec.Command(py, "-c", "import onnx").Run()
+	err := exec.Command(py, "-c", "import onnx").Run()
 	testenv.Require(t, "python3 with onnx", "apt-get install python3-onnx", err)
 	script := `import onnx, sys
 m = onnx.load(sys.argv[1])
@@ -126,18 +116,7 @@ func TestExportONNXInt8Flatten(t *testing.T) {
 	}
 	nncOut(t, "export", file, "--format", "onnx", "--weights", q, "-o", model)
 	writeInput(t, x, "f32:6,2,3,5")
-	fromONNX, fromInt8 := filepath.Join(dir, "onnx.npy"), filepath.Join(dir, "int8.npy")
-	nncOut(t, "predict", model, "--input", x, "--output", fromONNX)
-	nncOut(t, "predict", file, "--weights", q, "--input", x, "--output", fromInt8)
-	a, err := npy.Read(fromONNX)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := npy.Read(fromInt8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	xs, ys := a.Float64s(), b.Float64s()
+	xs, ys := predictONNXAndInt8(t, dir, model, file, q, x)
 	if len(xs) != 24 || len(ys) != 24 {
 		t.Fatalf("%d outputs from the .onnx, %d from the int8 checkpoint, want 24", len(xs), len(ys))
 	}
@@ -146,4 +125,21 @@ func TestExportONNXInt8Flatten(t *testing.T) {
 			t.Fatalf("logit %d: the .onnx gives %g, the int8 checkpoint %g", i, xs[i], ys[i])
 		}
 	}
+}
+
+// predictONNXAndInt8 predicts the input file x with the .onnx model and
+// with the model file and its int8 checkpoint q, and returns both outputs.
+func predictONNXAndInt8(t *testing.T, dir, model, file, q, x string) (fromONNX, fromInt8 []float64) {
+	t.Helper()
+	var out [2][]float64
+	for i, args := range [][]string{{model}, {file, "--weights", q}} {
+		path := filepath.Join(dir, fmt.Sprintf("predicted%d.npy", i))
+		nncOut(t, append(append([]string{"predict"}, args...), "--input", x, "--output", path)...)
+		a, err := npy.Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = a.Float64s()
+	}
+	return out[0], out[1]
 }
