@@ -179,7 +179,8 @@ done1:
 
 // func quantizeAVX512(dst *uint8, x *float32, n int, inv, zp float32)
 // stores clamp(x·inv + zp, 0, 255) rounded half to even (VCVTPS2DQ under
-// the default MXCSR), as Quantize's loop does.
+// the default MXCSR), as Quantize's loop does: 64 at a time in four
+// independent chains, then 16, then the rest under a mask.
 TEXT ·quantizeAVX512(SB), NOSPLIT, $0-32
 	MOVQ         dst+0(FP), DI
 	MOVQ         x+8(FP), SI
@@ -189,6 +190,38 @@ TEXT ·quantizeAVX512(SB), NOSPLIT, $0-32
 	VPXORD       Z3, Z3, Z3
 	MOVL         $0x437f0000, AX // 255.0
 	VPBROADCASTD AX, Z4
+
+q4loop:
+	CMPQ      CX, $64
+	JLT       qloop
+	VMULPS    0(SI), Z1, Z5
+	VMULPS    64(SI), Z1, Z6
+	VMULPS    128(SI), Z1, Z7
+	VMULPS    192(SI), Z1, Z8
+	VADDPS    Z2, Z5, Z5
+	VADDPS    Z2, Z6, Z6
+	VADDPS    Z2, Z7, Z7
+	VADDPS    Z2, Z8, Z8
+	VMAXPS    Z3, Z5, Z5
+	VMAXPS    Z3, Z6, Z6
+	VMAXPS    Z3, Z7, Z7
+	VMAXPS    Z3, Z8, Z8
+	VMINPS    Z4, Z5, Z5
+	VMINPS    Z4, Z6, Z6
+	VMINPS    Z4, Z7, Z7
+	VMINPS    Z4, Z8, Z8
+	VCVTPS2DQ Z5, Z5
+	VCVTPS2DQ Z6, Z6
+	VCVTPS2DQ Z7, Z7
+	VCVTPS2DQ Z8, Z8
+	VPMOVDB   Z5, 0(DI)
+	VPMOVDB   Z6, 16(DI)
+	VPMOVDB   Z7, 32(DI)
+	VPMOVDB   Z8, 48(DI)
+	ADDQ      $256, SI
+	ADDQ      $64, DI
+	SUBQ      $64, CX
+	JMP       q4loop
 
 qloop:
 	CMPQ      CX, $16

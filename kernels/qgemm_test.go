@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -253,7 +254,7 @@ func TestQuantizeRounding(t *testing.T) {
 
 func TestQuantizePathsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, n := range []int{1, 15, 16, 17, 100, 784} {
+	for _, n := range []int{1, 15, 16, 17, 64, 100, 784, 1000} {
 		x := make([]float32, n)
 		for i := range x {
 			x[i] = float32(rng.NormFloat64() * 3)
@@ -341,5 +342,44 @@ func TestRequantPathsAgree(t *testing.T) {
 				t.Fatalf("n=%d relu=%v: requantCols %v, requant %v", n, relu, got, want)
 			}
 		}
+	}
+}
+
+// BenchmarkQLinear times the MNIST MLP's first int8 layer (784 inputs, 128
+// outputs, ReLU) at batch 1 and 256, and reports the multiply-adds per
+// second.
+func BenchmarkQLinear(b *testing.B) {
+	for _, m := range []int{1, 256} {
+		b.Run(fmt.Sprintf("m=%d/k=784/n=128", m), func(b *testing.B) {
+			k, n := 784, 128
+			x, w := randQ(rand.New(rand.NewPCG(1, 2)), m, n, k)
+			np, kp := QPackedShape(n, k)
+			wp := make([]int8, np*kp)
+			QPackLinear(wp, w, n, k)
+			bias, scale := make([]int32, n), make([]float32, n)
+			for j := range scale {
+				scale[j] = 0.01
+			}
+			dst, xpad := make([]uint8, m*n), make([]uint8, QLinearScratch(m, k))
+			b.ResetTimer()
+			for range b.N {
+				QLinear(dst, x, wp, bias, scale, xpad, m, k, n, 0.02, 0.5, 0, true)
+			}
+			b.ReportMetric(float64(m*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		})
+	}
+}
+
+// BenchmarkQuantize times the quantization of the MNIST MLP's input at
+// batch 256.
+func BenchmarkQuantize(b *testing.B) {
+	x := make([]float32, 256*784)
+	for i := range x {
+		x[i] = float32(i%255) / 255
+	}
+	dst := make([]uint8, len(x))
+	b.SetBytes(int64(len(x) * 4))
+	for range b.N {
+		Quantize(dst, x, 1.0/255, 0)
 	}
 }
