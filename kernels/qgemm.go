@@ -450,11 +450,12 @@ func QMaxPool2d(dst, x []uint8, s PoolShape) {
 func Quantize[T Float](dst []uint8, x []T, scale float64, zp int) {
 	same("Quantize", "x", len(x), len(dst))
 	inv, z := float32(1/scale), float32(zp)
-	if x32, ok := any(x).([]float32); ok && quantize32(dst, x32, inv, z) {
-		return
+	done := 0
+	if x32, ok := any(x).([]float32); ok {
+		done = quantize32(dst, x32, inv, z)
 	}
-	for i, v := range x {
-		f := float32(float32(v)*inv) + z
+	for i := done; i < len(x); i++ {
+		f := float32(float32(x[i])*inv) + z
 		f = min(max(f, 0), 255)
 		dst[i] = uint8(int32(float32(f+0x1p23)) - 0x800000)
 	}

@@ -16,13 +16,26 @@ var hasVNNI = hasAVX512 && cpu.X86.HasAVX512VNNI && cpu.X86.HasAVX512BW
 //go:noescape
 func quantizeAVX512(dst *uint8, x *float32, n int, inv, zp float32)
 
-// quantize32 quantizes x into dst with AVX-512 and reports whether it did.
-func quantize32(dst []uint8, x []float32, inv, zp float32) bool {
-	if !hasAVX512 || len(x) == 0 {
-		return false
+//go:noescape
+func quantizeAVX2(dst *uint8, x *float32, n int, inv, zp float32)
+
+// quantize32 quantizes x into dst with AVX-512, or the first len(x)/8·8
+// with AVX2, and returns how many it did.
+func quantize32(dst []uint8, x []float32, inv, zp float32) int {
+	switch {
+	case len(x) == 0:
+		return 0
+	case hasAVX512:
+		_ = dst[len(x)-1]
+		quantizeAVX512(&dst[0], &x[0], len(x), inv, zp)
+		return len(x)
+	case hasAVX2 && len(x) >= 8:
+		n := len(x) / 8 * 8
+		_ = dst[n-1]
+		quantizeAVX2(&dst[0], &x[0], n, inv, zp)
+		return n
 	}
-	quantizeAVX512(&dst[0], &x[0], len(x), inv, zp)
-	return true
+	return 0
 }
 
 //go:noescape

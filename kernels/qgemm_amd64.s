@@ -829,3 +829,35 @@ a1loop:
 	VMOVDQU Y6, 96(DI)
 	VZEROUPPER
 	RET
+
+// func quantizeAVX2(dst *uint8, x *float32, n int, inv, zp float32)
+// is quantizeAVX512 with AVX2, eight at a time (n a multiple of 8, not
+// 0): the clamped dwords packed to words and bytes with saturation, which
+// leaves them as they are.
+TEXT ·quantizeAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Y1
+	VBROADCASTSS zp+28(FP), Y2
+	VPXOR        Y3, Y3, Y3
+	MOVL         $0x437f0000, AX // 255.0
+	MOVD         AX, X4
+	VPBROADCASTD X4, Y4
+
+q2loop:
+	VMULPS       (SI), Y1, Y0
+	VADDPS       Y2, Y0, Y0
+	VMAXPS       Y3, Y0, Y0
+	VMINPS       Y4, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VEXTRACTI128 $1, Y0, X5
+	VPACKSSDW    X5, X0, X0
+	VPACKUSWB    X0, X0, X0
+	VMOVQ        X0, (DI)
+	ADDQ         $32, SI
+	ADDQ         $8, DI
+	SUBQ         $8, CX
+	JNZ          q2loop
+	VZEROUPPER
+	RET

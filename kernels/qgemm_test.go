@@ -265,7 +265,7 @@ func TestQuantizePathsAgree(t *testing.T) {
 			got := make([]uint8, n)
 			path.run(func() []int64 {
 				saved := hasAVX512
-				if path.name == "portable" {
+				if path.name != "avx512-vnni" {
 					hasAVX512 = false
 				}
 				defer func() { hasAVX512 = saved }()

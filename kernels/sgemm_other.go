@@ -62,8 +62,8 @@ func qdotTileAsm(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8,
 // hasVNNI is false: this build has no int8 assembly kernels.
 var hasVNNI = false
 
-// quantize32 reports that it did nothing: Quantize's loop runs.
-func quantize32(dst []uint8, x []float32, inv, zp float32) bool { return false }
+// quantize32 does nothing: Quantize's loop runs.
+func quantize32(dst []uint8, x []float32, inv, zp float32) int { return 0 }
 
 // qbcastTile is never called: hasVNNI is false.
 func qbcastTile(acc *[4 * 32]int32, signedA bool, k4 int, a []byte, lda, rows int, bp []byte, blocks int) {
