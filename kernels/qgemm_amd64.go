@@ -198,14 +198,26 @@ func qtileAsm(acc *[qrows * qgroup]int32, x []uint8, lda, rows, k4 int, wg []int
 //go:noescape
 func requantColsAVX512(dst *uint8, acc *int32, n int, bias *int32, mult *float32, zp, lo float32)
 
-// requantColsAsm requantizes with AVX-512 and reports whether it did.
-func requantColsAsm(dst []uint8, acc, bias []int32, mult []float32, zp, lo float32) bool {
-	if !hasAVX512 || len(acc) == 0 {
-		return false
+//go:noescape
+func requantColsAVX2(dst *uint8, acc *int32, n int, bias *int32, mult *float32, zp, lo float32)
+
+// requantColsAsm requantizes with AVX-512, or the first len(acc)/8·8 with
+// AVX2, and returns how many it did.
+func requantColsAsm(dst []uint8, acc, bias []int32, mult []float32, zp, lo float32) int {
+	n := len(acc)
+	if !hasAVX512 {
+		n = n / 8 * 8
 	}
-	_, _, _ = dst[len(acc)-1], bias[len(acc)-1], mult[len(acc)-1]
-	requantColsAVX512(&dst[0], &acc[0], len(acc), &bias[0], &mult[0], zp, lo)
-	return true
+	if n == 0 || !hasAVX512 && !hasAVX2 {
+		return 0
+	}
+	_, _, _ = dst[n-1], bias[n-1], mult[n-1]
+	if hasAVX512 {
+		requantColsAVX512(&dst[0], &acc[0], n, &bias[0], &mult[0], zp, lo)
+	} else {
+		requantColsAVX2(&dst[0], &acc[0], n, &bias[0], &mult[0], zp, lo)
+	}
+	return n
 }
 
 //go:noescape

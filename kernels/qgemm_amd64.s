@@ -861,3 +861,40 @@ q2loop:
 	JNZ          q2loop
 	VZEROUPPER
 	RET
+
+// func requantColsAVX2(dst *uint8, acc *int32, n int, bias *int32, mult *float32, zp, lo float32)
+// is requantColsAVX512 with AVX2, eight at a time (n a multiple of 8, not
+// 0), packed to bytes as quantizeAVX2 does.
+TEXT ·requantColsAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         acc+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVQ         bias+24(FP), R8
+	MOVQ         mult+32(FP), R9
+	VBROADCASTSS zp+40(FP), Y2
+	VBROADCASTSS lo+44(FP), Y3
+	MOVL         $0x437f0000, AX // 255.0
+	MOVD         AX, X4
+	VPBROADCASTD X4, Y4
+
+rc2loop:
+	VMOVDQU      (SI), Y0
+	VPADDD       (R8), Y0, Y0
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       (R9), Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	VMAXPS       Y3, Y0, Y0
+	VMINPS       Y4, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VEXTRACTI128 $1, Y0, X5
+	VPACKSSDW    X5, X0, X0
+	VPACKUSWB    X0, X0, X0
+	VMOVQ        X0, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, R8
+	ADDQ         $32, R9
+	ADDQ         $8, DI
+	SUBQ         $8, CX
+	JNZ          rc2loop
+	VZEROUPPER
+	RET

@@ -107,11 +107,8 @@ func (q *qlin[T]) store(i, n, j0 int, acc []int32) {
 
 // requantCols sets dst[c] to requant(acc[c]+bias[c], mult[c], zp, lo).
 func requantCols(dst []uint8, acc, bias []int32, mult []float32, zp, lo float32) {
-	if requantColsAsm(dst, acc, bias, mult, zp, lo) {
-		return
-	}
-	for c, a := range acc {
-		dst[c] = requant(a+bias[c], mult[c], zp, lo)
+	for c := requantColsAsm(dst, acc, bias, mult, zp, lo); c < len(acc); c++ {
+		dst[c] = requant(acc[c]+bias[c], mult[c], zp, lo)
 	}
 }
 

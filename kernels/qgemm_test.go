@@ -222,9 +222,9 @@ func qpaths(t *testing.T) []qpath {
 	}}}
 	if hasAVX2 {
 		ps = append(ps, qpath{"avx2", func(f func() []int64) []int64 {
-			saved := hasVNNI
-			hasVNNI = false
-			defer func() { hasVNNI = saved }()
+			saved, saved2 := hasVNNI, hasAVX512
+			hasVNNI, hasAVX512 = false, false
+			defer func() { hasVNNI, hasAVX512 = saved, saved2 }()
 			return f()
 		}})
 	} else {
@@ -337,9 +337,12 @@ func TestRequantPathsAgree(t *testing.T) {
 				bias[i], mult[i] = int32(i%3-1), 0.25+float32(i%4)*0.125
 				want[i] = requant(acc[i]+bias[i], mult[i], zp, lo)
 			}
-			requantCols(got, acc, bias, mult, zp, lo)
-			if !slices.Equal(got, want) {
-				t.Fatalf("n=%d relu=%v: requantCols %v, requant %v", n, relu, got, want)
+			for _, path := range qpaths(t) {
+				clear(got)
+				path.run(func() []int64 { requantCols(got, acc, bias, mult, zp, lo); return nil })
+				if !slices.Equal(got, want) {
+					t.Fatalf("n=%d relu=%v: requantCols on %s %v, requant %v", n, relu, path.name, got, want)
+				}
 			}
 		}
 	}

@@ -82,9 +82,9 @@ func qtileAsm(acc *[qrows * qgroup]int32, x []uint8, lda, rows, k4 int, wg []int
 	return 0
 }
 
-// requantColsAsm reports that it did nothing: requantCols's loop runs.
-func requantColsAsm(dst []uint8, acc, bias []int32, mult []float32, zp, lo float32) bool {
-	return false
+// requantColsAsm does nothing: requantCols's loop runs.
+func requantColsAsm(dst []uint8, acc, bias []int32, mult []float32, zp, lo float32) int {
+	return 0
 }
 
 // qmultsAsm sets nothing: the group's loop computes every multiplier.
