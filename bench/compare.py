@@ -124,8 +124,10 @@ if "gpt" in sets:
     g = {k: GPT_STEP_FLOP / statistics.median(runs[k]["gpt_train_step_b32_us"]) / 1e3 for k in ("torch", "interp", "go")}
     print(f"{'gpt step (GFLOP/s)':28} {g['torch']:10.1f} {g['interp']:10.1f} {g['go']:10.1f}   nnc sgemm_256 {n:.1f}")
 if int8_figures:
-    print(f"{'int8 figure (µs)':28} {'torch i8':>10} {'nnc f32':>10} {'nnc i8':>10} {'vs torch':>9} {'vs f32':>9}")
+    # nnc's figures in the interpreter, then in generated Go (--backend go).
+    print(f"{'int8 figure (µs)':28} {'torch i8':>10} {'nnc f32':>10} {'nnc i8':>10} {'vs torch':>9} {'vs f32':>9}"
+          f" {'go f32':>10} {'go i8':>10} {'vs torch':>9} {'vs f32':>9}")
     for fig in int8_figures:
-        for name, fk, qk in ((fig, "float", "int8"), (fig + " go", "floatgo", "int8go")):
-            t, f, q = (statistics.median(runs[k][fig]) for k in ("torch", fk, qk))
-            print(f"{name:28} {t:10.2f} {f:10.2f} {q:10.2f} {t / q:8.2f}x {f / q:8.2f}x")
+        t, f, q, fg, qg = (statistics.median(runs[k][fig]) for k in ("torch", "float", "int8", "floatgo", "int8go"))
+        print(f"{fig:28} {t:10.2f} {f:10.2f} {q:10.2f} {t / q:8.2f}x {f / q:8.2f}x"
+              f" {fg:10.2f} {qg:10.2f} {t / qg:8.2f}x {fg / qg:8.2f}x")

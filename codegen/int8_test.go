@@ -92,7 +92,7 @@ func TestInt8GeneratedMatchesInterp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go programs")
 	}
-	for _, name := range []string{"mlp", "cnn"} {
+	for _, name := range []string{"mlp", "cnn", "res"} {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(repoRoot(t), "testdata", "int8", name+".nn")
 			p, weights, f := int8Program(t, file)

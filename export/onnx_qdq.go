@@ -167,15 +167,31 @@ func (q *qdqEmitter) value(v *ir.Value) (done bool, err error) {
 		// the layer that reads them.
 		return q.layerArgs[v], nil
 	case ir.OpQuantize:
-		q.quantize(in[0], v.AttrFloat("scale"), v.AttrInt("zero_point"), out)
+		if !v.Type.Shape.Equal(v.Args[0].Type.Shape) {
+			// Quantized into a reshape of its input: the float
+			// Reshape, then QuantizeLinear, which keeps the shape.
+			s, err := q.ints(v.Type.Shape...)
+			if err != nil {
+				return true, err
+			}
+			y := q.node("Reshape", []string{in[0], s}, "")
+			q.quantize(y, v.AttrFloat("scale"), v.AttrInt("zero_point"), out)
+		} else {
+			q.quantize(in[0], v.AttrFloat("scale"), v.AttrInt("zero_point"), out)
+		}
 		q.u8[v] = qparams{v.AttrFloat("scale"), v.AttrInt("zero_point")}
 	case ir.OpDequantize:
 		s, z := q.params(v.AttrFloat("scale"), v.AttrInt("zero_point"))
 		q.node("DequantizeLinear", []string{in[0], s, z}, out)
 	case ir.OpQLinear, ir.OpQConv2d:
+		// A Linear reads its weights packed (NAME.qweight): the
+		// checkpoint's NAME.weight are exported.
 		name, ok := strings.CutSuffix(v.Args[1].Name, ".weight")
+		if v.Op == ir.OpQLinear {
+			name, ok = strings.CutSuffix(v.Args[1].Name, ".qweight")
+		}
 		if !ok {
-			return true, fmt.Errorf("ONNX export: %s reads weight %q, not NAME.weight", v.Op, v.Args[1].Name)
+			return true, fmt.Errorf("ONNX export: %s reads weight %q, not NAME.weight or NAME.qweight", v.Op, v.Args[1].Name)
 		}
 		inScale := v.AttrFloat("in_scale")
 		x := q.dequantize(in[0], inScale, v.AttrInt("in_zero_point"))

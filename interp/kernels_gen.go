@@ -663,18 +663,21 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 			kernels.QConv2dFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.int32s(n), a7.conv(n), a8.float, a9.dim.At(n), a10.flag)
 		}, nil
 	case "QLinear":
-		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12], &a[13], &a[14]
-		return func(n int) {
-			kernels.QLinear(a0.uint8s(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.uint8s(n), a7.int32s(n), a8.dim.At(n), a9.dim.At(n), a10.dim.At(n), a11.float, a12.float, a13.dim.At(n), a14.flag)
-		}, nil
-	case "QLinearFloat":
 		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12]
 		return func(n int) {
-			kernels.QLinearFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.uint8s(n), a7.int32s(n), a8.dim.At(n), a9.dim.At(n), a10.dim.At(n), a11.float, a12.flag)
+			kernels.QLinear(a0.uint8s(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.dim.At(n), a7.dim.At(n), a8.dim.At(n), a9.float, a10.float, a11.dim.At(n), a12.flag)
+		}, nil
+	case "QLinearFloat":
+		a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10 := &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10]
+		return func(n int) {
+			kernels.QLinearFloat(a0.floats(n), a1.uint8s(n), a2.int8s(n), a3.int32s(n), a4.floats(n), a5.uint8s(n), a6.dim.At(n), a7.dim.At(n), a8.dim.At(n), a9.float, a10.flag)
 		}, nil
 	case "QMaxPool2d":
 		a0, a1, a2 := &a[0], &a[1], &a[2]
 		return func(n int) { kernels.QMaxPool2d(a0.uint8s(n), a1.uint8s(n), a2.pool(n)) }, nil
+	case "QPackLinear":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.QPackLinear(a0.int8s(n), a1.int8s(n), a2.dim.At(n), a3.dim.At(n)) }, nil
 	case "Quantize":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.Quantize(a0.uint8s(n), a1.floats(n), a2.float, a3.dim.At(n)) }, nil
@@ -1023,9 +1026,10 @@ var kernelSigs = map[string]string{
 	"QBias":                             "IIQnn",
 	"QConv2d":                           "UUQIFUICxnxnb",
 	"QConv2dFloat":                      "FUQIFUICxnb",
-	"QLinear":                           "UUQIFUUInnnxxnb",
-	"QLinearFloat":                      "FUQIFUUInnnxb",
+	"QLinear":                           "UUQIFUnnnxxnb",
+	"QLinearFloat":                      "FUQIFUnnnxb",
 	"QMaxPool2d":                        "UUP",
+	"QPackLinear":                       "QQnn",
 	"Quantize":                          "UFxn",
 	"Reciprocal":                        "FF",
 	"ReciprocalBackward":                "FFFxx",

@@ -244,7 +244,7 @@ const (
 	// point per tensor, weights i8 per output channel (quant.go).
 	OpQuantize   // {scale, zero_point} x: f32 to u8
 	OpDequantize // {scale, zero_point} q: u8 to f32
-	OpQLinear    // {in_scale, in_zero_point, out_scale, out_zero_point, relu, float} x u8, w i8, qbias i32, w_scale: requantized u8 (or f32 when float)
+	OpQLinear    // {in_scale, in_zero_point, out_scale, out_zero_point, relu, float} x u8, w i8 packed (kernels.QPackLinear), qbias i32, w_scale: requantized u8 (or f32 when float)
 	OpQConv2d    // {stride, padding, in_scale, in_zero_point, out_scale, out_zero_point, relu, float} x u8, w i8, bias i32, w_scale
 	OpQMaxPool2d // {kernel, stride} x u8
 	OpQAdd       // {a_scale, a_zero_point, b_scale, b_zero_point, out_scale, out_zero_point, relu} a u8, b u8 of one shape: the sum requantized

@@ -30,14 +30,24 @@ func checkQParams(attrs Attrs, scale, zp string) error {
 	return nil
 }
 
-func quantizeShape(args []Type, attrs Attrs, _ Type) (Type, error) {
+// quantizeShape: a Quantize keeps its input's shape, or takes the one
+// declared, of as many elements: it quantizes a reshape's input straight
+// into the reshaped value (the elements' order is the same).
+func quantizeShape(args []Type, attrs Attrs, decl Type) (Type, error) {
 	if args[0].DType != F32 {
 		return Type{}, fmt.Errorf("quantize of %s: needs f32", args[0])
 	}
 	if err := checkQParams(attrs, "scale", "zero_point"); err != nil {
 		return Type{}, err
 	}
-	return Type{DType: U8, Shape: args[0].Shape}, nil
+	in := args[0].Shape
+	if len(decl.Shape) > 0 && !decl.Shape.Equal(in) {
+		if decl.Shape.HasBatch() != in.HasBatch() || decl.Shape.Elems() != in.Elems() {
+			return Type{}, fmt.Errorf("quantize of %s into %s: not as many elements", in, decl.Shape)
+		}
+		return Type{DType: U8, Shape: decl.Shape}, nil
+	}
+	return Type{DType: U8, Shape: in}, nil
 }
 
 func dequantizeShape(args []Type, attrs Attrs, _ Type) (Type, error) {
@@ -50,14 +60,14 @@ func dequantizeShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	return Type{DType: F32, Shape: args[0].Shape}, nil
 }
 
-// qLayerTypes checks the argument types of QLinear and QConv2d and
-// returns the output's element type.
-func qLayerTypes(args []Type, attrs Attrs, what string) (DType, error) {
+// qLayerTypes checks the argument types of QLinear and QConv2d, of out
+// outputs, and returns the output's element type.
+func qLayerTypes(args []Type, attrs Attrs, what string, out int) (DType, error) {
 	x, w, b, s := args[0], args[1], args[2], args[3]
 	switch {
 	case x.DType != U8 || w.DType != I8 || b.DType != I32 || s.DType != F32:
 		return 0, fmt.Errorf("%s of %s, %s, %s, %s: needs u8 input, i8 weight, i32 bias, f32 scales", what, x, w, b, s)
-	case !b.Shape.Equal(Shape{w.Shape[0]}) || !s.Shape.Equal(Shape{w.Shape[0]}):
+	case !b.Shape.Equal(Shape{out}) || !s.Shape.Equal(Shape{out}):
 		return 0, fmt.Errorf("%s bias %s or scales %s do not match weight %s", what, b.Shape, s.Shape, w.Shape)
 	}
 	if err := checkQParams(attrs, "in_scale", "in_zero_point"); err != nil {
@@ -72,20 +82,33 @@ func qLayerTypes(args []Type, attrs Attrs, what string) (DType, error) {
 	return U8, nil
 }
 
+// qLinearShape: QLinear's weight is packed (kernels.QPackLinear, done
+// once by the loader), of shape [out rounded up to 16, in rounded up to
+// 4]; the scales give out.
 func qLinearShape(args []Type, attrs Attrs, _ Type) (Type, error) {
-	dt, err := qLayerTypes(args, attrs, "qlinear")
+	out := -1
+	if s := args[3].Shape; s.Rank() == 1 {
+		out = s[0]
+	}
+	dt, err := qLayerTypes(args, attrs, "qlinear", out)
 	if err != nil {
 		return Type{}, err
 	}
 	x, w := args[0].Shape, args[1].Shape
-	if x.Rank() != 2 || w.Rank() != 2 || x[1] != w[1] {
-		return Type{}, fmt.Errorf("qlinear of %s with weight %s: needs [N, in] and [out, in]", x, w)
+	if x.Rank() != 2 || !w.Equal(QPackedShape(out, x[1])) {
+		return Type{}, fmt.Errorf("qlinear of %s with packed weight %s: needs [N, in] and [out rounded up to 16, in rounded up to 4]", x, w)
 	}
-	return Type{DType: dt, Shape: Shape{x[0], w[0]}}, nil
+	return Type{DType: dt, Shape: Shape{x[0], out}}, nil
+}
+
+// QPackedShape is the shape of the packed weights of a QLinear of n
+// outputs and k inputs, as kernels.QPackedShape gives it.
+func QPackedShape(n, k int) Shape {
+	return Shape{(n + 15) / 16 * 16, (k + 3) / 4 * 4}
 }
 
 func qConvShape(args []Type, attrs Attrs, _ Type) (Type, error) {
-	dt, err := qLayerTypes(args, attrs, "qconv2d")
+	dt, err := qLayerTypes(args, attrs, "qconv2d", args[1].Shape[0])
 	if err != nil {
 		return Type{}, err
 	}
@@ -117,14 +140,14 @@ func lowerDequantize(_ *Graph, v *Value) []Call {
 }
 
 func lowerQLinear(_ *Graph, v *Value) []Call {
-	w := v.Args[1].Type.Shape
-	m, k, n := dim(rows(v.Type.Shape, w[0])), num(w[1]), num(w[0])
+	in, out := v.Args[0].Type.Shape[1], v.Type.Shape[1]
+	m, k, n := dim(rows(v.Type.Shape, out)), num(in), num(out)
 	x, wt, b, s := buf(v.Args[0]), buf(v.Args[1]), buf(v.Args[2]), buf(v.Args[3])
-	wp, xp, sums := scratch(v, 0), scratch(v, 1), scratch(v, 2)
+	xp := scratch(v, 0)
 	if v.AttrBool("float") {
-		return []Call{call("QLinearFloat", buf(v), x, wt, b, s, wp, xp, sums, m, k, n, flt(v.AttrFloat("in_scale")), flag(v.AttrBool("relu")))}
+		return []Call{call("QLinearFloat", buf(v), x, wt, b, s, xp, m, k, n, flt(v.AttrFloat("in_scale")), flag(v.AttrBool("relu")))}
 	}
-	return []Call{call("QLinear", buf(v), x, wt, b, s, wp, xp, sums, m, k, n, flt(v.AttrFloat("in_scale")), flt(v.AttrFloat("out_scale")),
+	return []Call{call("QLinear", buf(v), x, wt, b, s, xp, m, k, n, flt(v.AttrFloat("in_scale")), flt(v.AttrFloat("out_scale")),
 		num(v.AttrInt("out_zero_point")), flag(v.AttrBool("relu")))}
 }
 
@@ -165,17 +188,14 @@ func scratchQConv(_ *Graph, v *Value) []Scratch {
 	return []Scratch{{Type: Type{DType: U8, Shape: Shape{col}}}, {Type: Type{DType: I32, Shape: Shape{k*p + taps + k}}}}
 }
 
-// scratchQLinear is the packed weights, the input padded to a multiple
-// of four per row, and the int32 sums, as kernels.QLinearScratch sizes
-// them.
+// scratchQLinear is the input padded to a multiple of four per row when
+// it is not one, as kernels.QLinearScratch sizes it.
 func scratchQLinear(_ *Graph, v *Value) []Scratch {
-	w := v.Args[1].Type.Shape
-	k4 := (w[1] + 3) / 4
-	return []Scratch{
-		{Type: Type{DType: U8, Shape: Shape{(w[0] + 31) / 32 * 32 * k4 * 4}}},
-		{Type: Type{DType: U8, Shape: Shape{v.Type.Shape[0], k4 * 4}}},
-		{Type: Type{DType: I32, Shape: Shape{v.Type.Shape[0], w[0]}}},
+	k := v.Args[0].Type.Shape[1]
+	if k%4 == 0 {
+		return []Scratch{{Type: Type{DType: U8, Shape: Shape{0}}}}
 	}
+	return []Scratch{{Type: Type{DType: U8, Shape: Shape{v.Type.Shape[0], (k + 3) / 4 * 4}}}}
 }
 
 func lowerQMaxPool(_ *Graph, v *Value) []Call {

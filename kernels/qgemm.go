@@ -67,58 +67,6 @@ func requantRow(dst []uint8, acc []int32, bias int32, mult, zp, lo float32) {
 	}
 }
 
-// QLinearScratch returns the sizes of the scratch buffers of QLinear for
-// m rows of k inputs and n outputs: the packed weights and the padded
-// input in bytes, and the int32 sums.
-func QLinearScratch(m, k, n int) (wpack, xpad, sums int) {
-	k4 := (k + 3) / 4
-	return (n + 31) / 32 * 32 * k4 * 4, m * k4 * 4, m * n
-}
-
-// qlinearSums sets acc (m×n) to Σ_r x[i, r]·w[j, r]: with AVX-512 VNNI
-// from 16 rows on, the weights packed into pack as [n/16][k/4][16][4] and
-// each group of four inputs broadcast; else tile by tile.
-func qlinearSums(acc []int32, x []uint8, w []int8, wpack, xpad []uint8, m, k, n int) {
-	if hasVNNI && m >= 16 && k > 0 {
-		k4 := (k + 3) / 4
-		nb := (n + 15) / 16
-		wp := wpack[:(nb+1)/2*2*k4*64]
-		packRows(wp, int8Bytes(w), n, k, k)
-		xs, lda := x, k
-		if k%4 != 0 {
-			xs, lda = xpad[:m*k4*4], k4*4
-			for i := range m {
-				row := xs[i*lda : (i+1)*lda]
-				copy(row, x[i*k:(i+1)*k])
-				clear(row[k:])
-			}
-		}
-		var t [4 * 32]int32
-		for i := 0; i < m; i += 4 {
-			rows := min(4, m-i)
-			for b := 0; b < nb; b += 2 {
-				qbcastTile(&t, false, k4, xs[i*lda:], lda, rows, wp[b*k4*64:], nb-b)
-				cols := min(32, n-b*16)
-				for ii := range rows {
-					copy(acc[(i+ii)*n+b*16:(i+ii)*n+b*16+cols], t[ii*32:ii*32+cols])
-				}
-			}
-		}
-		return
-	}
-	var t [qtile * qtile]int32
-	for j := 0; j < n; j += qtile {
-		cols := min(qtile, n-j)
-		for i := 0; i < m; i += qtile {
-			rows := min(qtile, m-i)
-			qdotTile(&t, k, x[i*k:], k, w[j*k:], k, rows, cols)
-			for ii := range rows {
-				copy(acc[(i+ii)*n+j:(i+ii)*n+j+cols], t[ii*qtile:ii*qtile+cols])
-			}
-		}
-	}
-}
-
 // packRows packs the n rows of k bytes of src (stride ld) as column blocks
 // for the broadcast kernels: dst[((c/16)·k4 + r/4)·64 + (c%16)·4 + r%4] =
 // src[c·ld + r], zero past n and k; dst holds a whole number of pairs of
@@ -149,76 +97,18 @@ func int8Bytes(w []int8) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w))
 }
 
-// QLinear computes an int8 Linear layer into dst (m×n uint8): x is m×k
-// uint8 with zero point inZP, w is n×k int8, bias holds n int32 sums
-// already corrected for the input zero point (bias − inZP·Σ_r w[j, r]:
-// QBias), wscale the n weight scales. The output is requantized to
-// outScale and outZP; relu clamps it at the zero point. pack and sums are
-// scratch of the sizes QLinearScratch gives.
-func QLinear[T Float](dst, x []uint8, w []int8, bias []int32, wscale []T, wpack, xpad []uint8, sums []int32, m, k, n int, inScale, outScale float64, outZP int, relu bool) {
-	qlinearCheck("QLinear", len(dst), x, w, bias, len(wscale), wpack, xpad, sums, m, k, n)
-	zp, lo := float32(outZP), float32(0)
-	if relu {
-		lo = zp
-	}
-	qlinearSums(sums, x, w, wpack, xpad, m, k, n)
-	// Row by row, the outputs' multipliers computed once per chunk.
-	var mults [64]float32
-	for j0 := 0; j0 < n; j0 += len(mults) {
-		cols := min(len(mults), n-j0)
-		for jj := range cols {
-			mults[jj] = float32(inScale * float64(wscale[j0+jj]) / outScale)
-		}
-		for i := range m {
-			row, out := sums[i*n+j0:i*n+j0+cols], dst[i*n+j0:i*n+j0+cols]
-			for jj, a := range row {
-				out[jj] = requant(a+bias[j0+jj], mults[jj], zp, lo)
-			}
-		}
-	}
-}
-
-func qlinearCheck(fn string, dst int, x []uint8, w []int8, bias []int32, wscale int, wpack, xpad []uint8, sums []int32, m, k, n int) {
-	wp, xp, s := QLinearScratch(m, k, n)
-	need(fn, "x", len(x), m*k)
-	need(fn, "w", len(w), n*k)
-	need(fn, "bias", len(bias), n)
-	need(fn, "wscale", wscale, n)
-	need(fn, "dst", dst, m*n)
-	need(fn, "wpack", len(wpack), wp)
-	need(fn, "xpad", len(xpad), xp)
-	need(fn, "sums", len(sums), s)
-}
-
-// QLinearFloat is QLinear with a float output: the dequantized sums
-// (acc + bias)·inScale·wscale[j], clamped at 0 by relu. It ends the int8
-// part of a model, with no separate dequantization.
-func QLinearFloat[T Float](dst []T, x []uint8, w []int8, bias []int32, wscale []T, wpack, xpad []uint8, sums []int32, m, k, n int, inScale float64, relu bool) {
-	qlinearCheck("QLinearFloat", len(dst), x, w, bias, len(wscale), wpack, xpad, sums, m, k, n)
-	qlinearSums(sums, x, w, wpack, xpad, m, k, n)
-	for i := range m {
-		row, out := sums[i*n:(i+1)*n], dst[i*n:(i+1)*n]
-		for j, a := range row {
-			y := T(float64(a+bias[j]) * (inScale * float64(wscale[j])))
-			if relu && y < 0 {
-				y = 0
-			}
-			out[j] = y
-		}
-	}
-}
-
 // Quantize sets dst to x quantized to uint8 with scale and zero point zp:
 // clamp(x/scale + zp, 0, 255) rounded half to even, in float32 (the
 // rounding adds and takes away 2²³, whose float32 neighbours are 1 apart).
 func Quantize[T Float](dst []uint8, x []T, scale float64, zp int) {
 	same("Quantize", "x", len(x), len(dst))
 	inv, z := float32(1/scale), float32(zp)
-	if x32, ok := any(x).([]float32); ok && quantize32(dst, x32, inv, z) {
-		return
+	done := 0
+	if x32, ok := any(x).([]float32); ok {
+		done = quantize32(dst, x32, inv, z)
 	}
-	for i, v := range x {
-		f := float32(float32(v)*inv) + z
+	for i := done; i < len(x); i++ {
+		f := float32(float32(x[i])*inv) + z
 		f = min(max(f, 0), 255)
 		dst[i] = uint8(int32(float32(f+0x1p23)) - 0x800000)
 	}

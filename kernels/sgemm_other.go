@@ -62,8 +62,8 @@ func qdotTileAsm(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8,
 // hasVNNI is false: this build has no int8 assembly kernels.
 var hasVNNI = false
 
-// quantize32 reports that it did nothing: Quantize's loop runs.
-func quantize32(dst []uint8, x []float32, inv, zp float32) bool { return false }
+// quantize32 does nothing: Quantize's loop runs.
+func quantize32(dst []uint8, x []float32, inv, zp float32) int { return 0 }
 
 // qbcastTile is never called: hasVNNI is false.
 func qbcastTile(acc *[4 * 32]int32, signedA bool, k4 int, a []byte, lda, rows int, bp []byte, blocks int) {
@@ -72,3 +72,20 @@ func qbcastTile(acc *[4 * 32]int32, signedA bool, k4 int, a []byte, lda, rows in
 
 // requantRowAsm reports that it did nothing: requantRow's loop runs.
 func requantRowAsm(dst []uint8, acc []int32, bias int32, mult, zp, lo float32) bool { return false }
+
+// qtileAsmPads reports false: the portable int8 tile reads the rows as
+// they are.
+func qtileAsmPads() bool { return false }
+
+// qtileAsm reports that it did nothing: the portable int8 tile runs.
+func qtileAsm(acc *[qrows * qgroup]int32, x []uint8, lda, rows, k4 int, wg []int8, c int) int {
+	return 0
+}
+
+// requantColsAsm does nothing: requantCols's loop runs.
+func requantColsAsm(dst []uint8, acc, bias []int32, mult []float32, zp, lo float32) int {
+	return 0
+}
+
+// qmultsAsm sets nothing: the group's loop computes every multiplier.
+func qmultsAsm(dst, wscale []float32, inScale, outScale float64) int { return 0 }

@@ -152,7 +152,16 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 		if q, ok := quantized[key]; ok {
 			return q
 		}
-		q := g.NewValue(ir.OpQuantize, ir.Attrs{{Key: "scale", Val: scale}, {Key: "zero_point", Val: zp}}, x.Pos, getFloat(x))
+		attrs := ir.Attrs{{Key: "scale", Val: scale}, {Key: "zero_point", Val: zp}}
+		f := getFloat(x)
+		var q *ir.Value
+		if f.Op == ir.OpReshape && f.Args[0].Type.DType == ir.F32 {
+			// A flatten before the first layer: quantized from its
+			// input into its shape, with no copy of the floats.
+			q = g.NewDeclared(ir.OpQuantize, ir.Type{DType: ir.U8, Shape: f.Type.Shape.Clone()}, attrs, x.Pos, f.Args[0])
+		} else {
+			q = g.NewValue(ir.OpQuantize, attrs, x.Pos, f)
+		}
 		quantized[key] = q
 		return q
 	}
@@ -170,6 +179,11 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 				ws = v.Args[1].Args[0].Type.Shape
 			}
 			w := param(name+".weight", ir.Type{DType: ir.I8, Shape: ws.Clone()}, v.Pos)
+			if !l.Conv {
+				// A Linear's weights packed for the kernels, once by
+				// the loader (kernels.QPackLinear).
+				w = param(name+".qweight", ir.Type{DType: ir.I8, Shape: ir.QPackedShape(ws[0], ws[1])}, v.Pos)
+			}
 			b := param(name+".qbias", ir.Type{DType: ir.I32, Shape: ir.Shape{ws[0]}}, v.Pos)
 			s := param(name+".weight_scale", ir.Type{DType: ir.F32, Shape: ir.Shape{ws[0]}}, v.Pos)
 			relu := v.Op == ir.OpLinearRelu || v.Op == ir.OpConv2dRelu

@@ -247,6 +247,20 @@ func Int8Tensors(g *ir.Graph, f *checkpoint.File, path string) ([]*checkpoint.Te
 		if v.Op != ir.OpParam && v.Op != ir.OpBuffer {
 			continue
 		}
+		if layer, ok := strings.CutSuffix(v.Name, ".qweight"); ok {
+			used[layer+".weight"] = true
+			w, want := f.Get(layer+".weight"), linearShape(g, v)
+			switch {
+			case w == nil:
+				return nil, fmt.Errorf("%s: checkpoint: tensor %q is missing, model expects I8 %v", path, layer+".weight", want)
+			case w.DType() != checkpoint.I8 || !slices.Equal(w.Shape, want):
+				return nil, fmt.Errorf("%s: checkpoint: tensor %q is %s %v, model expects I8 %v", path, layer+".weight", w.DType(), w.Shape, want)
+			}
+			q := make([]int8, v.Type.Shape.Elems())
+			kernels.QPackLinear(q, w.I8, w.Shape[0], w.Shape[1])
+			out = append(out, &checkpoint.Tensor{Name: v.Name, Shape: []int(v.Type.Shape.Clone()), I8: q})
+			continue
+		}
 		if layer, ok := strings.CutSuffix(v.Name, ".qbias"); ok {
 			w, b := f.Get(layer+".weight"), f.Get(layer+".bias")
 			if w == nil || b == nil {
@@ -282,6 +296,17 @@ func Int8Tensors(g *ir.Graph, f *checkpoint.File, path string) ([]*checkpoint.Te
 		}
 	}
 	return out, nil
+}
+
+// linearShape returns the [out, in] shape of the weights that the QLinear
+// of g reading the packed weights w has.
+func linearShape(g *ir.Graph, w *ir.Value) []int {
+	for _, v := range g.Values {
+		if v.Op == ir.OpQLinear && v.Args[1] == w {
+			return []int{v.Type.Shape[1], v.Args[0].Type.Shape[1]}
+		}
+	}
+	return nil
 }
 
 // Int8Embed returns g, the forward graph, rewritten to run the layers the

@@ -197,7 +197,7 @@ train M {
 // should; with NNC_UPDATE=1 it remakes them: training as the train block
 // says, then nnc quantize on 100 samples.
 func TestInt8Testdata(t *testing.T) {
-	for name, layers := range map[string]int{"mlp": 2, "cnn": 5} {
+	for name, layers := range map[string]int{"mlp": 2, "cnn": 5, "res": 4} {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join("..", "testdata", "int8", name+".nn")
 			q := filepath.Join("..", "testdata", "int8", name+".int8.safetensors")

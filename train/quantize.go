@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/data"
@@ -242,7 +243,8 @@ func Quantize(p *ir.Program, src []byte, opt QuantizeOptions) (*QuantizeReport, 
 		return nil, err
 	}
 	for _, v := range qg.Values {
-		if (v.Op == ir.OpParam || v.Op == ir.OpBuffer) && out.Get(v.Name) == nil && v.Type.DType != ir.I32 {
+		// The loader derives the i32 biases and the packed weights.
+		if (v.Op == ir.OpParam || v.Op == ir.OpBuffer) && out.Get(v.Name) == nil && v.Type.DType != ir.I32 && !strings.HasSuffix(v.Name, ".qweight") {
 			t := f.Get(v.Name)
 			if t == nil {
 				return nil, fmt.Errorf("%s: no tensor %s", opt.Weights, v.Name)
