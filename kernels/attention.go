@@ -87,27 +87,40 @@ func attnWidth(r, s int, causal bool) int {
 	return s
 }
 
-// softmaxRow replaces row[:n] by its softmax, computed in float64 from its
-// maximum, and row[n:] by 0. In float32 the exponentials are expNeg's
-// (each argument is at most 0), as in the cross-entropy: math.Exp's
-// precision is lost in the rounding to float32 and cost most of the row.
+// softmaxRow replaces row[:n] by its softmax, computed from its maximum,
+// and row[n:] by 0: in float64, or in float32 by softmaxRow32.
 func softmaxRow[T Float](row []T, n int) {
+	if r32, ok := any(row).([]float32); ok {
+		softmaxRow32(r32, n)
+		return
+	}
 	m := maxAlong(row, 0, n, 1)
-	_, f32 := any(row).([]float32)
 	sum := 0.0
 	for j, x := range row[:n] {
-		var ex float64
-		if f32 {
-			ex = expNeg(float64(x) - m)
-		} else {
-			ex = math.Exp(float64(x) - m)
-		}
+		ex := math.Exp(float64(x) - m)
 		row[j] = T(ex)
 		sum += ex
 	}
 	inv := 1 / sum
 	for j, x := range row[:n] {
 		row[j] = T(float64(x) * inv)
+	}
+	clear(row[n:])
+}
+
+// softmaxRow32 is softmaxRow in float32: the exponentials are expNeg32's,
+// summed in float64.
+func softmaxRow32(row []float32, n int) {
+	m := float32(maxAlong(row, 0, n, 1))
+	sum := 0.0
+	for j, x := range row[:n] {
+		ex := expNeg32(x - m)
+		row[j] = ex
+		sum += float64(ex)
+	}
+	inv := 1 / sum
+	for j, x := range row[:n] {
+		row[j] = float32(float64(x) * inv)
 	}
 	clear(row[n:])
 }
