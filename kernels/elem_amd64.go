@@ -89,10 +89,11 @@ func sadamM(dst, m, grad unsafe.Pointer, n int, weight float32)
 func sadamV(dst, v, grad unsafe.Pointer, n int, b2, one float32)
 
 //go:noescape
-func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
+func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps, decay float32)
 
 // adamM32, adamV32 and adamStep32 do AdamM, AdamV and AdamStep for
-// float32 without weight decay, with AVX-512 (all of it) or AVX2. The
+// float32 without weight decay in the moments (AdamStep's decoupled decay,
+// AdamW's, is its factor decay), with AVX-512 (all of it) or AVX2. The
 // lengths are checked.
 // With AVX2 alone, the first multiple of 8 runs in assembly; each returns
 // how many elements it did, and the caller's loop does the rest with the
@@ -121,13 +122,13 @@ func adamV32(dst, v, g []float32, b2, one float32) (done int) {
 	return 0
 }
 
-func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps float32) (done int) {
+func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps, decay float32) (done int) {
 	switch n := len(dst); {
 	case n > 0 && hasAVX512:
-		sadamStep(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n, negStep, bc2Sqrt, eps)
+		sadamStep(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n, negStep, bc2Sqrt, eps, decay)
 		return n
 	case n >= 8 && hasAVX2:
-		adamStepAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n/8*8, negStep, bc2Sqrt, eps)
+		adamStepAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n/8*8, negStep, bc2Sqrt, eps, decay)
 		return n / 8 * 8
 	}
 	return 0
@@ -146,7 +147,7 @@ func adamMAVX2(dst, m, grad unsafe.Pointer, n int, weight float32)
 func adamVAVX2(dst, v, grad unsafe.Pointer, n int, b2, one float32)
 
 //go:noescape
-func adamStepAVX2(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
+func adamStepAVX2(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps, decay float32)
 
 //go:noescape
 func ssum64(x unsafe.Pointer, n int) float64

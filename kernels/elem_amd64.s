@@ -325,10 +325,11 @@ avdone:
 	VZEROUPPER
 	RET
 
-// func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
+// func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps, decay float32)
 //
-// dst = p + (negStep·m) / (sqrt(v)/bc2Sqrt + eps).
-TEXT ·sadamStep(SB), NOSPLIT, $0-52
+// dst = p·decay + (negStep·m) / (sqrt(v)/bc2Sqrt + eps): decay is AdamW's
+// 1 − lr·weight_decay, 1 (exact) for Adam.
+TEXT ·sadamStep(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
 	MOVQ p+8(FP), SI
 	MOVQ m+16(FP), DX
@@ -337,6 +338,7 @@ TEXT ·sadamStep(SB), NOSPLIT, $0-52
 	VBROADCASTSS negStep+40(FP), Z0
 	VBROADCASTSS bc2Sqrt+44(FP), Z5
 	VBROADCASTSS eps+48(FP), Z6
+	VBROADCASTSS decay+52(FP), Z7
 
 asloop:
 	TESTQ CX, CX
@@ -350,6 +352,7 @@ asloop:
 	VMULPS    Z2, Z0, Z2
 	VDIVPS    Z1, Z2, Z2
 	VMOVUPS.Z (SI), K1, Z3
+	VMULPS    Z7, Z3, Z3
 	VADDPS    Z2, Z3, Z3
 	VMOVUPS   Z3, K1, (DI)
 	ADDQ $64, DI
