@@ -109,20 +109,43 @@ func softmaxRow[T Float](row []T, n int) {
 }
 
 // softmaxRow32 is softmaxRow in float32: the exponentials are expNeg32's,
-// summed in float64.
+// summed in float64, for rows of up to 16 (an attention head's, with
+// AVX-512 in one vector: softmax16) by the tree of sum16.
 func softmaxRow32(row []float32, n int) {
+	if softmax16(row, n) {
+		return
+	}
 	m := float32(maxAlong(row, 0, n, 1))
+	var e [16]float64
 	sum := 0.0
 	for j, x := range row[:n] {
 		ex := expNeg32(x - m)
 		row[j] = ex
-		sum += float64(ex)
+		if len(row) <= 16 {
+			e[j] = float64(ex)
+		} else {
+			sum += float64(ex)
+		}
+	}
+	if len(row) <= 16 {
+		sum = sum16(&e)
 	}
 	inv := 1 / sum
 	for j, x := range row[:n] {
 		row[j] = float32(float64(x) * inv)
 	}
 	clear(row[n:])
+}
+
+// sum16 returns the sum of e in the order of the vector reduction of
+// ssoftmax16: lanes j and j+8, then j and j+4, j and j+2, and the last two.
+func sum16(e *[16]float64) float64 {
+	var a [8]float64
+	for j := range a {
+		a[j] = e[j] + e[j+8]
+	}
+	b0, b1, b2, b3 := a[0]+a[4], a[1]+a[5], a[2]+a[6], a[3]+a[7]
+	return (b0 + b2) + (b1 + b3)
 }
 
 // attnCheck panics on a negative size.

@@ -89,6 +89,9 @@ func sadamM(dst, m, grad unsafe.Pointer, n int, weight float32)
 func sadamV(dst, v, grad unsafe.Pointer, n int, b2, one float32)
 
 //go:noescape
+func ssoftmax16(row unsafe.Pointer, n, s int, c *[12]float32)
+
+//go:noescape
 func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps, decay float32)
 
 // adamM32, adamV32 and adamStep32 do AdamM, AdamV and AdamStep for
@@ -349,5 +352,15 @@ func lnGradW32(dw, dy, x, mean, rstd []float32, rows, d int) bool {
 		return false // no rows: the caller's loop writes the zeros
 	}
 	slnGradW(unsafe.Pointer(&dw[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), unsafe.Pointer(&mean[0]), unsafe.Pointer(&rstd[0]), rows, d)
+	return true
+}
+
+// softmax16 is softmaxRow32 for a row of at most 16 elements with
+// AVX-512, bit for bit its Go loop's; it reports whether it ran.
+func softmax16(row []float32, n int) bool {
+	if !hasAVX512 || n < 1 || len(row) > 16 {
+		return false
+	}
+	ssoftmax16(unsafe.Pointer(&row[0]), n, len(row), &expNeg32Consts)
 	return true
 }

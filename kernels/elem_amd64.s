@@ -927,3 +927,110 @@ lgwstore:
 lgwdone:
 	VZEROUPPER
 	RET
+
+// func ssoftmax16(row unsafe.Pointer, n, s int, c *[12]float32)
+//
+// softmaxRow32 of a row of s ≤ 16 elements, the first n (1 ≤ n ≤ s) taken:
+// the maximum, e^(x - max) by expNeg32's float32 operations in its order
+// (no FMA: each product rounded), their sum in float64 by the tree of
+// sum16, and each e times 1/sum in float64, rounded to float32; lanes n
+// to s get 0. c holds expNeg32's constants: log2e, 1.5·2²³, ln2hi, ln2lo,
+// the polynomial's 1/5040 ... 1/2, 1, and the cut -87.3.
+TEXT ·ssoftmax16(SB), NOSPLIT, $0-32
+	MOVQ row+0(FP), SI
+	MOVQ c+24(FP), DX
+	MOVQ n+8(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1 // the n lanes taken
+	MOVQ s+16(FP), CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K4 // the s lanes stored
+
+	// The maximum: lanes past n hold -Inf.
+	MOVL $0xff800000, AX
+	VPBROADCASTD AX, Z0
+	VMOVUPS (SI), K1, Z0
+	VSHUFF32X4 $0x4E, Z0, Z0, Z1
+	VMAXPS Z1, Z0, Z1
+	VSHUFF32X4 $0xB1, Z1, Z1, Z2
+	VMAXPS Z2, Z1, Z2
+	VPERMILPS $0x4E, Z2, Z3
+	VMAXPS Z3, Z2, Z3
+	VPERMILPS $0xB1, Z3, Z4
+	VMAXPS Z4, Z3, Z4
+	VSUBPS Z4, Z0, Z0 // x
+
+	// e^x as expNeg32.
+	VBROADCASTSS 0(DX), Z10
+	VMULPS Z10, Z0, Z1
+	VBROADCASTSS 4(DX), Z11
+	VADDPS Z11, Z1, Z1
+	VSUBPS Z11, Z1, Z1 // k
+	VBROADCASTSS 8(DX), Z10
+	VMULPS Z10, Z1, Z2
+	VSUBPS Z2, Z0, Z2 // r = x - k·ln2hi
+	VBROADCASTSS 12(DX), Z10
+	VMULPS Z10, Z1, Z3
+	VSUBPS Z3, Z2, Z2 // r -= k·ln2lo
+	VBROADCASTSS 16(DX), Z3
+	VMULPS Z2, Z3, Z3
+	VBROADCASTSS 20(DX), Z10
+	VADDPS Z10, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VBROADCASTSS 24(DX), Z10
+	VADDPS Z10, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VBROADCASTSS 28(DX), Z10
+	VADDPS Z10, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VBROADCASTSS 32(DX), Z10
+	VADDPS Z10, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VBROADCASTSS 36(DX), Z10
+	VADDPS Z10, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VBROADCASTSS 40(DX), Z10
+	VADDPS Z10, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VADDPS Z10, Z3, Z3 // p
+	VCVTPS2DQ Z1, Z4
+	MOVL $127, AX
+	VPBROADCASTD AX, Z5
+	VPADDD Z5, Z4, Z4
+	VPSLLD $23, Z4, Z4
+	VMULPS Z4, Z3, Z3 // p·2^k
+	// Below the cut 0, NaN stays NaN, and lanes past n 0.
+	VBROADCASTSS 44(DX), Z10
+	VCMPPS $0x1E, Z10, Z0, K1, K2 // x > cut (ordered), within n
+	VMOVAPS.Z Z3, K2, Z3
+	VCMPPS $3, Z0, Z0, K1, K3 // x is NaN, within n
+	VMOVAPS Z0, K3, Z3
+
+	// The sum in float64: lanes j and j+8, then halves.
+	VCVTPS2PD Y3, Z6
+	VEXTRACTF64X4 $1, Z3, Y7
+	VCVTPS2PD Y7, Z7
+	VADDPD Z7, Z6, Z8
+	VEXTRACTF64X4 $1, Z8, Y9
+	VADDPD Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPD X9, X8, X8
+	VPERMILPD $1, X8, X9
+	VADDSD X9, X8, X8
+	MOVQ $0x3ff0000000000000, AX
+	VMOVQ AX, X9
+	VDIVSD X8, X9, X9 // 1/sum
+	VBROADCASTSD X9, Z9
+	VMULPD Z9, Z6, Z6
+	VMULPD Z9, Z7, Z7
+	VCVTPD2PS Z6, Y6
+	VCVTPD2PS Z7, Y7
+	VINSERTF64X4 $1, Y7, Z6, Z6
+	VMOVAPS.Z Z6, K1, Z6 // 0 past n even when the sum is NaN
+	VMOVUPS Z6, K4, (SI)
+	VZEROUPPER
+	RET

@@ -12,13 +12,7 @@ import "math"
 // explicit conversion, which the compiler may not fuse into an FMA, so
 // that the result is the same on every machine and build.
 func expNeg32(x float32) float32 {
-	const (
-		log2e = 1.44269504
-		ln2hi = 0.693359375
-		ln2lo = -2.12194440e-4
-		round = 12582912 // 1.5·2²³: adding it rounds to an integer
-	)
-	if !(x > -87.3) {
+	if !(x > expCut) {
 		return expNeg32Tail(x)
 	}
 	k := float32(float32(x*log2e)+round) - round
@@ -33,6 +27,19 @@ func expNeg32(x float32) float32 {
 	p = float32(p*r) + 1
 	return p * math.Float32frombits(uint32(int32(k)+127)<<23)
 }
+
+// The constants of expNeg32.
+const (
+	log2e  = 1.44269504
+	ln2hi  = 0.693359375
+	ln2lo  = -2.12194440e-4
+	round  = 12582912 // 1.5·2²³: adding it rounds to an integer
+	expCut = -87.3
+)
+
+// expNeg32Consts are expNeg32's constants as float32, in the order that
+// the assembly softmax (ssoftmax16) reads them.
+var expNeg32Consts = [12]float32{log2e, round, ln2hi, ln2lo, 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1, expCut}
 
 // expNeg32Tail is expNeg32 below -87.3 and for NaN, out of line so that
 // expNeg32 stays within the inliner's budget.

@@ -27,6 +27,8 @@ func adamM32(dst, m, g []float32, weight float32) int                           
 func adamV32(dst, v, g []float32, b2, one float32) int                            { return 0 }
 func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps, decay float32) int { return 0 }
 
+func softmax16(row []float32, n int) bool { return false }
+
 func sum64f32(x []float32) (float64, bool)                             { return 0, false }
 func sumSqDev32(x []float32, mu float64) (float64, bool)               { return 0, false }
 func dyXhat32(dy, x []float32, mu, is float64) (a, b float64, ok bool) { return 0, 0, false }
