@@ -54,7 +54,8 @@ func AttentionBackwardV[T Float](dv, dy, p []T, count, l, s, ev int) {
 // Attention's output, its v (count×S×Ev) and probabilities p: with
 // dP = dy vᵀ, ds = P ∘ (dP − rowsum(dP ∘ P)) / √E, so that dq = ds k and
 // dk = dsᵀ q. Positions the causal mask hid have P = 0 and get 0. The row
-// sums are accumulated in float64.
+// sums are accumulated in float64, rows of up to 16 by the tree of sum16
+// (with AVX-512 in one vector for float32: attnGradRows16).
 func AttentionBackwardScores[T Float](ds, dy, v, p []T, count, l, s, e, ev int) {
 	attnCheck("AttentionBackwardScores", count, l, s, e, ev)
 	same("AttentionBackwardScores", "ds", len(ds), count*l*s)
@@ -65,15 +66,33 @@ func AttentionBackwardScores[T Float](ds, dy, v, p []T, count, l, s, e, ev int) 
 	for i := range count {
 		di, pi := ds[i*l*s:(i+1)*l*s], p[i*l*s:(i+1)*l*s]
 		Gemm(false, true, l, s, ev, 1, dy[i*l*ev:(i+1)*l*ev], ev, v[i*s*ev:(i+1)*s*ev], ev, 0, di, s)
-		for r := range l {
-			dr, pr := di[r*s:(r+1)*s], pi[r*s:(r+1)*s]
-			dot := 0.0
+		attnGradRows(di, pi, l, s, scale)
+	}
+}
+
+// attnGradRows turns rows of dP (ds, rows×s) into the gradient of the
+// scaled scores given the probabilities p: ds = p∘(dP − rowsum(dP∘p))·scale.
+func attnGradRows[T Float](ds, p []T, rows, s int, scale float64) {
+	if d32, ok := any(ds).([]float32); ok && attnGradRows16(d32, any(p).([]float32), rows, s, scale) {
+		return
+	}
+	for r := range rows {
+		dr, pr := ds[r*s:(r+1)*s], p[r*s:(r+1)*s]
+		dot := 0.0
+		if s <= 16 {
+			// The order of attnGradRows16's vector sum.
+			var e [16]float64
+			for j, x := range dr {
+				e[j] = float64(x) * float64(pr[j])
+			}
+			dot = sum16(&e)
+		} else {
 			for j, x := range dr {
 				dot += float64(x) * float64(pr[j])
 			}
-			for j, x := range dr {
-				dr[j] = T(float64(pr[j]) * (float64(x) - dot) * scale)
-			}
+		}
+		for j, x := range dr {
+			dr[j] = T(float64(pr[j]) * (float64(x) - dot) * scale)
 		}
 	}
 }

@@ -196,3 +196,32 @@ func TestSoftmaxRow32Paths(t *testing.T) {
 		}
 	}
 }
+
+// TestAttnGradRowsPaths checks the row loop of AttentionBackwardScores
+// in float32 with AVX-512 (rows of up to 16 in one vector) bit for bit
+// against its Go loop, on causal probabilities (zeros above the diagonal).
+func TestAttnGradRowsPaths(t *testing.T) {
+	rng := newRNG()
+	defer func(h bool) { hasAVX512 = h }(hasAVX512)
+	avx := hasAVX512
+	for _, s := range []int{1, 5, 16, 17} {
+		const rows = 7
+		dp := randSlice[float32](rng, rows*s, -1, 1)
+		p := randSlice[float32](rng, rows*s, 0, 1)
+		for r := range rows {
+			clear(p[r*s+min(r+1, s) : (r+1)*s])
+		}
+		run := func(vec bool) []float32 {
+			hasAVX512 = vec && avx
+			ds := append([]float32(nil), dp...)
+			attnGradRows(ds, p, rows, s, 0.25)
+			return ds
+		}
+		goDS, vecDS := run(false), run(true)
+		for i := range goDS {
+			if math.Float32bits(goDS[i]) != math.Float32bits(vecDS[i]) {
+				t.Fatalf("s=%d: ds[%d] = %v with AVX-512, %v in Go", s, i, vecDS[i], goDS[i])
+			}
+		}
+	}
+}

@@ -92,6 +92,9 @@ func sadamV(dst, v, grad unsafe.Pointer, n int, b2, one float32)
 func ssoftmax16(row unsafe.Pointer, n, s int, c *[12]float32)
 
 //go:noescape
+func sattnGradRows16(ds, p unsafe.Pointer, rows, s int, scale float64)
+
+//go:noescape
 func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps, decay float32)
 
 // adamM32, adamV32 and adamStep32 do AdamM, AdamV and AdamStep for
@@ -362,5 +365,17 @@ func softmax16(row []float32, n int) bool {
 		return false
 	}
 	ssoftmax16(unsafe.Pointer(&row[0]), n, len(row), &expNeg32Consts)
+	return true
+}
+
+// attnGradRows16 is the row loop of AttentionBackwardScores for float32
+// rows of at most 16 with AVX-512, bit for bit the Go loop's; it reports
+// whether it ran.
+func attnGradRows16(ds, p []float32, rows, s int, scale float64) bool {
+	if !hasAVX512 || s < 1 || s > 16 || rows < 1 {
+		return false
+	}
+	_, _ = ds[rows*s-1], p[rows*s-1]
+	sattnGradRows16(unsafe.Pointer(&ds[0]), unsafe.Pointer(&p[0]), rows, s, scale)
 	return true
 }

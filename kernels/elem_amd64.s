@@ -1034,3 +1034,60 @@ TEXT ·ssoftmax16(SB), NOSPLIT, $0-32
 	VMOVUPS Z6, K4, (SI)
 	VZEROUPPER
 	RET
+
+// func sattnGradRows16(ds, p unsafe.Pointer, rows, s int, scale float64)
+//
+// AttentionBackwardScores' rows of s ≤ 16 scores, ds holding dP = dy vᵀ:
+// dot = Σ_j ds[j]·p[j] in float64 (the products are exact) by the tree of
+// sum16, then ds[j] = float32(p[j]·(ds[j] - dot)·scale), row after row.
+TEXT ·sattnGradRows16(SB), NOSPLIT, $0-40
+	MOVQ ds+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ s+24(FP), CX
+	VBROADCASTSD scale+32(FP), Z20
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	SHLQ $2, CX // the row stride in bytes
+	TESTQ DX, DX
+	JZ    agdone
+
+agloop:
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VCVTPS2PD Y0, Z2 // x, lanes 0-7
+	VEXTRACTF64X4 $1, Z0, Y0
+	VCVTPS2PD Y0, Z3 // x, lanes 8-15
+	VCVTPS2PD Y1, Z4 // p
+	VEXTRACTF64X4 $1, Z1, Y1
+	VCVTPS2PD Y1, Z5
+	VMULPD Z4, Z2, Z6
+	VMULPD Z5, Z3, Z7
+	VADDPD Z7, Z6, Z8
+	VEXTRACTF64X4 $1, Z8, Y9
+	VADDPD Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPD X9, X8, X8
+	VPERMILPD $1, X8, X9
+	VADDSD X9, X8, X8
+	VBROADCASTSD X8, Z8 // dot
+	VSUBPD Z8, Z2, Z2
+	VSUBPD Z8, Z3, Z3
+	VMULPD Z2, Z4, Z2
+	VMULPD Z3, Z5, Z3
+	VMULPD Z20, Z2, Z2
+	VMULPD Z20, Z3, Z3
+	VCVTPD2PS Z2, Y2
+	VCVTPD2PS Z3, Y3
+	VINSERTF64X4 $1, Y3, Z2, Z2
+	VMOVUPS Z2, K1, (DI)
+	ADDQ CX, DI
+	ADDQ CX, SI
+	DECQ DX
+	JNZ  agloop
+
+agdone:
+	VZEROUPPER
+	RET

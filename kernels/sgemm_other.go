@@ -29,6 +29,8 @@ func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps, decay float32) in
 
 func softmax16(row []float32, n int) bool { return false }
 
+func attnGradRows16(ds, p []float32, rows, s int, scale float64) bool { return false }
+
 func sum64f32(x []float32) (float64, bool)                             { return 0, false }
 func sumSqDev32(x []float32, mu float64) (float64, bool)               { return 0, false }
 func dyXhat32(dy, x []float32, mu, is float64) (a, b float64, ok bool) { return 0, 0, false }
