@@ -29,8 +29,10 @@ func Attention[T Float](out, p, q, k, v []T, count, l, s, e, ev int, causal bool
 	for i := range count {
 		pi := p[i*l*s : (i+1)*l*s]
 		Gemm(false, true, l, s, e, scale, q[i*l*e:(i+1)*l*e], e, k[i*s*e:(i+1)*s*e], e, 0, pi, s)
-		for r := range l {
-			softmaxRow(pi[r*s:(r+1)*s], attnWidth(r, s, causal))
+		if p32, ok := any(pi).([]float32); !ok || !softmaxRows16(p32, l, s, causal) {
+			for r := range l {
+				softmaxRow(pi[r*s:(r+1)*s], attnWidth(r, s, causal))
+			}
 		}
 		Gemm(false, false, l, ev, s, 1, pi, s, v[i*s*ev:(i+1)*s*ev], ev, 0, out[i*l*ev:(i+1)*l*ev], ev)
 	}
@@ -128,12 +130,9 @@ func softmaxRow[T Float](row []T, n int) {
 }
 
 // softmaxRow32 is softmaxRow in float32: the exponentials are expNeg32's,
-// summed in float64, for rows of up to 16 (an attention head's, with
-// AVX-512 in one vector: softmax16) by the tree of sum16.
+// summed in float64, for rows of up to 16 by the tree of sum16, as
+// softmaxRows16 sums an attention head's rows with AVX-512.
 func softmaxRow32(row []float32, n int) {
-	if softmax16(row, n) {
-		return
-	}
 	m := float32(maxAlong(row, 0, n, 1))
 	var e [16]float64
 	sum := 0.0
@@ -157,7 +156,7 @@ func softmaxRow32(row []float32, n int) {
 }
 
 // sum16 returns the sum of e in the order of the vector reduction of
-// ssoftmax16: lanes j and j+8, then j and j+4, j and j+2, and the last two.
+// ssoftmaxRows16: lanes j and j+8, then j and j+4, j and j+2, and the last two.
 func sum16(e *[16]float64) float64 {
 	var a [8]float64
 	for j := range a {

@@ -136,42 +136,18 @@ func TestAttentionNoAllocs(t *testing.T) {
 }
 
 // TestSoftmaxRow32Paths checks the float32 softmax of Attention against
-// float64 and, bit for bit, the AVX-512 kernel of rows up to 16 against
-// the Go loop, for every row length to 20 and causal width, with scores
-// far apart (exponentials below the cut) and NaN.
+// float64 for every row length to 20 and width, with scores far apart
+// (exponentials below the cut), and, bit for bit, the AVX-512 kernel of
+// heads with rows up to 16 (softmaxRows16, causal or not) against the Go
+// loop row by row, NaN included.
 func TestSoftmaxRow32Paths(t *testing.T) {
 	rng := newRNG()
-	defer func(h bool) { hasAVX512 = h }(hasAVX512)
-	avx := hasAVX512
-	bits := func(x []float32) []uint32 {
-		b := make([]uint32, len(x))
-		for i, v := range x {
-			b[i] = math.Float32bits(v)
-			if v != v {
-				b[i] = 0x7fc00000 // any NaN
-			}
-		}
-		return b
-	}
 	for s := 1; s <= 20; s++ {
 		for n := 1; n <= s; n++ {
 			for _, scale := range []float64{1, 30, 200} {
 				x := randSlice[float32](rng, s, -scale, scale)
-				if scale == 200 && n > 2 {
-					x[n/2] = float32(math.NaN())
-				}
-				goRow := append([]float32(nil), x...)
-				hasAVX512 = false
-				softmaxRow32(goRow, n)
-				hasAVX512 = avx
-				vecRow := append([]float32(nil), x...)
-				softmaxRow32(vecRow, n)
-				if gb, vb := bits(goRow), bits(vecRow); fmt.Sprint(gb) != fmt.Sprint(vb) {
-					t.Fatalf("s=%d n=%d scale %v: vector %v, Go %v", s, n, scale, vecRow, goRow)
-				}
-				if scale == 200 && n > 2 {
-					continue
-				}
+				got := append([]float32(nil), x...)
+				softmaxRow32(got, n)
 				m := math.Inf(-1)
 				for _, v := range x[:n] {
 					m = max(m, float64(v))
@@ -180,7 +156,7 @@ func TestSoftmaxRow32Paths(t *testing.T) {
 				for _, v := range x[:n] {
 					sum += math.Exp(float64(v) - m)
 				}
-				for j, v := range goRow {
+				for j, v := range got {
 					want := 0.0
 					if j < n {
 						want = math.Exp(float64(x[j])-m) / sum
@@ -191,6 +167,41 @@ func TestSoftmaxRow32Paths(t *testing.T) {
 					if math.Abs(float64(v)-want) > tol+1e-30 {
 						t.Fatalf("s=%d n=%d: softmax[%d] = %v, want %v", s, n, j, v, want)
 					}
+				}
+			}
+		}
+	}
+	if !hasAVX512 {
+		t.Skip("no AVX-512: the Go loop is the only path")
+	}
+	bits := func(x []float32) []uint32 {
+		b := make([]uint32, len(x))
+		for i, v := range x {
+			b[i] = math.Float32bits(v)
+			if v != v {
+				b[i] = 0x7fc00000 // any NaN
+			}
+		}
+		return b
+	}
+	for s := 1; s <= 16; s++ {
+		for _, causal := range []bool{false, true} {
+			for _, scale := range []float64{1, 30, 200} {
+				rows := s + 2
+				x := randSlice[float32](rng, rows*s, -scale, scale)
+				if scale == 200 {
+					x[len(x)/2] = float32(math.NaN())
+				}
+				goRows := append([]float32(nil), x...)
+				for r := range rows {
+					softmaxRow32(goRows[r*s:(r+1)*s], attnWidth(r, s, causal))
+				}
+				vecRows := append([]float32(nil), x...)
+				if !softmaxRows16(vecRows, rows, s, causal) {
+					t.Fatalf("softmaxRows16 did not run for s=%d", s)
+				}
+				if fmt.Sprint(bits(goRows)) != fmt.Sprint(bits(vecRows)) {
+					t.Fatalf("s=%d causal=%v scale %v: vector %v, Go %v", s, causal, scale, vecRows, goRows)
 				}
 			}
 		}

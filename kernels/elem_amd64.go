@@ -89,7 +89,7 @@ func sadamM(dst, m, grad unsafe.Pointer, n int, weight float32)
 func sadamV(dst, v, grad unsafe.Pointer, n int, b2, one float32)
 
 //go:noescape
-func ssoftmax16(row unsafe.Pointer, n, s int, c *[12]float32)
+func ssoftmaxRows16(p unsafe.Pointer, rows, s int, causal bool, c *[12]float32)
 
 //go:noescape
 func sattnGradRows16(ds, p unsafe.Pointer, rows, s int, scale float64)
@@ -358,13 +358,15 @@ func lnGradW32(dw, dy, x, mean, rstd []float32, rows, d int) bool {
 	return true
 }
 
-// softmax16 is softmaxRow32 for a row of at most 16 elements with
-// AVX-512, bit for bit its Go loop's; it reports whether it ran.
-func softmax16(row []float32, n int) bool {
-	if !hasAVX512 || n < 1 || len(row) > 16 {
+// softmaxRows16 is softmaxRow32 on each row of p (rows×s, s at most 16:
+// an attention head's scores), the first min(r+1, s) of row r when causal,
+// with AVX-512, bit for bit the Go loop's; it reports whether it ran.
+func softmaxRows16(p []float32, rows, s int, causal bool) bool {
+	if !hasAVX512 || s < 1 || s > 16 || rows < 1 {
 		return false
 	}
-	ssoftmax16(unsafe.Pointer(&row[0]), n, len(row), &expNeg32Consts)
+	_ = p[rows*s-1]
+	ssoftmaxRows16(unsafe.Pointer(&p[0]), rows, s, causal, &expNeg32Consts)
 	return true
 }
 

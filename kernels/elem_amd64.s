@@ -928,31 +928,68 @@ lgwdone:
 	VZEROUPPER
 	RET
 
-// func ssoftmax16(row unsafe.Pointer, n, s int, c *[12]float32)
+// func ssoftmaxRows16(p unsafe.Pointer, rows, s int, causal bool, c *[12]float32)
 //
-// softmaxRow32 of a row of s ≤ 16 elements, the first n (1 ≤ n ≤ s) taken:
-// the maximum, e^(x - max) by expNeg32's float32 operations in its order
-// (no FMA: each product rounded), their sum in float64 by the tree of
-// sum16, and each e times 1/sum in float64, rounded to float32; lanes n
-// to s get 0. c holds expNeg32's constants: log2e, 1.5·2²³, ln2hi, ln2lo,
-// the polynomial's 1/5040 ... 1/2, 1, and the cut -87.3.
-TEXT ·ssoftmax16(SB), NOSPLIT, $0-32
-	MOVQ row+0(FP), SI
-	MOVQ c+24(FP), DX
-	MOVQ n+8(FP), CX
-	MOVL $1, AX
-	SHLL CX, AX
-	DECL AX
-	KMOVW AX, K1 // the n lanes taken
+// softmaxRow32 of each of rows rows of s ≤ 16 elements (row r at p + 4rs),
+// the first n taken: n = s, or min(r+1, s) when causal. Per row: the
+// maximum, e^(x - max) by expNeg32's float32 operations in its order (no
+// FMA: each product rounded), their sum in float64 by the tree of sum16,
+// and each e times 1/sum in float64, rounded to float32; lanes n to s get
+// 0. c holds expNeg32's constants: log2e, 1.5·2²³, ln2hi, ln2lo, the
+// polynomial's 1/5040 ... 1/2, 1, and the cut -87.3.
+TEXT ·ssoftmaxRows16(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), SI
+	MOVQ rows+8(FP), BX
 	MOVQ s+16(FP), CX
+	MOVBLZX causal+24(FP), R8
+	MOVQ c+32(FP), DX
 	MOVL $1, AX
 	SHLL CX, AX
 	DECL AX
 	KMOVW AX, K4 // the s lanes stored
+	VBROADCASTSS 0(DX), Z20
+	VBROADCASTSS 4(DX), Z21
+	VBROADCASTSS 8(DX), Z22
+	VBROADCASTSS 12(DX), Z23
+	VBROADCASTSS 16(DX), Z24
+	VBROADCASTSS 20(DX), Z25
+	VBROADCASTSS 24(DX), Z26
+	VBROADCASTSS 28(DX), Z27
+	VBROADCASTSS 32(DX), Z28
+	VBROADCASTSS 36(DX), Z29
+	VBROADCASTSS 40(DX), Z30
+	VBROADCASTSS 44(DX), Z31
+	MOVL $0xff800000, AX
+	VPBROADCASTD AX, Z19 // -Inf
+	MOVL $127, AX
+	VPBROADCASTD AX, Z18
+	MOVQ $0x3ff0000000000000, AX
+	VMOVQ AX, X17 // 1.0
+	MOVQ CX, R12 // s
+	MOVQ CX, R9
+	SHLQ $2, R9 // the row stride in bytes
+	MOVQ CX, R10 // n when not causal
+	XORQ R11, R11 // r
+	TESTQ BX, BX
+	JZ    smdone
+
+smloop:
+	TESTQ R8, R8
+	JZ    smwidth
+	LEAQ 1(R11), R10
+	CMPQ R10, R12
+	JLE  smwidth
+	MOVQ R12, R10
+
+smwidth:
+	MOVQ R10, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1 // the n lanes taken
 
 	// The maximum: lanes past n hold -Inf.
-	MOVL $0xff800000, AX
-	VPBROADCASTD AX, Z0
+	VMOVAPS Z19, Z0
 	VMOVUPS (SI), K1, Z0
 	VSHUFF32X4 $0x4E, Z0, Z0, Z1
 	VMAXPS Z1, Z0, Z1
@@ -965,47 +1002,33 @@ TEXT ·ssoftmax16(SB), NOSPLIT, $0-32
 	VSUBPS Z4, Z0, Z0 // x
 
 	// e^x as expNeg32.
-	VBROADCASTSS 0(DX), Z10
-	VMULPS Z10, Z0, Z1
-	VBROADCASTSS 4(DX), Z11
-	VADDPS Z11, Z1, Z1
-	VSUBPS Z11, Z1, Z1 // k
-	VBROADCASTSS 8(DX), Z10
-	VMULPS Z10, Z1, Z2
+	VMULPS Z20, Z0, Z1
+	VADDPS Z21, Z1, Z1
+	VSUBPS Z21, Z1, Z1 // k
+	VMULPS Z22, Z1, Z2
 	VSUBPS Z2, Z0, Z2 // r = x - k·ln2hi
-	VBROADCASTSS 12(DX), Z10
-	VMULPS Z10, Z1, Z3
+	VMULPS Z23, Z1, Z3
 	VSUBPS Z3, Z2, Z2 // r -= k·ln2lo
-	VBROADCASTSS 16(DX), Z3
+	VMULPS Z2, Z24, Z3
+	VADDPS Z25, Z3, Z3
 	VMULPS Z2, Z3, Z3
-	VBROADCASTSS 20(DX), Z10
-	VADDPS Z10, Z3, Z3
+	VADDPS Z26, Z3, Z3
 	VMULPS Z2, Z3, Z3
-	VBROADCASTSS 24(DX), Z10
-	VADDPS Z10, Z3, Z3
+	VADDPS Z27, Z3, Z3
 	VMULPS Z2, Z3, Z3
-	VBROADCASTSS 28(DX), Z10
-	VADDPS Z10, Z3, Z3
+	VADDPS Z28, Z3, Z3
 	VMULPS Z2, Z3, Z3
-	VBROADCASTSS 32(DX), Z10
-	VADDPS Z10, Z3, Z3
+	VADDPS Z29, Z3, Z3
 	VMULPS Z2, Z3, Z3
-	VBROADCASTSS 36(DX), Z10
-	VADDPS Z10, Z3, Z3
+	VADDPS Z30, Z3, Z3
 	VMULPS Z2, Z3, Z3
-	VBROADCASTSS 40(DX), Z10
-	VADDPS Z10, Z3, Z3
-	VMULPS Z2, Z3, Z3
-	VADDPS Z10, Z3, Z3 // p
+	VADDPS Z30, Z3, Z3 // p
 	VCVTPS2DQ Z1, Z4
-	MOVL $127, AX
-	VPBROADCASTD AX, Z5
-	VPADDD Z5, Z4, Z4
+	VPADDD Z18, Z4, Z4
 	VPSLLD $23, Z4, Z4
 	VMULPS Z4, Z3, Z3 // p·2^k
 	// Below the cut 0, NaN stays NaN, and lanes past n 0.
-	VBROADCASTSS 44(DX), Z10
-	VCMPPS $0x1E, Z10, Z0, K1, K2 // x > cut (ordered), within n
+	VCMPPS $0x1E, Z31, Z0, K1, K2 // x > cut (ordered), within n
 	VMOVAPS.Z Z3, K2, Z3
 	VCMPPS $3, Z0, Z0, K1, K3 // x is NaN, within n
 	VMOVAPS Z0, K3, Z3
@@ -1021,9 +1044,7 @@ TEXT ·ssoftmax16(SB), NOSPLIT, $0-32
 	VADDPD X9, X8, X8
 	VPERMILPD $1, X8, X9
 	VADDSD X9, X8, X8
-	MOVQ $0x3ff0000000000000, AX
-	VMOVQ AX, X9
-	VDIVSD X8, X9, X9 // 1/sum
+	VDIVSD X8, X17, X9 // 1/sum
 	VBROADCASTSD X9, Z9
 	VMULPD Z9, Z6, Z6
 	VMULPD Z9, Z7, Z7
@@ -1032,6 +1053,12 @@ TEXT ·ssoftmax16(SB), NOSPLIT, $0-32
 	VINSERTF64X4 $1, Y7, Z6, Z6
 	VMOVAPS.Z Z6, K1, Z6 // 0 past n even when the sum is NaN
 	VMOVUPS Z6, K4, (SI)
+	ADDQ R9, SI
+	INCQ R11
+	CMPQ R11, BX
+	JLT  smloop
+
+smdone:
 	VZEROUPPER
 	RET
 

@@ -38,7 +38,7 @@ const (
 )
 
 // expNeg32Consts are expNeg32's constants as float32, in the order that
-// the assembly softmax (ssoftmax16) reads them.
+// the assembly softmax (ssoftmaxRows16) reads them.
 var expNeg32Consts = [12]float32{log2e, round, ln2hi, ln2lo, 1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1, expCut}
 
 // expNeg32Tail is expNeg32 below -87.3 and for NaN, out of line so that

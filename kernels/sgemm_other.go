@@ -27,7 +27,7 @@ func adamM32(dst, m, g []float32, weight float32) int                           
 func adamV32(dst, v, g []float32, b2, one float32) int                            { return 0 }
 func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps, decay float32) int { return 0 }
 
-func softmax16(row []float32, n int) bool { return false }
+func softmaxRows16(p []float32, rows, s int, causal bool) bool { return false }
 
 func attnGradRows16(ds, p []float32, rows, s int, scale float64) bool { return false }
 
