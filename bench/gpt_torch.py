@@ -13,7 +13,8 @@ nnc's.
                   list of kernels/gptstep_bench_test.go, whose Go
                   benchmark BenchmarkGPTStepGemms times nnc's kernel on it):
                   prints gpt_step_gemms_b32_us and its GFLOP/s, the part
-                  of the step no fusion removes
+                  of the step no fusion removes, then the same without
+                  attention's per-head products (gpt_step_gemms_linear)
   train [EPOCHS]  train on /usr/share/dict/words as nnc run
                   examples/names.nn does (text(): ids are ranks of the
                   sorted distinct characters, sample i is ids [16i, 16i+16)
@@ -130,18 +131,24 @@ def step_time(batch, min_time=1.0):
     step = make_step(m, optimizer(m))
     x = torch.randint(0, VOCAB, (batch, CTX))
     y = torch.randint(0, VOCAB, (batch, CTX))
-    step(x, y)
+    return per_call(lambda: step(x, y), min_time)
+
+
+def per_call(fn, min_time=1.0):
+    """Seconds per call of fn, over at least min_time after one warm-up."""
+    fn()
     n, t0 = 0, time.perf_counter()
     while True:
-        step(x, y)
+        fn()
         n += 1
         dt = time.perf_counter() - t0
         if dt >= min_time:
             return dt / n
 
 
-def gemms_time(min_time=1.0):
-    """Seconds for one step's matrix products (GEMMS), after a warm-up."""
+def gemms_time(min_time=1.0, heads_too=True):
+    """Seconds for one step's matrix products (GEMMS), after a warm-up;
+    without attention's per-head products unless heads_too."""
     heads = BATCH * HEADS
     calls = []
     for m, n, k, ta, tb, count in GEMMS:
@@ -151,8 +158,10 @@ def gemms_time(min_time=1.0):
         a = a.transpose(-2, -1) if ta else a
         b = b.transpose(-2, -1) if tb else b
         c = torch.empty(*lead, m, n)
-        if lead:
+        if lead and heads_too:
             calls.append((torch.bmm, a, b, c, count // heads))
+        elif lead:
+            continue
         else:
             calls.append((torch.mm, a, b, c, count))
 
@@ -161,14 +170,7 @@ def gemms_time(min_time=1.0):
             for _ in range(count):
                 f(a, b, out=c)
 
-    run()
-    n, t0 = 0, time.perf_counter()
-    while True:
-        run()
-        n += 1
-        dt = time.perf_counter() - t0
-        if dt >= min_time:
-            return dt / n
+    return per_call(run, min_time)
 
 
 def words():
@@ -246,5 +248,8 @@ if __name__ == "__main__":
     elif args[0] == "gemms":
         t = gemms_time()
         print(f"gpt_step_gemms_b{BATCH}_us {t * 1e6:.1f} us  ({STEP_FLOP / t / 1e9:.1f} GFLOP/s)")
+        heads = sum(2 * m * n * k * c for m, n, k, _, _, c in GEMMS if m == CTX)
+        t = gemms_time(heads_too=False)
+        print(f"gpt_step_gemms_linear_b{BATCH}_us {t * 1e6:.1f} us  ({(STEP_FLOP - heads) / t / 1e9:.1f} GFLOP/s, without attention's per-head products)")
     else:
         train(int(rest[0]) if rest else 5, opts.get("save"), int(opts.get("seed", 0)))

@@ -928,6 +928,19 @@ lgwdone:
 	VZEROUPPER
 	RET
 
+// SUM16PD leaves in X8 the sum of the sixteen doubles of Z6 (lanes 0-7
+// of a row) and Z7 (lanes 8-15) in the order of sum16 (attention.go):
+// lanes j and j+8, then j and j+4, j and j+2, and the last two. Clobbers
+// Z9.
+#define SUM16PD \
+	VADDPD        Z7, Z6, Z8; \
+	VEXTRACTF64X4 $1, Z8, Y9; \
+	VADDPD        Y9, Y8, Y8; \
+	VEXTRACTF128  $1, Y8, X9; \
+	VADDPD        X9, X8, X8; \
+	VPERMILPD     $1, X8, X9; \
+	VADDSD        X9, X8, X8
+
 // func ssoftmaxRows16(p unsafe.Pointer, rows, s int, causal bool, c *[12]float32)
 //
 // softmaxRow32 of each of rows rows of s ≤ 16 elements (row r at p + 4rs),
@@ -1033,17 +1046,11 @@ smwidth:
 	VCMPPS $3, Z0, Z0, K1, K3 // x is NaN, within n
 	VMOVAPS Z0, K3, Z3
 
-	// The sum in float64: lanes j and j+8, then halves.
+	// The sum in float64.
 	VCVTPS2PD Y3, Z6
 	VEXTRACTF64X4 $1, Z3, Y7
 	VCVTPS2PD Y7, Z7
-	VADDPD Z7, Z6, Z8
-	VEXTRACTF64X4 $1, Z8, Y9
-	VADDPD Y9, Y8, Y8
-	VEXTRACTF128 $1, Y8, X9
-	VADDPD X9, X8, X8
-	VPERMILPD $1, X8, X9
-	VADDSD X9, X8, X8
+	SUM16PD
 	VDIVSD X8, X17, X9 // 1/sum
 	VBROADCASTSD X9, Z9
 	VMULPD Z9, Z6, Z6
@@ -1092,13 +1099,7 @@ agloop:
 	VCVTPS2PD Y1, Z5
 	VMULPD Z4, Z2, Z6
 	VMULPD Z5, Z3, Z7
-	VADDPD Z7, Z6, Z8
-	VEXTRACTF64X4 $1, Z8, Y9
-	VADDPD Y9, Y8, Y8
-	VEXTRACTF128 $1, Y8, X9
-	VADDPD X9, X8, X8
-	VPERMILPD $1, X8, X9
-	VADDSD X9, X8, X8
+	SUM16PD
 	VBROADCASTSD X8, Z8 // dot
 	VSUBPD Z8, Z2, Z2
 	VSUBPD Z8, Z3, Z3

@@ -65,28 +65,41 @@ func (p *gptProduct) run() {
 // BenchmarkGPTStepGemms times the GPT training step's matrix products
 // alone (all of gptStepProducts, each its count of times, one op per
 // product as the step runs them): the part of the step no fusion or
-// layout change removes. "step" is the whole list (ms/step and GFLOP/s
-// over the list); the others one shape each.
+// layout change removes; then each shape alone.
 func BenchmarkGPTStepGemms(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	ps := make([]gptProduct, len(gptStepProducts))
-	flop := 0.0
 	for i, s := range gptStepProducts {
 		ps[i] = newGPTProduct(rng, s.tA, s.tB, s.m, s.n, s.k)
-		flop += 2 * float64(s.m*s.n*s.k*s.count)
 	}
-	b.Run("step", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			for i, s := range gptStepProducts {
-				for range s.count {
-					ps[i].run()
-				}
+	// "step" is the whole list, "linear" the list without attention's
+	// per-head products (bench/gpt_torch.py gemms prints both).
+	for _, heads := range []bool{true, false} {
+		name, f := "step", 0.0
+		if !heads {
+			name = "linear"
+		}
+		for _, s := range gptStepProducts {
+			if heads || s.m != 16 {
+				f += 2 * float64(s.m*s.n*s.k*s.count)
 			}
 		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/step")
-		b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	})
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for i, s := range gptStepProducts {
+					if !heads && s.m == 16 {
+						continue
+					}
+					for range s.count {
+						ps[i].run()
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/step")
+			b.ReportMetric(f*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
 	for i, s := range gptStepProducts {
 		b.Run(s.name, func(b *testing.B) {
 			for b.Loop() {
