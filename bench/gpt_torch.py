@@ -9,6 +9,12 @@ nnc's.
                   clip_grad_norm_(1), AdamW) at batch B (default 32) on
                   random ids, as nnc bench --train does: prints
                   gpt_train_step_b32_us
+  gemms           time the step's matrix products alone at batch 32 (the
+                  list of kernels/gptstep_bench_test.go, whose Go
+                  benchmark BenchmarkGPTStepGemms times nnc's kernel on it):
+                  prints gpt_step_gemms_b32_us and its GFLOP/s, the part
+                  of the step no fusion removes, then the same without
+                  attention's per-head products (gpt_step_gemms_linear)
   train [EPOCHS]  train on /usr/share/dict/words as nnc run
                   examples/names.nn does (text(): ids are ranks of the
                   sorted distinct characters, sample i is ids [16i, 16i+16)
@@ -21,7 +27,7 @@ nnc's.
                   same weights
 
 Threads: TORCH_THREADS (default 1), as torch_bench.py.
-Usage: /usr/bin/python3 bench/gpt_torch.py step [B] | train [EPOCHS] [--save F] [--seed S]
+Usage: /usr/bin/python3 bench/gpt_torch.py step [B] | gemms | train [EPOCHS] [--save F] [--seed S]
 """
 import math, os, resource, sys, time
 
@@ -38,6 +44,25 @@ LAYERS, BATCH = 4, 32
 # the head (d·V). About 0.645 GFLOP.
 STEP_FLOP = 3 * BATCH * CTX * (LAYERS * 2 * (4 * D * D + 2 * D * 4 * D + 2 * CTX * D) + 2 * D * VOCAB)
 WORDS = "/usr/share/dict/words"
+
+# The matrix products of one training step at batch 32 (512 positions),
+# as kernels/gptstep_bench_test.go's gptStepProducts lists them: m, n, k,
+# whether A and B are transposed (A is k×m, B n×k), and how many a step
+# runs. Per block, q, k, v, proj, fc and out run x·Wᵀ forward, dy·W and
+# dyᵀ·x backward; attention's 16×16×16 products (q kᵀ, p v; dy vᵀ, pᵀ dy,
+# ds k, dsᵀ q) are counted per head, 128 heads a block, and run here as
+# the model runs them, one bmm over the 128 heads.
+GEMMS = [
+    (512, 64, 64, False, True, 16), (512, 256, 64, False, True, 4),
+    (512, 64, 256, False, True, 4), (512, 80, 64, False, True, 1),
+    (512, 64, 64, False, False, 16), (512, 64, 256, False, False, 4),
+    (512, 256, 64, False, False, 4), (512, 64, 80, False, False, 1),
+    (64, 64, 512, True, False, 16), (256, 64, 512, True, False, 4),
+    (64, 256, 512, True, False, 4), (80, 64, 512, True, False, 1),
+    (16, 16, 16, False, True, 2 * 4 * 128), (16, 16, 16, False, False, 2 * 4 * 128),
+    (16, 16, 16, True, False, 2 * 4 * 128),
+]
+assert sum(2 * m * n * k * c for m, n, k, _, _, c in GEMMS) == STEP_FLOP
 
 
 class Block(nn.Module):
@@ -106,14 +131,46 @@ def step_time(batch, min_time=1.0):
     step = make_step(m, optimizer(m))
     x = torch.randint(0, VOCAB, (batch, CTX))
     y = torch.randint(0, VOCAB, (batch, CTX))
-    step(x, y)
+    return per_call(lambda: step(x, y), min_time)
+
+
+def per_call(fn, min_time=1.0):
+    """Seconds per call of fn, over at least min_time after one warm-up."""
+    fn()
     n, t0 = 0, time.perf_counter()
     while True:
-        step(x, y)
+        fn()
         n += 1
         dt = time.perf_counter() - t0
         if dt >= min_time:
             return dt / n
+
+
+def gemms_time(min_time=1.0, heads_too=True):
+    """Seconds for one step's matrix products (GEMMS), after a warm-up;
+    without attention's per-head products unless heads_too."""
+    heads = BATCH * HEADS
+    calls = []
+    for m, n, k, ta, tb, count in GEMMS:
+        lead = (heads,) if m == CTX else ()
+        a = torch.randn(*lead, *((k, m) if ta else (m, k)))
+        b = torch.randn(*lead, *((n, k) if tb else (k, n)))
+        a = a.transpose(-2, -1) if ta else a
+        b = b.transpose(-2, -1) if tb else b
+        c = torch.empty(*lead, m, n)
+        if lead and heads_too:
+            calls.append((torch.bmm, a, b, c, count // heads))
+        elif lead:
+            continue
+        else:
+            calls.append((torch.mm, a, b, c, count))
+
+    def run():
+        for f, a, b, c, count in calls:
+            for _ in range(count):
+                f(a, b, out=c)
+
+    return per_call(run, min_time)
 
 
 def words():
@@ -171,7 +228,7 @@ def train(epochs, save=None, seed=0, batch=32):
 if __name__ == "__main__":
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
     args = sys.argv[1:]
-    if not args or args[0] in ("-h", "--help", "help") or args[0] not in ("step", "train"):
+    if not args or args[0] in ("-h", "--help", "help") or args[0] not in ("step", "gemms", "train"):
         print(__doc__.strip())
         sys.exit(0 if args and args[0] in ("-h", "--help", "help") else 2)
     opts = {}
@@ -188,5 +245,11 @@ if __name__ == "__main__":
         torch.manual_seed(0)
         b = int(rest[0]) if rest else 32
         print(f"gpt_train_step_b{b}_us {step_time(b) * 1e6:.1f} us")
+    elif args[0] == "gemms":
+        t = gemms_time()
+        print(f"gpt_step_gemms_b{BATCH}_us {t * 1e6:.1f} us  ({STEP_FLOP / t / 1e9:.1f} GFLOP/s)")
+        heads = sum(2 * m * n * k * c for m, n, k, _, _, c in GEMMS if m == CTX)
+        t = gemms_time(heads_too=False)
+        print(f"gpt_step_gemms_linear_b{BATCH}_us {t * 1e6:.1f} us  ({(STEP_FLOP - heads) / t / 1e9:.1f} GFLOP/s, without attention's per-head products)")
     else:
         train(int(rest[0]) if rest else 5, opts.get("save"), int(opts.get("seed", 0)))

@@ -29,8 +29,10 @@ func Attention[T Float](out, p, q, k, v []T, count, l, s, e, ev int, causal bool
 	for i := range count {
 		pi := p[i*l*s : (i+1)*l*s]
 		Gemm(false, true, l, s, e, scale, q[i*l*e:(i+1)*l*e], e, k[i*s*e:(i+1)*s*e], e, 0, pi, s)
-		for r := range l {
-			softmaxRow(pi[r*s:(r+1)*s], attnWidth(r, s, causal))
+		if p32, ok := any(pi).([]float32); !ok || !softmaxRows16(p32, l, s, causal) {
+			for r := range l {
+				softmaxRow(pi[r*s:(r+1)*s], attnWidth(r, s, causal))
+			}
 		}
 		Gemm(false, false, l, ev, s, 1, pi, s, v[i*s*ev:(i+1)*s*ev], ev, 0, out[i*l*ev:(i+1)*l*ev], ev)
 	}
@@ -54,7 +56,8 @@ func AttentionBackwardV[T Float](dv, dy, p []T, count, l, s, ev int) {
 // Attention's output, its v (count×S×Ev) and probabilities p: with
 // dP = dy vᵀ, ds = P ∘ (dP − rowsum(dP ∘ P)) / √E, so that dq = ds k and
 // dk = dsᵀ q. Positions the causal mask hid have P = 0 and get 0. The row
-// sums are accumulated in float64.
+// sums are accumulated in float64, rows of up to 16 by the tree of sum16
+// (with AVX-512 in one vector for float32: attnGradRows16).
 func AttentionBackwardScores[T Float](ds, dy, v, p []T, count, l, s, e, ev int) {
 	attnCheck("AttentionBackwardScores", count, l, s, e, ev)
 	same("AttentionBackwardScores", "ds", len(ds), count*l*s)
@@ -65,15 +68,33 @@ func AttentionBackwardScores[T Float](ds, dy, v, p []T, count, l, s, e, ev int) 
 	for i := range count {
 		di, pi := ds[i*l*s:(i+1)*l*s], p[i*l*s:(i+1)*l*s]
 		Gemm(false, true, l, s, ev, 1, dy[i*l*ev:(i+1)*l*ev], ev, v[i*s*ev:(i+1)*s*ev], ev, 0, di, s)
-		for r := range l {
-			dr, pr := di[r*s:(r+1)*s], pi[r*s:(r+1)*s]
-			dot := 0.0
+		attnGradRows(di, pi, l, s, scale)
+	}
+}
+
+// attnGradRows turns rows of dP (ds, rows×s) into the gradient of the
+// scaled scores given the probabilities p: ds = p∘(dP − rowsum(dP∘p))·scale.
+func attnGradRows[T Float](ds, p []T, rows, s int, scale float64) {
+	if d32, ok := any(ds).([]float32); ok && attnGradRows16(d32, any(p).([]float32), rows, s, scale) {
+		return
+	}
+	for r := range rows {
+		dr, pr := ds[r*s:(r+1)*s], p[r*s:(r+1)*s]
+		dot := 0.0
+		if s <= 16 {
+			// The order of attnGradRows16's vector sum.
+			var e [16]float64
+			for j, x := range dr {
+				e[j] = float64(x) * float64(pr[j])
+			}
+			dot = sum16(&e)
+		} else {
 			for j, x := range dr {
 				dot += float64(x) * float64(pr[j])
 			}
-			for j, x := range dr {
-				dr[j] = T(float64(pr[j]) * (float64(x) - dot) * scale)
-			}
+		}
+		for j, x := range dr {
+			dr[j] = T(float64(pr[j]) * (float64(x) - dot) * scale)
 		}
 	}
 }
@@ -87,21 +108,17 @@ func attnWidth(r, s int, causal bool) int {
 	return s
 }
 
-// softmaxRow replaces row[:n] by its softmax, computed in float64 from its
-// maximum, and row[n:] by 0. In float32 the exponentials are expNeg's
-// (each argument is at most 0), as in the cross-entropy: math.Exp's
-// precision is lost in the rounding to float32 and cost most of the row.
+// softmaxRow replaces row[:n] by its softmax, computed from its maximum,
+// and row[n:] by 0: in float64, or in float32 by softmaxRow32.
 func softmaxRow[T Float](row []T, n int) {
+	if r32, ok := any(row).([]float32); ok {
+		softmaxRow32(r32, n)
+		return
+	}
 	m := maxAlong(row, 0, n, 1)
-	_, f32 := any(row).([]float32)
 	sum := 0.0
 	for j, x := range row[:n] {
-		var ex float64
-		if f32 {
-			ex = expNeg(float64(x) - m)
-		} else {
-			ex = math.Exp(float64(x) - m)
-		}
+		ex := math.Exp(float64(x) - m)
 		row[j] = T(ex)
 		sum += ex
 	}
@@ -110,6 +127,43 @@ func softmaxRow[T Float](row []T, n int) {
 		row[j] = T(float64(x) * inv)
 	}
 	clear(row[n:])
+}
+
+// softmaxRow32 is softmaxRow in float32: the exponentials are expNeg32's,
+// summed in float64, for rows of up to 16 by the tree of sum16, as
+// softmaxRows16 sums an attention head's rows with AVX-512.
+func softmaxRow32(row []float32, n int) {
+	m := float32(maxAlong(row, 0, n, 1))
+	var e [16]float64
+	sum := 0.0
+	for j, x := range row[:n] {
+		ex := expNeg32(x - m)
+		row[j] = ex
+		if len(row) <= 16 {
+			e[j] = float64(ex)
+		} else {
+			sum += float64(ex)
+		}
+	}
+	if len(row) <= 16 {
+		sum = sum16(&e)
+	}
+	inv := 1 / sum
+	for j, x := range row[:n] {
+		row[j] = float32(float64(x) * inv)
+	}
+	clear(row[n:])
+}
+
+// sum16 returns the sum of e in the order of the vector reduction of
+// ssoftmaxRows16: lanes j and j+8, then j and j+4, j and j+2, and the last two.
+func sum16(e *[16]float64) float64 {
+	var a [8]float64
+	for j := range a {
+		a[j] = e[j] + e[j+8]
+	}
+	b0, b1, b2, b3 := a[0]+a[4], a[1]+a[5], a[2]+a[6], a[3]+a[7]
+	return (b0 + b2) + (b1 + b3)
 }
 
 // attnCheck panics on a negative size.

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -131,5 +132,107 @@ func TestAttentionNoAllocs(t *testing.T) {
 	})
 	if a != 0 {
 		t.Errorf("%v allocations, want 0", a)
+	}
+}
+
+// TestSoftmaxRow32Paths checks the float32 softmax of Attention against
+// float64 for every row length to 20 and width, with scores far apart
+// (exponentials below the cut), and, bit for bit, the AVX-512 kernel of
+// heads with rows up to 16 (softmaxRows16, causal or not) against the Go
+// loop row by row, NaN included.
+func TestSoftmaxRow32Paths(t *testing.T) {
+	rng := newRNG()
+	for s := 1; s <= 20; s++ {
+		for n := 1; n <= s; n++ {
+			for _, scale := range []float64{1, 30, 200} {
+				x := randSlice[float32](rng, s, -scale, scale)
+				got := append([]float32(nil), x...)
+				softmaxRow32(got, n)
+				m := math.Inf(-1)
+				for _, v := range x[:n] {
+					m = max(m, float64(v))
+				}
+				sum := 0.0
+				for _, v := range x[:n] {
+					sum += math.Exp(float64(v) - m)
+				}
+				for j, v := range got {
+					want := 0.0
+					if j < n {
+						want = math.Exp(float64(x[j])-m) / sum
+					}
+					// x - max is rounded to float32: half an ulp of it
+					// is a relative error of the exponential.
+					tol := want * (1e-6 + 6e-8*math.Abs(float64(x[min(j, n-1)])-m))
+					if math.Abs(float64(v)-want) > tol+1e-30 {
+						t.Fatalf("s=%d n=%d: softmax[%d] = %v, want %v", s, n, j, v, want)
+					}
+				}
+			}
+		}
+	}
+	if !hasAVX512 {
+		t.Skip("no AVX-512: the Go loop is the only path")
+	}
+	bits := func(x []float32) []uint32 {
+		b := make([]uint32, len(x))
+		for i, v := range x {
+			b[i] = math.Float32bits(v)
+			if v != v {
+				b[i] = 0x7fc00000 // any NaN
+			}
+		}
+		return b
+	}
+	for s := 1; s <= 16; s++ {
+		for _, causal := range []bool{false, true} {
+			for _, scale := range []float64{1, 30, 200} {
+				rows := s + 2
+				x := randSlice[float32](rng, rows*s, -scale, scale)
+				if scale == 200 {
+					x[len(x)/2] = float32(math.NaN())
+				}
+				goRows := append([]float32(nil), x...)
+				for r := range rows {
+					softmaxRow32(goRows[r*s:(r+1)*s], attnWidth(r, s, causal))
+				}
+				vecRows := append([]float32(nil), x...)
+				if !softmaxRows16(vecRows, rows, s, causal) {
+					t.Fatalf("softmaxRows16 did not run for s=%d", s)
+				}
+				if fmt.Sprint(bits(goRows)) != fmt.Sprint(bits(vecRows)) {
+					t.Fatalf("s=%d causal=%v scale %v: vector %v, Go %v", s, causal, scale, vecRows, goRows)
+				}
+			}
+		}
+	}
+}
+
+// TestAttnGradRowsPaths checks the row loop of AttentionBackwardScores
+// in float32 with AVX-512 (rows of up to 16 in one vector) bit for bit
+// against its Go loop, on causal probabilities (zeros above the diagonal).
+func TestAttnGradRowsPaths(t *testing.T) {
+	rng := newRNG()
+	defer func(h bool) { hasAVX512 = h }(hasAVX512)
+	avx := hasAVX512
+	for _, s := range []int{1, 5, 16, 17} {
+		const rows = 7
+		dp := randSlice[float32](rng, rows*s, -1, 1)
+		p := randSlice[float32](rng, rows*s, 0, 1)
+		for r := range rows {
+			clear(p[r*s+min(r+1, s) : (r+1)*s])
+		}
+		run := func(vec bool) []float32 {
+			hasAVX512 = vec && avx
+			ds := append([]float32(nil), dp...)
+			attnGradRows(ds, p, rows, s, 0.25)
+			return ds
+		}
+		goDS, vecDS := run(false), run(true)
+		for i := range goDS {
+			if math.Float32bits(goDS[i]) != math.Float32bits(vecDS[i]) {
+				t.Fatalf("s=%d: ds[%d] = %v with AVX-512, %v in Go", s, i, vecDS[i], goDS[i])
+			}
+		}
 	}
 }

@@ -72,6 +72,10 @@ func Transpose[T Float](dst, x []T, outer, a, mid, b, inner int) {
 		}
 		return
 	}
+	if d32, ok := any(dst).([]float32); ok && mid == 1 && inner == 16 {
+		transposeRows16(d32, any(x).([]float32), outer, a, b)
+		return
+	}
 	for o := 0; o < outer; o++ {
 		src, out := x[o*step:(o+1)*step], dst[o*step:(o+1)*step]
 		for i := 0; i < a; i++ {
@@ -109,6 +113,23 @@ func transpose2D[T Float](dst, x []T, a, b int) {
 				for j, v := range row {
 					dst[(j0+j)*a+i] = v
 				}
+			}
+		}
+	}
+}
+
+// transposeRows16 is Transpose of float32 with mid 1 and inner 16, the
+// heads of a GPT of head width 16: rows of 64 bytes moved inline, where
+// copy (a call of memmove each, its size unknown to generic code) cost
+// more than the move.
+func transposeRows16(dst, x []float32, outer, a, b int) {
+	step := a * b * 16
+	for o := 0; o < outer; o++ {
+		src, out := x[o*step:(o+1)*step], dst[o*step:(o+1)*step]
+		for i := 0; i < a; i++ {
+			for j := 0; j < b; j++ {
+				from, to := (i*b+j)*16, (j*a+i)*16
+				*(*[16]float32)(out[to : to+16]) = *(*[16]float32)(src[from : from+16])
 			}
 		}
 	}

@@ -9,7 +9,7 @@ import (
 // TestTranspose compares Transpose with a naive swap of two axes of
 // tensors of rank 2 to 4, every pair of axes, sizes crossing the tile and beyond the L1 path ({70, 65}).
 func TestTranspose(t *testing.T) {
-	for _, shape := range [][]int{{3, 5}, {17, 33}, {2, 3, 4}, {2, 19, 18}, {2, 3, 4, 5}, {1, 2, 20, 17}, {70, 65}, {2, 33, 130}} {
+	for _, shape := range [][]int{{3, 5}, {17, 33}, {2, 3, 4}, {2, 19, 18}, {2, 3, 4, 5}, {1, 2, 20, 17}, {70, 65}, {2, 33, 130}, {2, 5, 3, 16}} {
 		n := 1
 		for _, s := range shape {
 			n *= s

@@ -89,10 +89,17 @@ func sadamM(dst, m, grad unsafe.Pointer, n int, weight float32)
 func sadamV(dst, v, grad unsafe.Pointer, n int, b2, one float32)
 
 //go:noescape
-func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
+func ssoftmaxRows16(p unsafe.Pointer, rows, s int, causal bool, c *[12]float32)
+
+//go:noescape
+func sattnGradRows16(ds, p unsafe.Pointer, rows, s int, scale float64)
+
+//go:noescape
+func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps, decay float32)
 
 // adamM32, adamV32 and adamStep32 do AdamM, AdamV and AdamStep for
-// float32 without weight decay, with AVX-512 (all of it) or AVX2. The
+// float32 without weight decay in the moments (AdamStep's decoupled decay,
+// AdamW's, is its factor decay), with AVX-512 (all of it) or AVX2. The
 // lengths are checked.
 // With AVX2 alone, the first multiple of 8 runs in assembly; each returns
 // how many elements it did, and the caller's loop does the rest with the
@@ -121,13 +128,13 @@ func adamV32(dst, v, g []float32, b2, one float32) (done int) {
 	return 0
 }
 
-func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps float32) (done int) {
+func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps, decay float32) (done int) {
 	switch n := len(dst); {
 	case n > 0 && hasAVX512:
-		sadamStep(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n, negStep, bc2Sqrt, eps)
+		sadamStep(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n, negStep, bc2Sqrt, eps, decay)
 		return n
 	case n >= 8 && hasAVX2:
-		adamStepAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n/8*8, negStep, bc2Sqrt, eps)
+		adamStepAVX2(unsafe.Pointer(&dst[0]), unsafe.Pointer(&p[0]), unsafe.Pointer(&m[0]), unsafe.Pointer(&v[0]), n/8*8, negStep, bc2Sqrt, eps, decay)
 		return n / 8 * 8
 	}
 	return 0
@@ -146,7 +153,7 @@ func adamMAVX2(dst, m, grad unsafe.Pointer, n int, weight float32)
 func adamVAVX2(dst, v, grad unsafe.Pointer, n int, b2, one float32)
 
 //go:noescape
-func adamStepAVX2(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
+func adamStepAVX2(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps, decay float32)
 
 //go:noescape
 func ssum64(x unsafe.Pointer, n int) float64
@@ -348,5 +355,29 @@ func lnGradW32(dw, dy, x, mean, rstd []float32, rows, d int) bool {
 		return false // no rows: the caller's loop writes the zeros
 	}
 	slnGradW(unsafe.Pointer(&dw[0]), unsafe.Pointer(&dy[0]), unsafe.Pointer(&x[0]), unsafe.Pointer(&mean[0]), unsafe.Pointer(&rstd[0]), rows, d)
+	return true
+}
+
+// softmaxRows16 is softmaxRow32 on each row of p (rows×s, s at most 16:
+// an attention head's scores), the first min(r+1, s) of row r when causal,
+// with AVX-512, bit for bit the Go loop's; it reports whether it ran.
+func softmaxRows16(p []float32, rows, s int, causal bool) bool {
+	if !hasAVX512 || s < 1 || s > 16 || rows < 1 {
+		return false
+	}
+	_ = p[rows*s-1]
+	ssoftmaxRows16(unsafe.Pointer(&p[0]), rows, s, causal, &expNeg32Consts)
+	return true
+}
+
+// attnGradRows16 is the row loop of AttentionBackwardScores for float32
+// rows of at most 16 with AVX-512, bit for bit the Go loop's; it reports
+// whether it ran.
+func attnGradRows16(ds, p []float32, rows, s int, scale float64) bool {
+	if !hasAVX512 || s < 1 || s > 16 || rows < 1 {
+		return false
+	}
+	_, _ = ds[rows*s-1], p[rows*s-1]
+	sattnGradRows16(unsafe.Pointer(&ds[0]), unsafe.Pointer(&p[0]), rows, s, scale)
 	return true
 }

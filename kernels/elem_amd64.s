@@ -325,10 +325,11 @@ avdone:
 	VZEROUPPER
 	RET
 
-// func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
+// func sadamStep(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps, decay float32)
 //
-// dst = p + (negStep·m) / (sqrt(v)/bc2Sqrt + eps).
-TEXT ·sadamStep(SB), NOSPLIT, $0-52
+// dst = p·decay + (negStep·m) / (sqrt(v)/bc2Sqrt + eps): decay is AdamW's
+// 1 − lr·weight_decay, 1 (exact) for Adam.
+TEXT ·sadamStep(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
 	MOVQ p+8(FP), SI
 	MOVQ m+16(FP), DX
@@ -337,6 +338,7 @@ TEXT ·sadamStep(SB), NOSPLIT, $0-52
 	VBROADCASTSS negStep+40(FP), Z0
 	VBROADCASTSS bc2Sqrt+44(FP), Z5
 	VBROADCASTSS eps+48(FP), Z6
+	VBROADCASTSS decay+52(FP), Z7
 
 asloop:
 	TESTQ CX, CX
@@ -350,6 +352,7 @@ asloop:
 	VMULPS    Z2, Z0, Z2
 	VDIVPS    Z1, Z2, Z2
 	VMOVUPS.Z (SI), K1, Z3
+	VMULPS    Z7, Z3, Z3
 	VADDPS    Z2, Z3, Z3
 	VMOVUPS   Z3, K1, (DI)
 	ADDQ $64, DI
@@ -922,5 +925,197 @@ lgwstore:
 	JMP  lgwcols
 
 lgwdone:
+	VZEROUPPER
+	RET
+
+// SUM16PD leaves in X8 the sum of the sixteen doubles of Z6 (lanes 0-7
+// of a row) and Z7 (lanes 8-15) in the order of sum16 (attention.go):
+// lanes j and j+8, then j and j+4, j and j+2, and the last two. Clobbers
+// Z9.
+#define SUM16PD \
+	VADDPD        Z7, Z6, Z8; \
+	VEXTRACTF64X4 $1, Z8, Y9; \
+	VADDPD        Y9, Y8, Y8; \
+	VEXTRACTF128  $1, Y8, X9; \
+	VADDPD        X9, X8, X8; \
+	VPERMILPD     $1, X8, X9; \
+	VADDSD        X9, X8, X8
+
+// func ssoftmaxRows16(p unsafe.Pointer, rows, s int, causal bool, c *[12]float32)
+//
+// softmaxRow32 of each of rows rows of s ≤ 16 elements (row r at p + 4rs),
+// the first n taken: n = s, or min(r+1, s) when causal. Per row: the
+// maximum, e^(x - max) by expNeg32's float32 operations in its order (no
+// FMA: each product rounded), their sum in float64 by the tree of sum16,
+// and each e times 1/sum in float64, rounded to float32; lanes n to s get
+// 0. c holds expNeg32's constants: log2e, 1.5·2²³, ln2hi, ln2lo, the
+// polynomial's 1/5040 ... 1/2, 1, and the cut -87.3.
+TEXT ·ssoftmaxRows16(SB), NOSPLIT, $0-40
+	MOVQ p+0(FP), SI
+	MOVQ rows+8(FP), BX
+	MOVQ s+16(FP), CX
+	MOVBLZX causal+24(FP), R8
+	MOVQ c+32(FP), DX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K4 // the s lanes stored
+	VBROADCASTSS 0(DX), Z20
+	VBROADCASTSS 4(DX), Z21
+	VBROADCASTSS 8(DX), Z22
+	VBROADCASTSS 12(DX), Z23
+	VBROADCASTSS 16(DX), Z24
+	VBROADCASTSS 20(DX), Z25
+	VBROADCASTSS 24(DX), Z26
+	VBROADCASTSS 28(DX), Z27
+	VBROADCASTSS 32(DX), Z28
+	VBROADCASTSS 36(DX), Z29
+	VBROADCASTSS 40(DX), Z30
+	VBROADCASTSS 44(DX), Z31
+	MOVL $0xff800000, AX
+	VPBROADCASTD AX, Z19 // -Inf
+	MOVL $127, AX
+	VPBROADCASTD AX, Z18
+	MOVQ $0x3ff0000000000000, AX
+	VMOVQ AX, X17 // 1.0
+	MOVQ CX, R12 // s
+	MOVQ CX, R9
+	SHLQ $2, R9 // the row stride in bytes
+	MOVQ CX, R10 // n when not causal
+	XORQ R11, R11 // r
+	TESTQ BX, BX
+	JZ    smdone
+
+smloop:
+	TESTQ R8, R8
+	JZ    smwidth
+	LEAQ 1(R11), R10
+	CMPQ R10, R12
+	JLE  smwidth
+	MOVQ R12, R10
+
+smwidth:
+	MOVQ R10, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1 // the n lanes taken
+
+	// The maximum: lanes past n hold -Inf.
+	VMOVAPS Z19, Z0
+	VMOVUPS (SI), K1, Z0
+	VSHUFF32X4 $0x4E, Z0, Z0, Z1
+	VMAXPS Z1, Z0, Z1
+	VSHUFF32X4 $0xB1, Z1, Z1, Z2
+	VMAXPS Z2, Z1, Z2
+	VPERMILPS $0x4E, Z2, Z3
+	VMAXPS Z3, Z2, Z3
+	VPERMILPS $0xB1, Z3, Z4
+	VMAXPS Z4, Z3, Z4
+	VSUBPS Z4, Z0, Z0 // x
+
+	// e^x as expNeg32.
+	VMULPS Z20, Z0, Z1
+	VADDPS Z21, Z1, Z1
+	VSUBPS Z21, Z1, Z1 // k
+	VMULPS Z22, Z1, Z2
+	VSUBPS Z2, Z0, Z2 // r = x - k·ln2hi
+	VMULPS Z23, Z1, Z3
+	VSUBPS Z3, Z2, Z2 // r -= k·ln2lo
+	VMULPS Z2, Z24, Z3
+	VADDPS Z25, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VADDPS Z26, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VADDPS Z27, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VADDPS Z28, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VADDPS Z29, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VADDPS Z30, Z3, Z3
+	VMULPS Z2, Z3, Z3
+	VADDPS Z30, Z3, Z3 // p
+	VCVTPS2DQ Z1, Z4
+	VPADDD Z18, Z4, Z4
+	VPSLLD $23, Z4, Z4
+	VMULPS Z4, Z3, Z3 // p·2^k
+	// Below the cut 0, NaN stays NaN, and lanes past n 0.
+	VCMPPS $0x1E, Z31, Z0, K1, K2 // x > cut (ordered), within n
+	VMOVAPS.Z Z3, K2, Z3
+	VCMPPS $3, Z0, Z0, K1, K3 // x is NaN, within n
+	VMOVAPS Z0, K3, Z3
+
+	// The sum in float64.
+	VCVTPS2PD Y3, Z6
+	VEXTRACTF64X4 $1, Z3, Y7
+	VCVTPS2PD Y7, Z7
+	SUM16PD
+	VDIVSD X8, X17, X9 // 1/sum
+	VBROADCASTSD X9, Z9
+	VMULPD Z9, Z6, Z6
+	VMULPD Z9, Z7, Z7
+	VCVTPD2PS Z6, Y6
+	VCVTPD2PS Z7, Y7
+	VINSERTF64X4 $1, Y7, Z6, Z6
+	VMOVAPS.Z Z6, K1, Z6 // 0 past n even when the sum is NaN
+	VMOVUPS Z6, K4, (SI)
+	ADDQ R9, SI
+	INCQ R11
+	CMPQ R11, BX
+	JLT  smloop
+
+smdone:
+	VZEROUPPER
+	RET
+
+// func sattnGradRows16(ds, p unsafe.Pointer, rows, s int, scale float64)
+//
+// AttentionBackwardScores' rows of s ≤ 16 scores, ds holding dP = dy vᵀ:
+// dot = Σ_j ds[j]·p[j] in float64 (the products are exact) by the tree of
+// sum16, then ds[j] = float32(p[j]·(ds[j] - dot)·scale), row after row.
+TEXT ·sattnGradRows16(SB), NOSPLIT, $0-40
+	MOVQ ds+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ s+24(FP), CX
+	VBROADCASTSD scale+32(FP), Z20
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	SHLQ $2, CX // the row stride in bytes
+	TESTQ DX, DX
+	JZ    agdone
+
+agloop:
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VCVTPS2PD Y0, Z2 // x, lanes 0-7
+	VEXTRACTF64X4 $1, Z0, Y0
+	VCVTPS2PD Y0, Z3 // x, lanes 8-15
+	VCVTPS2PD Y1, Z4 // p
+	VEXTRACTF64X4 $1, Z1, Y1
+	VCVTPS2PD Y1, Z5
+	VMULPD Z4, Z2, Z6
+	VMULPD Z5, Z3, Z7
+	SUM16PD
+	VBROADCASTSD X8, Z8 // dot
+	VSUBPD Z8, Z2, Z2
+	VSUBPD Z8, Z3, Z3
+	VMULPD Z2, Z4, Z2
+	VMULPD Z3, Z5, Z3
+	VMULPD Z20, Z2, Z2
+	VMULPD Z20, Z3, Z3
+	VCVTPD2PS Z2, Y2
+	VCVTPD2PS Z3, Y3
+	VINSERTF64X4 $1, Y3, Z2, Z2
+	VMOVUPS Z2, K1, (DI)
+	ADDQ CX, DI
+	ADDQ CX, SI
+	DECQ DX
+	JNZ  agloop
+
+agdone:
 	VZEROUPPER
 	RET

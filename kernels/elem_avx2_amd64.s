@@ -120,10 +120,10 @@ av2done:
 	VZEROUPPER
 	RET
 
-// func adamStepAVX2(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps float32)
+// func adamStepAVX2(dst, p, m, v unsafe.Pointer, n int, negStep, bc2Sqrt, eps, decay float32)
 //
-// dst = p + (negStep·m) / (sqrt(v)/bc2Sqrt + eps).
-TEXT ·adamStepAVX2(SB), NOSPLIT, $0-52
+// dst = p·decay + (negStep·m) / (sqrt(v)/bc2Sqrt + eps).
+TEXT ·adamStepAVX2(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
 	MOVQ p+8(FP), SI
 	MOVQ m+16(FP), DX
@@ -134,6 +134,7 @@ TEXT ·adamStepAVX2(SB), NOSPLIT, $0-52
 	VBROADCASTSS negStep+40(FP), Y0
 	VBROADCASTSS bc2Sqrt+44(FP), Y5
 	VBROADCASTSS eps+48(FP), Y6
+	VBROADCASTSS decay+52(FP), Y7
 
 as2loop:
 	VSQRTPS (BX), Y1
@@ -141,7 +142,8 @@ as2loop:
 	VADDPS  Y6, Y1, Y1
 	VMULPS  (DX), Y0, Y2
 	VDIVPS  Y1, Y2, Y2
-	VADDPS  (SI), Y2, Y2
+	VMULPS  (SI), Y7, Y3
+	VADDPS  Y3, Y2, Y2
 	VMOVUPS Y2, (DI)
 	ADDQ $32, DI
 	ADDQ $32, SI

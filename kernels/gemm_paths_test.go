@@ -269,22 +269,26 @@ func TestVectorLoops(t *testing.T) {
 					}
 				}
 			}
-			// Adam without weight decay: the same float32 operations in
+			// Adam, and AdamW (decoupled decay): the same float32 operations in
 			// the same order on every path.
 			v := randSlice[float32](rng, n, 0, 1)
 			am, av, as := make([]float32, n), make([]float32, n), make([]float32, n)
 			AdamM(am, p, dy, x, 0.9, 0)
 			AdamV(av, v, dy, x, 0.999, 0)
 			AdamStep(as, x, p, v, 3, 1e-3, 0.9, 0.999, 1e-8, 0, false)
+			aw := make([]float32, n)
+			AdamStep(aw, x, p, v, 3, 1e-3, 0.9, 0.999, 1e-8, 0.01, true)
 			bc2 := float32(math.Sqrt(1 - math.Pow(0.999, 3)))
 			neg := float32(-(1e-3 / (1 - math.Pow(0.9, 3))))
 			for i := range n {
 				wm := p[i] + float32(1-0.9)*(dy[i]-p[i])
 				wv := v[i]*float32(0.999) + float32(1-0.999)*dy[i]*dy[i]
 				ws := x[i] + neg*p[i]/(float32(math.Sqrt(float64(v[i])))/bc2+float32(1e-8))
+				// AdamW: the parameter decayed first.
+				ww := x[i]*float32(1-1e-3*0.01) + neg*p[i]/(float32(math.Sqrt(float64(v[i])))/bc2+float32(1e-8))
 				same := func(a, b float32) bool { return a == b || (a != a && b != b) }
-				if !same(am[i], wm) || !same(av[i], wv) || !same(as[i], ws) {
-					t.Fatalf("Adam n=%d at %d: m %v v %v p %v, want %v %v %v", n, i, am[i], av[i], as[i], wm, wv, ws)
+				if !same(am[i], wm) || !same(av[i], wv) || !same(as[i], ws) || !same(aw[i], ww) {
+					t.Fatalf("Adam n=%d at %d: m %v v %v p %v AdamW p %v, want %v %v %v %v", n, i, am[i], av[i], as[i], aw[i], wm, wv, ws, ww)
 				}
 			}
 			for _, w := range []int{1, 2, 10, 16, 17, 40} {

@@ -40,6 +40,9 @@ func sdotNT4x4(k int, a0, a1, a2, a3, b0, b1, b2, b3, c unsafe.Pointer, ldc uint
 //go:noescape
 func sfinite(x unsafe.Pointer, n int) bool
 
+//go:noescape
+func stranspose8(bt, b unsafe.Pointer, k int, ldb, ldt uintptr)
+
 // finite32 reports whether the first done elements of x are finite, done
 // being all of them with AVX-512, a multiple of 8 with AVX2, else none.
 func finite32(x []float32) (finite bool, done int) {
@@ -226,7 +229,12 @@ func transposeRows(bt, b []float32, n, k, ldb int) {
 		r5 := b[(j+5)*ldb:][:len(r0)]
 		r6 := b[(j+6)*ldb:][:len(r0)]
 		r7 := b[(j+7)*ldb:][:len(r0)]
-		for p := range r0 {
+		// The multiple of 8 of the columns by 8×8 blocks in registers.
+		k8 := k / 8 * 8
+		if k8 > 0 {
+			stranspose8(unsafe.Pointer(&bt[j]), unsafe.Pointer(&r0[0]), k8, uintptr(ldb*4), uintptr(n*4))
+		}
+		for p := k8; p < k; p++ {
 			o := bt[p*n+j : p*n+j+8 : p*n+j+8]
 			o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
 			o[4], o[5], o[6], o[7] = r4[p], r5[p], r6[p], r7[p]

@@ -23,9 +23,13 @@ func reluGrad32(dx, dy, x []float32) int         { return 0 }
 func axpy32(dst, x, y []float32, a float32) bool { return false }
 func colSum32(dst, src []float32) bool           { return false }
 
-func adamM32(dst, m, g []float32, weight float32) int                      { return 0 }
-func adamV32(dst, v, g []float32, b2, one float32) int                     { return 0 }
-func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps float32) int { return 0 }
+func adamM32(dst, m, g []float32, weight float32) int                             { return 0 }
+func adamV32(dst, v, g []float32, b2, one float32) int                            { return 0 }
+func adamStep32(dst, p, m, v []float32, negStep, bc2Sqrt, eps, decay float32) int { return 0 }
+
+func softmaxRows16(p []float32, rows, s int, causal bool) bool { return false }
+
+func attnGradRows16(ds, p []float32, rows, s int, scale float64) bool { return false }
 
 func sum64f32(x []float32) (float64, bool)                             { return 0, false }
 func sumSqDev32(x []float32, mu float64) (float64, bool)               { return 0, false }

@@ -135,8 +135,13 @@ func AdamStep[T Float](dst, param, m, v []T, step int, lr, beta1, beta2, eps, we
 	decay := decoupled && weightDecay != 0
 	f := T(1 - lr*weightDecay)
 	done := 0
-	if d32, ok := any(dst).([]float32); ok && !decay {
-		done = adamStep32(d32, any(param).([]float32), any(m).([]float32), any(v).([]float32), float32(negStep), float32(bc2Sqrt), float32(e))
+	if d32, ok := any(dst).([]float32); ok {
+		// Without decay the factor 1 leaves p exactly as it is.
+		fd := float32(1)
+		if decay {
+			fd = float32(f)
+		}
+		done = adamStep32(d32, any(param).([]float32), any(m).([]float32), any(v).([]float32), float32(negStep), float32(bc2Sqrt), float32(e), fd)
 	}
 	for i := done; i < len(param); i++ {
 		p := param[i]
