@@ -60,4 +60,3 @@ func BenchmarkSampleStep(b *testing.B) {
 		threadCPU(b, func() error { return fwd.Run(1) })
 	})
 }
-
