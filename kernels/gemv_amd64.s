@@ -21,57 +21,76 @@
 	VPXORD Z14, Z14, Z14; \
 	VPXORD Z15, Z15, Z15
 
-// func sgemvNT(k, n int, x, w unsafe.Pointer, ldw uintptr, y, bias unsafe.Pointer, flags int, alpha, floor float32)
+// func sgemvNT(m, k, n int, x unsafe.Pointer, ldx uintptr, w unsafe.Pointer, ldw uintptr, y unsafe.Pointer, ldy uintptr, bias unsafe.Pointer, flags int, alpha, floor float32)
 //
-// One row times a row-major matrix transposed, every length in bytes
-// but k and n (elements and rows):
+// A few rows times a row-major matrix transposed, every length in bytes
+// but m, k and n (rows of x, elements, rows of W):
 //
-//	acc[j] = Σ_p x[p]·W(j, p), p < k, W(j, p) at w + j·ldw + 4p
-//	y[j] = max(floor, alpha·acc[j] + y[j]·[flags&1] + bias[j]·[flags&2])
+//	acc[i][j] = Σ_p X(i, p)·W(j, p), p < k, X(i, p) at x + i·ldx + 4p,
+//	                                        W(j, p) at w + j·ldw + 4p
+//	Y(i, j) = max(floor, alpha·acc[i][j] + Y(i, j)·[flags&1] + bias[j]·[flags&2])
 //
-// for j < n, n at least 16: sixteen rows of W at a time, each against
-// the same sixteen elements of x in sixteen accumulators, whose lanes are
-// then summed into one vector of sixteen results by a tree of shuffles
-// (no horizontal sum per row). A last block of fewer than sixteen rows
-// moves back to end at row n, and stores only its new rows. W is read in
-// place, row by row, as Linear stores it: no packing, no transpose.
-// The depth past a multiple of 16 is read under a mask, whose lanes off
-// neither load (nor fault) nor change the accumulators.
-TEXT ·sgemvNT(SB), NOSPLIT, $0-72
-	MOVQ n+8(FP), R10
-	MOVQ x+16(FP), SI
-	MOVQ w+24(FP), R8
-	MOVQ ldw+32(FP), BX
+// Y(i, j) at y + i·ldy + 4j, for i < m (at least 1) and j < n (at least
+// 16): sixteen rows of W at a time, and for each row of x in turn, the
+// sixteen rows against the same sixteen elements of x in sixteen
+// accumulators, whose lanes are then summed into one vector of sixteen
+// results by a tree of shuffles (no horizontal sum per row). The rows of
+// x go by under one block of W, which stays in L1. A last block of fewer
+// than sixteen rows moves back to end at row n and stores only its new
+// columns. W is read in place, row by row, as Linear stores it: no
+// packing, no transpose. The depth past a multiple of 16 is read under a
+// mask, whose lanes off neither load (nor fault) nor change the sums.
+TEXT ·sgemvNT(SB), NOSPLIT, $0-96
+	MOVQ n+16(FP), R10
+	MOVQ w+40(FP), R8
+	MOVQ ldw+48(FP), BX
 	LEAQ (BX)(BX*2), R12 // 3·ldw
 	LEAQ (BX*4), R9      // 4·ldw
-	MOVQ y+40(FP), DI
-	MOVQ bias+48(FP), R13
-	VBROADCASTSS alpha+64(FP), Z30
-	VBROADCASTSS floor+68(FP), Z31
-	MOVL $0xffff, R11 // the rows of the block stored
+	MOVQ bias+72(FP), R13
+	VBROADCASTSS alpha+88(FP), Z30
+	VBROADCASTSS floor+92(FP), Z31
 
 gvblock:
+	MOVL $0xffff, DX // the columns of the block stored
 	CMPQ R10, $16
 	JGE  gvfull
-	// Fewer than 16 rows left: back up to the block ending at row n and
-	// store only the last R10 of its rows.
+	// Fewer than 16 rows of W left: back up to the block ending at row
+	// n and store only the last R10 columns.
 	MOVQ $16, CX
 	SUBQ R10, CX
-	MOVQ CX, DX
-	IMULQ BX, DX
-	SUBQ DX, R8
-	SHLQ $2, CX
-	SUBQ CX, DI
-	SUBQ CX, R13
-	SHRQ $2, CX
-	MOVL $0xffff, R11
-	SHLL CX, R11
-	ANDL $0xffff, R11
+	MOVQ CX, AX
+	IMULQ BX, AX
+	SUBQ AX, R8
+	LEAQ (CX*4), AX
+	SUBQ AX, R13
+	SHLL CX, DX
+	ANDL $0xffff, DX
 	MOVQ $16, R10
 
 gvfull:
+	KMOVW DX, K4
+	MOVQ  flags+80(FP), AX
+	KXORW K3, K3, K3
+	TESTQ $1, AX
+	JZ    gvnoc
+	KMOVW DX, K3
+
+gvnoc:
+	KXORW K5, K5, K5
+	TESTQ $2, AX
+	JZ    gvnob
+	KMOVW DX, K5
+
+gvnob:
+	MOVQ x+24(FP), SI
+	MOVQ R13, DI // y + the block's column, as far from y as R13 from bias
+	SUBQ bias+72(FP), DI
+	ADDQ y+56(FP), DI
+	MOVQ m+0(FP), R11
+
+gvrow:
 	GVZERO
-	MOVQ k+0(FP), CX
+	MOVQ k+8(FP), CX
 	XORQ AX, AX
 
 gvloop:
@@ -184,31 +203,22 @@ gvreduce:
 	VSHUFF32X4 $0xdd, Z8, Z0, Z17
 	VADDPS     Z17, Z16, Z0
 
-	// y = max(floor, alpha·acc + y·[read] + bias·[read]) in the lanes R11.
-	KMOVW R11, K1
-	MOVQ  flags+56(FP), DX
-	KXORW K3, K3, K3
-	TESTQ $1, DX
-	JZ    gvnoc
-	KMOVW R11, K3
-
-gvnoc:
-	KXORW K5, K5, K5
-	TESTQ $2, DX
-	JZ    gvnob
-	KMOVW R11, K5
-
-gvnob:
+	// Y = max(floor, alpha·acc + Y·[read] + bias·[read]) in the columns K4.
 	VMOVUPS.Z (DI), K3, Z1
 	VFMADD231PS Z0, Z30, Z1
 	VMOVUPS.Z (R13), K5, Z2
 	VADDPS    Z2, Z1, Z1
 	VMAXPS    Z1, Z31, Z1
-	VMOVUPS   Z1, K1, (DI)
+	VMOVUPS   Z1, K4, (DI)
 
-	// The next sixteen rows.
+	// The next row of x under the same block of W.
+	ADDQ ldx+32(FP), SI
+	ADDQ ldy+64(FP), DI
+	DECQ R11
+	JG   gvrow
+
+	// The next sixteen rows of W.
 	LEAQ (R8)(R9*4), R8
-	ADDQ $64, DI
 	ADDQ $64, R13
 	SUBQ $16, R10
 	JG   gvblock
