@@ -91,9 +91,14 @@ func attnWidth(r, s int, causal bool) int {
 // maximum, and row[n:] by 0. In float32 the exponentials are expNeg's
 // (each argument is at most 0), as in the cross-entropy: math.Exp's
 // precision is lost in the rounding to float32 and cost most of the row.
+// With AVX-512 they are computed eight at a time (sexpSoftmax).
 func softmaxRow[T Float](row []T, n int) {
 	m := maxAlong(row, 0, n, 1)
-	_, f32 := any(row).([]float32)
+	r32, f32 := any(row).([]float32)
+	if f32 && softmaxAsm(r32, n, m) {
+		clear(row[n:])
+		return
+	}
 	sum := 0.0
 	for j, x := range row[:n] {
 		var ex float64

@@ -27,11 +27,21 @@ func attentionStepAsm[T Float](out, p, q, k, v []T, count, s, e, ev, width int, 
 	for i := range count {
 		pi := p32[i*s : (i+1)*s]
 		sattnScores(unsafe.Pointer(&q32[i*e]), unsafe.Pointer(&k32[i*s*e]), unsafe.Pointer(&pi[0]), width, e, float32(scale))
-		sexpSoftmax(unsafe.Pointer(&pi[0]), width, maxAlong(pi, 0, width, 1))
-		clear(pi[width:])
+		softmaxRow(pi, width)
 		if ev > 0 {
 			sattnMix(unsafe.Pointer(&pi[0]), unsafe.Pointer(&v32[i*s*ev]), unsafe.Pointer(&o32[i*ev]), width, ev)
 		}
 	}
+	return true
+}
+
+// softmaxAsm is softmaxRow's exponentials and normalisation for float32
+// with AVX-512 (sexpSoftmax), given the row's largest value m, and
+// reports whether it ran: not without AVX-512.
+func softmaxAsm(row []float32, n int, m float64) bool {
+	if !hasAVX512 || n == 0 {
+		return false
+	}
+	sexpSoftmax(unsafe.Pointer(&row[0]), n, m)
 	return true
 }

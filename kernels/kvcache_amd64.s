@@ -110,7 +110,8 @@ DATA expc<>+56(SB)/8, $0x3fa5555555555555
 DATA expc<>+64(SB)/8, $0x3fc5555555555555
 DATA expc<>+72(SB)/8, $0x3fe0000000000000
 DATA expc<>+80(SB)/8, $0x3ff0000000000000
-GLOBL expc<>(SB), RODATA|NOPTR, $88
+DATA expc<>+88(SB)/8, $0xc087500000000000 // -746: e^x is 0 in float32 below
+GLOBL expc<>(SB), RODATA|NOPTR, $96
 
 // func sexpSoftmax(row unsafe.Pointer, n int, max float64)
 //
@@ -118,7 +119,8 @@ GLOBL expc<>(SB), RODATA|NOPTR, $88
 // computes it but eight at a time: e = e^(x - max) in float64 (x = k·ln2
 // + r, e^r by its Taylor polynomial of degree 8, times 2^k, as expNeg),
 // stored rounded to float32 and summed in float64 (eight partial sums),
-// then each stored value times 1/sum, rounded to float32.
+// then each stored value times 1/sum, rounded to float32. Below -746
+// (-Inf too) e is 0, as expNeg's; NaN stays NaN.
 TEXT ·sexpSoftmax(SB), NOSPLIT, $0-24
 	MOVQ row+0(FP), SI
 	MOVQ n+8(FP), R10
@@ -134,6 +136,7 @@ TEXT ·sexpSoftmax(SB), NOSPLIT, $0-24
 	VBROADCASTSD expc<>+64(SB), Z29
 	VBROADCASTSD expc<>+72(SB), Z30
 	VBROADCASTSD expc<>+80(SB), Z31
+	VBROADCASTSD expc<>+88(SB), Z18
 	VXORPD Z19, Z19, Z19 // the sums
 	MOVQ   R10, CX
 	MOVQ   SI, DI
@@ -151,6 +154,7 @@ sefull:
 	VMOVUPS.Z (DI), K1, Y0
 	VCVTPS2PD Y0, Z0
 	VSUBPD    Z20, Z0, Z0          // x - max
+	VMAXPD    Z0, Z18, Z0          // at least -746 (-Inf too), NaN kept
 	VMULPD    Z21, Z0, Z1
 	VRNDSCALEPD $0, Z1, Z1         // k = round(x·log2 e)
 	VFNMADD231PD Z22, Z1, Z0       // r = x - k·ln2hi

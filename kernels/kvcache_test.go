@@ -106,3 +106,37 @@ func TestKVCacheWrite(t *testing.T) {
 		t.Errorf("KVCacheWrite allocates %v times", a)
 	}
 }
+
+// TestSoftmaxRowPaths checks the softmax of attention rows (softmaxRow) on
+// every float32 path against float64, at lengths around the AVX-512
+// kernel's eight lanes, with spreads of scores up to ±2000 (exponentials
+// that underflow), -Inf (probability 0) and NaN (all NaN).
+func TestSoftmaxRowPaths(t *testing.T) {
+	gemmPaths(t, func(t *testing.T) {
+		rng := newRNG()
+		for _, n := range []int{1, 2, 7, 8, 9, 16, 17, 40} {
+			for _, amp := range []float64{1, 50, 2000} {
+				x := randSlice[float32](rng, n+3, -amp, amp)
+				if n > 2 {
+					x[1] = float32(math.Inf(-1))
+				}
+				want := to64(x)
+				softmaxRow(want, n)
+				got := slices.Clone(x)
+				softmaxRow(got, n)
+				for j := range n + 3 {
+					if !(math.Abs(float64(got[j])-want[j]) <= 1e-6) {
+						t.Fatalf("n=%d amp=%v: p[%d] = %v, want %v", n, amp, j, got[j], want[j])
+					}
+				}
+				x[n-1] = float32(math.NaN())
+				softmaxRow(x, n)
+				for j := range n {
+					if !math.IsNaN(float64(x[j])) {
+						t.Fatalf("n=%d: a NaN score gave p[%d] = %v", n, j, x[j])
+					}
+				}
+			}
+		}
+	})
+}
