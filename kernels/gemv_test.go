@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/nnc-go/nnc/internal/testenv"
 )
 
 // TestGemvRows checks A·Bᵀ for 1 to 33 rows of A (gemvNT's, the first past
@@ -74,7 +76,7 @@ func BenchmarkSampleLinear(b *testing.B) {
 			x, w, bias := randSlice[float32](rng, m*s.k, -1, 1), randSlice[float32](rng, s.n*s.k, -1, 1), randSlice[float32](rng, s.n, -1, 1)
 			y := make([]float32, m*s.n)
 			b.Run(fmt.Sprintf("m=%d/n=%d/k=%d", m, s.n, s.k), func(b *testing.B) {
-				threadCPU(b, func() { Linear(y, x, w, bias, m, s.k, s.n, false) })
+				testenv.ThreadCPU(b, func() error { Linear(y, x, w, bias, m, s.k, s.n, false); return nil })
 			})
 		}
 	}

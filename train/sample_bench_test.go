@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nnc-go/nnc"
+	"github.com/nnc-go/nnc/internal/testenv"
 	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/passes"
 )
@@ -53,10 +54,10 @@ func BenchmarkSampleStep(b *testing.B) {
 			}
 		}
 		b.ReportAllocs()
-		threadCPU(b, func() error { return step.Run(1) })
+		testenv.ThreadCPU(b, func() error { return step.Run(1) })
 	})
 	b.Run("forward", func(b *testing.B) {
 		b.ReportAllocs()
-		threadCPU(b, func() error { return fwd.Run(1) })
+		testenv.ThreadCPU(b, func() error { return fwd.Run(1) })
 	})
 }

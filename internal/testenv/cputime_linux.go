@@ -1,4 +1,4 @@
-package train_test
+package testenv
 
 import (
 	"runtime"
@@ -6,11 +6,12 @@ import (
 	"testing"
 )
 
-// threadCPU runs f as b's loop on one locked thread and reports the
-// thread's processor time per call as cpu-ns/op: on a machine other
-// programs share, the wall clock counts their time too. f must not hand
-// work to other goroutines (NNC_THREADS=1).
-func threadCPU(b *testing.B, f func() error) {
+// ThreadCPU runs f as b's loop on one locked thread and reports the
+// thread's processor time per call as cpu-ns/op beside the wall clock: on
+// a machine other programs share, the wall clock counts their time too.
+// f must not hand work to other goroutines (run with NNC_THREADS=1); an
+// error from it fails b.
+func ThreadCPU(b *testing.B, f func() error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var r0, r1 syscall.Rusage
