@@ -109,9 +109,15 @@ func attnWidth(r, s int, causal bool) int {
 }
 
 // softmaxRow replaces row[:n] by its softmax, computed from its maximum,
-// and row[n:] by 0: in float64, or in float32 by softmaxRow32.
+// and row[n:] by 0: in float64, or in float32 by softmaxRow32, with
+// AVX-512 for a row of up to 16 (softmaxRows16, bit for bit the same:
+// the one query of the KV-cached sampler's AttentionStep).
 func softmaxRow[T Float](row []T, n int) {
 	if r32, ok := any(row).([]float32); ok {
+		if len(r32) <= 16 && softmaxRows16(r32[:n], 1, n, false) {
+			clear(r32[n:])
+			return
+		}
 		softmaxRow32(r32, n)
 		return
 	}

@@ -35,9 +35,10 @@ func KVCacheWrite[T Float](out, cache, x []T, pos []int64, count, s, e int) {
 // AttentionStep sets out (count×1×Ev) to the attention of the one query
 // row q (count×1×E) over rows 0 to pos[0] of k (count×S×E) and v
 // (count×S×Ev): row pos[0] of Attention's causal result for the same
-// rows, computed as Attention computes it (its scores against all S rows,
-// the softmax over the first pos[0]+1, float64 exponentials and sums, the
-// rows past pos[0] weighted by 0). p (count×S) receives the probabilities.
+// rows, its softmax computed as Attention computes it (float64
+// exponentials and sums), the products over rows 0 to pos[0] alone: the
+// rows past it are not read. p (count×S) receives the probabilities,
+// zero past pos[0].
 func AttentionStep[T Float](out, p, q, k, v []T, pos []int64, count, s, e, ev int) {
 	attnCheck("AttentionStep", count, 1, s, e, ev)
 	same("AttentionStep", "out", len(out), count*ev)
@@ -47,11 +48,14 @@ func AttentionStep[T Float](out, p, q, k, v []T, pos []int64, count, s, e, ev in
 	same("AttentionStep", "v", len(v), count*s*ev)
 	width := stepPos("AttentionStep", pos, s) + 1
 	scale := T(1 / math.Sqrt(float64(e)))
+	if attentionStepAsm(out, p, q, k, v, count, s, e, ev, width, scale) {
+		return
+	}
 	for i := range count {
 		pi := p[i*s : (i+1)*s]
-		Gemm(false, true, 1, s, e, scale, q[i*e:(i+1)*e], e, k[i*s*e:(i+1)*s*e], e, 0, pi, s)
+		Gemm(false, true, 1, width, e, scale, q[i*e:(i+1)*e], e, k[i*s*e:i*s*e+width*e], e, 0, pi, s)
 		softmaxRow(pi, width)
-		Gemm(false, false, 1, ev, s, 1, pi, s, v[i*s*ev:(i+1)*s*ev], ev, 0, out[i*ev:(i+1)*ev], ev)
+		Gemm(false, false, 1, ev, width, 1, pi, s, v[i*s*ev:i*s*ev+width*ev], ev, 0, out[i*ev:(i+1)*ev], ev)
 	}
 }
 

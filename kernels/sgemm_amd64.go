@@ -134,6 +134,8 @@ func sgemmCols(small, transA, transB bool, m, n, k int, alpha float32, a []float
 			var bt [smallNT]float32
 			sgemmNNt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu, bt[:n*k])
 		}
+	} else if transB && m <= gemvRows && n >= gemvMin {
+		gemvNT(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	} else if transB {
 		sgemmNT(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, relu)
 	} else {
