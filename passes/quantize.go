@@ -21,6 +21,10 @@ type QLayer struct {
 	OutZP     int
 	Conv      bool // a Conv2d, else a Linear
 	OutShape0 int  // output channels (the weight's first dimension)
+	// Float keeps the layer's output f32 whatever reads it (its
+	// checkpoint has no output scale): an ONNX QDQ model's layer whose
+	// output no QuantizeLinear alone reads.
+	Float bool
 	Add       bool // a residual Add (Int8Adds), which only has OutScale and OutZP
 }
 
@@ -172,7 +176,7 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 	}
 	for _, v := range old {
 		if name, l, ok := layerOf(v); ok {
-			toU8 := allU8(v)
+			toU8 := !l.Float && allU8(v)
 			x := getU8(v.Args[0], l.InScale, l.InZP)
 			ws := v.Args[1].Type.Shape
 			if v.Args[1].Op == ir.OpBNFoldWeight {

@@ -26,6 +26,11 @@ import (
 //	L.output_scale        F32 []          the output's (after the ReLU a layer fuses)
 //	L.output_zero_point   I64 []
 //
+// A layer without L.output_scale and L.output_zero_point stores its output
+// in f32 whatever reads it (nnc quantize always writes them; the int8
+// checkpoint the ONNX importer makes of a QDQ model leaves them out for a
+// layer whose output no QuantizeLinear reads).
+//
 // A residual Add run in int8 (passes.Int8Adds names them add0, add1, ...
 // in the order of the forward graph) has only its output's parameters,
 // its operands keeping those of the layers that make them:
@@ -134,6 +139,12 @@ func int8Layer(f *checkpoint.File, name string) (passes.QLayer, error) {
 	l := passes.QLayer{Conv: len(w.Shape) == 4, OutShape0: w.Shape[0]}
 	if err := int8Params(f, name, "input", &l.InScale, &l.InZP); err != nil {
 		return passes.QLayer{}, err
+	}
+	if f.Get(name+".output_scale") == nil && f.Get(name+".output_zero_point") == nil {
+		// No output scale: the layer stores f32 (an imported ONNX QDQ
+		// model's layer whose output stays float).
+		l.Float = true
+		return l, nil
 	}
 	if err := int8Params(f, name, "output", &l.OutScale, &l.OutZP); err != nil {
 		return passes.QLayer{}, err
