@@ -86,6 +86,9 @@ type qdqPlan struct {
 	adds   map[int]qp      // the Adds among raw, and their output's parameters
 	acts   map[string]qact // the qact of each DequantizeLinear output
 	skip   map[int]bool    // Q and DQ nodes imported only if a value needs them
+	// subst maps DequantizeLinear outputs that every reader reads as the
+	// raw tensor (u8 in the int8 graph) to it.
+	subst map[string]string
 	// deferred maps the outputs of skipped nodes to the node.
 	deferred map[string]int
 	addVals  map[*ir.Value]qp // the Adds built, to name them as passes.Int8Adds does
@@ -533,6 +536,31 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 			pl.raw[i] = true
 		}
 	}
+	// layerOut returns the lowered layer whose output (after its Relu)
+	// raw is, or whether an Add among pl.adds makes it.
+	layerOut := func(raw string) (l *qlayer, add bool) {
+		i, ok := producer[raw]
+		if !ok {
+			return nil, false
+		}
+		relu := isOp(gp.Node[i], "Relu")
+		if relu {
+			if i, ok = producer[in(gp.Node[i], 0)]; !ok {
+				return nil, false
+			}
+		}
+		if l := pl.layers[i]; l != nil && l.relu == relu && l.biasAdd < 0 {
+			return l, false
+		}
+		if l := pl.bias[i]; l != nil && l.relu == relu {
+			return l, false
+		}
+		_, add = pl.adds[i]
+		return nil, add
+	}
+	// pool reports whether the raw MaxPool, Reshape or Flatten node i
+	// is lowered.
+	pool := func(i int) bool { return pl.raw[i] && !isOp(gp.Node[i], "Add") }
 	// u8 reports whether the tensor raw is stored u8 by a lowered layer
 	// (or a max pooling, reshape or Add of one).
 	var u8 func(raw string, depth int) bool
@@ -541,32 +569,11 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 		if !ok || depth > len(gp.Node) {
 			return false
 		}
-		n := gp.Node[i]
-		if isOp(n, "Relu") {
-			if j, ok := producer[in(n, 0)]; ok {
-				if l := pl.layers[j]; l != nil && l.relu && l.biasAdd < 0 {
-					return l.out != nil
-				}
-				if l := pl.bias[j]; l != nil && l.relu {
-					return l.out != nil
-				}
-				if _, ok := pl.adds[j]; ok {
-					return true
-				}
-			}
-			return false
+		if l, add := layerOut(raw); l != nil || add {
+			return add || l.out != nil
 		}
-		if l := pl.layers[i]; l != nil && !l.relu && l.biasAdd < 0 {
-			return l.out != nil
-		}
-		if l := pl.bias[i]; l != nil && !l.relu {
-			return l.out != nil
-		}
-		if _, ok := pl.adds[i]; ok {
-			return true
-		}
-		if pl.raw[i] && !isOp(n, "Add") {
-			return u8(pl.acts[in(n, 0)].raw, depth+1)
+		if pool(i) {
+			return u8(pl.acts[in(gp.Node[i], 0)].raw, depth+1)
 		}
 		return false
 	}
@@ -632,6 +639,46 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 	for i := range pl.adds {
 		pl.raw[i] = true
 	}
+	// A max pooling or reshape of a layer's u8 output is u8 too
+	// (QMaxPool2d, a u8 Reshape) when the layer's is, that is when only
+	// lowered layers, max pooling and reshapes read the layer's output
+	// dequantized: DequantizeLinear(QuantizeLinear(·)) of it gives back
+	// its values, which every reader, float ops too, reads (the
+	// Dequantize the int8 lowering places).
+	exclusive := func(y string) bool {
+		for _, c := range consumers[y] {
+			for _, d := range consumers[gp.Node[c].Output[0]] {
+				dn := gp.Node[d]
+				if _, ok := pl.acts[firstOut(dn)]; !ok || output[firstOut(dn)] {
+					return false
+				}
+				for _, e := range consumers[firstOut(dn)] {
+					if pl.layers[e] == nil && !pool(e) {
+						return false
+					}
+				}
+			}
+		}
+		return true
+	}
+	var clean func(raw string, depth int) bool
+	clean = func(raw string, depth int) bool {
+		i, ok := producer[raw]
+		if !ok || depth > len(gp.Node) {
+			return false
+		}
+		if pool(i) {
+			return clean(pl.acts[in(gp.Node[i], 0)].raw, depth+1)
+		}
+		l, _ := layerOut(raw)
+		return l != nil && l.out != nil && exclusive(raw)
+	}
+	pl.subst = map[string]string{}
+	for dq, a := range pl.acts {
+		if i, ok := producer[a.raw]; ok && pool(i) && clean(a.raw, 0) {
+			pl.subst[dq] = a.raw
+		}
+	}
 	// The QuantizeLinear and DequantizeLinear nodes whose outputs only
 	// lowered nodes (or other such nodes) read are imported when a value
 	// needs them, as when a layer is not lowered after all.
@@ -640,14 +687,18 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 		if !isOp(n, "QuantizeLinear") && !isOp(n, "DequantizeLinear") {
 			continue
 		}
-		skip := true
-		for _, o := range n.Output {
-			if output[o] {
-				skip = false
-			}
-			for _, c := range consumers[o] {
-				if !pl.skip[c] && !lowered(c) {
+		// A DequantizeLinear of subst is its raw tensor to every reader.
+		_, skip := pl.subst[firstOut(n)]
+		if !skip {
+			skip = true
+			for _, o := range n.Output {
+				if output[o] {
 					skip = false
+				}
+				for _, c := range consumers[o] {
+					if !pl.skip[c] && !lowered(c) {
+						skip = false
+					}
 				}
 			}
 		}
@@ -660,6 +711,14 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 			}
 		}
 	}
+}
+
+// firstOut is n's first output, or "".
+func firstOut(n *onnxpb.NodeProto) string {
+	if len(n.Output) == 0 {
+		return ""
+	}
+	return n.Output[0]
 }
 
 func attrFloatOf(n *onnxpb.NodeProto, name string, def float64) float64 {
@@ -681,6 +740,14 @@ func (im *importer) importDeferred(i int) error {
 	gp := im.m.Proto.Graph
 	for _, o := range gp.Node[i].Output {
 		delete(im.qdq.deferred, o)
+	}
+	if raw, ok := im.qdq.subst[firstOut(gp.Node[i])]; ok {
+		v, err := im.value(raw)
+		if err != nil {
+			return err
+		}
+		im.vals[firstOut(gp.Node[i])] = v
+		return nil
 	}
 	node, index, read := im.node, im.index, im.read
 	defer func() { im.node, im.index, im.read = node, index, read }()
