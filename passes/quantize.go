@@ -25,7 +25,7 @@ type QLayer struct {
 	// checkpoint has no output scale): an ONNX QDQ model's layer whose
 	// output no QuantizeLinear alone reads.
 	Float bool
-	Add       bool // a residual Add (Int8Adds), which only has OutScale and OutZP
+	Add   bool // a residual Add (Int8Adds), which only has OutScale and OutZP
 }
 
 // Quantize rewrites the forward graph g, which the pipeline has fused, to
