@@ -610,72 +610,26 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 			if _, ok := pl.adds[i]; !ok {
 				continue
 			}
-			keep := true
 			for _, x := range n.Input {
-				a := pl.acts[x]
-				if !u8(a.raw, 0) || output[a.q] {
-					keep = false
+				if !u8(pl.acts[x].raw, 0) {
+					delete(pl.adds, i)
+					changed = true
+					break
 				}
-				for _, d := range consumers[a.q] {
-					dn := gp.Node[d]
-					if !isOp(dn, "DequantizeLinear") || output[dn.Output[0]] {
-						keep = false
-						continue
-					}
-					if _, ok := pl.acts[dn.Output[0]]; !ok {
-						keep = false
-					}
-					for _, c := range consumers[dn.Output[0]] {
-						keep = keep && lowered(c)
-					}
-				}
-			}
-			if !keep {
-				delete(pl.adds, i)
-				changed = true
 			}
 		}
 	}
 	for i := range pl.adds {
 		pl.raw[i] = true
 	}
-	// A max pooling or reshape of a layer's u8 output is u8 too
-	// (QMaxPool2d, a u8 Reshape) when the layer's is, that is when only
-	// lowered layers, max pooling and reshapes read the layer's output
-	// dequantized: DequantizeLinear(QuantizeLinear(·)) of it gives back
-	// its values, which every reader, float ops too, reads (the
-	// Dequantize the int8 lowering places).
-	exclusive := func(y string) bool {
-		for _, c := range consumers[y] {
-			for _, d := range consumers[gp.Node[c].Output[0]] {
-				dn := gp.Node[d]
-				if _, ok := pl.acts[firstOut(dn)]; !ok || output[firstOut(dn)] {
-					return false
-				}
-				for _, e := range consumers[firstOut(dn)] {
-					if pl.layers[e] == nil && !pool(e) {
-						return false
-					}
-				}
-			}
-		}
-		return true
-	}
-	var clean func(raw string, depth int) bool
-	clean = func(raw string, depth int) bool {
-		i, ok := producer[raw]
-		if !ok || depth > len(gp.Node) {
-			return false
-		}
-		if pool(i) {
-			return clean(pl.acts[in(gp.Node[i], 0)].raw, depth+1)
-		}
-		l, _ := layerOut(raw)
-		return l != nil && l.out != nil && exclusive(raw)
-	}
+	// The int8 checkpoint stores the output of a lowered layer or Add
+	// that has QuantizeLinear's parameters u8 whatever reads it
+	// (passes.QLayer.U8), as do a max pooling or reshape of it: so every
+	// reader of DequantizeLinear(QuantizeLinear(·)) of them, float ops
+	// too, reads them (the Dequantize the int8 lowering places).
 	pl.subst = map[string]string{}
 	for dq, a := range pl.acts {
-		if i, ok := producer[a.raw]; ok && pool(i) && clean(a.raw, 0) {
+		if u8(a.raw, 0) {
 			pl.subst[dq] = a.raw
 		}
 	}
@@ -984,5 +938,6 @@ func (im *importer) int8Weights(g *ir.Graph) error {
 		}
 	}
 	f.Metadata["quantization"] = "int8"
+	f.Metadata["int8_store"] = "u8"
 	return nil
 }

@@ -42,6 +42,13 @@ import (
 // (TFLite's int8 activations are the same numbers less 128). Every other
 // tensor is the f32 parameter of a layer that stays in float.
 
+// Int8StoreKey is the metadata key by which an int8 checkpoint, with
+// value "u8", stores every layer's and Add's output u8 when it has an
+// output scale, its f32 readers reading it dequantized (passes.QLayer.U8),
+// as ONNX's QDQ form computes: the ONNX importer's checkpoint of a QDQ
+// model says so. nnc quantize's stores f32 what f32 ops alone read.
+const Int8StoreKey = "int8_store"
+
 // Int8Key is the metadata key that marks an int8 checkpoint, with value
 // "int8".
 const Int8Key = "quantization"
@@ -81,6 +88,12 @@ func Int8Layers(f *checkpoint.File) (map[string]passes.QLayer, error) {
 			return nil, err
 		}
 		layers[name] = l
+	}
+	if f.Metadata[Int8StoreKey] == "u8" {
+		for name, l := range layers {
+			l.U8 = true
+			layers[name] = l
+		}
 	}
 	for _, t := range f.Tensors {
 		if d := t.DType(); d == checkpoint.I8 || d == checkpoint.I32 {
