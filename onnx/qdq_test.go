@@ -2,11 +2,15 @@ package onnx_test
 
 import (
 	"math"
+	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/npy"
 	"github.com/nnc-go/nnc/onnx"
+	"github.com/nnc-go/nnc/onnx/onnxpb"
 	"github.com/nnc-go/nnc/passes"
 	"github.com/nnc-go/nnc/train"
 )
@@ -122,5 +126,166 @@ func checkQDQ(t *testing.T, name, ref string, float bool, ops []string) {
 		if math.Abs(got[i]-w[i]) > 1e-5 {
 			t.Errorf("%s (float QDQ %v): output %d: %v, want %v", name, float, i, got[i], w[i])
 		}
+	}
+}
+
+// qdqModel reads testdata/onnx/NAME.onnx and applies edit to its graph.
+func qdqModel(t *testing.T, name string, edit func(g *onnxpb.GraphProto)) *onnx.Model {
+	t.Helper()
+	m, err := onnx.Read("../testdata/onnx/" + name + ".onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(m.Proto.Graph)
+	return m
+}
+
+func initializer(t *testing.T, g *onnxpb.GraphProto, name string) *onnxpb.TensorProto {
+	t.Helper()
+	for _, i := range g.Initializer {
+		if i.GetName() == name {
+			return i
+		}
+	}
+	t.Fatalf("no initializer %s", name)
+	return nil
+}
+
+// forwardOps imports m, runs the pipeline and the int8 lowering when the
+// importer made an int8 checkpoint, and returns the forward graph, the
+// count of each op in it, and its outputs for the MLP's input.
+func forwardOps(t *testing.T, m *onnx.Model, opt onnx.Options) (*ir.Graph, map[ir.Op]int, []float64) {
+	t.Helper()
+	in, err := npy.Read("../testdata/onnx/qdq_mlp.in.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := onnx.Import(m, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := im.Program.Forward
+	g.Attrs = g.Attrs.Set("batch", 4)
+	if err := passes.Run(g, passes.Options{Verify: true}); err != nil {
+		t.Fatal(err)
+	}
+	if train.IsInt8(im.Weights) {
+		if g, err = train.Int8Graph(g, im.Weights); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := map[ir.Op]int{}
+	for _, v := range g.Values {
+		count[v.Op]++
+	}
+	out, err := train.ForwardArrays(im.Program, map[string]*npy.Array{im.Inputs[0].IR: in}, train.ArrayOptions{Weights: im.Weights, WeightsName: "model.onnx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, count, out[im.Outputs[0].IR].Float64s()
+}
+
+// TestQDQFallback: what the int8 kernels cannot run keeps ONNX's float
+// QuantizeLinear / DequantizeLinear arithmetic, and the rest of the model
+// still runs in int8, with the outputs of the float QDQ import.
+func TestQDQFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		edit    func(t *testing.T, g *onnxpb.GraphProto)
+		qlinear int  // QLinear ops left
+		float   bool // a QLinear storing f32 that a float op reads
+		floor   bool // float QDQ arithmetic left (Cast of integers, Floor)
+	}{
+		{"weight zero point 1", func(t *testing.T, g *onnxpb.GraphProto) {
+			initializer(t, g, "fc1.weight_zero_point").RawData[3] = 1
+		}, 1, false, true},
+		{"uint8 weights", func(t *testing.T, g *onnxpb.GraphProto) {
+			initializer(t, g, "fc2.weight_quantized").DataType = proto.Int32(int32(onnxpb.TensorProto_UINT8))
+			initializer(t, g, "fc2.weight_zero_point").DataType = proto.Int32(int32(onnxpb.TensorProto_UINT8))
+		}, 1, false, true},
+		{"bias scale not the input's times the weights'", func(t *testing.T, g *onnxpb.GraphProto) {
+			initializer(t, g, "fc2.bias_scale").RawData[3] ^= 0x10
+		}, 1, false, true},
+		{"sigmoid between QDQ pairs", func(t *testing.T, g *onnxpb.GraphProto) {
+			for _, n := range g.Node {
+				if n.GetOpType() == "Relu" {
+					n.OpType = proto.String("Sigmoid")
+				}
+			}
+			// Both layers run in int8, fc1 storing f32 for the
+			// Sigmoid, whose output is quantized for fc2.
+		}, 2, true, false},
+		{"scale computed at run time", func(t *testing.T, g *onnxpb.GraphProto) {
+			for _, n := range g.Node {
+				if n.GetOpType() == "DequantizeLinear" && n.Input[0] == "fc1.q" {
+					n.Input[1] = "s_run"
+				}
+			}
+			g.Node = append([]*onnxpb.NodeProto{{OpType: proto.String("Identity"), Input: []string{"fc1.output_scale"}, Output: []string{"s_id"}},
+				{OpType: proto.String("Mul"), Input: []string{"s_id", "one"}, Output: []string{"s_run"}}}, g.Node...)
+			g.Initializer = append(g.Initializer, &onnxpb.TensorProto{Name: proto.String("one"), DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Dims: []int64{}, FloatData: []float32{1}})
+		}, 1, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			edit := func(g *onnxpb.GraphProto) { tc.edit(t, g) }
+			g, count, got := forwardOps(t, qdqModel(t, "qdq_mlp", edit), onnx.Options{})
+			_, fcount, want := forwardOps(t, qdqModel(t, "qdq_mlp", edit), onnx.Options{FloatQDQ: true})
+			if count[ir.OpQLinear] != tc.qlinear || (count[ir.OpFloor]+count[ir.OpCast] > 0) != tc.floor {
+				t.Errorf("%d QLinear (want %d), %d Floor and %d Cast (float QDQ) in\n%s", count[ir.OpQLinear], tc.qlinear, count[ir.OpFloor], count[ir.OpCast], ir.Print(g))
+			}
+			if fcount[ir.OpQLinear] != 0 {
+				t.Errorf("FloatQDQ: %d QLinear", fcount[ir.OpQLinear])
+			}
+			floatOut := false
+			for _, v := range g.Values {
+				floatOut = floatOut || (v.Op == ir.OpQLinear && v.AttrBool("float") && v != g.Outputs[0].Value)
+			}
+			if floatOut != tc.float {
+				t.Errorf("a QLinear storing f32 for a float op: %v, want %v\n%s", floatOut, tc.float, ir.Print(g))
+			}
+			for i := range want {
+				if math.Abs(got[i]-want[i]) > 1e-5 {
+					t.Errorf("output %d: %v, the float QDQ import %v", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestQDQBadInput: a malformed QDQ model is a one-line error, never a
+// panic.
+func TestQDQBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(t *testing.T, g *onnxpb.GraphProto)
+		want string
+	}{
+		{"activation scale of two entries", func(t *testing.T, g *onnxpb.GraphProto) {
+			s := initializer(t, g, "x_scale")
+			s.Dims, s.RawData = []int64{2}, append(s.RawData, s.RawData...)
+		}, "scale of 2 entries along axis 1"},
+		{"weight scale of the wrong length", func(t *testing.T, g *onnxpb.GraphProto) {
+			s := initializer(t, g, "fc1.weight_scale")
+			s.Dims, s.RawData = []int64{5}, s.RawData[:20]
+		}, "scale of 5 entries along axis 1"},
+		{"zero point of type int32", func(t *testing.T, g *onnxpb.GraphProto) {
+			z := initializer(t, g, "x_zero_point")
+			z.DataType, z.RawData = proto.Int32(int32(onnxpb.TensorProto_INT32)), []byte{z.RawData[0], 0, 0, 0}
+		}, "a zero point of type int32"},
+		{"bias of the wrong length", func(t *testing.T, g *onnxpb.GraphProto) {
+			b := initializer(t, g, "fc1.bias_quantized")
+			b.Dims, b.RawData = []int64{3}, b.RawData[:12]
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := qdqModel(t, "qdq_mlp", func(g *onnxpb.GraphProto) { tc.edit(t, g) })
+			_, err := onnx.Import(m, onnx.Options{})
+			if err == nil {
+				t.Fatal("imported")
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") || strings.Contains(msg, "internal error") || !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q, want one line with %q", msg, tc.want)
+			}
+		})
 	}
 }

@@ -359,6 +359,13 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 			l.out = &p
 		}
 		l.biasAdd = -1
+		// An Add or BatchNormalization alone reading a float output
+		// would be fused into the layer (passes' fuse), the int8
+		// lowering leaving it out.
+		if cs := consumers[y]; !l.relu && l.out == nil && len(cs) == 1 && !output[y] &&
+			(isOp(gp.Node[cs[0]], "Add") || isOp(gp.Node[cs[0]], "BatchNormalization")) {
+			l.failed = true
+		}
 	}
 	// layerName names a layer's checkpoint tensors after its weight.
 	layerName := func(w string) string {
@@ -443,7 +450,9 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 					}
 				}
 			}
+			failed := l.failed
 			finish(l, y)
+			l.failed = l.failed || failed
 			l.biasAdd, l.mmOut = badd, n.Output[0]
 			l.name = layerName(in(n, 1))
 			pl.layers[i] = l
@@ -878,13 +887,26 @@ func (im *importer) int8Weights(g *ir.Graph) error {
 		return err
 	}
 	candidates := map[string]bool{}
+	byName := map[string]*qlayer{}
+	for _, l := range layers {
+		byName[l.name] = l
+	}
 	for _, v := range c.Values {
-		if name, _, ok := passes.Int8Candidate(v); ok {
+		if name, _, ok := passes.Int8Candidate(v); ok && byName[name] != nil {
+			// The layer as built: its weight and bias, nothing folded
+			// or fused in that the int8 weights leave out.
+			l := byName[name]
+			if v.Args[1].Op != ir.OpParam || (len(v.Args) == 3) != (l.bias != nil) ||
+				(l.bias != nil && (v.Args[2].Op != ir.OpParam || v.Args[2].Name != name+".bias")) {
+				return fmt.Errorf("internal error: the int8 layer %s fused with other ops", name)
+			}
 			candidates[name] = true
 		}
 	}
 	f := im.weights
+	floats := len(f.Tensors) // the initializers the graph reads as they are
 	add := func(t *checkpoint.Tensor) { f.Tensors = append(f.Tensors, t) }
+	qlayers := map[string]passes.QLayer{}
 	scalar := func(name string, p qp) {
 		add(&checkpoint.Tensor{Name: name + "_scale", Shape: []int{}, F32: []float32{float32(p.scale)}})
 		add(&checkpoint.Tensor{Name: name + "_zero_point", Shape: []int{}, I64: []int64{int64(p.zp)}})
@@ -915,6 +937,11 @@ func (im *importer) int8Weights(g *ir.Graph) error {
 			continue
 		}
 		n++
+		ql := passes.QLayer{InScale: float64(float32(l.in.qp.scale)), InZP: l.in.qp.zp, Conv: l.conv, OutShape0: out, Float: l.out == nil, U8: true}
+		if l.out != nil {
+			ql.OutScale, ql.OutZP = float64(float32(l.out.scale)), l.out.zp
+		}
+		qlayers[l.name] = ql
 		add(&checkpoint.Tensor{Name: l.name + ".weight", Shape: slices.Clone(l.wshape), I8: l.w})
 		add(&checkpoint.Tensor{Name: l.name + ".weight_scale", Shape: []int{out}, F32: l.wscale})
 		add(&checkpoint.Tensor{Name: l.name + ".bias", Shape: []int{out}, I32: bias})
@@ -934,9 +961,53 @@ func (im *importer) int8Weights(g *ir.Graph) error {
 		for av, p := range pl.addVals {
 			if av.ID == v.ID {
 				scalar(a.Name+".output", p)
+				qlayers[a.Name] = passes.QLayer{Add: true, OutScale: float64(float32(p.scale)), OutZP: p.zp, U8: true}
 			}
 		}
 	}
+	// The int8 checkpoint holds what the int8 graph reads (as
+	// train.Int8Tensors requires): the initializers that only the
+	// layers now lowered read go. Those left whose names an int8
+	// checkpoint gives a meaning (NAME.weight_scale marks a quantized
+	// layer, NAME.output_scale an Add) are renamed.
+	if err := passes.Quantize(c, qlayers); err != nil {
+		return err
+	}
+	read := map[string]bool{}
+	for _, v := range c.Values {
+		if v.Op == ir.OpParam || v.Op == ir.OpBuffer {
+			read[v.Name] = true
+		}
+	}
+	params := map[string]*ir.Value{}
+	for _, v := range g.Values {
+		if v.Op == ir.OpParam || v.Op == ir.OpBuffer {
+			params[v.Name] = v
+		}
+	}
+	kept := f.Tensors[:0]
+	for i, t := range f.Tensors {
+		if i >= floats {
+			kept = append(kept, t)
+			continue
+		}
+		if !read[t.Name] {
+			continue
+		}
+		if strings.HasSuffix(t.Name, ".weight_scale") || strings.HasSuffix(t.Name, ".output_scale") {
+			name := t.Name + "_f"
+			for k := 2; im.used[name]; k++ {
+				name = fmt.Sprintf("%s_f%d", t.Name, k)
+			}
+			im.used[name] = true
+			if v := params[t.Name]; v != nil {
+				v.Name = name
+			}
+			t.Name = name
+		}
+		kept = append(kept, t)
+	}
+	f.Tensors = kept
 	f.Metadata["quantization"] = "int8"
 	f.Metadata["int8_store"] = "u8"
 	return nil
