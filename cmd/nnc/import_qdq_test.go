@@ -186,3 +186,53 @@ func main() {
 RUNS	json.NewEncoder(os.Stdout).Encode(res)
 }
 `
+
+// TestQDQOnnxCommands: predict, bench (both back ends), build and import
+// of an ONNX Runtime-style QDQ model run its int8 graph: nnc import writes
+// a .nn and the int8 checkpoint of its layers, which predicts what the
+// .onnx does bit for bit and which nnc eval evaluates once a train block
+// is added.
+func TestQDQOnnxCommands(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "testdata", "onnx")
+	model, x := filepath.Join(src, "qdq_cnn_s8.onnx"), filepath.Join(src, "qdq_cnn.in.npy")
+	for _, backend := range []string{"interp", "go"} {
+		out := nncOut(t, "bench", model, "--backend", backend, "--batch", "2", "--json")
+		var r struct {
+			Backend       string  `json:"backend"`
+			AllocsPerStep float64 `json:"allocs_per_step"`
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%s: %v\n%s", backend, err, out)
+		}
+		if r.Backend != backend || r.AllocsPerStep != 0 {
+			t.Errorf("bench --backend %s of the QDQ .onnx: %+v", backend, r)
+		}
+	}
+	nn := filepath.Join(dir, "cnn.nn")
+	nncOut(t, "import", model, "-o", nn)
+	ckpt := filepath.Join(dir, "cnn.safetensors")
+	if ir := nncOut(t, "ir", "--forward", nn, "--weights", ckpt); !strings.Contains(ir, "QConv2d") || !strings.Contains(ir, "QLinear") {
+		t.Errorf("the imported .nn with its checkpoint runs\n%s", ir)
+	}
+	xs, ys := predictONNXAndInt8(t, dir, model, nn, ckpt, x)
+	if len(xs) != 15 || len(ys) != 15 {
+		t.Fatalf("%d and %d outputs, want 15", len(xs), len(ys))
+	}
+	for i := range xs {
+		if xs[i] != ys[i] {
+			t.Fatalf("output %d: the .onnx predicts %v, the .nn and its int8 checkpoint %v", i, xs[i], ys[i])
+		}
+	}
+	b, err := os.ReadFile(nn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := "\ntrain qdq_cnn_s8 {\n    data = random(samples = 40, classes = 3, seed = 1)\n    loss = cross_entropy\n    optimizer = SGD(lr = 0.1)\n    epochs = 1\n    batch = 8\n}\n"
+	if err := os.WriteFile(nn, append(b, train...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := nncOut(t, "eval", nn, "--weights", ckpt); !strings.Contains(out, "accuracy") {
+		t.Errorf("nnc eval of the imported .nn and its int8 checkpoint: %q", out)
+	}
+}
