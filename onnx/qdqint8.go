@@ -731,6 +731,16 @@ func (im *importer) importPlanned(i int) (handled bool, err error) {
 			return true, err
 		}
 		l.failed = true
+		// Its output is f32 after all: what planQDQ read as u8 past it
+		// (DequantizeLinear of it to float readers, the Adds of it)
+		// keeps the float QDQ ops.
+		clear(pl.subst)
+		for j := range pl.adds {
+			if j > i {
+				delete(pl.adds, j)
+				delete(pl.raw, j)
+			}
+		}
 		return false, nil
 	}
 	if l := pl.bias[i]; l != nil {
