@@ -256,7 +256,7 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 		}
 		wt, ok := init[in(n, 0)]
 		w := im.consts[in(n, 0)]
-		if !ok || w == nil || wt.GetDataType() != int32(onnxpb.TensorProto_INT8) || len(w.Shape) != rank {
+		if !ok || w == nil || wt.GetDataType() != int32(onnxpb.TensorProto_INT8) || len(w.Shape) != rank || slices.Contains(w.Shape, 0) {
 			return nil, nil, nil, false
 		}
 		st, ok := init[in(n, 1)]
@@ -586,13 +586,12 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 		}
 		return false
 	}
-	// The Adds of two dequantized u8 layer outputs followed by
-	// QuantizeLinear (a Relu between fused): QAdd. Kept while both
-	// operands are u8 and nothing else reads them dequantized.
 	lowered := func(c int) bool {
 		_, add := pl.adds[c]
 		return pl.layers[c] != nil || pl.bias[c] != nil || pl.raw[c] || add
 	}
+	// The Adds of two dequantized u8 values followed by QuantizeLinear
+	// (a Relu between fused): QAdd, kept while both operands are u8.
 	for i, n := range gp.Node {
 		if !isOp(n, "Add") || len(n.Output) != 1 || len(n.Input) != 2 || len(n.Attribute) != 0 || pl.bias[i] != nil {
 			continue
