@@ -289,3 +289,67 @@ func TestQDQBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestQDQOutputQuantized: a last layer whose output QuantizeLinear and
+// DequantizeLinear round (as ONNX Runtime's quantizer writes the graph's
+// output) stores u8, dequantized for the output, and gives what the float
+// QDQ ops give.
+func TestQDQOutputQuantized(t *testing.T) {
+	edit := func(g *onnxpb.GraphProto) {
+		for _, n := range g.Node {
+			if n.GetOpType() == "Identity" {
+				n.Input[0] = "y_dq"
+			}
+		}
+		g.Node = append(g.Node,
+			&onnxpb.NodeProto{OpType: proto.String("QuantizeLinear"), Input: []string{"fc2.out", "x_scale", "x_zero_point"}, Output: []string{"y_q"}},
+			&onnxpb.NodeProto{OpType: proto.String("DequantizeLinear"), Input: []string{"y_q", "x_scale", "x_zero_point"}, Output: []string{"y_dq"}})
+		// Topological order: the Identity last.
+		for i, n := range g.Node {
+			if n.GetOpType() == "Identity" {
+				g.Node = append(append(g.Node[:i:i], g.Node[i+1:]...), n)
+				break
+			}
+		}
+	}
+	g, count, got := forwardOps(t, qdqModel(t, "qdq_mlp", edit), onnx.Options{})
+	_, _, want := forwardOps(t, qdqModel(t, "qdq_mlp", edit), onnx.Options{FloatQDQ: true})
+	out := g.Outputs[0].Value
+	if count[ir.OpQLinear] != 2 || count[ir.OpFloor] != 0 || out.Op != ir.OpDequantize || out.Args[0].Op != ir.OpQLinear || out.Args[0].AttrBool("float") {
+		t.Errorf("want the last QLinear storing u8, dequantized for the output:\n%s", ir.Print(g))
+	}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-6 {
+			t.Errorf("output %d: %v, the float QDQ import %v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestQDQPerTensorWeights: weights with one scale per tensor (ONNX
+// Runtime's default) run in int8 as well.
+func TestQDQPerTensorWeights(t *testing.T) {
+	edit := func(g *onnxpb.GraphProto) {
+		f32 := func(name string) float32 {
+			b := initializer(t, g, name).RawData
+			return math.Float32frombits(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
+		}
+		scalar := func(name string, v float32) {
+			i := initializer(t, g, name)
+			u := math.Float32bits(v)
+			i.Dims, i.RawData = nil, []byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
+		}
+		ws := f32("fc1.weight_scale")
+		scalar("fc1.weight_scale", ws)
+		scalar("fc1.bias_scale", float32(float64(f32("x_scale"))*float64(ws)))
+	}
+	g, count, got := forwardOps(t, qdqModel(t, "qdq_mlp", edit), onnx.Options{})
+	_, _, want := forwardOps(t, qdqModel(t, "qdq_mlp", edit), onnx.Options{FloatQDQ: true})
+	if count[ir.OpQLinear] != 2 || count[ir.OpFloor]+count[ir.OpCast] != 0 {
+		t.Errorf("want both layers in int8:\n%s", ir.Print(g))
+	}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-5 {
+			t.Errorf("output %d: %v, the float QDQ import %v", i, got[i], want[i])
+		}
+	}
+}
