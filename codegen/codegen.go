@@ -263,16 +263,6 @@ func (g *gen) collect() error {
 	return nil
 }
 
-func (g *gen) stateDict() []*param {
-	var ps []*param
-	for _, p := range g.params {
-		if !p.state {
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
-
 func (g *gen) file() ([]byte, error) {
 	var b bytes.Buffer
 	p := g.p
