@@ -155,11 +155,14 @@ type param struct {
 	shape ir.Shape
 	i64   bool
 	int8  ir.DType // I8 or I32: a tensor of an int8 layer (nnc quantize)
-	init  string
-	fanIn int
-	std   float64
-	state bool // optimizer state: not in the state_dict
-	index int  // into Model.p (floats), Model.pi (int64), Model.pb (int8) or Model.pw (int32)
+	// packed is the [out, in] shape of an int8 Linear's weights, which
+	// the tensor holds packed (nncrt.Tensor.Packed).
+	packed []int
+	init   string
+	fanIn  int
+	std    float64
+	state  bool // optimizer state: not in the state_dict
+	index  int  // into Model.p (floats), Model.pi (int64), Model.pb (int8) or Model.pw (int32)
 }
 
 // array is the field of Model that holds p.
@@ -240,6 +243,11 @@ func (g *gen) collect() error {
 					return fmt.Errorf("codegen: the training step of an int8 model (%s is %s)", v.Name, v.Type.DType)
 				}
 				pr.int8 = v.Type.DType
+				if strings.HasSuffix(v.Name, ".qweight") {
+					if pr.packed = ir.QLinearWeightShape(gr, v); pr.packed == nil {
+						return fmt.Errorf("codegen: no QLinear reads the packed weights %s", v.Name)
+					}
+				}
 				if pr.int8 == ir.I8 {
 					pr.index, g.n8 = g.n8, g.n8+1
 				} else {
@@ -253,16 +261,6 @@ func (g *gen) collect() error {
 		}
 	}
 	return nil
-}
-
-func (g *gen) stateDict() []*param {
-	var ps []*param
-	for _, p := range g.params {
-		if !p.state {
-			ps = append(ps, p)
-		}
-	}
-	return ps
 }
 
 func (g *gen) file() ([]byte, error) {
@@ -381,6 +379,9 @@ func (g *gen) tables(b *bytes.Buffer) {
 			b.WriteString(", I64: true")
 		case p.int8 != 0:
 			fmt.Fprintf(b, ", %s: true", strings.ToUpper(p.int8.String()))
+			if p.packed != nil {
+				fmt.Fprintf(b, ", Packed: []int{%d, %d}", p.packed[0], p.packed[1])
+			}
 		}
 		if p.init != "" {
 			fmt.Fprintf(b, ", Init: %s", strconv.Quote(p.init))

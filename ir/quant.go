@@ -107,6 +107,18 @@ func QPackedShape(n, k int) Shape {
 	return Shape{(n + 15) / 16 * 16, (k + 3) / 4 * 4}
 }
 
+// QLinearWeightShape returns the [out, in] shape of the int8 weights that
+// w, packed (QPackedShape), holds for the QLinear of g that reads it, or
+// nil when no QLinear of g reads w.
+func QLinearWeightShape(g *Graph, w *Value) []int {
+	for _, v := range g.Values {
+		if v.Op == OpQLinear && v.Args[1] == w {
+			return []int{v.Type.Shape[1], v.Args[0].Type.Shape[1]}
+		}
+	}
+	return nil
+}
+
 func qConvShape(args []Type, attrs Attrs, _ Type) (Type, error) {
 	dt, err := qLayerTypes(args, attrs, "qconv2d", args[1].Shape[0])
 	if err != nil {

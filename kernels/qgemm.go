@@ -1,10 +1,5 @@
 package kernels
 
-import (
-	"encoding/binary"
-	"unsafe"
-)
-
 // Int8 inference (nnc quantize). The scheme is TFLite's and PyTorch's
 // fbgemm's: weights are int8, symmetric per output channel (zero point 0,
 // values in [-127, 127]); activations are uint8, asymmetric per tensor
@@ -65,36 +60,6 @@ func requantRow(dst []uint8, acc []int32, bias int32, mult, zp, lo float32) {
 	for i, a := range acc {
 		dst[i] = requant(a+bias, mult, zp, lo)
 	}
-}
-
-// packRows packs the n rows of k bytes of src (stride ld) as column blocks
-// for the broadcast kernels: dst[((c/16)·k4 + r/4)·64 + (c%16)·4 + r%4] =
-// src[c·ld + r], zero past n and k; dst holds a whole number of pairs of
-// blocks.
-func packRows(dst, src []byte, n, k, ld int) {
-	k4 := (k + 3) / 4
-	clear(dst)
-	full := k / 4
-	for c := range n {
-		blk := dst[(c/16)*k4*64+(c%16)*4:]
-		row := src[c*ld : c*ld+k]
-		// Four bytes at a time, the groups being four bytes apart in
-		// the row and 64 in the block.
-		for g := range full {
-			binary.LittleEndian.PutUint32(blk[g*64:], binary.LittleEndian.Uint32(row[g*4:]))
-		}
-		for r := full * 4; r < k; r++ {
-			blk[(r/4)*64+r%4] = row[r]
-		}
-	}
-}
-
-// int8Bytes views w as bytes.
-func int8Bytes(w []int8) []byte {
-	if len(w) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w))
 }
 
 // Quantize sets dst to x quantized to uint8 with scale and zero point zp:

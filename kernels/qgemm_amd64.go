@@ -80,33 +80,6 @@ func qdotTileAsm(acc *[qtile * qtile]int32, k int, a []uint8, lda int, b []int8,
 }
 
 //go:noescape
-func qbcastUS(k4 int, a0, a1, a2, a3, b0, b1 unsafe.Pointer, acc *[4 * 32]int32)
-
-//go:noescape
-func qbcastSU(k4 int, a0, a1, a2, a3, b0, b1 unsafe.Pointer, acc *[4 * 32]int32)
-
-// qbcastTile computes acc[ii*32+c] = Σ_g Σ_t a[ii*lda + 4g + t]·B[4g+t, c]
-// for the rows < rows of a (padded to k4·4 bytes each) and the one or two
-// packed column blocks of bp (block stride k4·64 bytes); signedA says that
-// a holds int8 weights and B uint8 activations, else the reverse.
-func qbcastTile(acc *[4 * 32]int32, signedA bool, k4 int, a []byte, lda, rows int, bp []byte, blocks int) {
-	var ap [4]unsafe.Pointer
-	for ii := range 4 {
-		ap[ii] = unsafe.Pointer(&a[min(ii, rows-1)*lda])
-	}
-	b0 := unsafe.Pointer(&bp[0])
-	b1 := b0
-	if blocks > 1 {
-		b1 = unsafe.Pointer(&bp[k4*64])
-	}
-	if signedA {
-		qbcastSU(k4, ap[0], ap[1], ap[2], ap[3], b0, b1, acc)
-	} else {
-		qbcastUS(k4, ap[0], ap[1], ap[2], ap[3], b0, b1, acc)
-	}
-}
-
-//go:noescape
 func qdot2x4AVX2(k int, a0, a1, b0, b1, b2, b3 unsafe.Pointer, acc *[qtile * qtile]int32)
 
 // qdotTileAVX2 is the tile with AVX2: two rows at a time over the first

@@ -45,6 +45,24 @@ func QPackLinear(dst, w []int8, n, k int) {
 	}
 }
 
+// QUnpackLinear is QPackLinear's inverse: it sets w, n×k, to the weights
+// packed in src.
+func QUnpackLinear(w, src []int8, n, k int) {
+	np, kp := QPackedShape(n, k)
+	same("QUnpackLinear", "src", len(src), np*kp)
+	need("QUnpackLinear", "w", len(w), n*k)
+	for g := 0; g < n; g += qgroup {
+		c := min(qgroup, np-g)
+		grp := src[g*kp : (g+c)*kp]
+		for j := range min(c, n-g) {
+			row := w[(g+j)*k : (g+j+1)*k]
+			for r := range row {
+				row[r] = grp[((r/4)*c+j)*4+r%4]
+			}
+		}
+	}
+}
+
 // QLinearScratch returns the bytes of QLinear's scratch for m rows of k
 // inputs: the rows padded to a multiple of four bytes, which the assembly
 // kernels read four at a time, when k is not one.

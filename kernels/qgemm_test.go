@@ -97,6 +97,11 @@ func TestQLinearPathsAgree(t *testing.T) {
 		np, kp := QPackedShape(n, k)
 		wp := make([]int8, np*kp)
 		QPackLinear(wp, w, n, k)
+		back := make([]int8, n*k)
+		QUnpackLinear(back, wp, n, k)
+		if !slices.Equal(back, w) {
+			t.Fatalf("%dx%d: QUnpackLinear does not give back the weights QPackLinear packed", n, k)
+		}
 		sums := qref(m, n, k, x, w)
 		want, wantF := make([]uint8, m*n), make([]float32, m*n)
 		for i := range m {

@@ -69,11 +69,6 @@ var hasVNNI = false
 // quantize32 does nothing: Quantize's loop runs.
 func quantize32(dst []uint8, x []float32, inv, zp float32) int { return 0 }
 
-// qbcastTile is never called: hasVNNI is false.
-func qbcastTile(acc *[4 * 32]int32, signedA bool, k4 int, a []byte, lda, rows int, bp []byte, blocks int) {
-	panic("kernels: qbcastTile without the assembly kernels")
-}
-
 // requantRowAsm reports that it did nothing: requantRow's loop runs.
 func requantRowAsm(dst []uint8, acc []int32, bias int32, mult, zp, lo float32) bool { return false }
 

@@ -19,6 +19,7 @@ package nncrt
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/nnc-go/nnc/kernels"
 )
@@ -33,6 +34,11 @@ type Tensor struct {
 	// I8 and I32 the weights and corrected biases of an int8 layer (nnc
 	// quantize); the others hold the model's float type.
 	I64, I8, I32 bool
+	// Packed, for the weights of an int8 Linear (NAME.qweight, I8), is
+	// their [out, in] shape: Shape is that of the layout
+	// kernels.QPackLinear packs them into, and files hold them unpacked,
+	// as NAME.weight, the int8 checkpoint's tensor.
+	Packed []int
 	// Init is how New initialises the tensor when no weights are given:
 	// "uniform" draws from ±1/√FanIn as PyTorch's default does, "ones"
 	// fills it with 1, and anything else leaves zeros.
@@ -43,6 +49,14 @@ type Tensor struct {
 	Std float64
 	// State marks optimizer state, which is not part of the state_dict.
 	State bool
+}
+
+// file returns the name and shape of t in a safetensors file.
+func (t *Tensor) file() (string, []int) {
+	if t.Packed != nil {
+		return strings.TrimSuffix(t.Name, ".qweight") + ".weight", t.Packed
+	}
+	return t.Name, t.Shape
 }
 
 // isFloat reports whether t holds the model's float type.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/kernels"
 	"github.com/nnc-go/nnc/nncrt"
 )
 
@@ -319,4 +320,44 @@ func TestInt8Store(t *testing.T) {
 		}
 	}()
 	nncrt.NewStoreInt8(tab, p[:], pi[:], nil, pw[:], 0)
+}
+
+// TestInt8StorePacked: an int8 Linear's weights, held packed
+// (kernels.QPackLinear) under NAME.qweight, are written unpacked as
+// NAME.weight [out, in], the int8 checkpoint's tensor, and packed again
+// when read; a file with them in another shape is refused.
+func TestInt8StorePacked(t *testing.T) {
+	const n, k = 10, 6
+	rows, cols := kernels.QPackedShape(n, k)
+	tab := []nncrt.Tensor{{Name: "fc.qweight", Shape: []int{rows, cols}, I8: true, Packed: []int{n, k}}}
+	w := make([]int8, n*k)
+	for i := range w {
+		w[i] = int8(i*7%255 - 127)
+	}
+	var pb [1][]int8
+	st, _ := nncrt.NewStoreInt8[float32](tab, nil, nil, pb[:], nil, 0)
+	kernels.QPackLinear(pb[0], w, n, k)
+	f, err := checkpoint.Decode(st.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Get("fc.weight"); got == nil || !slices.Equal(got.Shape, []int{n, k}) || !slices.Equal(got.I8, w) || f.Get("fc.qweight") != nil {
+		t.Fatalf("encoded %v, want fc.weight %v %v", f.Tensors, []int{n, k}, w)
+	}
+	var qb [1][]int8
+	st2, _ := nncrt.NewStoreInt8[float32](tab, nil, nil, qb[:], nil, 0)
+	if err := st2.Decode(st.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(qb[0], pb[0]) {
+		t.Errorf("decoded %v, want the packed %v", qb[0], pb[0])
+	}
+	f.Tensors[0] = &checkpoint.Tensor{Name: "fc.weight", Shape: []int{k, n}, I8: w}
+	bad, err := checkpoint.Encode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st2.Decode(bad); err == nil || err.Error() != `safetensors: tensor "fc.weight" is I8 [6 10], the model's is I8 [10 6]` {
+		t.Errorf("Decode of transposed weights: %v", err)
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/nnc-go/nnc/kernels"
 )
 
 // entry is a tensor's line of a safetensors header.
@@ -54,10 +56,16 @@ func (s *Store[T]) Encode() []byte {
 			header[t.Name] = entry{"I32", t.Shape, [2]int{begin, len(data)}}
 			continue
 		case t.I8:
-			for _, v := range s.i8[s.index[k]] {
+			w := s.i8[s.index[k]]
+			name, shape := t.file()
+			if t.Packed != nil {
+				w = make([]int8, shape[0]*shape[1])
+				kernels.QUnpackLinear(w, s.i8[s.index[k]], shape[0], shape[1])
+			}
+			for _, v := range w {
 				data = append(data, byte(v))
 			}
-			header[t.Name] = entry{"I8", t.Shape, [2]int{begin, len(data)}}
+			header[name] = entry{"I8", shape, [2]int{begin, len(data)}}
 			continue
 		}
 		p := s.f[s.index[k]]
@@ -102,17 +110,18 @@ func (s *Store[T]) Decode(file []byte) error {
 	fdtype, fsize := s.floatDType()
 	want := map[string]bool{}
 	for k, t := range s.tensors {
-		want[t.Name] = true
-		raw, ok := header[t.Name]
+		name, shape := t.file()
+		want[name] = true
+		raw, ok := header[name]
 		if !ok {
 			if t.State {
 				continue // optimizer state is optional: PyTorch's files have none
 			}
-			return fmt.Errorf("safetensors: tensor %q is missing", t.Name)
+			return fmt.Errorf("safetensors: tensor %q is missing", name)
 		}
 		var e entry
 		if err := json.Unmarshal(raw, &e); err != nil {
-			return fmt.Errorf("safetensors: tensor %q: %v", t.Name, err)
+			return fmt.Errorf("safetensors: tensor %q: %v", name, err)
 		}
 		dt, size := fdtype, fsize
 		switch {
@@ -124,14 +133,14 @@ func (s *Store[T]) Decode(file []byte) error {
 			dt, size = "I8", 1
 		}
 		count := 1
-		for _, d := range t.Shape {
+		for _, d := range shape {
 			count *= d
 		}
-		if e.DType != dt || fmt.Sprint(e.Shape) != fmt.Sprint(t.Shape) {
-			return fmt.Errorf("safetensors: tensor %q is %s %v, the model's is %s %v", t.Name, e.DType, e.Shape, dt, t.Shape)
+		if e.DType != dt || fmt.Sprint(e.Shape) != fmt.Sprint(shape) {
+			return fmt.Errorf("safetensors: tensor %q is %s %v, the model's is %s %v", name, e.DType, e.Shape, dt, shape)
 		}
-		if e.Offsets[0] < 0 || e.Offsets[1] > len(data) || e.Offsets[1]-e.Offsets[0] != count*size {
-			return fmt.Errorf("safetensors: tensor %q: bad data offsets %v", t.Name, e.Offsets)
+		if e.Offsets[0] < 0 || e.Offsets[1] > len(data) || e.Offsets[0] > e.Offsets[1] || e.Offsets[1]-e.Offsets[0] != count*size {
+			return fmt.Errorf("safetensors: tensor %q: bad data offsets %v", name, e.Offsets)
 		}
 		raw2 := data[e.Offsets[0]:e.Offsets[1]]
 		switch {
@@ -149,8 +158,14 @@ func (s *Store[T]) Decode(file []byte) error {
 			continue
 		case t.I8:
 			p := s.i8[s.index[k]]
+			if t.Packed != nil {
+				p = make([]int8, count)
+			}
 			for i := range p {
 				p[i] = int8(raw2[i])
+			}
+			if t.Packed != nil {
+				kernels.QPackLinear(s.i8[s.index[k]], p, shape[0], shape[1])
 			}
 			continue
 		}

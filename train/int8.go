@@ -273,7 +273,7 @@ func Int8Tensors(g *ir.Graph, f *checkpoint.File, path string) ([]*checkpoint.Te
 		}
 		if layer, ok := strings.CutSuffix(v.Name, ".qweight"); ok {
 			used[layer+".weight"] = true
-			w, want := f.Get(layer+".weight"), linearShape(g, v)
+			w, want := f.Get(layer+".weight"), ir.QLinearWeightShape(g, v)
 			switch {
 			case w == nil:
 				return nil, fmt.Errorf("%s: checkpoint: tensor %q is missing, model expects I8 %v", path, layer+".weight", want)
@@ -322,17 +322,6 @@ func Int8Tensors(g *ir.Graph, f *checkpoint.File, path string) ([]*checkpoint.Te
 	return out, nil
 }
 
-// linearShape returns the [out, in] shape of the weights that the QLinear
-// of g reading the packed weights w has.
-func linearShape(g *ir.Graph, w *ir.Value) []int {
-	for _, v := range g.Values {
-		if v.Op == ir.OpQLinear && v.Args[1] == w {
-			return []int{v.Type.Shape[1], v.Args[0].Type.Shape[1]}
-		}
-	}
-	return nil
-}
-
 // Int8Embed returns g, the forward graph, rewritten to run the layers the
 // int8 checkpoint f (read from path) quantizes in int8 (Int8Graph), and
 // the tensors that graph reads in a safetensors file, which nnc build
@@ -348,6 +337,15 @@ func Int8Embed(g *ir.Graph, f *checkpoint.File, path string) (*ir.Graph, []byte,
 	ts, err := Int8Tensors(q, f, path)
 	if err != nil {
 		return nil, nil, err
+	}
+	// A Linear's weights are embedded as the checkpoint holds them
+	// (NAME.weight, [out, in]), not packed with the padding of their last
+	// group: the generated code packs them when it loads them
+	// (nncrt.Tensor.Packed).
+	for i, t := range ts {
+		if layer, ok := strings.CutSuffix(t.Name, ".qweight"); ok {
+			ts[i] = f.Get(layer + ".weight")
+		}
 	}
 	meta := map[string]string{}
 	for k, v := range f.Metadata {

@@ -1,8 +1,6 @@
 package train
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,16 +14,7 @@ import (
 // one-line error, a checkpoint whose weight has another shape than the
 // layer's, even one that packs to the same size.
 func TestInt8TensorsPacked(t *testing.T) {
-	file := filepath.Join("..", "testdata", "int8", "mlp.nn")
-	src, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := compile(file, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := strings.TrimSuffix(file, ".nn") + ".int8.safetensors"
+	p, q := int8Model(t, "mlp")
 	f, err := ReadInt8(q)
 	if err != nil || f == nil {
 		t.Fatalf("ReadInt8: %v, %v", f, err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nnc-go/nnc/checkpoint"
+	"github.com/nnc-go/nnc/data"
 	"github.com/nnc-go/nnc/ir"
 )
 
@@ -22,6 +23,22 @@ func int8File() *checkpoint.File {
 		{Name: "fc.output_scale", Shape: []int{}, F32: []float32{0.2}},
 		{Name: "fc.output_zero_point", Shape: []int{}, I64: []int64{0}},
 	}}
+}
+
+// int8Model compiles testdata/int8's model NAME.nn and returns it with
+// the path of its int8 checkpoint.
+func int8Model(tb testing.TB, name string) (*ir.Program, string) {
+	tb.Helper()
+	file := filepath.Join("..", "testdata", "int8", name+".nn")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := compile(file, src)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p, strings.TrimSuffix(file, ".nn") + ".int8.safetensors"
 }
 
 // int8Cases are broken int8 checkpoints and the error each must give.
@@ -91,8 +108,12 @@ func TestInt8LayersErrors(t *testing.T) {
 	}
 }
 
-// FuzzInt8Checkpoint feeds arbitrary bytes to the int8 checkpoint reader:
-// it returns a one-line error or layers, never panics.
+// FuzzInt8Checkpoint feeds arbitrary bytes to the int8 checkpoint reader
+// and, when it accepts them, to the models of testdata/int8 as predict
+// runs them (the quantize pass, the loader that packs the weights and
+// corrects the biases, a forward pass of two rows): each step returns a
+// one-line error or works, and nothing panics. The seeds are the
+// testdata checkpoints and the broken files of int8Cases.
 func FuzzInt8Checkpoint(f *testing.F) {
 	good, err := checkpoint.Encode(int8File())
 	if err != nil {
@@ -106,6 +127,21 @@ func FuzzInt8Checkpoint(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	var models []*ir.Program
+	for _, name := range []string{"mlp", "cnn", "res"} {
+		p, q := int8Model(f, name)
+		models = append(models, p)
+		b, err := os.ReadFile(q)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	oneLine := func(t *testing.T, what string, err error) {
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error of more than one line: %q", what, err)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := checkpoint.Decode(b)
 		if err != nil {
@@ -113,14 +149,27 @@ func FuzzInt8Checkpoint(f *testing.F) {
 		}
 		layers, err := Int8Layers(file)
 		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error of more than one line: %q", err)
-			}
+			oneLine(t, "Int8Layers", err)
 			return
 		}
 		for name, l := range layers {
-			if !positive(l.InScale) || !positive(l.OutScale) || l.InZP < 0 || l.InZP > 255 || l.OutZP < 0 || l.OutZP > 255 {
+			if !(positive(l.InScale) || l.Add) || !positive(l.OutScale) || l.InZP < 0 || l.InZP > 255 || l.OutZP < 0 || l.OutZP > 255 {
 				t.Errorf("layer %s accepted with %+v", name, l)
+			}
+		}
+		for _, p := range models {
+			g, err := Int8Graph(p.Forward, file)
+			if err != nil {
+				oneLine(t, p.Model+": Int8Graph", err)
+				continue
+			}
+			in := g.Sources(ir.OpInput)[0].Type.Shape.Elems()
+			ds := &data.Dataset{Name: "fuzz", N: 2, Features: in, X: make([]float32, 2*in)}
+			for i := range ds.X {
+				ds.X[i] = float32(i%7) / 7
+			}
+			if _, err := forward[float32](g, file, "fuzz.safetensors", ds); err != nil {
+				oneLine(t, p.Model+": forward", err)
 			}
 		}
 	})

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -394,13 +393,4 @@ func (o *observer) bounds(method string) (lo, hi float64) {
 	slices.Sort(o.kept)
 	at := func(q float64) float64 { return float64(o.kept[int(q*float64(len(o.kept)-1))]) }
 	return at(0.0001), at(0.9999)
-}
-
-// FileSize returns the size of the file at path, or 0.
-func FileSize(path string) int64 {
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return st.Size()
 }
