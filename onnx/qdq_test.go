@@ -353,3 +353,57 @@ func TestQDQPerTensorWeights(t *testing.T) {
 		}
 	}
 }
+
+// TestQDQGemm: the MLP's MatMul + Add layers as Gemm, with B [in, out]
+// (transB 0, scales along axis 1) and B transposed to [out, in] (transB
+// 1, scales along axis 0), run in int8 with the reference's outputs.
+func TestQDQGemm(t *testing.T) {
+	for _, transB := range []bool{false, true} {
+		edit := func(g *onnxpb.GraphProto) {
+			var nodes []*onnxpb.NodeProto
+			for i := 0; i < len(g.Node); i++ {
+				n := g.Node[i]
+				if n.GetOpType() != "MatMul" {
+					nodes = append(nodes, n)
+					continue
+				}
+				add := g.Node[i+1] // the bias Add
+				i++
+				gemm := &onnxpb.NodeProto{OpType: proto.String("Gemm"), Input: []string{n.Input[0], n.Input[1], add.Input[1]}, Output: add.Output}
+				if transB {
+					gemm.Attribute = []*onnxpb.AttributeProto{{Name: proto.String("transB"), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(1)}}
+					// The weight [in, out] transposed, its scales along axis 0.
+					w := initializer(t, g, strings.TrimSuffix(n.Input[1], ".weight")+".weight_quantized")
+					in, out := int(w.Dims[0]), int(w.Dims[1])
+					b := make([]byte, len(w.RawData))
+					for r := range in {
+						for c := range out {
+							b[c*in+r] = w.RawData[r*out+c]
+						}
+					}
+					w.Dims, w.RawData = []int64{int64(out), int64(in)}, b
+					for _, d := range g.Node {
+						if d.GetOpType() == "DequantizeLinear" && d.Input[0] == w.GetName() {
+							d.Attribute[0].I = proto.Int64(0)
+						}
+					}
+				}
+				nodes = append(nodes, gemm)
+			}
+			g.Node = nodes
+		}
+		g, count, got := forwardOps(t, qdqModel(t, "qdq_mlp", edit), onnx.Options{})
+		want, err := npy.Read("../testdata/onnx/qdq_mlp.out.npy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if count[ir.OpQLinear] != 2 || count[ir.OpFloor]+count[ir.OpCast] != 0 {
+			t.Errorf("transB %v: want both layers in int8:\n%s", transB, ir.Print(g))
+		}
+		for i, w := range want.Float64s() {
+			if math.Abs(got[i]-w) > 1e-5 {
+				t.Errorf("transB %v: output %d: %v, want %v", transB, i, got[i], w)
+			}
+		}
+	}
+}

@@ -21,7 +21,7 @@ import (
 //	DequantizeLinear(W, s_w)                         an int8 initializer, per output channel or per tensor, zero point 0
 //	DequantizeLinear(B, s_x·s_w)                     an optional int32 initializer, zero point 0
 //
-// into Gemm (transB=1), MatMul (+ Add of the bias) or Conv, optionally
+// into Gemm, MatMul (+ Add of the bias) or Conv, optionally
 // followed by Relu, whose output QuantizeLinear alone reads (the layer
 // then hands on u8 values requantized in its store) or which stays float
 // (the last layer: it stores f32). MaxPool, Reshape and Flatten between a
@@ -398,7 +398,8 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 		switch {
 		case isOp(n, "Gemm") && only(n, "alpha", "beta", "transA", "transB"):
 			act, ok := pl.acts[in(n, 0)]
-			if !ok || attrInt(n, "transB", 0) != 1 || attrInt(n, "transA", 0) != 0 {
+			tb := attrInt(n, "transB", 0)
+			if !ok || (tb != 0 && tb != 1) || attrInt(n, "transA", 0) != 0 {
 				continue
 			}
 			if a := attrFloatOf(n, "alpha", 1); a != 1 {
@@ -407,9 +408,13 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 			if b := attrFloatOf(n, "beta", 1); b != 1 {
 				continue
 			}
-			w, ws, scales, ok := weight(in(n, 1), 2, 0)
+			// B is [out, in] with transB, else [in, out].
+			w, ws, scales, ok := weight(in(n, 1), 2, int(1-tb))
 			if !ok {
 				continue
+			}
+			if tb == 0 {
+				w, ws = transpose(w, ws)
 			}
 			l := &qlayer{in: act, w: w, wshape: ws, wscale: scales}
 			if c := in(n, 2); c != "" {
@@ -429,15 +434,8 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 			if !ok {
 				continue
 			}
-			// [in, out] → [out, in].
-			k, m := ws[0], ws[1]
-			wt := make([]int8, len(w))
-			for r := range k {
-				for c := range m {
-					wt[c*k+r] = w[r*m+c]
-				}
-			}
-			l := &qlayer{in: act, w: wt, wshape: []int{m, k}, wscale: scales}
+			wt, wts := transpose(w, ws)
+			l := &qlayer{in: act, w: wt, wshape: wts, wscale: scales}
 			y, badd := n.Output[0], -1
 			if cs := consumers[y]; len(cs) == 1 && !output[y] {
 				if a := gp.Node[cs[0]]; isOp(a, "Add") && len(a.Attribute) == 0 && len(a.Input) == 2 && len(a.Output) == 1 {
@@ -673,6 +671,18 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 			}
 		}
 	}
+}
+
+// transpose turns the [in, out] weights w of shape ws into [out, in].
+func transpose(w []int8, ws []int) ([]int8, []int) {
+	k, m := ws[0], ws[1]
+	wt := make([]int8, len(w))
+	for r := range k {
+		for c := range m {
+			wt[c*k+r] = w[r*m+c]
+		}
+	}
+	return wt, []int{m, k}
 }
 
 // firstOut is n's first output, or "".
