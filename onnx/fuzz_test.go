@@ -12,10 +12,10 @@ import (
 )
 
 // FuzzDecode: no input makes reading or importing a model panic. The seeds
-// are the PyTorch-exported models and the pinned bad cases of
-// testdata/fuzz/FuzzDecode.
+// are the PyTorch-exported models, the QDQ models the importer lowers to
+// int8, and the pinned bad cases of testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
-	for _, name := range []string{"mlp", "cnn", "depthwise", "encoder"} {
+	for _, name := range []string{"mlp", "cnn", "depthwise", "encoder", "qdq_mlp", "qdq_cnn", "qdq_cnn_s8"} {
 		if b, err := os.ReadFile(filepath.Join("..", "testdata", "onnx", name+".onnx")); err == nil {
 			f.Add(b)
 		}
@@ -26,7 +26,9 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		m.Path = filepath.Join(t.TempDir(), "model.onnx")
-		Import(m, Options{})
+		if _, err := Import(m, Options{}); err != nil && strings.Contains(err.Error(), "internal error") {
+			t.Errorf("%v", err)
+		}
 	})
 }
 

@@ -20,6 +20,10 @@ type Options struct {
 	// (dim_param), as --set T=16 does; a symbolic first dimension that is
 	// not fixed is the batch.
 	Dims map[string]int
+	// FloatQDQ runs every QuantizeLinear and DequantizeLinear as float
+	// ops, as ONNX defines them, rather than a QDQ model's layers on
+	// nnc's int8 kernels (qdqint8.go).
+	FloatQDQ bool
 }
 
 // Imported is an ONNX model as nnc compiles it.
@@ -74,7 +78,11 @@ func Import(m *Model, opt Options) (res *Imported, err error) {
 		}
 		return nil, &diag.ErrorList{Diags: []*diag.Diagnostic{{Pos: diag.Pos{File: file}, Msg: err.Error()}}}
 	}
-	p := &ir.Program{File: file, Model: name, Forward: im.b.Graph()}
+	g := im.b.Graph()
+	if err := im.int8Weights(g); err != nil {
+		return nil, fmt.Errorf("onnx: %s: %v", file, err)
+	}
+	p := &ir.Program{File: file, Model: name, Forward: g}
 	return &Imported{Program: p, Weights: im.weights, Inputs: im.inputs, Outputs: im.outputs}, nil
 }
 
@@ -93,6 +101,8 @@ type importer struct {
 	used    map[string]bool // tensor names of the parameters and buffers
 	inputs  []Name
 	outputs []Name
+
+	qdq *qdqPlan // the QDQ layers lowered to int8
 
 	node  *onnxpb.NodeProto
 	index int
@@ -142,9 +152,17 @@ func (im *importer) graph(gp *onnxpb.GraphProto) error {
 		im.vals[vi.GetName()] = v
 		im.inputs = append(im.inputs, Name{IR: id, ONNX: vi.GetName()})
 	}
+	im.planQDQ(gp)
 	for i, n := range gp.Node {
+		if im.qdq.skip[i] {
+			continue // imported if a value needs it
+		}
 		im.node, im.index, im.read = n, i, map[string]bool{}
-		if err := im.importNode(); err != nil {
+		handled, err := im.importPlanned(i)
+		if err == nil && !handled {
+			err = im.importNode()
+		}
+		if err != nil {
 			return &diag.ErrorList{Diags: []*diag.Diagnostic{{Pos: im.pos(), Msg: im.describe() + ": " + err.Error()}}}
 		}
 	}
@@ -291,6 +309,12 @@ func (im *importer) value(name string) (*ir.Value, error) {
 		return v, nil
 	}
 	t, ok := im.consts[name]
+	if i, deferred := im.qdq.deferred[name]; deferred && !ok {
+		if err := im.importDeferred(i); err != nil {
+			return nil, err
+		}
+		return im.value(name)
+	}
 	if !ok {
 		return nil, fmt.Errorf("tensor %q is not defined before its use", name)
 	}

@@ -19,7 +19,7 @@ import (
 // is no layer's (a bare parameter) is a Parameter layer of its own.
 func (im *Imported) NN() ([]byte, *checkpoint.File, error) {
 	g := im.Program.Forward
-	w := &nnWriter{g: g, uses: g.Uses(), names: map[int]string{}, layerOf: map[int]string{}, weights: im.Weights,
+	w := &nnWriter{g: g, uses: g.Uses(), names: map[int]string{}, layerOf: map[int]string{}, weights: im.Weights, renamed: map[string]string{},
 		out: &checkpoint.File{Metadata: map[string]string{"format": "pt", "model": im.Program.Model}}}
 	if err := w.layers(); err != nil {
 		return nil, nil, err
@@ -27,7 +27,47 @@ func (im *Imported) NN() ([]byte, *checkpoint.File, error) {
 	if err := w.body(); err != nil {
 		return nil, nil, err
 	}
+	w.int8()
 	return []byte(w.text()), w.out, nil
+}
+
+// int8 completes the int8 checkpoint of a QDQ model whose layers the
+// importer lowered (qdqint8.go): beside the int8 weights and biases of
+// the .nn's layers, their scales and zero points under the layers' names,
+// the residual Adds', and the metadata that marks it.
+func (w *nnWriter) int8() {
+	if w.weights.Metadata["quantization"] != "int8" {
+		return
+	}
+	for _, k := range []string{"quantization", "int8_store"} {
+		w.out.Metadata[k] = w.weights.Metadata[k]
+	}
+	for _, t := range slices.Clone(w.out.Tensors) {
+		layer, ok := strings.CutSuffix(t.Name, ".weight")
+		if !ok || t.DType() != checkpoint.I8 {
+			continue
+		}
+		from := layer
+		if old, ok := w.renamed[t.Name]; ok {
+			from = strings.TrimSuffix(old, ".weight")
+		}
+		for _, s := range []string{".weight_scale", ".input_scale", ".input_zero_point", ".output_scale", ".output_zero_point"} {
+			if src := w.weights.Get(from + s); src != nil && w.out.Get(layer+s) == nil {
+				c := *src
+				c.Name = layer + s
+				w.out.Tensors = append(w.out.Tensors, &c)
+			}
+		}
+	}
+	for _, t := range w.weights.Tensors {
+		if add, ok := strings.CutSuffix(t.Name, ".output_scale"); ok && strings.HasPrefix(add, "add") && w.weights.Get(add+".weight_scale") == nil {
+			for _, s := range []string{".output_scale", ".output_zero_point"} {
+				if src := w.weights.Get(add + s); src != nil && w.out.Get(add+s) == nil {
+					w.out.Tensors = append(w.out.Tensors, src)
+				}
+			}
+		}
+	}
 }
 
 type nnWriter struct {
@@ -40,6 +80,7 @@ type nnWriter struct {
 	stmts   []string
 	weights *checkpoint.File
 	out     *checkpoint.File
+	renamed map[string]string // a tensor of out → its name in weights
 	nvar    int
 	// layer[v.ID] is the layer computing value v (its call).
 	layer map[int]string
@@ -142,6 +183,7 @@ func (w *nnWriter) keepAs(name, newName string) error {
 	c := *t
 	c.Name = newName
 	w.out.Tensors = append(w.out.Tensors, &c)
+	w.renamed[newName] = name
 	return nil
 }
 

@@ -22,6 +22,14 @@ type QLayer struct {
 	Conv      bool // a Conv2d, else a Linear
 	OutShape0 int  // output channels (the weight's first dimension)
 	Add       bool // a residual Add (Int8Adds), which only has OutScale and OutZP
+	// Float keeps the layer's output f32 whatever reads it (its
+	// checkpoint has no output scale): an ONNX QDQ model's layer whose
+	// output no QuantizeLinear alone reads.
+	Float bool
+	// U8 stores the layer's (or Add's) output u8 whatever reads it, the
+	// f32 readers reading it dequantized, rather than f32 when an f32 op
+	// reads it: an ONNX QDQ model's, whose every reader reads it rounded.
+	U8 bool
 }
 
 // Quantize rewrites the forward graph g, which the pipeline has fused, to
@@ -114,7 +122,7 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 	// From the last Add back, as an Add's uses come after it.
 	for i := len(all) - 1; i >= 0; i-- {
 		a := all[i]
-		if l, ok := layers[a.Name]; ok && l.Add && allU8(a.Value) {
+		if l, ok := layers[a.Name]; ok && l.Add && (l.U8 || allU8(a.Value)) {
 			adds[a.Value] = a
 			if a.Relu {
 				inner[a.Value.Args[0]] = true
@@ -172,7 +180,7 @@ func Quantize(g *ir.Graph, layers map[string]QLayer) (err error) {
 	}
 	for _, v := range old {
 		if name, l, ok := layerOf(v); ok {
-			toU8 := allU8(v)
+			toU8 := !l.Float && (l.U8 || allU8(v))
 			x := getU8(v.Args[0], l.InScale, l.InZP)
 			ws := v.Args[1].Type.Shape
 			if v.Args[1].Op == ir.OpBNFoldWeight {

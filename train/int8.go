@@ -26,6 +26,11 @@ import (
 //	L.output_scale        F32 []          the output's (after the ReLU a layer fuses)
 //	L.output_zero_point   I64 []
 //
+// A layer without L.output_scale and L.output_zero_point stores its output
+// in f32 whatever reads it (nnc quantize always writes them; the int8
+// checkpoint the ONNX importer makes of a QDQ model leaves them out for a
+// layer whose output no QuantizeLinear reads).
+//
 // A residual Add run in int8 (passes.Int8Adds names them add0, add1, ...
 // in the order of the forward graph) has only its output's parameters,
 // its operands keeping those of the layers that make them:
@@ -36,6 +41,13 @@ import (
 // Activations are u8, real = scale·(q − zero_point), as PyTorch's quint8
 // (TFLite's int8 activations are the same numbers less 128). Every other
 // tensor is the f32 parameter of a layer that stays in float.
+
+// Int8StoreKey is the metadata key by which an int8 checkpoint, with
+// value "u8", stores every layer's and Add's output u8 when it has an
+// output scale, its f32 readers reading it dequantized (passes.QLayer.U8),
+// as ONNX's QDQ form computes: the ONNX importer's checkpoint of a QDQ
+// model says so. nnc quantize's stores f32 what f32 ops alone read.
+const Int8StoreKey = "int8_store"
 
 // Int8Key is the metadata key that marks an int8 checkpoint, with value
 // "int8".
@@ -76,6 +88,12 @@ func Int8Layers(f *checkpoint.File) (map[string]passes.QLayer, error) {
 			return nil, err
 		}
 		layers[name] = l
+	}
+	if f.Metadata[Int8StoreKey] == "u8" {
+		for name, l := range layers {
+			l.U8 = true
+			layers[name] = l
+		}
 	}
 	for _, t := range f.Tensors {
 		if d := t.DType(); d == checkpoint.I8 || d == checkpoint.I32 {
@@ -134,6 +152,12 @@ func int8Layer(f *checkpoint.File, name string) (passes.QLayer, error) {
 	l := passes.QLayer{Conv: len(w.Shape) == 4, OutShape0: w.Shape[0]}
 	if err := int8Params(f, name, "input", &l.InScale, &l.InZP); err != nil {
 		return passes.QLayer{}, err
+	}
+	if f.Get(name+".output_scale") == nil && f.Get(name+".output_zero_point") == nil {
+		// No output scale: the layer stores f32 (an imported ONNX QDQ
+		// model's layer whose output stays float).
+		l.Float = true
+		return l, nil
 	}
 	if err := int8Params(f, name, "output", &l.OutScale, &l.OutZP); err != nil {
 		return passes.QLayer{}, err

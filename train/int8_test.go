@@ -407,3 +407,19 @@ func TestQuantizeAddStaysFloat(t *testing.T) {
 		}
 	}
 }
+
+// TestInt8LayersFloatAndU8: a layer without output scale and zero point
+// stores f32 (passes.QLayer.Float), and metadata int8_store=u8 (the ONNX
+// importer's) stores every output that has them u8 (QLayer.U8).
+func TestInt8LayersFloatAndU8(t *testing.T) {
+	f := int8File()
+	layers, err := Int8Layers(f)
+	if err != nil || layers["fc"].Float || layers["fc"].U8 {
+		t.Fatalf("nnc quantize's layer: %+v, %v", layers["fc"], err)
+	}
+	f.Tensors = f.Tensors[:5]
+	f.Metadata[Int8StoreKey] = "u8"
+	if layers, err = Int8Layers(f); err != nil || !layers["fc"].Float || !layers["fc"].U8 || layers["fc"].OutScale != 0 {
+		t.Fatalf("a layer without output scale: %+v, %v", layers["fc"], err)
+	}
+}

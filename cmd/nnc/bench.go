@@ -59,9 +59,19 @@ func runBench(e *cmdEnv, args []string) int {
 		}
 	}
 	opt := bench.Options{}
-	if v.weights != "" {
+	weightsName := v.weights
+	f, ferr := onnxInt8(file, p)
+	if v.weights == "" && (ferr != nil || f != nil) {
+		// An ONNX QDQ model whose layers the importer lowered to int8:
+		// the forward pass it runs, on its weights.
+		weightsName = file
+	}
+	if weightsName != "" {
 		// An int8 checkpoint: time the forward pass it runs.
-		f, err := train.ReadInt8(v.weights)
+		err := ferr
+		if v.weights != "" {
+			f, err = train.ReadInt8(v.weights)
+		}
 		if err == nil && f == nil {
 			err = fmt.Errorf("--weights %s is not an int8 checkpoint (nnc quantize writes them); bench times float models on random weights", v.weights)
 		}
@@ -70,7 +80,7 @@ func runBench(e *cmdEnv, args []string) int {
 		}
 		if err == nil && v.backend == "go" {
 			// The generated code embeds the int8 weights, as nnc build's.
-			p.Forward, opt.Weights, err = train.Int8Embed(p.Forward, f, v.weights)
+			p.Forward, opt.Weights, err = train.Int8Embed(p.Forward, f, weightsName)
 		} else if err == nil {
 			g, err = train.Int8Graph(g, f)
 		}
@@ -78,7 +88,7 @@ func runBench(e *cmdEnv, args []string) int {
 			fmt.Fprintf(e.stderr, "nnc bench: %v\n", err)
 			return exitRuntime
 		}
-		opt.Load = func(store any) error { return train.LoadInt8(store, g, f, v.weights) }
+		opt.Load = func(store any) error { return train.LoadInt8(store, g, f, weightsName) }
 	}
 	if v.cpuprof != "" {
 		f, err := os.Create(v.cpuprof)

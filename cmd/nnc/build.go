@@ -75,6 +75,19 @@ func runBuild(e *cmdEnv, args []string) int {
 			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", v.weights, err)
 			return exitRuntime
 		}
+	} else if f, err := onnxInt8(file, p); err != nil || f != nil {
+		// An ONNX QDQ model whose layers the importer lowered to int8.
+		if err == nil && (v.train || v.explainGo) {
+			err = fmt.Errorf("its layers run in int8: --train and --explain need float weights")
+		}
+		if err == nil {
+			p.Forward, weights, err = train.Int8Embed(p.Forward, f, file)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc build: %s: %v\n", file, err)
+			return exitModel
+		}
+		int8 = true
 	} else if p.Weights != nil {
 		// An ONNX model's initializers.
 		var err error

@@ -16,9 +16,9 @@ import (
 // TestExportONNXInt8 quantizes LeNet (convolutions, batch norm folded,
 // max pooling, a residual Add) on a subset of MNIST, exports the int8
 // checkpoint in ONNX's QDQ form, has ONNX's checker accept it, and
-// imports it back: the .onnx, run with ONNX's float QDQ arithmetic, gives
-// the int8 checkpoint's predicted classes, its logits within a few
-// quantization steps.
+// imports it back: the .onnx compiles to the int8 ops the checkpoint runs
+// (the importer lowers its QDQ layers to them) and predicts the int8
+// checkpoint's logits bit for bit.
 func TestExportONNXInt8(t *testing.T) {
 	dir := t.TempDir()
 	lenet := lenetSubset(t, dir)
@@ -55,8 +55,11 @@ func TestExportONNXInt8(t *testing.T) {
 			spread = max(spread, math.Abs(ys[i]))
 		}
 	}
-	if worst > 0.02*spread {
+	if worst != 0 {
 		t.Errorf("the QDQ model's logits differ from the int8 checkpoint's by up to %g (largest logit %g)", worst, spread)
+	}
+	if got, want := int8Ops(t, nncOut(t, "ir", model)), int8Ops(t, nncOut(t, "ir", "--forward", lenet, "--weights", q)); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the imported .onnx compiles to\n%s\nthe int8 checkpoint to\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	t.Logf("largest difference %g, largest logit %g", worst, spread)
 	py := "/usr/bin/python3"

@@ -8,7 +8,9 @@ import (
 	"github.com/nnc-go/nnc"
 	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/internal/atomicfile"
+	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/onnx"
+	"github.com/nnc-go/nnc/train"
 )
 
 var importCmd = &command{
@@ -71,4 +73,22 @@ func runImport(e *cmdEnv, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "wrote %s and %s\n", out, ckpt)
 	return exitOK
+}
+
+// onnxInt8 returns the int8 checkpoint of the layers the importer lowered
+// to int8 when file is an ONNX model in QDQ form (onnx/qdqint8.go), else
+// nil: its forward pass runs through train.Int8Graph as an int8
+// checkpoint's does.
+func onnxInt8(file string, p *ir.Program) (*checkpoint.File, error) {
+	if !nnc.IsONNX(file) || p.Weights == nil {
+		return nil, nil
+	}
+	f, err := checkpoint.Decode(p.Weights)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", file, err)
+	}
+	if !train.IsInt8(f) {
+		return nil, nil
+	}
+	return f, nil
 }

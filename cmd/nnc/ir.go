@@ -87,6 +87,19 @@ func runIR(e *cmdEnv, args []string) int {
 		}
 	}
 
+	if v.weights == "" && v.after == "" && !v.explainGo && g == p.Forward {
+		// An ONNX QDQ model whose layers the importer lowered to int8:
+		// the forward pass it runs.
+		f, err := onnxInt8(file, p)
+		if err == nil && f != nil {
+			g, err = train.Int8Graph(p.Forward, f)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "nnc ir: %v\n", err)
+			return exitRuntime
+		}
+	}
+
 	if v.dot {
 		fmt.Fprint(e.stdout, ir.Dot(g))
 		return exitOK
