@@ -678,6 +678,9 @@ func bindKernel[T kernels.Float](name string, a []operand[T], rng *rand.Rand) (f
 	case "QPackLinear":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.QPackLinear(a0.int8s(n), a1.int8s(n), a2.dim.At(n), a3.dim.At(n)) }, nil
+	case "QUnpackLinear":
+		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
+		return func(n int) { kernels.QUnpackLinear(a0.int8s(n), a1.int8s(n), a2.dim.At(n), a3.dim.At(n)) }, nil
 	case "Quantize":
 		a0, a1, a2, a3 := &a[0], &a[1], &a[2], &a[3]
 		return func(n int) { kernels.Quantize(a0.uint8s(n), a1.floats(n), a2.float, a3.dim.At(n)) }, nil
@@ -1030,6 +1033,7 @@ var kernelSigs = map[string]string{
 	"QLinearFloat":                      "FUQIFUnnnxb",
 	"QMaxPool2d":                        "UUP",
 	"QPackLinear":                       "QQnn",
+	"QUnpackLinear":                     "QQnn",
 	"Quantize":                          "UFxn",
 	"Reciprocal":                        "FF",
 	"ReciprocalBackward":                "FFFxx",
