@@ -4,11 +4,27 @@ import (
 	"math"
 	"testing"
 
+	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/npy"
 	"github.com/nnc-go/nnc/onnx"
 	"github.com/nnc-go/nnc/passes"
 	"github.com/nnc-go/nnc/train"
 )
+
+// importAt4 imports m with opt and compiles its forward graph for batch 4.
+func importAt4(t *testing.T, m *onnx.Model, opt onnx.Options) (*onnx.Imported, *ir.Graph) {
+	t.Helper()
+	im, err := onnx.Import(m, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := im.Program.Forward
+	g.Attrs = g.Attrs.Set("batch", 4)
+	if err := passes.Run(g, passes.Options{Verify: true}); err != nil {
+		t.Fatal(err)
+	}
+	return im, g
+}
 
 // run imports the model at path and runs its forward pass over the
 // arrays, through the interpreter.
@@ -18,15 +34,7 @@ func run(t *testing.T, path string, dims map[string]int, in map[string]*npy.Arra
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := onnx.Import(m, onnx.Options{Dims: dims})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := im.Program.Forward
-	g.Attrs = g.Attrs.Set("batch", 4)
-	if err := passes.Run(g, passes.Options{Verify: true}); err != nil {
-		t.Fatal(err)
-	}
+	im, _ := importAt4(t, m, onnx.Options{Dims: dims})
 	named := map[string]*npy.Array{}
 	for _, n := range im.Inputs {
 		named[n.IR] = in[n.ONNX]

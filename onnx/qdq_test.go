@@ -11,7 +11,6 @@ import (
 	"github.com/nnc-go/nnc/npy"
 	"github.com/nnc-go/nnc/onnx"
 	"github.com/nnc-go/nnc/onnx/onnxpb"
-	"github.com/nnc-go/nnc/passes"
 	"github.com/nnc-go/nnc/train"
 )
 
@@ -84,15 +83,7 @@ func checkQDQ(t *testing.T, name, ref string, float bool, ops []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := onnx.Import(m, onnx.Options{FloatQDQ: float})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := im.Program.Forward
-	g.Attrs = g.Attrs.Set("batch", 4)
-	if err := passes.Run(g, passes.Options{Verify: true}); err != nil {
-		t.Fatal(err)
-	}
+	im, g := importAt4(t, m, onnx.Options{FloatQDQ: float})
 	if train.IsInt8(im.Weights) == float {
 		t.Fatalf("%s (float QDQ %v): weights int8 %v", name, float, train.IsInt8(im.Weights))
 	}
@@ -160,15 +151,7 @@ func forwardOps(t *testing.T, m *onnx.Model, opt onnx.Options) (*ir.Graph, map[i
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := onnx.Import(m, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := im.Program.Forward
-	g.Attrs = g.Attrs.Set("batch", 4)
-	if err := passes.Run(g, passes.Options{Verify: true}); err != nil {
-		t.Fatal(err)
-	}
+	im, g := importAt4(t, m, opt)
 	if train.IsInt8(im.Weights) {
 		if g, err = train.Int8Graph(g, im.Weights); err != nil {
 			t.Fatal(err)

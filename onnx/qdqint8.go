@@ -373,23 +373,29 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 		if base == "" {
 			base = "layer"
 		}
+		suffixes := []string{".weight", ".qweight", ".bias", ".qbias", ".weight_scale", ".input_scale", ".input_zero_point", ".output_scale", ".output_zero_point"}
 		name := base
-		for i := 2; ; i++ {
-			free := true
-			for _, s := range []string{".weight", ".qweight", ".bias", ".qbias", ".weight_scale", ".input_scale", ".input_zero_point", ".output_scale", ".output_zero_point"} {
-				if im.used[name+s] {
-					free = false
-				}
-			}
-			if free {
-				break
-			}
+		for i := 2; slices.ContainsFunc(suffixes, func(s string) bool { return im.used[name+s] }); i++ {
 			name = fmt.Sprintf("%s_%d", base, i)
 		}
-		for _, s := range []string{".weight", ".qweight", ".bias", ".qbias", ".weight_scale", ".input_scale", ".input_zero_point", ".output_scale", ".output_zero_point"} {
+		for _, s := range suffixes {
 			im.used[name+s] = true
 		}
 		return name
+	}
+	// lower plans the lowering of Gemm or Conv node i as l, with the
+	// bias its third input dequantizes, unless that is not an int32
+	// initializer at the input scale times the weight scales.
+	lower := func(i int, n *onnxpb.NodeProto, l *qlayer) {
+		if c := in(n, 2); c != "" {
+			var ok bool
+			if l.bias, ok = bias(c, l.in.qp.scale, l.wscale); !ok {
+				return
+			}
+		}
+		finish(l, n.Output[0])
+		l.name = layerName(in(n, 1))
+		pl.layers[i] = l
 	}
 	for i, n := range gp.Node {
 		if len(n.Output) != 1 {
@@ -417,14 +423,7 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 				w, ws = transpose(w, ws)
 			}
 			l := &qlayer{in: act, w: w, wshape: ws, wscale: scales}
-			if c := in(n, 2); c != "" {
-				if l.bias, ok = bias(c, act.qp.scale, scales); !ok {
-					continue
-				}
-			}
-			finish(l, n.Output[0])
-			l.name = layerName(in(n, 1))
-			pl.layers[i] = l
+			lower(i, n, l)
 		case isOp(n, "MatMul") && len(n.Attribute) == 0:
 			act, ok := pl.acts[in(n, 0)]
 			if !ok {
@@ -496,14 +495,7 @@ func (im *importer) planQDQ(gp *onnxpb.GraphProto) {
 				continue
 			}
 			l := &qlayer{conv: true, in: act, w: w, wshape: ws, wscale: scales, stride: stride, pad: pad}
-			if c := in(n, 2); c != "" {
-				if l.bias, ok = bias(c, act.qp.scale, scales); !ok {
-					continue
-				}
-			}
-			finish(l, n.Output[0])
-			l.name = layerName(in(n, 1))
-			pl.layers[i] = l
+			lower(i, n, l)
 		}
 	}
 	for _, l := range pl.layers {
