@@ -11,6 +11,7 @@ import (
 	"github.com/nnc-go/nnc/build"
 	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/data"
+	"github.com/nnc-go/nnc/internal/atomicfile"
 	"github.com/nnc-go/nnc/interp"
 	"github.com/nnc-go/nnc/ir"
 	"github.com/nnc-go/nnc/kernels"
@@ -72,6 +73,10 @@ type Model struct {
 	in        []TensorInfo
 	out       TensorInfo
 	f64       bool
+	// int8, when not nil, is the int8 checkpoint (nnc quantize) the
+	// weights came from: the forward pass runs its int8 graph, and the
+	// model cannot train.
+	int8 *checkpoint.File
 
 	mu sync.RWMutex // held for writing while the weights change
 	// The model of its element type: one of the two is set.
@@ -123,6 +128,17 @@ func Load(path string, opt *LoadOptions) (*Model, error) {
 		}
 		if m.info, err = train.ReadDataInfo(f.Metadata); err != nil {
 			return nil, fmt.Errorf("%s: %v", opt.Weights, err)
+		}
+		if train.IsInt8(f) {
+			// An int8 checkpoint runs the forward pass rewritten for it,
+			// as nnc predict and serve run it.
+			if m.f64 {
+				return nil, fmt.Errorf("%s: an int8 checkpoint runs in a model of f32 values, and %s computes in f64", opt.Weights, p.Model)
+			}
+			if p.Forward, err = train.Int8Graph(p.Forward, f); err != nil {
+				return nil, fmt.Errorf("%s: %v", opt.Weights, err)
+			}
+			m.int8 = f
 		}
 	}
 	instances := opt.Instances
@@ -331,7 +347,12 @@ func newImpl[T kernels.Float](m *Model, weights string, instances int) (*impl[T]
 	if err := store.Init(g, seed); err != nil {
 		return nil, err
 	}
-	if weights != "" {
+	switch {
+	case m.int8 != nil:
+		if err := train.LoadInt8(store, g, m.int8, weights); err != nil {
+			return nil, err
+		}
+	case weights != "":
 		if err := train.LoadCheckpoint[T](store, g, weights); err != nil {
 			return nil, err
 		}
@@ -414,6 +435,15 @@ func copyFloats[T, S kernels.Float](dst []T, src []S, norm *data.Standardization
 }
 
 func (im *impl[T]) save(path string) error {
+	if f := im.m.int8; f != nil {
+		// The weights of an int8 model do not change: the checkpoint as
+		// it was read.
+		b, err := checkpoint.Encode(f)
+		if err != nil {
+			return err
+		}
+		return atomicfile.Write(path, b)
+	}
 	return train.SaveCheckpoint[T](im.store, im.m.prog, []byte(im.m.src), im.m.info, path)
 }
 

@@ -98,6 +98,9 @@ func (m *Model) trainerLocked() (*trainer, error) {
 }
 
 func (im *impl[T]) trainer(m *Model) (*trainer, error) {
+	if m.int8 != nil {
+		return nil, fmt.Errorf("model %s: its weights are an int8 checkpoint, which runs the forward pass only: train the float model and quantize it again", m.prog.Model)
+	}
 	p, err := Compile(m.file, []byte(m.src), Options{Options: m.bopt})
 	if err != nil {
 		return nil, err
