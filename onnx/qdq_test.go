@@ -2,6 +2,8 @@ package onnx_test
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/nnc-go/nnc/npy"
 	"github.com/nnc-go/nnc/onnx"
 	"github.com/nnc-go/nnc/onnx/onnxpb"
+	"github.com/nnc-go/nnc/passes"
 	"github.com/nnc-go/nnc/train"
 )
 
@@ -389,4 +392,54 @@ func TestQDQGemm(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzQDQRun mutates QDQ models and takes what still decodes through the
+// whole road predict takes: import (which plans the int8 layers and
+// writes their checkpoint), the passes at batch 2, the int8 lowering and
+// a forward pass over two rows of zeros. Each step may refuse its input
+// with an error, in one line; none may panic.
+func FuzzQDQRun(f *testing.F) {
+	for _, name := range []string{"qdq_mlp", "qdq_mlp_s8", "qdq_cnn", "qdq_cnn_s8"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "onnx", name+".onnx"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := onnx.Decode(b)
+		if err != nil {
+			return
+		}
+		m.Path = filepath.Join(t.TempDir(), "model.onnx")
+		oneLine := func(what string, err error) {
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("%s: error of more than one line: %q", what, err)
+			}
+		}
+		im, err := onnx.Import(m, onnx.Options{})
+		if err != nil {
+			oneLine("Import", err)
+			return
+		}
+		g := im.Program.Forward
+		g.Attrs = g.Attrs.Set("batch", 2)
+		if err := passes.Run(g, passes.Options{Verify: true}); err != nil {
+			oneLine("passes", err)
+			return
+		}
+		named := map[string]*npy.Array{}
+		for _, v := range g.Sources(ir.OpInput) {
+			s := v.Type.Shape.Clone()
+			if v.Type.DType != ir.F32 || !s.HasBatch() || s.Elems() > 1<<16 {
+				return
+			}
+			s[0] = 2
+			named[v.Name] = &npy.Array{Shape: []int(s), F32: make([]float32, 2*v.Type.Shape.Elems())}
+		}
+		if _, err := train.ForwardArrays(im.Program, named, train.ArrayOptions{Weights: im.Weights, WeightsName: m.Path}); err != nil {
+			oneLine("forward", err)
+		}
+	})
 }
