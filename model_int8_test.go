@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nnc-go/nnc/checkpoint"
@@ -78,6 +79,23 @@ func TestModelInt8(t *testing.T) {
 		if batch != 7 {
 			continue
 		}
+		// Concurrent passes share the packed weights: each goroutine's
+		// rows give their own outputs.
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				lo, hi := g*rows/8, (g+1)*rows/8
+				out, err := m.Predict(context.Background(), Inputs{"x": x[lo*13 : hi*13]})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !slices.Equal(out.([]float32), want[lo*5:hi*5]) {
+					t.Errorf("rows %d to %d predicted concurrently differ from nnc predict's", lo, hi)
+				}
+			})
+		}
+		wg.Wait()
 		saved := filepath.Join(t.TempDir(), "q.safetensors")
 		if err := m.Save(saved); err != nil {
 			t.Fatal(err)
