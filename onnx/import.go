@@ -6,7 +6,9 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/nnc-go/nnc/checkpoint"
 	"github.com/nnc-go/nnc/diag"
@@ -53,6 +55,17 @@ func Import(m *Model, opt Options) (res *Imported, err error) {
 		if r := recover(); r != nil {
 			res, err = nil, fmt.Errorf("onnx: internal error importing %s: %v", m.Path, r)
 		}
+		// Names from the file (ops, nodes, tensors) may hold newlines:
+		// an error stays on one line.
+		var el *diag.ErrorList
+		switch {
+		case errors.As(err, &el):
+			for _, d := range el.Diags {
+				d.Msg = printable(d.Msg)
+			}
+		case err != nil && strings.ContainsFunc(err.Error(), unicode.IsControl):
+			err = errors.New(printable(err.Error()))
+		}
 	}()
 	file := m.Path
 	if file == "" {
@@ -84,6 +97,24 @@ func Import(m *Model, opt Options) (res *Imported, err error) {
 	}
 	p := &ir.Program{File: file, Model: name, Forward: g}
 	return &Imported{Program: p, Weights: im.weights, Inputs: im.inputs, Outputs: im.outputs}, nil
+}
+
+// printable escapes the control characters of s as Go writes them in a
+// string literal (\n, \x00).
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 type importer struct {
